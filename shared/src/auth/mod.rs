@@ -1,0 +1,10 @@
+//! Accounts and sessions: password hashing, typed API tokens, and the flows behind the auth
+//! routes. HTTP shapes live in `http::auth`; this module speaks domain types only.
+
+mod password;
+mod service;
+mod tokens;
+
+pub use password::PasswordHasher;
+pub use service::{Auth, IssuedTokens};
+pub use tokens::{AccessClaims, TokenKeys};

@@ -1,0 +1,338 @@
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use super::{AccessClaims, PasswordHasher, TokenKeys};
+use crate::config::AuthConfig;
+use crate::domain::name::{MAX_GUEST_NAME, MAX_USER_NAME};
+use crate::domain::{
+    Access, DisplayName, Email, Password, Provider, Session, SessionId, User, UserId, now,
+};
+use crate::error::{Error, Result};
+use crate::store::{Rotation, SessionStore, StoreError, UserStore};
+
+/// Largest preferences blob, as Bedrud (4 KiB).
+pub const MAX_PREFERENCES: usize = 4096;
+
+/// An access/refresh pair for one session.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub access: String,
+    pub refresh: String,
+    /// Seconds the refresh token (and its cookie) lives.
+    pub refresh_ttl: i64,
+}
+
+/// The auth flows. Each invariant is a single store write: unique email on insert,
+/// compare-and-swap on rotation.
+#[derive(Clone)]
+pub struct Auth {
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    hasher: PasswordHasher,
+    keys: Arc<TokenKeys>,
+    registration_enabled: bool,
+    guest_login_enabled: bool,
+}
+
+impl Auth {
+    pub fn new(
+        users: Arc<dyn UserStore>,
+        sessions: Arc<dyn SessionStore>,
+        config: &AuthConfig,
+        secret: &str,
+    ) -> Self {
+        Self {
+            users,
+            sessions,
+            hasher: PasswordHasher::new(),
+            keys: Arc::new(TokenKeys::new(
+                secret,
+                config.access_ttl().as_secs(),
+                config.refresh_token_ttl.as_secs(),
+            )),
+            registration_enabled: config.registration_enabled,
+            guest_login_enabled: config.guest_login_enabled,
+        }
+    }
+
+    pub fn keys(&self) -> &TokenKeys {
+        &self.keys
+    }
+
+    pub async fn register(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+    ) -> Result<(User, IssuedTokens)> {
+        if !self.registration_enabled {
+            return Err(Error::forbidden("Registration is currently disabled"));
+        }
+        let email = Email::parse(email)?;
+        let password = Password::new_password(password)?;
+        let name = DisplayName::parse(name, MAX_USER_NAME)?;
+        let t = now();
+        let user = User {
+            id: UserId::new_account(),
+            email: Some(email),
+            name,
+            provider: Provider::Local,
+            accesses: vec![Access::User],
+            avatar_url: None,
+            is_active: true,
+            password_hash: Some(self.hasher.hash(&password).await?),
+            created_at: t,
+            updated_at: t,
+        };
+        self.users.insert_user(&user).await.map_err(|e| match e {
+            StoreError::Conflict(_) => Error::conflict("user already exists"),
+            other => other.into(),
+        })?;
+        info!(user = %user.id, "registered");
+        let tokens = self.open_session(&user).await?;
+        Ok((user, tokens))
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<(User, IssuedTokens)> {
+        let email = Email::parse(email)?;
+        let password = Password::presented(password)?;
+        let user = self.users.user_by_email(&email).await?;
+        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        // Unknown addresses verify against a dummy hash: same cost, same answer.
+        if !self.hasher.verify(hash, &password).await? {
+            return Err(Error::unauthorized("Invalid credentials"));
+        }
+        let user = user.expect("a verified password has a user");
+        ensure_active(&user)?;
+        let tokens = self.open_session(&user).await?;
+        Ok((user, tokens))
+    }
+
+    pub async fn guest_login(&self, name: &str) -> Result<(User, IssuedTokens)> {
+        if !self.guest_login_enabled {
+            return Err(Error::forbidden("Guest login is disabled"));
+        }
+        let name = DisplayName::parse(name, MAX_GUEST_NAME)?;
+        let t = now();
+        let mut user = User {
+            id: UserId::new_guest(),
+            email: None,
+            name,
+            provider: Provider::Guest,
+            accesses: vec![Access::Guest],
+            avatar_url: None,
+            is_active: true,
+            password_hash: None,
+            created_at: t,
+            updated_at: t,
+        };
+        // Ids are random; on the rare collision the store refuses and we draw again.
+        let mut attempts = 0;
+        loop {
+            match self.users.insert_user(&user).await {
+                Ok(()) => break,
+                Err(StoreError::Conflict(_)) if attempts < 3 => {
+                    attempts += 1;
+                    user.id = UserId::new_guest();
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let tokens = self.open_session(&user).await?;
+        Ok((user, tokens))
+    }
+
+    /// Rotates a refresh token. Replaying an already-rotated token revokes its whole session.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<(User, IssuedTokens)> {
+        let claims = self
+            .keys
+            .verify_refresh(refresh_token)
+            .map_err(|_| Error::unauthorized("Invalid refresh token"))?;
+        let sid = SessionId::from_trusted(claims.sid);
+        let t = now();
+        match self
+            .sessions
+            .rotate_session(&sid, claims.generation, t + self.keys.refresh_ttl, t)
+            .await?
+        {
+            Rotation::Rotated(session) => {
+                let user = self.live_user(&session.user_id).await?;
+                let tokens = self.tokens_for(&user, &sid, session.generation, t)?;
+                Ok((user, tokens))
+            }
+            Rotation::Reused => {
+                warn!(
+                    session = sid.as_str(),
+                    "refresh token reused; revoking session"
+                );
+                self.sessions.revoke_session(&sid, t).await?;
+                Err(Error::unauthorized(
+                    "Refresh token has already been used; please sign in again",
+                ))
+            }
+            Rotation::Invalid => Err(Error::unauthorized("Invalid refresh token")),
+        }
+    }
+
+    /// Revokes the session named by the refresh token or, failing that, by the access token.
+    /// Returns false when neither identifies a session.
+    pub async fn logout(
+        &self,
+        refresh_token: Option<&str>,
+        access: Option<&AccessClaims>,
+    ) -> Result<bool> {
+        let sid = refresh_token
+            .and_then(|t| self.keys.verify_refresh(t).ok())
+            .map(|c| c.sid)
+            .or_else(|| access.map(|a| a.sid.clone()));
+        match sid {
+            Some(sid) => {
+                self.sessions
+                    .revoke_session(&SessionId::from_trusted(sid), now())
+                    .await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The caller's account; a token whose user is gone is no longer a valid token.
+    pub async fn me(&self, claims: &AccessClaims) -> Result<User> {
+        let id =
+            UserId::parse(&claims.user_id).map_err(|_| Error::unauthorized("Invalid token"))?;
+        self.live_user(&id).await
+    }
+
+    pub async fn update_profile(
+        &self,
+        claims: &AccessClaims,
+        name: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<User> {
+        let user = self.me(claims).await?;
+        let name = match name {
+            Some(n) => DisplayName::parse(n, MAX_USER_NAME)?,
+            None => user.name.clone(),
+        };
+        let email = match email.map(Email::parse).transpose()? {
+            Some(e) if Some(&e) != user.email.as_ref() => {
+                if user.is_guest() {
+                    return Err(Error::forbidden("Guests cannot set an email address"));
+                }
+                Some(e)
+            }
+            _ => None,
+        };
+        self.users
+            .update_profile(&user.id, &name, email.as_ref(), now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => Error::conflict("email already in use"),
+                other => other.into(),
+            })?
+            .ok_or_else(|| Error::unauthorized("Invalid token"))
+    }
+
+    /// Changes the password and signs out every other session of the account.
+    pub async fn change_password(
+        &self,
+        claims: &AccessClaims,
+        current: &str,
+        new: &str,
+    ) -> Result<()> {
+        let user = self.me(claims).await?;
+        let Some(stored) = user.password_hash.as_deref() else {
+            return Err(Error::forbidden("This account has no password"));
+        };
+        let current = Password::presented(current)?;
+        let new = Password::new_password(new)?;
+        // A wrong current password is bad input, not a bad token: 400, never 401.
+        if !self.hasher.verify(Some(stored), &current).await? {
+            return Err(Error::bad_request("current password is incorrect"));
+        }
+        let hash = self.hasher.hash(&new).await?;
+        let t = now();
+        self.users.set_password_hash(&user.id, &hash, t).await?;
+        let sid = SessionId::from_trusted(claims.sid.clone());
+        let revoked = self
+            .sessions
+            .revoke_user_sessions(&user.id, Some(&sid), t)
+            .await?;
+        info!(user = %user.id, revoked, "password changed; other sessions revoked");
+        Ok(())
+    }
+
+    pub async fn preferences(&self, claims: &AccessClaims) -> Result<String> {
+        let user = self.me(claims).await?;
+        Ok(self
+            .users
+            .preferences(&user.id)
+            .await?
+            .unwrap_or_else(|| "{}".into()))
+    }
+
+    /// Stores a preferences blob: a JSON object of at most 4 KiB, as Bedrud.
+    pub async fn set_preferences(&self, claims: &AccessClaims, json: &str) -> Result<()> {
+        if json.len() > MAX_PREFERENCES {
+            return Err(Error::PayloadTooLarge(format!(
+                "preferencesJson must be at most {MAX_PREFERENCES} bytes"
+            )));
+        }
+        if !matches!(
+            serde_json::from_str::<serde_json::Value>(json),
+            Ok(serde_json::Value::Object(_))
+        ) {
+            return Err(Error::bad_request("preferencesJson must be a JSON object"));
+        }
+        let user = self.me(claims).await?;
+        self.users.set_preferences(&user.id, json, now()).await?;
+        Ok(())
+    }
+
+    async fn open_session(&self, user: &User) -> Result<IssuedTokens> {
+        let t = now();
+        let session = Session {
+            id: SessionId::new(),
+            user_id: user.id.clone(),
+            generation: 0,
+            created_at: t,
+            expires_at: t + self.keys.refresh_ttl,
+            revoked: false,
+        };
+        self.sessions.insert_session(&session).await?;
+        self.tokens_for(user, &session.id, 0, t)
+    }
+
+    fn tokens_for(
+        &self,
+        user: &User,
+        sid: &SessionId,
+        generation: u64,
+        t: i64,
+    ) -> Result<IssuedTokens> {
+        Ok(IssuedTokens {
+            access: self.keys.issue_access(user, sid, t)?,
+            refresh: self.keys.issue_refresh(user, sid, generation, t)?,
+            refresh_ttl: self.keys.refresh_ttl,
+        })
+    }
+
+    async fn live_user(&self, id: &UserId) -> Result<User> {
+        let user = self
+            .users
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| Error::unauthorized("Invalid token"))?;
+        ensure_active(&user)?;
+        Ok(user)
+    }
+}
+
+fn ensure_active(user: &User) -> Result<()> {
+    if user.is_active {
+        Ok(())
+    } else {
+        Err(Error::forbidden("Account is deactivated"))
+    }
+}

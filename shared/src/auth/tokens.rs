@@ -1,0 +1,202 @@
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{SessionId, UnixTime, User};
+use crate::error::Error;
+
+const ISSUER: &str = "bedrud";
+const ACCESS: &str = "access";
+const REFRESH: &str = "refresh";
+
+/// Claims of an API access token. The camelCase names are what the web and iOS clients
+/// decode (`userId`, `email`, `provider`, `accesses`, `exp`, `iat`); `typ` keeps refresh
+/// tokens from ever passing as access tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessClaims {
+    pub sub: String,
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub provider: String,
+    pub accesses: Vec<String>,
+    /// The session (refresh family) this token was issued under; logout revokes it.
+    pub sid: String,
+    pub typ: String,
+    pub iss: String,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+}
+
+impl AccessClaims {
+    pub fn is_guest(&self) -> bool {
+        self.provider == "guest" || self.accesses.iter().any(|a| a == "guest")
+    }
+}
+
+/// Claims of a refresh token: which session, and which generation of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshClaims {
+    pub sub: String,
+    pub sid: String,
+    pub generation: u64,
+    pub typ: String,
+    pub iss: String,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+}
+
+/// HS256 keys and lifetimes for API tokens.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub access_ttl: i64,
+    pub refresh_ttl: i64,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &str, access_ttl_secs: u64, refresh_ttl_secs: u64) -> Self {
+        // jsonwebtoken 10 needs a process-wide crypto provider. Install the full one before
+        // anything else (livekit-api would otherwise install an HMAC-only one first).
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            access_ttl: access_ttl_secs as i64,
+            refresh_ttl: refresh_ttl_secs as i64,
+        }
+    }
+
+    pub fn issue_access(
+        &self,
+        user: &User,
+        sid: &SessionId,
+        now: UnixTime,
+    ) -> Result<String, Error> {
+        let claims = AccessClaims {
+            sub: user.id.to_string(),
+            user_id: user.id.to_string(),
+            email: user.email_or_placeholder(),
+            name: user.name.to_string(),
+            provider: user.provider.as_str().into(),
+            accesses: user
+                .accesses
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect(),
+            sid: sid.as_str().into(),
+            typ: ACCESS.into(),
+            iss: ISSUER.into(),
+            iat: now,
+            exp: now + self.access_ttl,
+        };
+        self.sign(&claims)
+    }
+
+    pub fn issue_refresh(
+        &self,
+        user: &User,
+        sid: &SessionId,
+        generation: u64,
+        now: UnixTime,
+    ) -> Result<String, Error> {
+        let claims = RefreshClaims {
+            sub: user.id.to_string(),
+            sid: sid.as_str().into(),
+            generation,
+            typ: REFRESH.into(),
+            iss: ISSUER.into(),
+            iat: now,
+            exp: now + self.refresh_ttl,
+        };
+        self.sign(&claims)
+    }
+
+    /// A valid, unexpired access token, or why not (always a 401 to the client).
+    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, Error> {
+        let claims: AccessClaims = self.decode(token)?;
+        if claims.typ != ACCESS {
+            return Err(Error::unauthorized("Invalid token"));
+        }
+        Ok(claims)
+    }
+
+    pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, Error> {
+        let claims: RefreshClaims = self.decode(token)?;
+        if claims.typ != REFRESH {
+            return Err(Error::unauthorized("Invalid refresh token"));
+        }
+        Ok(claims)
+    }
+
+    fn sign<T: Serialize>(&self, claims: &T) -> Result<String, Error> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(Error::internal)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
+        jsonwebtoken::decode::<T>(token, &self.decoding, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    Error::unauthorized("Token expired")
+                }
+                _ => Error::unauthorized("Invalid token"),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Access, DisplayName, Provider, UserId, now};
+
+    fn user() -> User {
+        User {
+            id: UserId::new_account(),
+            email: None,
+            name: DisplayName::parse("Ann Lee", 50).unwrap(),
+            provider: Provider::Local,
+            accesses: vec![Access::User],
+            avatar_url: None,
+            is_active: true,
+            password_hash: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn types_do_not_cross() {
+        let keys = TokenKeys::new(&"k".repeat(32), 900, 3600);
+        let (u, sid, t) = (user(), SessionId::new(), now());
+        let access = keys.issue_access(&u, &sid, t).unwrap();
+        let refresh = keys.issue_refresh(&u, &sid, 0, t).unwrap();
+        assert_eq!(
+            keys.verify_access(&access).unwrap().user_id,
+            u.id.to_string()
+        );
+        assert_eq!(keys.verify_refresh(&refresh).unwrap().generation, 0);
+        assert!(keys.verify_access(&refresh).is_err());
+        assert!(keys.verify_refresh(&access).is_err());
+        let other = TokenKeys::new(&"x".repeat(32), 900, 3600);
+        assert!(other.verify_access(&access).is_err());
+    }
+
+    #[test]
+    fn expired_is_rejected() {
+        let keys = TokenKeys::new(&"k".repeat(32), 60, 3600);
+        let token = keys
+            .issue_access(&user(), &SessionId::new(), now() - 3600)
+            .unwrap();
+        assert!(
+            matches!(keys.verify_access(&token), Err(Error::Unauthorized(m)) if m == "Token expired")
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Environment overrides, applied after the YAML file. Names follow Bedrud (DESIGN §6).
+
+use super::{Config, ConfigError, Ttl};
+
+/// Applies every recognised variable; a value that does not parse names the variable.
+pub(super) fn apply(
+    c: &mut Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    let get = |k: &str| env(k).filter(|v| !v.is_empty());
+
+    set_str(&mut c.server.host, get("SERVER_HOST"));
+    parse_into(&mut c.server.port, "SERVER_PORT", get("SERVER_PORT"))?;
+    parse_bool(
+        &mut c.server.enable_tls,
+        "SERVER_ENABLE_TLS",
+        get("SERVER_ENABLE_TLS"),
+    )?;
+    parse_bool(
+        &mut c.server.behind_proxy,
+        "SERVER_BEHIND_PROXY",
+        get("SERVER_BEHIND_PROXY"),
+    )?;
+    if let Some(v) = get("SERVER_TRUSTED_PROXIES") {
+        c.server.trusted_proxies = v
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+    }
+    parse_into(
+        &mut c.server.max_body_bytes,
+        "SERVER_MAX_BODY_BYTES",
+        get("SERVER_MAX_BODY_BYTES"),
+    )?;
+    set_str(&mut c.server.name, get("SERVER_NAME"));
+
+    if let Some(p) = get("DB_PATH") {
+        c.database.path = p.into();
+    }
+    set_str(&mut c.database.kind, get("DB_TYPE"));
+
+    set_str(&mut c.livekit.host, get("LIVEKIT_HOST"));
+    set_str(&mut c.livekit.internal_host, get("LIVEKIT_INTERNAL_HOST"));
+    set_str(&mut c.livekit.api_key, get("LIVEKIT_API_KEY"));
+    set_str(&mut c.livekit.api_secret, get("LIVEKIT_API_SECRET"));
+    parse_bool(
+        &mut c.livekit.external,
+        "LIVEKIT_EXTERNAL",
+        get("LIVEKIT_EXTERNAL"),
+    )?;
+    parse_bool(
+        &mut c.livekit.skip_tls_verify,
+        "LIVEKIT_SKIP_TLS_VERIFY",
+        get("LIVEKIT_SKIP_TLS_VERIFY"),
+    )?;
+    set_str(&mut c.livekit.config_path, get("LIVEKIT_CONFIG_PATH"));
+    set_str(&mut c.livekit.node_ip, get("LIVEKIT_NODE_IP"));
+
+    set_str(&mut c.auth.jwt_secret, get("JWT_SECRET"));
+    if let Some(v) = get("AUTH_ACCESS_TOKEN_TTL") {
+        c.auth.access_token_ttl = Some(ttl("AUTH_ACCESS_TOKEN_TTL", &v)?);
+    }
+    if let Some(v) = get("AUTH_REFRESH_TOKEN_TTL") {
+        c.auth.refresh_token_ttl = ttl("AUTH_REFRESH_TOKEN_TTL", &v)?;
+    }
+    parse_bool(
+        &mut c.auth.registration_enabled,
+        "AUTH_REGISTRATION_ENABLED",
+        get("AUTH_REGISTRATION_ENABLED"),
+    )?;
+    parse_bool(
+        &mut c.auth.guest_login_enabled,
+        "AUTH_GUEST_LOGIN_ENABLED",
+        get("AUTH_GUEST_LOGIN_ENABLED"),
+    )?;
+
+    let rl = &mut c.rate_limit;
+    parse_into(
+        &mut rl.auth_max_requests,
+        "RATELIMIT_AUTH_MAX",
+        get("RATELIMIT_AUTH_MAX"),
+    )?;
+    parse_into(
+        &mut rl.auth_window_secs,
+        "RATELIMIT_AUTH_WINDOW",
+        get("RATELIMIT_AUTH_WINDOW"),
+    )?;
+    parse_into(
+        &mut rl.guest_max_requests,
+        "RATELIMIT_GUEST_MAX",
+        get("RATELIMIT_GUEST_MAX"),
+    )?;
+    parse_into(
+        &mut rl.guest_window_secs,
+        "RATELIMIT_GUEST_WINDOW",
+        get("RATELIMIT_GUEST_WINDOW"),
+    )?;
+
+    set_str(&mut c.logger.level, get("LOG_LEVEL"));
+    Ok(())
+}
+
+fn set_str(slot: &mut String, value: Option<String>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+fn parse_into<T: std::str::FromStr>(
+    slot: &mut T,
+    var: &str,
+    value: Option<String>,
+) -> Result<(), ConfigError> {
+    if let Some(v) = value {
+        *slot = v.trim().parse().map_err(|_| {
+            ConfigError::new(
+                var,
+                format!("`{v}` is not a valid number"),
+                "use a whole number",
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn parse_bool(slot: &mut bool, var: &str, value: Option<String>) -> Result<(), ConfigError> {
+    if let Some(v) = value {
+        *slot = match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => {
+                return Err(ConfigError::new(
+                    var,
+                    format!("`{v}` is not a boolean"),
+                    "use true or false",
+                ));
+            }
+        };
+    }
+    Ok(())
+}
+
+fn ttl(var: &str, v: &str) -> Result<Ttl, ConfigError> {
+    Ttl::parse(v).map_err(|p| ConfigError::new(var, p, "use a duration such as 15m"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn env_wins_and_bad_values_name_the_variable() {
+        let vars: HashMap<&str, &str> = [
+            ("SERVER_PORT", "0"),
+            ("LIVEKIT_EXTERNAL", "true"),
+            ("SERVER_TRUSTED_PROXIES", "10.0.0.1, 10.1.0.0/16"),
+            ("AUTH_ACCESS_TOKEN_TTL", "5m"),
+        ]
+        .into();
+        let mut c = Config::default();
+        apply(&mut c, &|k| vars.get(k).map(|s| s.to_string())).unwrap();
+        assert_eq!(c.server.port, 0);
+        assert!(c.livekit.external);
+        assert_eq!(c.server.trusted_proxies, vec!["10.0.0.1", "10.1.0.0/16"]);
+        assert_eq!(c.auth.access_ttl().as_secs(), 300);
+
+        let err = apply(&mut c, &|k| {
+            (k == "SERVER_PORT").then(|| "http".to_string())
+        })
+        .unwrap_err();
+        assert_eq!(err.key, "SERVER_PORT");
+    }
+}

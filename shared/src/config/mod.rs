@@ -1,0 +1,481 @@
+//! Configuration: `config.yaml` (Bedrud's keys) then environment overrides, validated once at
+//! start so a bad deployment fails with one line that names the key and the fix.
+
+mod dev_secrets;
+mod env;
+mod ttl;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+pub use dev_secrets::{DevSecrets, fill_dev_secrets};
+pub use ttl::Ttl;
+
+/// Shortest LiveKit API secret LiveKit itself accepts for HS256 signing.
+pub const MIN_LIVEKIT_SECRET: usize = 32;
+/// Shortest `auth.jwtSecret`: 256 bits of entropy for HS256.
+pub const MIN_JWT_SECRET: usize = 32;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub livekit: LiveKitConfig,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
+    pub logger: LoggerConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServerConfig {
+    /// Bind address. Loopback by default: exposing the API is an explicit choice.
+    pub host: String,
+    /// Listen port; 0 picks a free port.
+    pub port: u16,
+    /// Shown to clients as `serverName`.
+    pub name: String,
+    #[serde(rename = "enableTLS")]
+    pub enable_tls: bool,
+    pub behind_proxy: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDRs).
+    pub trusted_proxies: Vec<String>,
+    /// Largest request body accepted, in bytes (larger → 413).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8090,
+            name: "Bedrud".into(),
+            enable_tls: false,
+            behind_proxy: false,
+            trusted_proxies: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Cookies carry `Secure` whenever clients reach us over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.enable_tls || self.behind_proxy
+    }
+
+    /// Parsed `trustedProxies` (validated at load, so parse failures are impossible here).
+    pub fn trusted_proxy_nets(&self) -> Vec<IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| parse_net(p))
+            .collect()
+    }
+}
+
+fn parse_net(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DatabaseConfig {
+    /// Only `sqlite` is embedded; AWS deployments use DynamoDB through `TABLE_NAME`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: PathBuf,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            kind: "sqlite".into(),
+            path: PathBuf::from("data/bedrud.db"),
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// Directory holding the database and anything generated beside it (dev secrets).
+    pub fn data_dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+}
+
+/// The `livekit:` block, exactly as DESIGN §6 lists it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LiveKitConfig {
+    pub host: String,
+    pub internal_host: String,
+    pub api_key: String,
+    pub api_secret: String,
+    pub external: bool,
+    #[serde(rename = "skipTLSVerify")]
+    pub skip_tls_verify: bool,
+    pub config_path: String,
+    #[serde(rename = "nodeIP")]
+    pub node_ip: String,
+    pub port: u16,
+}
+
+impl Default for LiveKitConfig {
+    fn default() -> Self {
+        Self {
+            host: "ws://127.0.0.1:7880".into(),
+            internal_host: String::new(),
+            api_key: String::new(),
+            api_secret: String::new(),
+            external: false,
+            skip_tls_verify: false,
+            config_path: String::new(),
+            node_ip: String::new(),
+            port: 7880,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AuthConfig {
+    /// HS256 key for API tokens.
+    pub jwt_secret: String,
+    #[serde(rename = "accessTokenTTL")]
+    pub access_token_ttl: Option<Ttl>,
+    #[serde(rename = "refreshTokenTTL")]
+    pub refresh_token_ttl: Ttl,
+    /// Bedrud's access-token lifetime in hours; honoured when `accessTokenTTL` is unset.
+    pub token_duration: Option<u64>,
+    pub registration_enabled: bool,
+    pub guest_login_enabled: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: String::new(),
+            access_token_ttl: None,
+            refresh_token_ttl: Ttl::from_secs(7 * 24 * 3600),
+            token_duration: None,
+            registration_enabled: true,
+            guest_login_enabled: true,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Access tokens are short-lived: 15 minutes unless configured.
+    pub fn access_ttl(&self) -> Ttl {
+        self.access_token_ttl
+            .or_else(|| self.token_duration.map(|h| Ttl::from_secs(h * 3600)))
+            .unwrap_or(Ttl::from_secs(15 * 60))
+    }
+}
+
+/// Requests per window and client; `0` requests disables a limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RateLimitConfig {
+    pub auth_max_requests: u32,
+    pub auth_window_secs: u64,
+    pub guest_max_requests: u32,
+    pub guest_window_secs: u64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            auth_max_requests: 10,
+            auth_window_secs: 60,
+            guest_max_requests: 5,
+            guest_window_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LoggerConfig {
+    pub level: String,
+}
+
+impl Default for LoggerConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+        }
+    }
+}
+
+/// A configuration problem, printed as one line: the key, what is wrong, how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config: {key}: {problem}; {fix}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl ConfigError {
+    pub fn new(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// A loaded configuration plus what the loader wants said once logging is up.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub source: Option<PathBuf>,
+    /// Keys present in the file that Bedrud does not use (Bedrud configs carry many).
+    pub ignored_keys: Vec<String>,
+}
+
+impl Config {
+    /// Loads from `explicit`, else `CONFIG_PATH`, else `./config.yaml`, then applies the
+    /// process environment. A missing default file means defaults; a missing file that was
+    /// named explicitly is an error, because silently running on defaults hides a typo.
+    pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
+        Self::load_with(explicit, &|k| std::env::var(k).ok())
+    }
+
+    /// [`Config::load`] with an injectable environment (tests).
+    pub fn load_with(
+        explicit: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Loaded, ConfigError> {
+        let (path, named) = match (explicit, env("CONFIG_PATH")) {
+            (Some(p), _) => (p.to_path_buf(), true),
+            (None, Some(p)) if !p.is_empty() => (PathBuf::from(p), true),
+            _ => (PathBuf::from("config.yaml"), false),
+        };
+        let (mut config, ignored_keys, source) = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let (c, ignored) = Self::from_yaml(&text)?;
+                (c, ignored, Some(path))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => {
+                (Config::default(), Vec::new(), None)
+            }
+            Err(e) => {
+                return Err(ConfigError::new(
+                    "--config",
+                    format!("cannot read {}: {e}", path.display()),
+                    "pass an existing file, or unset CONFIG_PATH to run on defaults",
+                ));
+            }
+        };
+        env::apply(&mut config, env)?;
+        config.validate()?;
+        Ok(Loaded {
+            config,
+            source,
+            ignored_keys,
+        })
+    }
+
+    /// Parses YAML, collecting keys we do not use instead of refusing them.
+    pub fn from_yaml(text: &str) -> Result<(Config, Vec<String>), ConfigError> {
+        if text.trim().is_empty() {
+            return Ok((Config::default(), Vec::new()));
+        }
+        let de = serde_yaml_ng::Deserializer::from_str(text);
+        let mut ignored = Vec::new();
+        let config: Config = serde_ignored::deserialize(de, |path| ignored.push(path.to_string()))
+            .map_err(|e| {
+                ConfigError::new(
+                    "config.yaml",
+                    e.to_string(),
+                    "fix the value at that position (see README, Configuration)",
+                )
+            })?;
+        Ok((config, ignored))
+    }
+
+    /// Checks every rule a deployment needs before serving.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let lk = &self.livekit;
+        if !lk.api_secret.is_empty() && lk.api_secret.len() < MIN_LIVEKIT_SECRET {
+            return Err(ConfigError::new(
+                "livekit.apiSecret",
+                format!(
+                    "is {} characters; LiveKit needs at least {MIN_LIVEKIT_SECRET}",
+                    lk.api_secret.len()
+                ),
+                "set a longer secret (e.g. `openssl rand -base64 32`) in livekit.apiSecret or LIVEKIT_API_SECRET",
+            ));
+        }
+        if lk.api_secret.is_empty() != lk.api_key.is_empty() {
+            let (key, env) = if lk.api_key.is_empty() {
+                ("livekit.apiKey", "LIVEKIT_API_KEY")
+            } else {
+                ("livekit.apiSecret", "LIVEKIT_API_SECRET")
+            };
+            return Err(ConfigError::new(
+                key,
+                "is empty while its partner is set",
+                format!("set both livekit.apiKey and livekit.apiSecret ({env})"),
+            ));
+        }
+        if lk.external {
+            for (key, value, env) in [
+                ("livekit.host", &lk.host, "LIVEKIT_HOST"),
+                ("livekit.apiKey", &lk.api_key, "LIVEKIT_API_KEY"),
+            ] {
+                if value.is_empty() {
+                    return Err(ConfigError::new(
+                        key,
+                        "is required when livekit.external is true",
+                        format!("set {key} or {env} to your LiveKit server's value"),
+                    ));
+                }
+            }
+        }
+        let secret = &self.auth.jwt_secret;
+        if !secret.is_empty() && secret.len() < MIN_JWT_SECRET {
+            return Err(ConfigError::new(
+                "auth.jwtSecret",
+                format!(
+                    "is {} characters; at least {MIN_JWT_SECRET} are required",
+                    secret.len()
+                ),
+                "set a random secret (e.g. `openssl rand -base64 32`) in auth.jwtSecret or JWT_SECRET",
+            ));
+        }
+        let ttl = self.auth.access_ttl().as_secs();
+        if !(30..=7 * 24 * 3600).contains(&ttl) {
+            return Err(ConfigError::new(
+                "auth.accessTokenTTL",
+                format!("is {ttl}s; it must be between 30s and 7d"),
+                "use a duration such as 15m",
+            ));
+        }
+        if self.auth.refresh_token_ttl.as_secs() < ttl {
+            return Err(ConfigError::new(
+                "auth.refreshTokenTTL",
+                "is shorter than the access-token lifetime",
+                "use a duration such as 7d",
+            ));
+        }
+        if self.database.kind != "sqlite" {
+            return Err(ConfigError::new(
+                "database.type",
+                format!("`{}` is not supported", self.database.kind),
+                "use `sqlite` (the embedded store); AWS deployments use DynamoDB via TABLE_NAME",
+            ));
+        }
+        for p in &self.server.trusted_proxies {
+            if parse_net(p).is_none() {
+                return Err(ConfigError::new(
+                    "server.trustedProxies",
+                    format!("`{p}` is not an IP address or CIDR"),
+                    "list addresses like 10.0.0.1 or 10.0.0.0/8",
+                ));
+            }
+        }
+        if self.server.behind_proxy && self.server.trusted_proxies.is_empty() {
+            return Err(ConfigError::new(
+                "server.trustedProxies",
+                "is empty while server.behindProxy is true, so any client could forge its address",
+                "list your proxy's addresses in server.trustedProxies (SERVER_TRUSTED_PROXIES)",
+            ));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(ConfigError::new(
+                "server.maxBodyBytes",
+                format!(
+                    "is {}; at least 1024 is required",
+                    self.server.max_body_bytes
+                ),
+                "use a value such as 1048576",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The secret for API tokens, or the error a serverless start must fail with.
+    pub fn require_jwt_secret(&self) -> Result<&str, ConfigError> {
+        if self.auth.jwt_secret.is_empty() {
+            return Err(ConfigError::new(
+                "auth.jwtSecret",
+                "is not set",
+                "set JWT_SECRET (at least 32 random characters); only the local server generates one",
+            ));
+        }
+        Ok(&self.auth.jwt_secret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn missing_default_file_means_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd_file = dir.path().join("nothing-here.yaml");
+        let env = |k: &str| (k == "CONFIG_PATH").then(|| String::new());
+        let loaded = Config::load_with(None, &env).unwrap();
+        assert_eq!(loaded.config.server.port, 8090);
+        assert!(Config::load_with(Some(&cwd_file), &no_env).is_err());
+    }
+
+    #[test]
+    fn yaml_keys_and_ignored_keys() {
+        let yaml = "server:\n  port: 9000\n  enableTLS: true\nlivekit:\n  apiKey: k\n  apiSecret: 0123456789abcdef0123456789abcdef\n  skipTLSVerify: true\n  nodeIP: 10.0.0.1\nauth:\n  sessionSecret: x\n  tokenDuration: 24\nwebxdc:\n  enabled: true\n";
+        let (c, ignored) = Config::from_yaml(yaml).unwrap();
+        assert_eq!(c.server.port, 9000);
+        assert!(c.server.enable_tls && c.livekit.skip_tls_verify);
+        assert_eq!(c.livekit.node_ip, "10.0.0.1");
+        assert_eq!(c.auth.access_ttl().as_secs(), 24 * 3600);
+        assert_eq!(ignored, vec!["auth.sessionSecret", "webxdc"]);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn short_livekit_secret_names_key_and_fix() {
+        let (c, _) = Config::from_yaml("livekit:\n  apiKey: k\n  apiSecret: short\n").unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("config: livekit.apiSecret: is 5 characters"),
+            "{err}"
+        );
+        assert!(err.contains("LIVEKIT_API_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_reported() {
+        let err = Config::from_yaml("server:\n  port: lots\n").unwrap_err();
+        assert!(err.problem.contains("server.port"), "{err}");
+    }
+
+    #[test]
+    fn proxy_without_trusted_list_is_refused() {
+        let (c, _) = Config::from_yaml("server:\n  behindProxy: true\n").unwrap();
+        assert_eq!(c.validate().unwrap_err().key, "server.trustedProxies");
+    }
+
+    #[test]
+    fn jwt_secret_required_only_where_asked() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(c.require_jwt_secret().unwrap_err().key, "auth.jwtSecret");
+    }
+}

@@ -1,0 +1,56 @@
+//! The application's error: every failure a request can meet, by HTTP meaning. The HTTP
+//! boundary turns it into a status and `{"error": "..."}`; internal detail is logged only.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Gone(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// A dependency is down or throttling; the client may retry. Detail is logged.
+    #[error("service temporarily unavailable")]
+    Unavailable(String),
+    /// A bug or unexpected state. Detail is logged, never sent.
+    #[error("internal server error")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn bad_request(m: impl Into<String>) -> Self {
+        Self::BadRequest(m.into())
+    }
+    pub fn unauthorized(m: impl Into<String>) -> Self {
+        Self::Unauthorized(m.into())
+    }
+    pub fn forbidden(m: impl Into<String>) -> Self {
+        Self::Forbidden(m.into())
+    }
+    pub fn conflict(m: impl Into<String>) -> Self {
+        Self::Conflict(m.into())
+    }
+    pub fn not_found(m: impl Into<String>) -> Self {
+        Self::NotFound(m.into())
+    }
+    pub fn internal(m: impl std::fmt::Display) -> Self {
+        Self::Internal(m.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

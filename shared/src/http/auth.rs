@@ -1,0 +1,330 @@
+//! `/api/auth/*` in Bedrud's wire format (see `reference/client-contract.md`, rows 2–12).
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use cookie::{Cookie, SameSite};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::bearer::{Bearer, MaybeBearer};
+use super::client_ip::ClientIp;
+use super::json::JsonBody;
+use super::rfc3339;
+use crate::auth::IssuedTokens;
+use crate::domain::User;
+use crate::error::{Error, Result};
+use crate::ratelimit::{Rule, enforce};
+use crate::state::AppState;
+
+const REFRESH_COOKIE: &str = "refresh_token";
+/// Covers `/api/auth/refresh` and `/api/auth/logout`, and nothing else.
+const REFRESH_COOKIE_PATH: &str = "/api/auth";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/register", post(register))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/guest-login", post(guest_login))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/me", get(me).put(update_me))
+        .route("/api/auth/password", put(change_password))
+        .route("/api/auth/settings", get(settings))
+        .route(
+            "/api/auth/preferences",
+            get(preferences).put(set_preferences),
+        )
+}
+
+/// The `User` JSON every client decodes (web, Android, iOS, desktop: the superset).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    id: String,
+    email: String,
+    name: String,
+    provider: &'static str,
+    accesses: Vec<&'static str>,
+    avatar_url: Option<String>,
+    is_active: bool,
+    is_admin: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            email: u.email_or_placeholder(),
+            name: u.name.to_string(),
+            provider: u.provider.as_str(),
+            accesses: u.accesses.iter().map(|a| a.as_str()).collect(),
+            avatar_url: u.avatar_url.clone(),
+            is_active: u.is_active,
+            is_admin: u.is_admin(),
+            created_at: rfc3339(u.created_at),
+            updated_at: rfc3339(u.updated_at),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RegisterBody {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct GuestBody {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileBody {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PreferencesBody {
+    preferences_json: String,
+}
+
+async fn limit(
+    state: &AppState,
+    ip: ClientIp,
+    bucket: &str,
+    rule: Rule,
+    message: &str,
+) -> Result<()> {
+    enforce(state.limiter.as_ref(), bucket, &ip.key(), rule, message).await
+}
+
+fn auth_rule(state: &AppState) -> Rule {
+    let c = &state.config.rate_limit;
+    Rule {
+        max: c.auth_max_requests,
+        window_secs: c.auth_window_secs,
+    }
+}
+
+const TOO_MANY: &str = "too many requests, please try again later";
+
+async fn register(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    JsonBody(b): JsonBody<RegisterBody>,
+) -> Result<Response> {
+    limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
+    let (user, tokens) = s.auth.register(&b.email, &b.password, &b.name).await?;
+    // iOS decodes top-level tokens; web and desktop read `user` and `tokens`.
+    let mut body = session_body(&user, &tokens);
+    body["accessToken"] = json!(tokens.access);
+    body["refreshToken"] = json!(tokens.refresh);
+    Ok(with_refresh_cookie(&s, Json(body), &tokens))
+}
+
+async fn login(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    JsonBody(b): JsonBody<LoginBody>,
+) -> Result<Response> {
+    limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
+    let (user, tokens) = s.auth.login(&b.email, &b.password).await?;
+    Ok(with_refresh_cookie(
+        &s,
+        Json(session_body(&user, &tokens)),
+        &tokens,
+    ))
+}
+
+async fn guest_login(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    JsonBody(b): JsonBody<GuestBody>,
+) -> Result<Response> {
+    let c = &s.config.rate_limit;
+    let rule = Rule {
+        max: c.guest_max_requests,
+        window_secs: c.guest_window_secs,
+    };
+    limit(&s, ip, "guest", rule, "too many guest login attempts").await?;
+    let (user, tokens) = s.auth.guest_login(&b.name).await?;
+    Ok(with_refresh_cookie(
+        &s,
+        Json(session_body(&user, &tokens)),
+        &tokens,
+    ))
+}
+
+/// The body names the token (mobile); otherwise the cookie does (web, R4).
+async fn refresh(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(b): JsonBody<RefreshBody>,
+) -> Result<Response> {
+    let token = b
+        .refresh_token
+        .filter(|t| !t.is_empty())
+        .or_else(|| cookie_value(&headers, REFRESH_COOKIE))
+        .ok_or_else(|| Error::bad_request("refresh_token is required"))?;
+    let (_, tokens) = s.auth.refresh(&token).await?;
+    let body = json!({ "access_token": tokens.access, "refresh_token": tokens.refresh });
+    Ok(with_refresh_cookie(&s, Json(body), &tokens))
+}
+
+async fn logout(
+    State(s): State<AppState>,
+    MaybeBearer(access): MaybeBearer,
+    headers: HeaderMap,
+    JsonBody(b): JsonBody<RefreshBody>,
+) -> Result<Response> {
+    let refresh = b
+        .refresh_token
+        .or_else(|| cookie_value(&headers, REFRESH_COOKIE));
+    if !s.auth.logout(refresh.as_deref(), access.as_ref()).await? {
+        return Err(Error::unauthorized("Missing authorization"));
+    }
+    let mut res = Json(json!({ "message": "Successfully logged out" })).into_response();
+    let cleared = refresh_cookie(&s, String::new(), 0);
+    res.headers_mut().append(SET_COOKIE, cleared);
+    Ok(res)
+}
+
+async fn me(State(s): State<AppState>, Bearer(claims): Bearer) -> Result<Json<UserView>> {
+    Ok(Json(UserView::from(&s.auth.me(&claims).await?)))
+}
+
+async fn update_me(
+    State(s): State<AppState>,
+    Bearer(claims): Bearer,
+    JsonBody(b): JsonBody<ProfileBody>,
+) -> Result<Json<Value>> {
+    if b.name.is_none() && b.email.is_none() {
+        return Err(Error::bad_request("name or email is required"));
+    }
+    let user = s
+        .auth
+        .update_profile(&claims, b.name.as_deref(), b.email.as_deref())
+        .await?;
+    let mut body = serde_json::to_value(UserView::from(&user)).map_err(Error::internal)?;
+    body["requiresVerification"] = json!(false);
+    Ok(Json(body))
+}
+
+async fn change_password(
+    State(s): State<AppState>,
+    Bearer(claims): Bearer,
+    JsonBody(b): JsonBody<PasswordBody>,
+) -> Result<Json<Value>> {
+    s.auth
+        .change_password(&claims, &b.current_password, &b.new_password)
+        .await?;
+    Ok(Json(json!({ "message": "Password updated successfully" })))
+}
+
+/// Public settings; clients fall back to permissive defaults on failure, so this must answer.
+async fn settings(State(s): State<AppState>) -> Json<Value> {
+    let c = &s.config;
+    Json(json!({
+        "serverName": c.server.name,
+        "registrationEnabled": c.auth.registration_enabled,
+        "tokenRegistrationOnly": false,
+        "guestLoginEnabled": c.auth.guest_login_enabled,
+        "passkeysEnabled": false,
+        "oauthProviders": [],
+        "requireEmailVerification": false,
+        "recordingsEnabled": false,
+        "chatMessageTTLHours": 2160,
+        "chatUploadMaxBytes": 0,
+        "chatUploadMaxDimension": 0,
+        "rnnoiseEnabled": false,
+        "krispEnabled": false,
+    }))
+}
+
+async fn preferences(State(s): State<AppState>, Bearer(claims): Bearer) -> Result<Json<Value>> {
+    Ok(Json(
+        json!({ "preferencesJson": s.auth.preferences(&claims).await? }),
+    ))
+}
+
+async fn set_preferences(
+    State(s): State<AppState>,
+    Bearer(claims): Bearer,
+    JsonBody(b): JsonBody<PreferencesBody>,
+) -> Result<Json<Value>> {
+    s.auth.set_preferences(&claims, &b.preferences_json).await?;
+    Ok(Json(json!({ "message": "Preferences updated" })))
+}
+
+/// `{user, tokens}`: what login, guest login and register share.
+fn session_body(user: &User, tokens: &IssuedTokens) -> Value {
+    json!({
+        "user": UserView::from(user),
+        "tokens": { "accessToken": tokens.access, "refreshToken": tokens.refresh },
+    })
+}
+
+fn with_refresh_cookie(s: &AppState, body: impl IntoResponse, tokens: &IssuedTokens) -> Response {
+    let mut res = body.into_response();
+    let cookie = refresh_cookie(s, tokens.refresh.clone(), tokens.refresh_ttl);
+    res.headers_mut().append(SET_COOKIE, cookie);
+    res
+}
+
+fn refresh_cookie(s: &AppState, value: String, max_age_secs: i64) -> HeaderValue {
+    let secure = s.config.server.secure_cookies();
+    let cookie = Cookie::build((REFRESH_COOKIE, value))
+        .path(REFRESH_COOKIE_PATH)
+        .http_only(true)
+        .secure(secure)
+        // A separately hosted SPA needs cross-site cookies, which browsers allow only with Secure.
+        .same_site(if secure {
+            SameSite::None
+        } else {
+            SameSite::Lax
+        })
+        .max_age(time::Duration::seconds(max_age_secs))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).expect("cookie is a valid header")
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(|c| c.ok())
+        .find(|c| c.name() == name && !c.value().is_empty())
+        .map(|c| c.value().to_string())
+}

@@ -1,0 +1,74 @@
+//! HTTP boundary: one router per capability, all sharing [`app`]'s outer layers (fallbacks,
+//! body limit, request log). The sidecar serves them merged; each Lambda serves its own.
+
+pub mod auth;
+mod bearer;
+pub mod client_ip;
+mod error;
+pub mod health;
+mod json;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+pub use bearer::{Bearer, MaybeBearer};
+pub use client_ip::ClientIp;
+pub use json::JsonBody;
+
+use crate::error::Error;
+use crate::state::AppState;
+
+/// Every route this build has, for the all-in-one server.
+pub fn all_routes() -> Router<AppState> {
+    auth::routes().merge(health::routes())
+}
+
+/// Wraps capability routes into a service: JSON 404/405, the configured body limit (413), and
+/// a request log line.
+pub fn app(routes: Router<AppState>, state: AppState) -> Router {
+    let limit = state.config.server.max_body_bytes;
+    routes
+        .fallback(|| async { Error::not_found("not found") })
+        .method_not_allowed_fallback(|| async {
+            (
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                axum::Json(serde_json::json!({"error": "method not allowed"})),
+            )
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// One line per request: route template (never raw ids or query), status, latency.
+async fn log_request(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "<unmatched>".to_string(), |p| p.as_str().to_string());
+    let res = next.run(req).await;
+    let status = res.status().as_u16();
+    let micros = started.elapsed().as_micros() as u64;
+    if status >= 500 {
+        tracing::warn!(%method, route, status, micros, "request");
+    } else {
+        tracing::debug!(%method, route, status, micros, "request");
+    }
+    res
+}
+
+pub(crate) fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

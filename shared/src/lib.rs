@@ -1,0 +1,20 @@
+//! Bedrud's application core, shared by every Lambda and by the all-in-one sidecar.
+//!
+//! Layers: `domain` (validated types) ← `auth` (flows) ← `store` / `ratelimit` (ports and
+//! adapters) ← `http` (routers). `config`, `telemetry` and `runtime` wire a process.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+pub mod ratelimit;
+pub mod runtime;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+pub use error::{Error, Result};
+pub use state::AppState;

@@ -1,0 +1,145 @@
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{SqliteStore, map_err};
+use crate::domain::{Session, SessionId, UnixTime, UserId};
+use crate::store::{Rotation, SessionStore, StoreError, StoreResult};
+
+const COLUMNS: &str = "id, user_id, generation, created_at, expires_at, revoked_at";
+
+fn row_to_session(r: &Row<'_>) -> rusqlite::Result<Session> {
+    let user: String = r.get(1)?;
+    Ok(Session {
+        id: SessionId::from_trusted(r.get(0)?),
+        user_id: UserId::parse(&user).map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Text,
+                "bad user id".into(),
+            )
+        })?,
+        generation: r.get::<_, i64>(2)? as u64,
+        created_at: r.get(3)?,
+        expires_at: r.get(4)?,
+        revoked: r.get::<_, Option<i64>>(5)?.is_some(),
+    })
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
+        let s = s.clone();
+        self.write(move |c| {
+            c.execute(
+                &format!("INSERT INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, NULL)"),
+                params![
+                    s.id.as_str(),
+                    s.user_id.as_str(),
+                    s.generation as i64,
+                    s.created_at,
+                    s.expires_at
+                ],
+            )
+            .map(|_| ())
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn rotate_session(
+        &self,
+        id: &SessionId,
+        generation: u64,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<Rotation> {
+        let id = id.as_str().to_string();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+            let rotated = tx
+                .query_row(
+                    &format!(
+                        "UPDATE sessions SET generation = generation + 1, expires_at = ?3 \
+                         WHERE id = ?1 AND generation = ?2 AND revoked_at IS NULL AND expires_at > ?4 \
+                         RETURNING {COLUMNS}"
+                    ),
+                    params![id, generation as i64, expires_at, now],
+                    row_to_session,
+                )
+                .optional()
+                .map_err(map_err)?;
+            let outcome = match rotated {
+                Some(s) => Rotation::Rotated(s),
+                None => {
+                    let current: Option<(i64, Option<i64>)> = tx
+                        .query_row("SELECT generation, revoked_at FROM sessions WHERE id = ?1", [&id], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                        .optional()
+                        .map_err(map_err)?;
+                    match current {
+                        Some((g, None)) if (g as u64) > generation => Rotation::Reused,
+                        _ => Rotation::Invalid,
+                    }
+                }
+            };
+            tx.commit().map_err(map_err)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
+        let id = id.as_str().to_string();
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"),
+                [id],
+                row_to_session,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, id: &SessionId, now: UnixTime) -> StoreResult<()> {
+        let id = id.as_str().to_string();
+        self.write(move |c| {
+            c.execute(
+                "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, now],
+            )
+            .map(|_| ())
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user: &UserId,
+        keep: Option<&SessionId>,
+        now: UnixTime,
+    ) -> StoreResult<u64> {
+        let (user, keep) = (
+            user.as_str().to_string(),
+            keep.map(|k| k.as_str().to_string()),
+        );
+        self.write(move |c| {
+            c.execute(
+                "UPDATE sessions SET revoked_at = ?3 \
+                 WHERE user_id = ?1 AND revoked_at IS NULL AND (?2 IS NULL OR id <> ?2)",
+                params![user, keep, now],
+            )
+            .map(|n| n as u64)
+            .map_err(|e| match map_err(e) {
+                StoreError::Conflict(_) => {
+                    StoreError::Other("unexpected conflict revoking sessions".into())
+                }
+                other => other,
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,175 @@
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{SqliteStore, map_err};
+use crate::domain::{Access, DisplayName, Email, Provider, UnixTime, User, UserId};
+use crate::store::{StoreError, StoreResult, UserStore};
+
+const COLUMNS: &str = "id, email, name, provider, accesses, avatar_url, is_active, password_hash, created_at, updated_at";
+
+fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
+    let id: String = r.get(0)?;
+    let email: Option<String> = r.get(1)?;
+    let provider: String = r.get(3)?;
+    let accesses: String = r.get(4)?;
+    let corrupt = |what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("bad {what}").into(),
+        )
+    };
+    Ok(User {
+        id: UserId::parse(&id).map_err(|_| corrupt("id"))?,
+        email: email
+            .map(|e| Email::parse(&e))
+            .transpose()
+            .map_err(|_| corrupt("email"))?,
+        name: DisplayName::from_trusted(r.get(2)?),
+        provider: Provider::parse(&provider).ok_or_else(|| corrupt("provider"))?,
+        accesses: serde_json::from_str::<Vec<String>>(&accesses)
+            .map_err(|_| corrupt("accesses"))?
+            .iter()
+            .filter_map(|a| Access::parse(a))
+            .collect(),
+        avatar_url: r.get(5)?,
+        is_active: r.get(6)?,
+        password_hash: r.get(7)?,
+        created_at: r.get(8)?,
+        updated_at: r.get(9)?,
+    })
+}
+
+fn accesses_json(user: &User) -> String {
+    serde_json::to_string(&user.accesses.iter().map(|a| a.as_str()).collect::<Vec<_>>())
+        .expect("strings serialize")
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        let u = user.clone();
+        self.write(move |c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                ),
+                params![
+                    u.id.as_str(),
+                    u.email.as_ref().map(|e| e.as_str()),
+                    u.name.as_str(),
+                    u.provider.as_str(),
+                    accesses_json(&u),
+                    u.avatar_url,
+                    u.is_active,
+                    u.password_hash,
+                    u.created_at,
+                    u.updated_at,
+                ],
+            )
+            .map(|_| ())
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>> {
+        let id = id.as_str().to_string();
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+                [id],
+                row_to_user,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        let email = email.as_str().to_string();
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
+                [email],
+                row_to_user,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        name: &DisplayName,
+        email: Option<&Email>,
+        now: UnixTime,
+    ) -> StoreResult<Option<User>> {
+        let (id, name, email) = (
+            id.as_str().to_string(),
+            name.as_str().to_string(),
+            email.map(|e| e.as_str().to_string()),
+        );
+        self.write(move |c| {
+            c.query_row(
+                &format!(
+                    "UPDATE users SET name = ?2, email = COALESCE(?3, email), updated_at = ?4 \
+                     WHERE id = ?1 RETURNING {COLUMNS}"
+                ),
+                params![id, name, email, now],
+                row_to_user,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
+        let (id, hash) = (id.as_str().to_string(), hash.to_string());
+        self.write(move |c| {
+            c.execute(
+                "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, hash, now],
+            )
+            .map(|n| n == 1)
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>> {
+        let id = id.as_str().to_string();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT preferences_json FROM users WHERE id = ?1",
+                [id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()> {
+        let (id, json) = (id.as_str().to_string(), json.to_string());
+        self.write(move |c| {
+            match c
+                .execute(
+                    "UPDATE users SET preferences_json = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, json, now],
+                )
+                .map_err(map_err)?
+            {
+                1 => Ok(()),
+                _ => Err(StoreError::Other("preferences for a missing user".into())),
+            }
+        })
+        .await
+    }
+}
