@@ -1,6 +1,8 @@
 //! Logging: JSON lines inside Lambda (CloudWatch parses them), readable lines elsewhere.
 //! `RUST_LOG` wins over the configured level.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init(level: &str) {
@@ -19,7 +21,11 @@ pub fn init(level: &str) {
             .with_ansi(false)
             .try_init()
     } else {
-        builder.compact().with_target(false).try_init()
+        builder
+            .compact()
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
     };
     // A second init (tests, embedding) keeps the first subscriber.
     let _ = result;

@@ -1,1 +1,33 @@
-fn main() {}
+//! `bedrud`: the all-in-one Bedrud server for VMs, appliances and local development.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "bedrud",
+    version,
+    about = "Bedrud meeting backend (all-in-one server)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the whole API on server.host:server.port (default 127.0.0.1:8090).
+    Run {
+        /// config.yaml to read (else CONFIG_PATH, else ./config.yaml if present).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run { config } => bedrud_sidecar::run::main(config.as_deref()),
+    }
+}

@@ -1,1 +1,219 @@
-//! placeholder
+//! Test support: an in-process server on 127.0.0.1:0 over a temporary embedded store, a small
+//! HTTP client that keeps status, headers and JSON together, and black-box scenarios that run
+//! unchanged against that server and against the real `bedrud run` binary.
+
+pub mod scenarios;
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bedrud_shared::AppState;
+use bedrud_shared::config::Config;
+use bedrud_shared::http::{all_routes, socket};
+use bedrud_shared::runtime::{Counting, build};
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A JWT secret for tests (never used outside them).
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// A running in-process server. Dropping it stops the server and removes its data.
+pub struct TestServer {
+    pub api: Api,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Defaults with rate limits off, so tests do not trip over each other's budgets.
+    pub async fn start() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.database.path = dir.path().join("bedrud.db");
+        config.auth.jwt_secret = TEST_JWT_SECRET.into();
+        config.rate_limit.auth_max_requests = 0;
+        config.rate_limit.guest_max_requests = 0;
+        adjust(&mut config);
+        config.validate().expect("test config is valid");
+        let state = build(config, Counting::InProcess).expect("state builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = socket::socket_app(all_routes(), state.clone());
+        let task = tokio::spawn(socket::serve(listener, app, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            api: Api::new(&base),
+            state,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    /// Stops gracefully and reports how serving ended.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.task.take() {
+            Some(t) => t.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// A response with everything tests look at.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: String,
+}
+
+impl Reply {
+    /// The `refresh_token` Set-Cookie header, if any, whole.
+    pub fn refresh_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("refresh_token="))
+            .map(str::to_string)
+    }
+
+    /// The value of the `refresh_token` cookie being set.
+    pub fn refresh_cookie_value(&self) -> Option<String> {
+        let c = self.refresh_cookie()?;
+        let v = c.split(';').next()?.strip_prefix("refresh_token=")?;
+        (!v.is_empty()).then(|| v.to_string())
+    }
+
+    /// `body["error"]`, asserting the envelope is there.
+    pub fn error(&self) -> &str {
+        self.body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error envelope in {}: {}", self.status, self.raw))
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.raw);
+        self
+    }
+}
+
+/// A plain HTTP client for one base URL.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .no_proxy()
+            .build()
+            .expect("client");
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        }
+    }
+
+    /// Sends a request. `body` is sent as JSON text when given; `bearer` as `Authorization`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut headers = HeaderMap::new();
+        if let Some(b) = body {
+            headers.insert("content-type", HeaderValue::from_static("application/json"));
+            return self
+                .raw(method, path, bearer, headers, b.to_string().into_bytes())
+                .await;
+        }
+        self.raw(method, path, bearer, headers, Vec::new()).await
+    }
+
+    /// Sends exact bytes with exact headers (malformed bodies, cookies, web-client quirks).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        mut headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Reply {
+        if let Some(t) = bearer {
+            headers.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {t}")).expect("token header"),
+            );
+        }
+        let res = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request to {path} failed: {e}"));
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let raw = res.text().await.expect("body");
+        let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            raw,
+        }
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        self.call(Method::GET, path, bearer, None).await
+    }
+
+    pub async fn post(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
+        self.call(Method::POST, path, bearer, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
+        self.call(Method::PUT, path, bearer, Some(body)).await
+    }
+}
+
+/// Decodes a JWT's payload without verifying it (clients do exactly this).
+pub fn jwt_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("three-part JWT");
+    let bytes = URL_SAFE_NO_PAD.decode(payload).expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}

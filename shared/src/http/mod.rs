@@ -7,6 +7,7 @@ pub mod client_ip;
 mod error;
 pub mod health;
 mod json;
+pub mod socket;
 
 use std::time::Instant;
 

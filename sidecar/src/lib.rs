@@ -1,0 +1,3 @@
+//! The sidecar: serves every Bedrud router on one port over the embedded store.
+
+pub mod run;

@@ -1,0 +1,118 @@
+//! `bedrud run`: load configuration, fill local secrets, open the store, serve until a signal.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use bedrud_shared::config::{Config, fill_dev_secrets};
+use bedrud_shared::http::{all_routes, socket};
+use bedrud_shared::runtime::{Counting, StartError, build};
+use bedrud_shared::telemetry;
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+
+pub fn main(config_path: Option<&Path>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bedrud: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config_path)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Logging may not be up yet (bad config): say it plainly on stderr too.
+            error!("{e}");
+            eprintln!("bedrud: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
+    let loaded = Config::load(config_path)?;
+    let mut config = loaded.config;
+    telemetry::init(&config.logger.level);
+    match &loaded.source {
+        Some(p) => info!(file = %p.display(), "configuration loaded"),
+        None => info!("no config.yaml found; using defaults and environment"),
+    }
+    if !loaded.ignored_keys.is_empty() {
+        warn!(keys = ?loaded.ignored_keys, "config keys not used by bedrud were ignored");
+    }
+    if let Some((file, filled)) = fill_dev_secrets(&mut config)? {
+        warn!(
+            file = %file.display(),
+            "generated {} for local use and saved them; set auth.jwtSecret (JWT_SECRET) and livekit keys explicitly in production",
+            filled.join(" and ")
+        );
+    }
+    config.validate()?;
+    announce_livekit(&config);
+
+    let addr = format!("{}:{}", config.server.host, config.server.port);
+    let state = build(config, Counting::InProcess)?;
+    let listener = TcpListener::bind(&addr).await.map_err(|e| {
+        StartError::Io(format!(
+            "cannot listen on {addr}: {e} (server.port / SERVER_PORT)"
+        ))
+    })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| StartError::Io(e.to_string()))?;
+    info!(db = %state.config.database.path.display(), "listening on http://{local}");
+
+    socket::serve(
+        listener,
+        socket::socket_app(all_routes(), state),
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|e| StartError::Io(format!("server failed: {e}")))?;
+    info!("stopped");
+    Ok(())
+}
+
+/// Says once, clearly, what happens about LiveKit, so a missing binary is never a mystery.
+fn announce_livekit(config: &Config) {
+    let lk = &config.livekit;
+    if lk.external {
+        info!(host = %lk.host, "using external LiveKit");
+        return;
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join("livekit-server").is_file()))
+        .unwrap_or(false);
+    if !on_path {
+        warn!(
+            "livekit-server not found on PATH: meetings cannot start until it is installed \
+             (https://docs.livekit.io/home/self-hosting/local/) or livekit.external is set with \
+             livekit.host/apiKey/apiSecret; accounts and every other API keep working"
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,164 @@
+//! Black-box scenarios over HTTP only, so the same assertions hold for the in-process server
+//! and for the `bedrud` binary.
+
+use serde_json::{Value, json};
+
+use crate::{Api, jwt_claims};
+
+/// A unique address per call, so scenarios can share a server.
+pub fn unique_email(tag: &str) -> String {
+    format!("{tag}-{}@example.com", uuid_like())
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{nanos:x}{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Registers and returns the whole reply body.
+pub async fn register(api: &Api, email: &str) -> Value {
+    let r = api
+        .post(
+            "/api/auth/register",
+            None,
+            &json!({"email": email, "password": PASSWORD, "name": "Ann Lee"}),
+        )
+        .await
+        .expect(200);
+    r.body
+}
+
+pub async fn login(api: &Api, email: &str) -> (String, String) {
+    let r = api
+        .post(
+            "/api/auth/login",
+            None,
+            &json!({"email": email, "password": PASSWORD}),
+        )
+        .await
+        .expect(200);
+    tokens(&r.body)
+}
+
+fn tokens(body: &Value) -> (String, String) {
+    (
+        body["tokens"]["accessToken"]
+            .as_str()
+            .expect("accessToken")
+            .to_string(),
+        body["tokens"]["refreshToken"]
+            .as_str()
+            .expect("refreshToken")
+            .to_string(),
+    )
+}
+
+async fn refresh(api: &Api, refresh_token: &str) -> crate::Reply {
+    api.post(
+        "/api/auth/refresh",
+        None,
+        &json!({"refresh_token": refresh_token}),
+    )
+    .await
+}
+
+/// Register → login → me → refresh (rotation) → reuse of the old token (401, family revoked)
+/// → logout (refresh no longer works), with two sessions of one user staying independent.
+pub async fn auth_lifecycle(api: &Api) {
+    let email = unique_email("life");
+    let reg = register(api, &email).await;
+    // The superset every client needs: {user, tokens} and top-level tokens (iOS).
+    assert_eq!(reg["user"]["email"], email.as_str());
+    assert_eq!(reg["user"]["provider"], "local");
+    assert_eq!(reg["user"]["accesses"], json!(["user"]));
+    assert_eq!(reg["user"]["isActive"], true);
+    assert_eq!(reg["accessToken"], reg["tokens"]["accessToken"]);
+    assert_eq!(reg["refreshToken"], reg["tokens"]["refreshToken"]);
+    let user_id = reg["user"]["id"].as_str().unwrap().to_string();
+
+    // Two devices: A and B.
+    let (access_a, refresh_a) = login(api, &email).await;
+    let (access_b, refresh_b) = login(api, &email).await;
+    let claims = jwt_claims(&access_a);
+    for k in ["userId", "email", "provider", "accesses", "exp", "iat"] {
+        assert!(!claims[k].is_null(), "access token lacks `{k}`: {claims}");
+    }
+    assert_eq!(claims["userId"], user_id.as_str());
+
+    let me = api.get("/api/auth/me", Some(&access_a)).await.expect(200);
+    assert_eq!(me.body["id"], user_id.as_str());
+    assert_eq!(me.body["email"], email.as_str());
+
+    // Rotation: snake_case in and out; the new pair works, the refresh cookie rotates too.
+    let r1 = refresh(api, &refresh_a).await.expect(200);
+    let access_a2 = r1.body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
+    let refresh_a2 = r1.body["refresh_token"]
+        .as_str()
+        .expect("refresh_token")
+        .to_string();
+    assert_ne!(refresh_a2, refresh_a);
+    assert_eq!(
+        r1.refresh_cookie_value().as_deref(),
+        Some(refresh_a2.as_str())
+    );
+    api.get("/api/auth/me", Some(&access_a2)).await.expect(200);
+
+    // Replaying the rotated token: 401, and the whole family (A's newest token) is revoked.
+    let replay = refresh(api, &refresh_a).await.expect(401);
+    assert!(!replay.error().is_empty());
+    refresh(api, &refresh_a2).await.expect(401);
+
+    // Device B is untouched by A's revocation.
+    let rb = refresh(api, &refresh_b).await.expect(200);
+    let refresh_b2 = rb.body["refresh_token"].as_str().unwrap().to_string();
+    api.get("/api/auth/me", Some(&access_b)).await.expect(200);
+
+    // Logout of B (bearer + body): its refresh token stops working; the reply is JSON.
+    let out = api
+        .post(
+            "/api/auth/logout",
+            Some(&access_b),
+            &json!({"refresh_token": refresh_b2}),
+        )
+        .await
+        .expect(200);
+    assert!(out.body["message"].is_string());
+    refresh(api, &refresh_b2).await.expect(401);
+
+    // A fresh login still works after all that.
+    let (_, refresh_c) = login(api, &email).await;
+    refresh(api, &refresh_c).await.expect(200);
+}
+
+/// A refresh token is never accepted where an access token is required.
+pub async fn refresh_token_is_not_a_bearer(api: &Api) {
+    let reg = register(api, &unique_email("typ")).await;
+    let (_, refresh_token) = tokens(&reg);
+    let r = api
+        .get("/api/auth/me", Some(&refresh_token))
+        .await
+        .expect(401);
+    assert!(!r.error().is_empty());
+}
+
+/// Unknown routes and methods answer JSON errors, not empty bodies.
+pub async fn unknown_routes_are_json(api: &Api) {
+    assert_eq!(
+        api.get("/api/nope", None).await.expect(404).error(),
+        "not found"
+    );
+    api.call(reqwest::Method::DELETE, "/api/auth/login", None, None)
+        .await
+        .expect(405)
+        .error();
+}
