@@ -130,7 +130,7 @@ mod tests {
             assert_eq!(l.hit("auth", "1.2.3.4", rule, t).await.unwrap(), None);
         }
         let retry = l.hit("auth", "1.2.3.4", rule, t).await.unwrap().unwrap();
-        assert!(retry >= 1 && retry <= 60);
+        assert!((1..=60).contains(&retry));
         assert_eq!(
             l.hit("auth", "5.6.7.8", rule, t).await.unwrap(),
             None,

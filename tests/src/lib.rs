@@ -21,6 +21,23 @@ use tokio::task::JoinHandle;
 /// A JWT secret for tests (never used outside them).
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
+/// State over a fresh store in a temporary directory (kept alive by the returned guard), with
+/// rate limits off unless `adjust` turns them on.
+pub fn test_state(
+    counting: Counting,
+    adjust: impl FnOnce(&mut Config),
+) -> (AppState, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::default();
+    config.database.path = dir.path().join("bedrud.db");
+    config.auth.jwt_secret = TEST_JWT_SECRET.into();
+    config.rate_limit.auth_max_requests = 0;
+    config.rate_limit.guest_max_requests = 0;
+    adjust(&mut config);
+    config.validate().expect("test config is valid");
+    (build(config, counting).expect("state builds"), dir)
+}
+
 /// A running in-process server. Dropping it stops the server and removes its data.
 pub struct TestServer {
     pub api: Api,
@@ -37,15 +54,7 @@ impl TestServer {
     }
 
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::default();
-        config.database.path = dir.path().join("bedrud.db");
-        config.auth.jwt_secret = TEST_JWT_SECRET.into();
-        config.rate_limit.auth_max_requests = 0;
-        config.rate_limit.guest_max_requests = 0;
-        adjust(&mut config);
-        config.validate().expect("test config is valid");
-        let state = build(config, Counting::InProcess).expect("state builds");
+        let (state, dir) = test_state(Counting::InProcess, adjust);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

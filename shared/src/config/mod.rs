@@ -431,7 +431,7 @@ mod tests {
     fn missing_default_file_means_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let cwd_file = dir.path().join("nothing-here.yaml");
-        let env = |k: &str| (k == "CONFIG_PATH").then(|| String::new());
+        let env = |k: &str| (k == "CONFIG_PATH").then(String::new);
         let loaded = Config::load_with(None, &env).unwrap();
         assert_eq!(loaded.config.server.port, 8090);
         assert!(Config::load_with(Some(&cwd_file), &no_env).is_err());

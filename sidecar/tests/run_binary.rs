@@ -1,0 +1,179 @@
+//! `bedrud run` as a user runs it: the real binary, port 0, no config, then SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bedrud_tests::Api;
+use bedrud_tests::scenarios;
+use serde_json::json;
+
+struct Running {
+    child: Child,
+    url: String,
+    log: mpsc::Receiver<String>,
+}
+
+/// Starts the binary in `dir` with `env`, and waits for the line that names its URL.
+fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Running {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bedrud"));
+    cmd.arg("run")
+        .current_dir(dir)
+        .env_remove("CONFIG_PATH")
+        .env_remove("JWT_SECRET")
+        .env_remove("RUST_LOG")
+        .env("SERVER_PORT", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn bedrud");
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Owned by `Running` from here on, so every path (panics included) reaps it.
+    let mut running = Running {
+        child,
+        url: String::new(),
+        log: rx,
+    };
+    let mut seen = Vec::new();
+    loop {
+        let line = running
+            .log
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "bedrud did not announce its URL; log so far:\n{}",
+                    seen.join("\n")
+                )
+            });
+        if let Some(i) = line.find("listening on http://") {
+            running.url = line[i + "listening on ".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+            return running;
+        }
+        seen.push(line);
+    }
+}
+
+impl Running {
+    /// SIGTERM, then the exit status and the rest of the log.
+    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        let status = self.child.wait().expect("wait");
+        // The reader thread ends when the pipe closes; collect what it forwarded.
+        std::thread::sleep(Duration::from_millis(50));
+        (status, self.log.try_iter().collect())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn run_with_no_config_serves_the_auth_flow_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(dir.path(), &[("RATELIMIT_AUTH_MAX", "0")]);
+    assert!(
+        running.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        running.url
+    );
+    let api = Api::new(&running.url);
+    api.get("/api/health", None).await.expect(200);
+    api.get("/api/ready", None).await.expect(200);
+    scenarios::auth_lifecycle(&api).await;
+    scenarios::refresh_token_is_not_a_bearer(&api).await;
+    scenarios::unknown_routes_are_json(&api).await;
+    let email = scenarios::unique_email("persist");
+    scenarios::register(&api, &email).await;
+
+    let (status, log) = running.terminate();
+    assert!(
+        status.success(),
+        "graceful exit, got {status}; log: {log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains("shutdown signal received")),
+        "{log:?}"
+    );
+    assert!(dir.path().join("data/bedrud.db").is_file());
+    assert!(dir.path().join("data/dev-secrets.json").is_file());
+
+    // A restart keeps accounts and the generated secret.
+    let again = start(dir.path(), &[("RATELIMIT_AUTH_MAX", "0")]);
+    let api = Api::new(&again.url);
+    let (access, _) = scenarios::login(&api, &email).await;
+    api.get("/api/auth/me", Some(&access)).await.expect(200);
+    again.terminate();
+}
+
+#[tokio::test]
+async fn rate_limit_from_environment_applies_per_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(
+        dir.path(),
+        &[
+            ("RATELIMIT_AUTH_MAX", "2"),
+            ("RATELIMIT_AUTH_WINDOW", "3600"),
+        ],
+    );
+    let api = Api::new(&running.url);
+    let body = json!({"email": "nobody@example.com", "password": scenarios::PASSWORD});
+    api.post("/api/auth/login", None, &body).await.expect(401);
+    api.post("/api/auth/login", None, &body).await.expect(401);
+    api.post("/api/auth/login", None, &body).await.expect(429);
+    running.terminate();
+}
+
+#[test]
+fn bad_config_fails_fast_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        "livekit:\n  apiKey: key\n  apiSecret: tooshort\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bedrud"))
+        .args(["run", "--config", "config.yaml"])
+        .current_dir(dir.path())
+        .env("SERVER_PORT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("bedrud: "))
+        .expect("one plain error line");
+    assert!(
+        line.contains("livekit.apiSecret") && line.contains("LIVEKIT_API_SECRET"),
+        "{line}"
+    );
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_bedrud"))
+        .args(["run", "--config", "nope.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.yaml"));
+}
