@@ -215,9 +215,30 @@ impl Api {
         self.call(Method::POST, path, bearer, Some(body)).await
     }
 
+    /// POSTs every body at once (one task each) and returns the statuses in order.
+    pub async fn post_concurrently(&self, path: &str, bodies: Vec<Value>) -> Vec<u16> {
+        let tasks: Vec<_> = bodies
+            .into_iter()
+            .map(|body| {
+                let (api, path) = (self.clone(), path.to_string());
+                tokio::spawn(async move { api.post(&path, None, &body).await.status })
+            })
+            .collect();
+        let mut statuses = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            statuses.push(t.await.expect("request task"));
+        }
+        statuses
+    }
+
     pub async fn put(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
         self.call(Method::PUT, path, bearer, Some(body)).await
     }
+}
+
+/// How many of `statuses` equal `code`.
+pub fn count(statuses: &[u16], code: u16) -> usize {
+    statuses.iter().filter(|&&s| s == code).count()
 }
 
 /// Decodes a JWT's payload without verifying it (clients do exactly this).

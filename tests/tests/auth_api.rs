@@ -3,7 +3,7 @@
 use bedrud_shared::auth::TokenKeys;
 use bedrud_shared::domain::{Email, SessionId, UserId, now};
 use bedrud_tests::scenarios::{self, PASSWORD, login, register, unique_email};
-use bedrud_tests::{TestServer, jwt_claims};
+use bedrud_tests::{TestServer, count, jwt_claims};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::json;
@@ -149,34 +149,12 @@ async fn duplicate_email_is_409_and_keeps_the_first_account() {
 async fn concurrent_registrations_of_one_email_exactly_one_wins() {
     let s = TestServer::start().await;
     let email = unique_email("race");
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let (api, email) = (s.api.clone(), email.clone());
-            tokio::spawn(async move {
-                api.post(
-                    "/api/auth/register",
-                    None,
-                    &json!({"email": email, "password": PASSWORD, "name": format!("Racer {i}")}),
-                )
-                .await
-                .status
-            })
-        })
+    let bodies = (0..8)
+        .map(|i| json!({"email": email, "password": PASSWORD, "name": format!("Racer {i}")}))
         .collect();
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 409).count(),
-        7,
-        "{statuses:?}"
-    );
+    let statuses = s.api.post_concurrently("/api/auth/register", bodies).await;
+    assert_eq!(count(&statuses, 200), 1, "{statuses:?}");
+    assert_eq!(count(&statuses, 409), 7, "{statuses:?}");
 }
 
 #[tokio::test]
@@ -185,29 +163,10 @@ async fn concurrent_rotations_of_one_refresh_token_one_wins() {
     let email = unique_email("rot");
     register(&s.api, &email).await;
     let (_, refresh) = login(&s.api, &email).await;
-    let tasks: Vec<_> = (0..6)
-        .map(|_| {
-            let (api, t) = (s.api.clone(), refresh.clone());
-            tokio::spawn(async move {
-                api.post("/api/auth/refresh", None, &json!({"refresh_token": t}))
-                    .await
-                    .status
-            })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|&s| s == 200 || s == 401),
-        "{statuses:?}"
-    );
+    let bodies = vec![json!({"refresh_token": refresh}); 6];
+    let statuses = s.api.post_concurrently("/api/auth/refresh", bodies).await;
+    assert_eq!(count(&statuses, 200), 1, "{statuses:?}");
+    assert_eq!(count(&statuses, 401), 5, "{statuses:?}");
 }
 
 #[tokio::test]

@@ -2,8 +2,9 @@ use std::fmt;
 
 use crate::error::Error;
 
-/// A person's display name: control characters and HTML-significant characters removed
-/// (names are shown in every client and in LiveKit metadata), whitespace collapsed, bounded.
+/// A person's display name: control characters and angle brackets removed (names travel to
+/// every client and into LiveKit metadata; `<>` never belong in a name, while `'`, `&` and `"`
+/// do: O'Brien, AT&T), whitespace collapsed, 2 to `max` characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -16,7 +17,7 @@ impl DisplayName {
     pub fn parse(raw: &str, max: usize) -> Result<Self, Error> {
         let cleaned: String = raw
             .chars()
-            .filter(|c| !c.is_control() && !matches!(c, '<' | '>' | '&' | '"' | '\''))
+            .filter(|c| !c.is_control() && !matches!(c, '<' | '>'))
             .collect();
         let name = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
         let n = name.chars().count();
@@ -58,6 +59,12 @@ mod tests {
                 .unwrap()
                 .as_str(),
             "Ann bLee/b"
+        );
+        assert_eq!(
+            DisplayName::parse("Siobhán O'Brien & Co", 50)
+                .unwrap()
+                .as_str(),
+            "Siobhán O'Brien & Co"
         );
         assert!(DisplayName::parse("A", 50).is_err());
         assert!(DisplayName::parse("<>", 50).is_err());
