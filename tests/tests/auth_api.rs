@@ -360,12 +360,14 @@ async fn logout_with_bearer_only_revokes_the_session_and_clears_the_cookie() {
         )
         .await
         .expect(401);
-    let sid = jwt_claims(&access)["sid"].as_str().unwrap().to_string();
+    let claims = jwt_claims(&access);
+    let sid = claims["sid"].as_str().unwrap().to_string();
+    let user = UserId::parse(claims["sub"].as_str().unwrap()).unwrap();
     let session = s
         .state
         .stores
         .sessions
-        .session(&SessionId::from_trusted(sid))
+        .session(&user, &SessionId::from_trusted(sid))
         .await
         .unwrap()
         .unwrap();

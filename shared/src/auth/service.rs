@@ -145,15 +145,23 @@ impl Auth {
 
     /// Rotates a refresh token. Replaying an already-rotated token revokes its whole session.
     pub async fn refresh(&self, refresh_token: &str) -> Result<(User, IssuedTokens)> {
+        let invalid = || Error::unauthorized("Invalid refresh token");
         let claims = self
             .keys
             .verify_refresh(refresh_token)
-            .map_err(|_| Error::unauthorized("Invalid refresh token"))?;
+            .map_err(|_| invalid())?;
+        let user_id = UserId::parse(&claims.sub).map_err(|_| invalid())?;
         let sid = SessionId::from_trusted(claims.sid);
         let t = now();
         match self
             .sessions
-            .rotate_session(&sid, claims.generation, t + self.keys.refresh_ttl, t)
+            .rotate_session(
+                &user_id,
+                &sid,
+                claims.generation,
+                t + self.keys.refresh_ttl,
+                t,
+            )
             .await?
         {
             Rotation::Rotated(session) => {
@@ -166,12 +174,12 @@ impl Auth {
                     session = sid.as_str(),
                     "refresh token reused; revoking session"
                 );
-                self.sessions.revoke_session(&sid, t).await?;
+                self.sessions.revoke_session(&user_id, &sid, t).await?;
                 Err(Error::unauthorized(
                     "Refresh token has already been used; please sign in again",
                 ))
             }
-            Rotation::Invalid => Err(Error::unauthorized("Invalid refresh token")),
+            Rotation::Invalid => Err(invalid()),
         }
     }
 
@@ -182,19 +190,18 @@ impl Auth {
         refresh_token: Option<&str>,
         access: Option<&AccessClaims>,
     ) -> Result<bool> {
-        let sid = refresh_token
+        let named = refresh_token
             .and_then(|t| self.keys.verify_refresh(t).ok())
-            .map(|c| c.sid)
-            .or_else(|| access.map(|a| a.sid.clone()));
-        match sid {
-            Some(sid) => {
-                self.sessions
-                    .revoke_session(&SessionId::from_trusted(sid), now())
-                    .await?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+            .map(|c| (c.sub, c.sid))
+            .or_else(|| access.map(|a| (a.sub.clone(), a.sid.clone())));
+        let Some((user, sid)) = named else {
+            return Ok(false);
+        };
+        let user = UserId::parse(&user).map_err(|_| Error::unauthorized("Invalid token"))?;
+        self.sessions
+            .revoke_session(&user, &SessionId::from_trusted(sid), now())
+            .await?;
+        Ok(true)
     }
 
     /// The caller's account; a token whose user is gone is no longer a valid token.

@@ -69,6 +69,8 @@ pub enum Rotation {
     Invalid,
 }
 
+/// Sessions are addressed by user and id: both travel in every token, and keeping a user's
+/// sessions together makes "all sessions of a user" one strongly consistent read.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
@@ -77,14 +79,16 @@ pub trait SessionStore: Send + Sync {
     /// generation gets `Rotated`.
     async fn rotate_session(
         &self,
+        user: &UserId,
         id: &SessionId,
         generation: u64,
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<Rotation>;
-    async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
+    async fn session(&self, user: &UserId, id: &SessionId) -> StoreResult<Option<Session>>;
     /// Revokes one session (idempotent).
-    async fn revoke_session(&self, id: &SessionId, now: UnixTime) -> StoreResult<()>;
+    async fn revoke_session(&self, user: &UserId, id: &SessionId, now: UnixTime)
+    -> StoreResult<()>;
     /// Revokes every session of a user except `keep`; returns how many were revoked.
     async fn revoke_user_sessions(
         &self,

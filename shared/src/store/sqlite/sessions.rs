@@ -25,6 +25,10 @@ fn row_to_session(r: &Row<'_>) -> rusqlite::Result<Session> {
     })
 }
 
+fn key(user: &UserId, id: &SessionId) -> (String, String) {
+    (user.as_str().to_string(), id.as_str().to_string())
+}
+
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
@@ -48,22 +52,23 @@ impl SessionStore for SqliteStore {
 
     async fn rotate_session(
         &self,
+        user: &UserId,
         id: &SessionId,
         generation: u64,
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<Rotation> {
-        let id = id.as_str().to_string();
+        let (user, id) = key(user, id);
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
             let rotated = tx
                 .query_row(
                     &format!(
                         "UPDATE sessions SET generation = generation + 1, expires_at = ?3 \
-                         WHERE id = ?1 AND generation = ?2 AND revoked_at IS NULL AND expires_at > ?4 \
-                         RETURNING {COLUMNS}"
+                         WHERE id = ?1 AND user_id = ?5 AND generation = ?2 AND revoked_at IS NULL \
+                         AND expires_at > ?4 RETURNING {COLUMNS}"
                     ),
-                    params![id, generation as i64, expires_at, now],
+                    params![id, generation as i64, expires_at, now, user],
                     row_to_session,
                 )
                 .optional()
@@ -72,9 +77,11 @@ impl SessionStore for SqliteStore {
                 Some(s) => Rotation::Rotated(s),
                 None => {
                     let current: Option<(i64, Option<i64>)> = tx
-                        .query_row("SELECT generation, revoked_at FROM sessions WHERE id = ?1", [&id], |r| {
-                            Ok((r.get(0)?, r.get(1)?))
-                        })
+                        .query_row(
+                            "SELECT generation, revoked_at FROM sessions WHERE id = ?1 AND user_id = ?2",
+                            [&id, &user],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
                         .optional()
                         .map_err(map_err)?;
                     match current {
@@ -89,12 +96,12 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
-        let id = id.as_str().to_string();
+    async fn session(&self, user: &UserId, id: &SessionId) -> StoreResult<Option<Session>> {
+        let (user, id) = key(user, id);
         self.read(move |c| {
             c.query_row(
-                &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"),
-                [id],
+                &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1 AND user_id = ?2"),
+                [id, user],
                 row_to_session,
             )
             .optional()
@@ -103,12 +110,17 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn revoke_session(&self, id: &SessionId, now: UnixTime) -> StoreResult<()> {
-        let id = id.as_str().to_string();
+    async fn revoke_session(
+        &self,
+        user: &UserId,
+        id: &SessionId,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let (user, id) = key(user, id);
         self.write(move |c| {
             c.execute(
-                "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                params![id, now],
+                "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND user_id = ?3 AND revoked_at IS NULL",
+                params![id, now, user],
             )
             .map(|_| ())
             .map_err(map_err)
