@@ -13,13 +13,13 @@ use crate::state::AppState;
 
 /// State for a Lambda instance: configuration from the environment (no local secrets are
 /// ever generated here), rate limits counted in the shared store.
-pub fn state_from_env() -> Result<AppState, StartError> {
+pub async fn state_from_env() -> Result<AppState, StartError> {
     let loaded = Config::load(None)?;
     crate::telemetry::init(&loaded.config.logger.level);
     if !loaded.ignored_keys.is_empty() {
         tracing::warn!(keys = ?loaded.ignored_keys, "config keys not used by bedrud");
     }
-    build(loaded.config, Counting::Shared)
+    build(loaded.config, Counting::Shared).await
 }
 
 /// The service a Lambda runs: the capability's routes, the shared layers, and the caller's

@@ -26,8 +26,8 @@ pub enum Counting {
 }
 
 /// Opens the configured store and builds the state.
-pub fn build(config: Config, counting: Counting) -> Result<AppState, StartError> {
-    let stores = open_stores(&config)?;
+pub async fn build(config: Config, counting: Counting) -> Result<AppState, StartError> {
+    let stores = open_stores(&config).await?;
     let limiter: Arc<dyn RateLimiter> = match counting {
         Counting::InProcess => Arc::new(MemoryRateLimiter::default()),
         Counting::Shared => Arc::new(StoreRateLimiter::new(stores.counters.clone())),
@@ -35,15 +35,26 @@ pub fn build(config: Config, counting: Counting) -> Result<AppState, StartError>
     Ok(AppState::new(config, stores, limiter)?)
 }
 
-#[cfg(feature = "embedded")]
-fn open_stores(config: &Config) -> Result<Stores, StartError> {
-    let store = crate::store::sqlite::SqliteStore::open(&config.database.path)?;
-    Ok(Stores::from_adapter(store))
-}
-
-#[cfg(not(feature = "embedded"))]
-fn open_stores(_: &Config) -> Result<Stores, StartError> {
-    Err(StartError::Io(
-        "this build has no store adapter; enable the `embedded` feature".into(),
-    ))
+/// The adapter `database.type` names, if this build links it.
+async fn open_stores(config: &Config) -> Result<Stores, StartError> {
+    match config.database.kind.as_str() {
+        #[cfg(feature = "embedded")]
+        "sqlite" => Ok(Stores::from_adapter(
+            crate::store::sqlite::SqliteStore::open(&config.database.path)?,
+        )),
+        #[cfg(feature = "aws")]
+        "dynamodb" => {
+            use crate::store::dynamodb::DynamoStore;
+            let client = DynamoStore::client_from_env().await;
+            Ok(Stores::from_adapter(DynamoStore::new(
+                client,
+                &config.database.table,
+            )))
+        }
+        other => Err(StartError::Config(ConfigError::new(
+            "database.type",
+            format!("`{other}` is not built into this binary"),
+            "set TABLE_NAME for DynamoDB in Lambda; the sidecar uses sqlite",
+        ))),
+    }
 }

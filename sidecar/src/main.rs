@@ -24,10 +24,18 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Create the DynamoDB table the SAM template declares (for emulators and first deploys).
+    /// Region, credentials and AWS_ENDPOINT_URL come from the standard AWS environment.
+    AwsInit {
+        /// Table name.
+        #[arg(long, env = "TABLE_NAME")]
+        table: String,
+    },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run { config } => bedrud_sidecar::run::main(config.as_deref()),
+        Command::AwsInit { table } => bedrud_sidecar::aws_init::main(&table),
     }
 }

@@ -54,7 +54,7 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     announce_livekit(&config);
 
     let addr = format!("{}:{}", config.server.host, config.server.port);
-    let state = build(config, Counting::InProcess)?;
+    let state = build(config, Counting::InProcess).await?;
     let listener = TcpListener::bind(&addr).await.map_err(|e| {
         StartError::Io(format!(
             "cannot listen on {addr}: {e} (server.port / SERVER_PORT)"

@@ -177,3 +177,25 @@ fn bad_config_fails_fast_with_one_line_naming_the_key() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.yaml"));
 }
+
+/// `bedrud aws-init` creates the template's table on the emulator, and a second run is a no-op.
+#[test]
+fn aws_init_creates_the_table_idempotently() {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "needs the emulator the test command starts (bash .ci/test)"
+    );
+    let table = format!("bedrud-init-{}", std::process::id());
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_bedrud"))
+            .args(["aws-init", "--table", &table])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("is ready"));
+    }
+}

@@ -2,6 +2,7 @@
 //! HTTP client that keeps status, headers and JSON together, and black-box scenarios that run
 //! unchanged against that server and against the real `bedrud run` binary.
 
+pub mod conformance;
 pub mod scenarios;
 
 use std::time::Duration;
@@ -23,7 +24,7 @@ pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 /// State over a fresh store in a temporary directory (kept alive by the returned guard), with
 /// rate limits off unless `adjust` turns them on.
-pub fn test_state(
+pub async fn test_state(
     counting: Counting,
     adjust: impl FnOnce(&mut Config),
 ) -> (AppState, tempfile::TempDir) {
@@ -35,7 +36,32 @@ pub fn test_state(
     config.rate_limit.guest_max_requests = 0;
     adjust(&mut config);
     config.validate().expect("test config is valid");
-    (build(config, counting).expect("state builds"), dir)
+    (build(config, counting).await.expect("state builds"), dir)
+}
+
+/// A fresh DynamoDB table on the emulator the test command started (moto). Without one this
+/// fails loudly: a backend that silently skips is a backend that is not tested.
+pub async fn fresh_dynamo_table() -> bedrud_shared::store::dynamodb::DynamoStore {
+    use bedrud_shared::store::dynamodb::DynamoStore;
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
+        "DynamoDB tests need an emulator: run the README's test command (bash .ci/test), \
+         which starts moto server and sets AWS_ENDPOINT_URL"
+    );
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let table = format!(
+        "bedrud-test-{}-{}-{n}",
+        std::process::id(),
+        bedrud_shared::domain::now()
+    );
+    let store = DynamoStore::new(DynamoStore::client_from_env().await, table);
+    store
+        .create_table()
+        .await
+        .expect("create table on the emulator");
+    store
 }
 
 /// A running in-process server. Dropping it stops the server and removes its data.
@@ -54,7 +80,7 @@ impl TestServer {
     }
 
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
-        let (state, dir) = test_state(Counting::InProcess, adjust);
+        let (state, dir) = test_state(Counting::InProcess, adjust).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

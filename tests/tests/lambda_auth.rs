@@ -33,11 +33,11 @@ async fn invoke(app: &axum::Router, event: &Value) -> (u16, Value, Vec<String>) 
     )
 }
 
-fn service(
+async fn service(
     counting: Counting,
     adjust: impl FnOnce(&mut bedrud_shared::config::Config),
 ) -> (axum::Router, tempfile::TempDir) {
-    let (state, dir) = test_state(counting, adjust);
+    let (state, dir) = test_state(counting, adjust).await;
     (
         lambda::service(auth::routes().merge(health::routes()), state),
         dir,
@@ -46,7 +46,7 @@ fn service(
 
 #[tokio::test]
 async fn register_login_and_health_through_api_gateway_events() {
-    let (app, _dir) = service(Counting::Shared, |_| {});
+    let (app, _dir) = service(Counting::Shared, |_| {}).await;
     let (status, body, cookies) = invoke(&app, &event("apigw-v2-auth-register.json")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["user"]["email"], "lambda@example.com");
@@ -69,7 +69,8 @@ async fn rate_limit_keys_on_the_source_ip_from_the_request_context() {
     let (app, _dir) = service(Counting::Shared, |c| {
         c.rate_limit.auth_max_requests = 2;
         c.rate_limit.auth_window_secs = 3600;
-    });
+    })
+    .await;
     let from = |ip: &str| {
         let mut e = event("apigw-v2-auth-login.json");
         e["requestContext"]["http"]["sourceIp"] = ip.into();

@@ -38,6 +38,11 @@ pub(super) fn apply(
     if let Some(p) = get("DB_PATH") {
         c.database.path = p.into();
     }
+    // TABLE_NAME (what SAM sets) selects DynamoDB unless DB_TYPE says otherwise.
+    if let Some(t) = get("TABLE_NAME") {
+        c.database.table = t;
+        c.database.kind = "dynamodb".into();
+    }
     set_str(&mut c.database.kind, get("DB_TYPE"));
 
     set_str(&mut c.livekit.host, get("LIVEKIT_HOST"));

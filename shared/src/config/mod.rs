@@ -86,10 +86,12 @@ fn parse_net(s: &str) -> Option<IpNet> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DatabaseConfig {
-    /// Only `sqlite` is embedded; AWS deployments use DynamoDB through `TABLE_NAME`.
+    /// `sqlite` (embedded, default) or `dynamodb` (AWS; `TABLE_NAME` selects it).
     #[serde(rename = "type")]
     pub kind: String,
     pub path: PathBuf,
+    /// DynamoDB table name (`TABLE_NAME`).
+    pub table: String,
 }
 
 impl Default for DatabaseConfig {
@@ -97,6 +99,7 @@ impl Default for DatabaseConfig {
         Self {
             kind: "sqlite".into(),
             path: PathBuf::from("data/bedrud.db"),
+            table: String::new(),
         }
     }
 }
@@ -370,12 +373,23 @@ impl Config {
                 "use a duration such as 7d",
             ));
         }
-        if self.database.kind != "sqlite" {
-            return Err(ConfigError::new(
-                "database.type",
-                format!("`{}` is not supported", self.database.kind),
-                "use `sqlite` (the embedded store); AWS deployments use DynamoDB via TABLE_NAME",
-            ));
+        match self.database.kind.as_str() {
+            "sqlite" => {}
+            "dynamodb" if self.database.table.is_empty() => {
+                return Err(ConfigError::new(
+                    "database.table",
+                    "is required when database.type is dynamodb",
+                    "set TABLE_NAME to the DynamoDB table's name",
+                ));
+            }
+            "dynamodb" => {}
+            other => {
+                return Err(ConfigError::new(
+                    "database.type",
+                    format!("`{other}` is not supported"),
+                    "use `sqlite` (embedded) or `dynamodb` (set TABLE_NAME)",
+                ));
+            }
         }
         for p in &self.server.trusted_proxies {
             if parse_net(p).is_none() {

@@ -1,7 +1,9 @@
 //! Store ports. Each invariant (unique email, refresh-token compare-and-swap, counters) is
 //! one conditional or transactional write in the adapter, never read-then-write here.
-//! Adapters: `sqlite` (embedded) now; DynamoDB implements the same traits.
+//! Adapters: `sqlite` (embedded, feature `embedded`) and `dynamodb` (feature `aws`).
 
+#[cfg(feature = "aws")]
+pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
 

@@ -1,0 +1,189 @@
+//! DynamoDB adapter: one table, string keys `pk`/`sk`, TTL attribute `ttl`, GSI `gsi1`.
+//! Every request is a GetItem, a Query, or a conditional/transactional write; no Scan.
+//! The layout is documented in `docs/data.md`.
+
+mod counters;
+mod item;
+mod sessions;
+mod users;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+use super::{Health, StoreError, StoreResult};
+use item::s;
+
+/// The adapter: a client built once per process and the table name.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A client from the standard AWS environment: region, credentials, and `AWS_ENDPOINT_URL`
+    /// (or `AWS_ENDPOINT_URL_DYNAMODB`) for emulators.
+    pub async fn client_from_env() -> Client {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        Client::new(&conf)
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table exactly as `infra/template.yaml` declares it (local emulators, tests,
+    /// `bedrud aws-init`). An existing table is left as it is.
+    pub async fn create_table(&self) -> StoreResult<()> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("complete attribute definition")
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("complete key element")
+        };
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name("gsi1")
+            .key_schema(key("gsi1pk", KeyType::Hash))
+            .key_schema(key("gsi1sk", KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("complete index");
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .attribute_definitions(attr("gsi1pk"))
+            .attribute_definitions(attr("gsi1sk"))
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .global_secondary_indexes(gsi)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("ResourceInUseException") => return Ok(()),
+            Err(e) => return Err(map_sdk(e)),
+        }
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("ttl")
+                    .enabled(true)
+                    .build()
+                    .expect("complete TTL spec"),
+            )
+            .send()
+            .await
+            .map_err(map_sdk)?;
+        Ok(())
+    }
+}
+
+/// True if the call failed only because its condition did not hold.
+fn is_condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
+
+/// For a cancelled transaction, the indexes of the items whose condition failed.
+fn failed_conditions<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<usize>> {
+    let TransactWriteItemsError::TransactionCanceledException(cancelled) = e.as_service_error()?
+    else {
+        return None;
+    };
+    let failed: Vec<usize> = cancelled
+        .cancellation_reasons()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+        .map(|(i, _)| i)
+        .collect();
+    // Some emulators omit the reasons; the message still names them in order.
+    if failed.is_empty() {
+        let msg = cancelled.message().unwrap_or_default();
+        let list = msg.rsplit_once('[').map(|(_, l)| l).unwrap_or_default();
+        return Some(
+            list.split(',')
+                .enumerate()
+                .filter(|(_, r)| r.contains("ConditionalCheckFailed"))
+                .map(|(i, _)| i)
+                .collect(),
+        );
+    }
+    Some(failed)
+}
+
+/// Maps SDK failures onto the port's errors: throttling and transport trouble are retryable.
+fn map_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    e: SdkError<E, R>,
+) -> StoreError {
+    match e.code() {
+        Some("ConditionalCheckFailedException") => StoreError::Conflict("conditional check failed"),
+        Some(
+            "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "InternalServerError"
+            | "ServiceUnavailable",
+        ) => StoreError::Unavailable(format!("dynamodb: {}", e.code().unwrap_or_default())),
+        _ => match &e {
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => {
+                StoreError::Unavailable(format!("dynamodb unreachable: {e:?}"))
+            }
+            _ => StoreError::Other(format!(
+                "dynamodb: {} {}",
+                e.code().unwrap_or("error"),
+                e.message().unwrap_or_default()
+            )),
+        },
+    }
+}
+
+#[async_trait]
+impl Health for DynamoStore {
+    /// One cheap data-plane read: proves the table, the credentials and the network.
+    async fn ping(&self) -> StoreResult<()> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s("HEALTH"))
+            .key("sk", s("HEALTH"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_sdk)
+    }
+}

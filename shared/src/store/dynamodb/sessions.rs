@@ -1,0 +1,190 @@
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+use super::item::{Item, get_n, get_s, n, s};
+use super::{DynamoStore, is_condition_failed, map_sdk};
+use crate::domain::{Session, SessionId, UnixTime, UserId};
+use crate::store::{Rotation, SessionStore, StoreError, StoreResult};
+
+/// Expired sessions linger a day before TTL removes them, so late replays still read as
+/// "invalid" from a real record.
+const TTL_GRACE: i64 = 24 * 3600;
+
+fn keys(user: &UserId, id: &SessionId) -> (AttributeValue, AttributeValue) {
+    (
+        s(format!("USER#{user}")),
+        s(format!("SESSION#{}", id.as_str())),
+    )
+}
+
+fn from_item(item: &Item) -> StoreResult<Session> {
+    let user = get_s(item, "userId")?;
+    Ok(Session {
+        id: SessionId::from_trusted(get_s(item, "sessionId")?),
+        user_id: UserId::parse(&user)
+            .map_err(|_| StoreError::Other("stored session has a bad user id".into()))?,
+        generation: get_n(item, "generation")? as u64,
+        created_at: get_n(item, "createdAt")?,
+        expires_at: get_n(item, "expiresAt")?,
+        revoked: item.contains_key("revokedAt"),
+    })
+}
+
+impl DynamoStore {
+    /// Marks a session revoked unless it already is; true if this call revoked it.
+    async fn revoke(&self, user: &UserId, id: &SessionId, now: UnixTime) -> StoreResult<bool> {
+        let (pk, sk) = keys(user, id);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk)
+            .key("sk", sk)
+            .update_expression("SET revokedAt = :now")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(revokedAt)")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(map_sdk(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+        let (pk, sk) = keys(&session.user_id, &session.id);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", pk)
+            .item("sk", sk)
+            .item("sessionId", s(session.id.as_str()))
+            .item("userId", s(session.user_id.as_str()))
+            .item("generation", n(session.generation as i64))
+            .item("createdAt", n(session.created_at))
+            .item("expiresAt", n(session.expires_at))
+            .item("ttl", n(session.expires_at + TTL_GRACE))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_sdk)
+    }
+
+    /// Compare-and-swap on `generation`; on failure one consistent read tells a replay
+    /// (older generation of a live session) from a dead session.
+    async fn rotate_session(
+        &self,
+        user: &UserId,
+        id: &SessionId,
+        generation: u64,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<Rotation> {
+        let (pk, sk) = keys(user, id);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk)
+            .key("sk", sk)
+            .update_expression("SET generation = generation + :one, expiresAt = :exp, #ttl = :ttl")
+            .condition_expression(
+                "generation = :gen AND attribute_not_exists(revokedAt) AND expiresAt > :now",
+            )
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":gen", n(generation as i64))
+            .expression_attribute_values(":exp", n(expires_at))
+            .expression_attribute_values(":ttl", n(expires_at + TTL_GRACE))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                let item = o
+                    .attributes
+                    .ok_or_else(|| StoreError::Other("rotation returned nothing".into()))?;
+                Ok(Rotation::Rotated(from_item(&item)?))
+            }
+            Err(e) if is_condition_failed(&e) => Ok(match self.session(user, id).await? {
+                Some(current) if !current.revoked && current.generation > generation => {
+                    Rotation::Reused
+                }
+                _ => Rotation::Invalid,
+            }),
+            Err(e) => Err(map_sdk(e)),
+        }
+    }
+
+    async fn session(&self, user: &UserId, id: &SessionId) -> StoreResult<Option<Session>> {
+        let (pk, sk) = keys(user, id);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", pk)
+            .key("sk", sk)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_sdk)?;
+        out.item.as_ref().map(from_item).transpose()
+    }
+
+    async fn revoke_session(
+        &self,
+        user: &UserId,
+        id: &SessionId,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        self.revoke(user, id, now).await.map(|_| ())
+    }
+
+    /// The user's sessions share a partition: one consistent Query (paged), then a
+    /// conditional revoke of each live one.
+    async fn revoke_user_sessions(
+        &self,
+        user: &UserId,
+        keep: Option<&SessionId>,
+        now: UnixTime,
+    ) -> StoreResult<u64> {
+        let mut live = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .filter_expression("attribute_not_exists(revokedAt)")
+                .expression_attribute_values(":pk", s(format!("USER#{user}")))
+                .expression_attribute_values(":prefix", s("SESSION#"))
+                .projection_expression("sessionId")
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(map_sdk)?;
+            for item in page.items() {
+                live.push(SessionId::from_trusted(get_s(item, "sessionId")?));
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let mut revoked = 0;
+        for id in live.iter().filter(|id| Some(*id) != keep) {
+            if self.revoke(user, id, now).await? {
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+}

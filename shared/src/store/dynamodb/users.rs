@@ -1,0 +1,316 @@
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
+
+use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_s, s};
+use super::{DynamoStore, failed_conditions, is_condition_failed, map_sdk};
+use crate::domain::{Access, DisplayName, Email, Provider, UnixTime, User, UserId};
+use crate::store::{StoreError, StoreResult, UserStore};
+
+const PROFILE: &str = "PROFILE";
+
+fn user_pk(id: &UserId) -> AttributeValue {
+    s(format!("USER#{id}"))
+}
+
+fn email_pk(email: &Email) -> AttributeValue {
+    s(format!("EMAIL#{email}"))
+}
+
+fn to_item(u: &User) -> Item {
+    let mut item = Item::from([
+        ("pk".to_string(), user_pk(&u.id)),
+        ("sk".to_string(), s(PROFILE)),
+        ("id".to_string(), s(u.id.as_str())),
+        ("name".to_string(), s(u.name.as_str())),
+        ("provider".to_string(), s(u.provider.as_str())),
+        (
+            "accesses".to_string(),
+            AttributeValue::L(u.accesses.iter().map(|a| s(a.as_str())).collect()),
+        ),
+        ("isActive".to_string(), AttributeValue::Bool(u.is_active)),
+        ("createdAt".to_string(), n(u.created_at)),
+        ("updatedAt".to_string(), n(u.updated_at)),
+    ]);
+    if let Some(e) = &u.email {
+        item.insert("email".into(), s(e.as_str()));
+    }
+    if let Some(a) = &u.avatar_url {
+        item.insert("avatarUrl".into(), s(a));
+    }
+    if let Some(h) = &u.password_hash {
+        item.insert("passwordHash".into(), s(h));
+    }
+    item
+}
+
+fn from_item(item: &Item) -> StoreResult<User> {
+    let bad = |what: &str| StoreError::Other(format!("stored user has a bad {what}"));
+    Ok(User {
+        id: UserId::parse(&get_s(item, "id")?).map_err(|_| bad("id"))?,
+        email: opt_s(item, "email")
+            .map(|e| Email::parse(&e))
+            .transpose()
+            .map_err(|_| bad("email"))?,
+        name: DisplayName::from_trusted(get_s(item, "name")?),
+        provider: Provider::parse(&get_s(item, "provider")?).ok_or_else(|| bad("provider"))?,
+        accesses: get_list_s(item, "accesses")?
+            .iter()
+            .filter_map(|a| Access::parse(a))
+            .collect(),
+        avatar_url: opt_s(item, "avatarUrl"),
+        is_active: get_bool(item, "isActive")?,
+        password_hash: opt_s(item, "passwordHash"),
+        created_at: get_n(item, "createdAt")?,
+        updated_at: get_n(item, "updatedAt")?,
+    })
+}
+
+impl DynamoStore {
+    async fn get_user_item(&self, id: &UserId) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", user_pk(id))
+            .key("sk", s(PROFILE))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_sdk)?;
+        Ok(out.item)
+    }
+
+    /// Name-only update: one conditional UpdateItem.
+    async fn rename(
+        &self,
+        id: &UserId,
+        name: &DisplayName,
+        now: UnixTime,
+    ) -> StoreResult<Option<User>> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", user_pk(id))
+            .key("sk", s(PROFILE))
+            .update_expression("SET #name = :name, updatedAt = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", s(name.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(o) => o.attributes.as_ref().map(from_item).transpose(),
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(map_sdk(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    /// The user item and, for accounts, an `EMAIL#` claim item, written in one transaction
+    /// that fails if either exists.
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        let put_user = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(user)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("complete put");
+        let mut tx = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_user).build());
+        if let Some(email) = &user.email {
+            let claim = Put::builder()
+                .table_name(&self.table)
+                .item("pk", email_pk(email))
+                .item("sk", s("EMAIL"))
+                .item("userId", s(user.id.as_str()))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .expect("complete put");
+            tx = tx.transact_items(TransactWriteItem::builder().put(claim).build());
+        }
+        match tx.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match failed_conditions(&e) {
+                Some(failed) if failed.contains(&1) => {
+                    Err(StoreError::Conflict("email already registered"))
+                }
+                Some(failed) if failed.contains(&0) => Err(StoreError::Conflict("user id taken")),
+                Some(_) => Err(StoreError::Conflict("conflicting write")),
+                None => Err(map_sdk(e)),
+            },
+        }
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>> {
+        self.get_user_item(id)
+            .await?
+            .as_ref()
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Two consistent reads: the email claim, then the user it names.
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        let claim = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", email_pk(email))
+            .key("sk", s("EMAIL"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_sdk)?;
+        let Some(claim) = claim.item else {
+            return Ok(None);
+        };
+        let id = UserId::parse(&get_s(&claim, "userId")?)
+            .map_err(|_| StoreError::Other("bad email claim".into()))?;
+        self.user_by_id(&id).await
+    }
+
+    /// A new email moves the claim in one transaction: claim the new address (fails if
+    /// taken), release the old one, update the user only if its email is still the one read.
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        name: &DisplayName,
+        email: Option<&Email>,
+        now: UnixTime,
+    ) -> StoreResult<Option<User>> {
+        let Some(new_email) = email else {
+            return self.rename(id, name, now).await;
+        };
+        let Some(item) = self.get_user_item(id).await? else {
+            return Ok(None);
+        };
+        let mut user = from_item(&item)?;
+        if user.email.as_ref() == Some(new_email) {
+            return self.rename(id, name, now).await;
+        }
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", user_pk(id))
+            .key("sk", s(PROFILE))
+            .update_expression("SET #name = :name, email = :new, updatedAt = :now")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", s(name.as_str()))
+            .expression_attribute_values(":new", s(new_email.as_str()))
+            .expression_attribute_values(":now", n(now));
+        update = match &user.email {
+            Some(old) => update
+                .condition_expression("email = :old")
+                .expression_attribute_values(":old", s(old.as_str())),
+            None => {
+                update.condition_expression("attribute_exists(pk) AND attribute_not_exists(email)")
+            }
+        };
+        let claim = Put::builder()
+            .table_name(&self.table)
+            .item("pk", email_pk(new_email))
+            .item("sk", s("EMAIL"))
+            .item("userId", s(id.as_str()))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("complete put");
+        let mut tx = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(update.build().expect("complete update"))
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().put(claim).build());
+        if let Some(old) = &user.email {
+            let release = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", email_pk(old))
+                .key("sk", s("EMAIL"))
+                .build()
+                .expect("complete delete");
+            tx = tx.transact_items(TransactWriteItem::builder().delete(release).build());
+        }
+        match tx.send().await {
+            Ok(_) => {
+                user.name = name.clone();
+                user.email = Some(new_email.clone());
+                user.updated_at = now;
+                Ok(Some(user))
+            }
+            Err(e) => match failed_conditions(&e) {
+                Some(failed) if failed.contains(&1) => {
+                    Err(StoreError::Conflict("email already registered"))
+                }
+                Some(_) => Err(StoreError::Conflict("profile changed concurrently")),
+                None => Err(map_sdk(e)),
+            },
+        }
+    }
+
+    async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", user_pk(id))
+            .key("sk", s(PROFILE))
+            .update_expression("SET passwordHash = :h, updatedAt = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":h", s(hash))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(map_sdk(e)),
+        }
+    }
+
+    async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", user_pk(id))
+            .key("sk", s(PROFILE))
+            .projection_expression("preferencesJson")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_sdk)?;
+        Ok(out.item.as_ref().and_then(|i| opt_s(i, "preferencesJson")))
+    }
+
+    async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", user_pk(id))
+            .key("sk", s(PROFILE))
+            .update_expression("SET preferencesJson = :p, updatedAt = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":p", s(json))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => {
+                Err(StoreError::Other("preferences for a missing user".into()))
+            }
+            Err(e) => Err(map_sdk(e)),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The store conformance suite on every adapter. DynamoDB runs against the emulator the test
+//! command starts (moto server; `AWS_ENDPOINT_URL`); without it these tests fail, never skip.
+
+use std::any::Any;
+
+use bedrud_shared::store::Stores;
+use bedrud_shared::store::sqlite::SqliteStore;
+use bedrud_tests::conformance as c;
+
+type Guard = Box<dyn Any + Send>;
+
+async fn sqlite() -> (Stores, Guard) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("bedrud.db")).unwrap();
+    (Stores::from_adapter(store), Box::new(dir))
+}
+
+/// A fresh table per test, so tests run in parallel on one emulator.
+async fn dynamodb() -> (Stores, Guard) {
+    (
+        Stores::from_adapter(bedrud_tests::fresh_dynamo_table().await),
+        Box::new(()),
+    )
+}
+
+macro_rules! suite {
+    ($backend:ident: $($case:ident),+ $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let (stores, _guard) = super::$backend().await;
+                    super::c::$case(&stores).await;
+                }
+            )+
+        }
+    };
+}
+
+macro_rules! all_cases {
+    ($backend:ident) => {
+        suite!($backend:
+            users_round_trip,
+            unique_email_under_concurrency,
+            duplicate_id_is_atomic,
+            profile_updates_move_the_email_claim,
+            password_and_preferences,
+            rotation_is_compare_and_swap,
+            revoking_a_users_other_sessions,
+            counters_are_atomic,
+            health_answers,
+        );
+    };
+}
+
+all_cases!(sqlite);
+all_cases!(dynamodb);
