@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod queue;
 pub mod ratelimit;
 pub mod runtime;
 pub mod state;

@@ -3,6 +3,7 @@
 //! pool of readers. All calls run on the blocking pool so the async runtime never waits on disk.
 
 mod counters;
+pub mod jobs;
 mod sessions;
 mod users;
 
@@ -14,7 +15,10 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::{Health, StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_auth.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_auth.sql"),
+    include_str!("migrations/0002_jobs.sql"),
+];
 const MAX_IDLE_READERS: usize = 8;
 
 #[derive(Clone)]

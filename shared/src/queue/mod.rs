@@ -1,0 +1,63 @@
+//! Background jobs (recording processing, later others). Producers only enqueue. On AWS, SQS
+//! delivers batches to a Lambda (partial batch responses, a DLQ after max receives); in the
+//! sidecar a worker claims jobs from the embedded job table (`store::sqlite::jobs`), which
+//! gives the same guarantees: at-least-once delivery, visibility timeout, attempts with
+//! backoff, and a dead-letter state. Consumers must therefore be idempotent.
+
+#[cfg(feature = "aws")]
+pub mod sqs;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::store::StoreResult;
+
+/// A job as it travels: the SQS message body, and the row of the embedded table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobEnvelope {
+    /// Idempotency key (e.g. the egress id): the same id enqueued twice is one job where
+    /// the backend can tell (embedded table, FIFO queues), and consumers dedupe on it anyway.
+    pub id: String,
+    /// What to do, e.g. `process_recording`.
+    pub kind: String,
+    /// Kind-specific data.
+    pub payload: serde_json::Value,
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn enqueue(&self, job: &JobEnvelope) -> StoreResult<()>;
+}
+
+/// Delay before retry number `attempts` (1-based): 5 s doubling, at most 15 minutes.
+pub fn backoff_secs(attempts: u32) -> i64 {
+    let exp = attempts.saturating_sub(1).min(10);
+    (5i64 << exp).min(15 * 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!([1, 2, 3, 4].map(backoff_secs), [5, 10, 20, 40]);
+        assert_eq!(backoff_secs(30), 900);
+    }
+
+    #[test]
+    fn envelope_wire_shape() {
+        let j = JobEnvelope {
+            id: "EG_1".into(),
+            kind: "process_recording".into(),
+            payload: serde_json::json!({"roomId": "r"}),
+        };
+        let text = serde_json::to_string(&j).unwrap();
+        assert_eq!(
+            text,
+            r#"{"id":"EG_1","kind":"process_recording","payload":{"roomId":"r"}}"#
+        );
+        assert_eq!(serde_json::from_str::<JobEnvelope>(&text).unwrap(), j);
+    }
+}

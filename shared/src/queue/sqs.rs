@@ -1,0 +1,79 @@
+//! SQS adapter: one message per job, body = [`JobEnvelope`] JSON. FIFO queues (URL ending in
+//! `.fifo`) also get content-independent deduplication on the job id.
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::types::MessageAttributeValue;
+
+use super::{JobEnvelope, JobQueue};
+use crate::store::{StoreError, StoreResult};
+
+#[derive(Clone)]
+pub struct SqsQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// A client from the standard AWS environment (`AWS_ENDPOINT_URL` for emulators).
+    pub async fn client_from_env() -> Client {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        Client::new(&conf)
+    }
+}
+
+fn map_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    e: SdkError<E, R>,
+) -> StoreError {
+    match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(format!("sqs unreachable: {e:?}"))
+        }
+        _ if matches!(
+            e.code(),
+            Some("ThrottlingException" | "RequestThrottled" | "ServiceUnavailable")
+        ) =>
+        {
+            StoreError::Unavailable(format!("sqs: {}", e.code().unwrap_or_default()))
+        }
+        _ => StoreError::Other(format!(
+            "sqs: {} {}",
+            e.code().unwrap_or("error"),
+            e.message().unwrap_or_default()
+        )),
+    }
+}
+
+#[async_trait]
+impl JobQueue for SqsQueue {
+    async fn enqueue(&self, job: &JobEnvelope) -> StoreResult<()> {
+        let body = serde_json::to_string(job).map_err(|e| StoreError::Other(e.to_string()))?;
+        let kind = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(&job.kind)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut send = self
+            .client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .message_attributes("kind", kind);
+        if self.queue_url.ends_with(".fifo") {
+            send = send
+                .message_group_id(&job.kind)
+                .message_deduplication_id(&job.id);
+        }
+        send.send().await.map(|_| ()).map_err(map_sdk)
+    }
+}

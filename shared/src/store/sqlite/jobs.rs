@@ -1,0 +1,142 @@
+//! The embedded job queue on the SQLite file. Delivery is at-least-once: a claim locks a job
+//! for a visibility timeout; completing deletes it; failing reschedules it with backoff or,
+//! after `max_attempts`, parks it as `dead`. A crashed worker's job reappears when its lock
+//! expires, and jobs survive restarts because they are rows.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+use super::{SqliteStore, map_err};
+use crate::domain::UnixTime;
+use crate::queue::{JobEnvelope, JobQueue, backoff_secs};
+use crate::store::{StoreError, StoreResult};
+
+/// Attempts before a job is dead-lettered (SQS: `maxReceiveCount`).
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// A job held by one worker. `attempts` doubles as the receipt: a worker whose lock expired
+/// and whose job was claimed again can no longer complete or fail it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedJob {
+    pub job: JobEnvelope,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Pending { run_at: UnixTime },
+    Active { locked_until: UnixTime },
+    Dead,
+}
+
+#[async_trait]
+impl JobQueue for SqliteStore {
+    async fn enqueue(&self, job: &JobEnvelope) -> StoreResult<()> {
+        let (job, now) = (job.clone(), crate::domain::now());
+        let payload =
+            serde_json::to_string(&job.payload).map_err(|e| StoreError::Other(e.to_string()))?;
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO jobs (id, kind, payload, status, max_attempts, run_at, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?5, ?5) ON CONFLICT(id) DO NOTHING",
+                params![job.id, job.kind, payload, MAX_ATTEMPTS, now],
+            )
+            .map(|_| ())
+            .map_err(map_err)
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// Claims the oldest due job (pending and due, or active with an expired lock).
+    pub async fn claim_job(
+        &self,
+        now: UnixTime,
+        visibility_secs: i64,
+    ) -> StoreResult<Option<ClaimedJob>> {
+        self.write(move |c| {
+            let row = c
+                .query_row(
+                    "UPDATE jobs SET status = 'active', attempts = attempts + 1, run_at = ?2, updated_at = ?1 \
+                     WHERE id = (SELECT id FROM jobs WHERE status IN ('pending', 'active') AND run_at <= ?1 \
+                                 ORDER BY run_at, created_at LIMIT 1) \
+                     RETURNING id, kind, payload, attempts",
+                    params![now, now + visibility_secs],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?)),
+                )
+                .optional()
+                .map_err(map_err)?;
+            row.map(|(id, kind, payload, attempts)| {
+                let payload = serde_json::from_str(&payload).map_err(|e| StoreError::Other(format!("job {id}: {e}")))?;
+                Ok(ClaimedJob { job: JobEnvelope { id, kind, payload }, attempts: attempts as u32 })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    /// Done: the job is removed. False if this claim is no longer the job's current one.
+    pub async fn complete_job(&self, claim: &ClaimedJob) -> StoreResult<bool> {
+        let (id, attempts) = (claim.job.id.clone(), claim.attempts);
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM jobs WHERE id = ?1 AND status = 'active' AND attempts = ?2",
+                params![id, attempts],
+            )
+            .map(|n| n == 1)
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    /// Failed: retried after a backoff, or dead-lettered once attempts are used up.
+    /// Returns the job's new state, or `None` if this claim is stale.
+    pub async fn fail_job(
+        &self,
+        claim: &ClaimedJob,
+        error: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<JobState>> {
+        let (id, attempts, error) = (claim.job.id.clone(), claim.attempts, error.to_string());
+        let retry_at = now + backoff_secs(attempts);
+        self.write(move |c| {
+            c.query_row(
+                "UPDATE jobs SET \
+                   status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END, \
+                   run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE ?3 END, \
+                   last_error = ?4, updated_at = ?5 \
+                 WHERE id = ?1 AND status = 'active' AND attempts = ?2 RETURNING status, run_at",
+                params![id, attempts, retry_at, error, now],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()
+            .map_err(map_err)
+            .map(|row| row.map(|(status, run_at)| state(&status, run_at)))
+        })
+        .await
+    }
+
+    /// A job's state (None once completed).
+    pub async fn job_state(&self, id: &str) -> StoreResult<Option<JobState>> {
+        let id = id.to_string();
+        self.read(move |c| {
+            c.query_row("SELECT status, run_at FROM jobs WHERE id = ?1", [id], |r| {
+                Ok(state(&r.get::<_, String>(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+}
+
+fn state(status: &str, run_at: UnixTime) -> JobState {
+    match status {
+        "active" => JobState::Active {
+            locked_until: run_at,
+        },
+        "dead" => JobState::Dead,
+        _ => JobState::Pending { run_at },
+    }
+}
