@@ -4,6 +4,7 @@
 //! adapters) ← `http` (routers). `config`, `telemetry` and `runtime` wire a process.
 
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod domain;
 pub mod error;
