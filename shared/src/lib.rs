@@ -4,6 +4,8 @@
 //! adapters) ← `http` (routers). `config`, `telemetry` and `runtime` wire a process.
 
 pub mod auth;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod blobs;
 pub mod config;
 pub mod domain;

@@ -5,17 +5,7 @@ use std::process::ExitCode;
 use bedrud_shared::store::dynamodb::DynamoStore;
 
 pub fn main(table: &str) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bedrud: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
+    crate::block_on(async {
         let store = DynamoStore::new(DynamoStore::client_from_env().await, table);
         match store.create_table().await {
             Ok(()) => {

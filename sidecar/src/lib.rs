@@ -2,3 +2,20 @@
 
 pub mod aws_init;
 pub mod run;
+
+use std::process::ExitCode;
+
+/// Runs `f` on a multi-threaded Tokio runtime; a runtime that cannot start is reported and
+/// exits non-zero.
+pub fn block_on<F: std::future::Future<Output = ExitCode>>(f: F) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("bedrud: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -11,25 +11,17 @@ use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
 pub fn main(config_path: Option<&Path>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bedrud: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+    crate::block_on(async {
+        match run(config_path).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                // Logging may not be up yet (bad config): say it plainly on stderr too.
+                error!("{e}");
+                eprintln!("bedrud: {e}");
+                ExitCode::from(2)
+            }
         }
-    };
-    match runtime.block_on(run(config_path)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // Logging may not be up yet (bad config): say it plainly on stderr too.
-            error!("{e}");
-            eprintln!("bedrud: {e}");
-            ExitCode::from(2)
-        }
-    }
+    })
 }
 
 async fn run(config_path: Option<&Path>) -> Result<(), StartError> {

@@ -145,23 +145,7 @@ async fn read_chunk(body: &mut BlobReader) -> StoreResult<Vec<u8>> {
 fn map_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     e: SdkError<E, R>,
 ) -> StoreError {
-    match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!("s3 unreachable: {e:?}"))
-        }
-        _ if matches!(
-            e.code(),
-            Some("SlowDown" | "ServiceUnavailable" | "InternalError")
-        ) =>
-        {
-            StoreError::Unavailable(format!("s3: {}", e.code().unwrap_or_default()))
-        }
-        _ => StoreError::Other(format!(
-            "s3: {} {}",
-            e.code().unwrap_or("error"),
-            e.message().unwrap_or_default()
-        )),
-    }
+    crate::aws::map_sdk("s3", e)
 }
 
 #[async_trait]

@@ -23,35 +23,16 @@ impl SqsQueue {
         }
     }
 
-    /// A client from the standard AWS environment (`AWS_ENDPOINT_URL` for emulators).
+    /// A client on the process's shared SDK configuration (see `crate::aws`).
     pub async fn client_from_env() -> Client {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        Client::new(&conf)
+        Client::new(crate::aws::sdk_config().await)
     }
 }
 
 fn map_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     e: SdkError<E, R>,
 ) -> StoreError {
-    match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!("sqs unreachable: {e:?}"))
-        }
-        _ if matches!(
-            e.code(),
-            Some("ThrottlingException" | "RequestThrottled" | "ServiceUnavailable")
-        ) =>
-        {
-            StoreError::Unavailable(format!("sqs: {}", e.code().unwrap_or_default()))
-        }
-        _ => StoreError::Other(format!(
-            "sqs: {} {}",
-            e.code().unwrap_or("error"),
-            e.message().unwrap_or_default()
-        )),
-    }
+    crate::aws::map_sdk("sqs", e)
 }
 
 #[async_trait]

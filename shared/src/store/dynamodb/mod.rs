@@ -34,13 +34,9 @@ impl DynamoStore {
         }
     }
 
-    /// A client from the standard AWS environment: region, credentials, and `AWS_ENDPOINT_URL`
-    /// (or `AWS_ENDPOINT_URL_DYNAMODB`) for emulators.
+    /// A client on the process's shared SDK configuration (see `crate::aws`).
     pub async fn client_from_env() -> Client {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        Client::new(&conf)
+        Client::new(crate::aws::sdk_config().await)
     }
 
     pub fn table(&self) -> &str {
@@ -144,32 +140,14 @@ fn failed_conditions<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<
     Some(failed)
 }
 
-/// Maps SDK failures onto the port's errors: throttling and transport trouble are retryable.
+/// SDK failures as store errors; a failed condition that reaches here is a conflict.
 fn map_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     e: SdkError<E, R>,
 ) -> StoreError {
-    match e.code() {
-        Some("ConditionalCheckFailedException") => StoreError::Conflict("conditional check failed"),
-        Some(
-            "ProvisionedThroughputExceededException"
-            | "ThrottlingException"
-            | "RequestLimitExceeded"
-            | "InternalServerError"
-            | "ServiceUnavailable",
-        ) => StoreError::Unavailable(format!("dynamodb: {}", e.code().unwrap_or_default())),
-        _ => match &e {
-            SdkError::TimeoutError(_)
-            | SdkError::DispatchFailure(_)
-            | SdkError::ResponseError(_) => {
-                StoreError::Unavailable(format!("dynamodb unreachable: {e:?}"))
-            }
-            _ => StoreError::Other(format!(
-                "dynamodb: {} {}",
-                e.code().unwrap_or("error"),
-                e.message().unwrap_or_default()
-            )),
-        },
+    if is_condition_failed(&e) {
+        return StoreError::Conflict("conditional check failed");
     }
+    crate::aws::map_sdk("dynamodb", e)
 }
 
 #[async_trait]

@@ -82,6 +82,34 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// Sets one attribute of an existing user (and `updatedAt`); false if there is no user.
+    async fn set_user_attribute(
+        &self,
+        id: &UserId,
+        attribute: &str,
+        value: AttributeValue,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", user_pk(id))
+            .key("sk", s(PROFILE))
+            .update_expression("SET #attr = :value, updatedAt = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#attr", attribute)
+            .expression_attribute_values(":value", value)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(map_sdk(e)),
+        }
+    }
+
     /// Name-only update: one conditional UpdateItem.
     async fn rename(
         &self,
@@ -258,23 +286,8 @@ impl UserStore for DynamoStore {
     }
 
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", user_pk(id))
-            .key("sk", s(PROFILE))
-            .update_expression("SET passwordHash = :h, updatedAt = :now")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":h", s(hash))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(map_sdk(e)),
-        }
+        self.set_user_attribute(id, "passwordHash", s(hash), now)
+            .await
     }
 
     async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>> {
@@ -293,24 +306,12 @@ impl UserStore for DynamoStore {
     }
 
     async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", user_pk(id))
-            .key("sk", s(PROFILE))
-            .update_expression("SET preferencesJson = :p, updatedAt = :now")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":p", s(json))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failed(&e) => {
-                Err(StoreError::Other("preferences for a missing user".into()))
-            }
-            Err(e) => Err(map_sdk(e)),
+        match self
+            .set_user_attribute(id, "preferencesJson", s(json), now)
+            .await?
+        {
+            true => Ok(()),
+            false => Err(StoreError::Other("preferences for a missing user".into())),
         }
     }
 }
