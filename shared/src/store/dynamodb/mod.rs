@@ -112,6 +112,17 @@ fn is_condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+/// Ok(true) if a conditional write happened, Ok(false) if only its condition failed.
+fn applied<T, E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    result: Result<T, SdkError<E, R>>,
+) -> StoreResult<bool> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failed(&e) => Ok(false),
+        Err(e) => Err(map_sdk(e)),
+    }
+}
+
 /// For a cancelled transaction, the indexes of the items whose condition failed.
 fn failed_conditions<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<usize>> {
     let TransactWriteItemsError::TransactionCanceledException(cancelled) = e.as_service_error()?

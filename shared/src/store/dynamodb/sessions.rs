@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::item::{Item, get_n, get_s, n, s};
-use super::{DynamoStore, is_condition_failed, map_sdk};
+use super::{DynamoStore, applied, is_condition_failed, map_sdk};
 use crate::domain::{Session, SessionId, UnixTime, UserId};
 use crate::store::{Rotation, SessionStore, StoreError, StoreResult};
 
@@ -34,22 +34,18 @@ impl DynamoStore {
     /// Marks a session revoked unless it already is; true if this call revoked it.
     async fn revoke(&self, user: &UserId, id: &SessionId, now: UnixTime) -> StoreResult<bool> {
         let (pk, sk) = keys(user, id);
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", pk)
-            .key("sk", sk)
-            .update_expression("SET revokedAt = :now")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(revokedAt)")
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(map_sdk(e)),
-        }
+        applied(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", pk)
+                .key("sk", sk)
+                .update_expression("SET revokedAt = :now")
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(revokedAt)")
+                .expression_attribute_values(":now", n(now))
+                .send()
+                .await,
+        )
     }
 }
 

@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_s, s};
-use super::{DynamoStore, failed_conditions, is_condition_failed, map_sdk};
+use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{Access, DisplayName, Email, Provider, UnixTime, User, UserId};
 use crate::store::{StoreError, StoreResult, UserStore};
 
@@ -90,24 +90,20 @@ impl DynamoStore {
         value: AttributeValue,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", user_pk(id))
-            .key("sk", s(PROFILE))
-            .update_expression("SET #attr = :value, updatedAt = :now")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#attr", attribute)
-            .expression_attribute_values(":value", value)
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(map_sdk(e)),
-        }
+        applied(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", user_pk(id))
+                .key("sk", s(PROFILE))
+                .update_expression("SET #attr = :value, updatedAt = :now")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#attr", attribute)
+                .expression_attribute_values(":value", value)
+                .expression_attribute_values(":now", n(now))
+                .send()
+                .await,
+        )
     }
 
     /// Name-only update: one conditional UpdateItem.
