@@ -3,21 +3,13 @@
 //! invariant is exercised under concurrency, because that is where read-then-write breaks.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bedrud_shared::domain::{
     Access, DisplayName, Email, Provider, Session, SessionId, User, UserId, now,
 };
 use bedrud_shared::store::{Rotation, StoreError, Stores};
 
-fn unique(tag: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{tag}{}x{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
+use crate::unique;
 
 pub fn account(email: &str) -> User {
     let t = now();

@@ -49,13 +49,7 @@ pub async fn fresh_dynamo_table() -> bedrud_shared::store::dynamodb::DynamoStore
         "DynamoDB tests need an emulator: run the README's test command (bash .ci/test), \
          which starts moto server and sets AWS_ENDPOINT_URL"
     );
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let table = format!(
-        "bedrud-test-{}-{}-{n}",
-        std::process::id(),
-        bedrud_shared::domain::now()
-    );
+    let table = unique("bedrud-test");
     let store = DynamoStore::new(DynamoStore::client_from_env().await, table);
     store
         .create_table()
@@ -260,6 +254,23 @@ impl Api {
     pub async fn put(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
         self.call(Method::PUT, path, bearer, Some(body)).await
     }
+}
+
+/// A name no other test, thread or process has used: `tag-<pid>-<nanos>-<n>`, only
+/// `[a-z0-9-]` after the tag, so it is valid as an email local part, a table, queue or bucket
+/// name.
+pub fn unique(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    format!(
+        "{tag}-{}-{nanos:x}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// How many of `statuses` equal `code`.

@@ -7,17 +7,7 @@ use crate::{Api, jwt_claims};
 
 /// A unique address per call, so scenarios can share a server.
 pub fn unique_email(tag: &str) -> String {
-    format!("{tag}-{}@example.com", uuid_like())
-}
-
-fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{nanos:x}{}", N.fetch_add(1, Ordering::Relaxed))
+    format!("{}@example.com", crate::unique(tag))
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";

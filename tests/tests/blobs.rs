@@ -125,11 +125,7 @@ async fn bucket() -> (aws_sdk_s3::Client, String) {
         "needs the emulator the test command starts (bash .ci/test)"
     );
     let client = S3BlobStore::client_from_env().await;
-    let name = format!(
-        "bedrud-blobs-{}-{}",
-        std::process::id(),
-        bedrud_shared::domain::now()
-    );
+    let name = bedrud_tests::unique("bedrud-blobs");
     client.create_bucket().bucket(&name).send().await.unwrap();
     (client, name)
 }

@@ -145,7 +145,7 @@ async fn sqs_adapter_sends_the_envelope() {
         "needs the emulator the test command starts (bash .ci/test)"
     );
     let client = SqsQueue::client_from_env().await;
-    let name = format!("bedrud-jobs-{}-{}", std::process::id(), now());
+    let name = bedrud_tests::unique("bedrud-jobs");
     let url = client
         .create_queue()
         .queue_name(&name)
@@ -180,7 +180,7 @@ async fn sqs_fifo_dedupes_on_the_job_id() {
         "needs the emulator the test command starts (bash .ci/test)"
     );
     let client = SqsQueue::client_from_env().await;
-    let name = format!("bedrud-jobs-{}-{}.fifo", std::process::id(), now());
+    let name = format!("{}.fifo", bedrud_tests::unique("bedrud-jobs"));
     let url = client
         .create_queue()
         .queue_name(&name)

@@ -28,12 +28,6 @@ pub struct AccessClaims {
     pub exp: UnixTime,
 }
 
-impl AccessClaims {
-    pub fn is_guest(&self) -> bool {
-        self.provider == "guest" || self.accesses.iter().any(|a| a == "guest")
-    }
-}
-
 /// Claims of a refresh token: which session, and which generation of it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshClaims {

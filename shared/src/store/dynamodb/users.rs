@@ -287,18 +287,10 @@ impl UserStore for DynamoStore {
     }
 
     async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", user_pk(id))
-            .key("sk", s(PROFILE))
-            .projection_expression("preferencesJson")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_sdk)?;
-        Ok(out.item.as_ref().and_then(|i| opt_s(i, "preferencesJson")))
+        Ok(self
+            .get_user_item(id)
+            .await?
+            .and_then(|i| opt_s(&i, "preferencesJson")))
     }
 
     async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()> {

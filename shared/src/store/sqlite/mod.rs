@@ -58,10 +58,6 @@ impl SqliteStore {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.inner.path
-    }
-
     /// Runs `f` on the writer connection; `f` opens its own transaction where it needs one.
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
