@@ -13,8 +13,10 @@ pub mod error;
 pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod livekit;
 pub mod queue;
 pub mod ratelimit;
+pub mod rooms;
 pub mod runtime;
 pub mod state;
 pub mod store;

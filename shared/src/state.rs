@@ -4,6 +4,7 @@ use std::sync::Arc;
 use crate::auth::Auth;
 use crate::config::{Config, ConfigError};
 use crate::ratelimit::RateLimiter;
+use crate::rooms::Rooms;
 use crate::store::Stores;
 
 /// Everything a request handler needs, built once at start (per process or Lambda instance).
@@ -14,6 +15,7 @@ pub struct Inner {
     pub config: Config,
     pub stores: Stores,
     pub auth: Auth,
+    pub rooms: Rooms,
     pub limiter: Arc<dyn RateLimiter>,
 }
 
@@ -31,10 +33,12 @@ impl AppState {
             &config.auth,
             secret,
         );
+        let rooms = Rooms::new(stores.rooms.clone(), &config);
         Ok(Self(Arc::new(Inner {
             config,
             stores,
             auth,
+            rooms,
             limiter,
         })))
     }

@@ -11,6 +11,8 @@ use bedrud_shared::store::{Rotation, StoreError, Stores};
 
 use crate::unique;
 
+pub use crate::conformance_rooms::*;
+
 pub fn account(email: &str) -> User {
     let t = now();
     User {

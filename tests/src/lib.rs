@@ -3,6 +3,7 @@
 //! unchanged against that server and against the real `bedrud run` binary.
 
 pub mod conformance;
+pub mod conformance_rooms;
 pub mod scenarios;
 
 use std::time::Duration;
@@ -21,6 +22,9 @@ use tokio::task::JoinHandle;
 
 /// A JWT secret for tests (never used outside them).
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+/// The LiveKit key pair tests mint join tokens with.
+pub const TEST_LK_KEY: &str = "APItestkey";
+pub const TEST_LK_SECRET: &str = "test-livekit-secret-0123456789abcdef";
 
 /// State over a fresh store in a temporary directory (kept alive by the returned guard), with
 /// rate limits off unless `adjust` turns them on.
@@ -32,6 +36,9 @@ pub async fn test_state(
     let mut config = Config::default();
     config.database.path = dir.path().join("bedrud.db");
     config.auth.jwt_secret = TEST_JWT_SECRET.into();
+    config.livekit.api_key = TEST_LK_KEY.into();
+    config.livekit.api_secret = TEST_LK_SECRET.into();
+    config.livekit.host = "ws://127.0.0.1:7880".into();
     config.rate_limit.auth_max_requests = 0;
     config.rate_limit.guest_max_requests = 0;
     adjust(&mut config);
@@ -253,6 +260,10 @@ impl Api {
 
     pub async fn put(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
         self.call(Method::PUT, path, bearer, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, bearer: Option<&str>) -> Reply {
+        self.call(Method::DELETE, path, bearer, None).await
     }
 }
 

@@ -49,6 +49,13 @@ macro_rules! all_cases {
             revoking_a_users_other_sessions,
             counters_are_atomic,
             health_answers,
+            rooms_round_trip,
+            unique_active_name_under_concurrency,
+            owner_room_limit_under_concurrency,
+            capacity_under_concurrency,
+            member_changes_persist,
+            room_updates_are_partial,
+            owned_rooms_paginate,
         );
     };
 }

@@ -7,4 +7,4 @@ mod tokens;
 
 pub use password::PasswordHasher;
 pub use service::{Auth, IssuedTokens};
-pub use tokens::{AccessClaims, TokenKeys};
+pub use tokens::{AccessClaims, GUEST_MARKER_TTL, TokenKeys};

@@ -110,11 +110,30 @@ impl Auth {
     }
 
     pub async fn guest_login(&self, name: &str) -> Result<(User, IssuedTokens)> {
+        self.guest_session(None, name).await
+    }
+
+    /// Opens a session for a guest. `known` is the identity this browser had before (the
+    /// sticky-guest cookie): reused while that guest still exists, so room bans follow it.
+    pub async fn guest_session(
+        &self,
+        known: Option<&UserId>,
+        name: &str,
+    ) -> Result<(User, IssuedTokens)> {
         if !self.guest_login_enabled {
-            return Err(Error::forbidden("Guest login is disabled"));
+            return Err(Error::forbidden("Guest login is currently disabled"));
         }
         let name = DisplayName::parse(name, MAX_GUEST_NAME)?;
         let t = now();
+        let returning = match known.filter(|id| id.is_guest()) {
+            Some(id) => self.users.update_profile(id, &name, None, t).await?,
+            None => None,
+        };
+        if let Some(user) = returning {
+            ensure_active(&user)?;
+            let tokens = self.open_session(&user).await?;
+            return Ok((user, tokens));
+        }
         let mut user = User {
             id: UserId::new_guest(),
             email: None,

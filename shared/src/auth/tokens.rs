@@ -1,12 +1,16 @@
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{SessionId, UnixTime, User};
+use crate::domain::policy::Caller;
+use crate::domain::{Access, DisplayName, SessionId, UnixTime, User, UserId};
 use crate::error::Error;
 
 const ISSUER: &str = "bedrud";
 const ACCESS: &str = "access";
 const REFRESH: &str = "refresh";
+const GUEST_MARKER: &str = "guest";
+/// How long a browser keeps its guest identity (Bedrud: 30 days), so bans stick.
+pub const GUEST_MARKER_TTL: i64 = 30 * 24 * 3600;
 
 /// Claims of an API access token. The camelCase names are what the web and iOS clients
 /// decode (`userId`, `email`, `provider`, `accesses`, `exp`, `iat`); `typ` keeps refresh
@@ -38,6 +42,31 @@ pub struct RefreshClaims {
     pub iss: String,
     pub iat: UnixTime,
     pub exp: UnixTime,
+}
+
+impl AccessClaims {
+    /// The caller as room policy sees them. The name is the one signed into the token.
+    pub fn caller(&self) -> Result<Caller, Error> {
+        Ok(Caller {
+            id: UserId::parse(&self.user_id).map_err(|_| Error::unauthorized("Invalid token"))?,
+            name: DisplayName::from_trusted(self.name.clone()),
+            accesses: self
+                .accesses
+                .iter()
+                .filter_map(|a| Access::parse(a))
+                .collect(),
+        })
+    }
+}
+
+/// Remembers a browser's guest identity across visits (cookie `bedrud_guest_id`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct GuestMarker {
+    sub: String,
+    typ: String,
+    iss: String,
+    iat: UnixTime,
+    exp: UnixTime,
 }
 
 /// HS256 keys and lifetimes for API tokens.
@@ -129,6 +158,24 @@ impl TokenKeys {
         Ok(claims)
     }
 
+    /// A signed note of a guest's identity, for the sticky-guest cookie.
+    pub fn issue_guest_marker(&self, id: &UserId, now: UnixTime) -> Result<String, Error> {
+        self.sign(&GuestMarker {
+            sub: id.to_string(),
+            typ: GUEST_MARKER.into(),
+            iss: ISSUER.into(),
+            iat: now,
+            exp: now + GUEST_MARKER_TTL,
+        })
+    }
+
+    /// The guest identity a marker names, if it is ours, unexpired and a guest id.
+    pub fn verify_guest_marker(&self, token: &str) -> Option<UserId> {
+        let m: GuestMarker = self.decode(token).ok()?;
+        let id = UserId::parse(&m.sub).ok()?;
+        (m.typ == GUEST_MARKER && id.is_guest()).then_some(id)
+    }
+
     fn sign<T: Serialize>(&self, claims: &T) -> Result<String, Error> {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map_err(Error::internal)
@@ -149,7 +196,7 @@ impl TokenKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Access, DisplayName, Provider, UserId, now};
+    use crate::domain::{Provider, now};
 
     fn user() -> User {
         User {
@@ -181,6 +228,18 @@ mod tests {
         assert!(keys.verify_refresh(&access).is_err());
         let other = TokenKeys::new(&"x".repeat(32), 900, 3600);
         assert!(other.verify_access(&access).is_err());
+    }
+
+    #[test]
+    fn guest_markers_name_only_guests() {
+        let keys = TokenKeys::new(&"k".repeat(32), 900, 3600);
+        let g = UserId::new_guest();
+        let m = keys.issue_guest_marker(&g, now()).unwrap();
+        assert_eq!(keys.verify_guest_marker(&m), Some(g));
+        let access = keys
+            .issue_access(&user(), &SessionId::new(), now())
+            .unwrap();
+        assert_eq!(keys.verify_guest_marker(&access), None);
     }
 
     #[test]

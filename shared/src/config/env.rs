@@ -34,6 +34,16 @@ pub(super) fn apply(
         get("SERVER_MAX_BODY_BYTES"),
     )?;
     set_str(&mut c.server.name, get("SERVER_NAME"));
+    parse_into(
+        &mut c.server.max_participants_limit,
+        "SERVER_MAX_PARTICIPANTS_LIMIT",
+        get("SERVER_MAX_PARTICIPANTS_LIMIT"),
+    )?;
+    parse_into(
+        &mut c.server.max_rooms_per_user,
+        "SERVER_MAX_ROOMS_PER_USER",
+        get("SERVER_MAX_ROOMS_PER_USER"),
+    )?;
 
     if let Some(p) = get("DB_PATH") {
         c.database.path = p.into();
@@ -61,6 +71,14 @@ pub(super) fn apply(
     )?;
     set_str(&mut c.livekit.config_path, get("LIVEKIT_CONFIG_PATH"));
     set_str(&mut c.livekit.node_ip, get("LIVEKIT_NODE_IP"));
+    parse_bool(
+        &mut c.livekit.allow_self_metadata,
+        "LIVEKIT_ALLOW_SELF_METADATA",
+        get("LIVEKIT_ALLOW_SELF_METADATA"),
+    )?;
+    if let Some(v) = get("LIVEKIT_TOKEN_TTL") {
+        c.livekit.token_ttl = ttl("LIVEKIT_TOKEN_TTL", &v)?;
+    }
 
     set_str(&mut c.auth.jwt_secret, get("JWT_SECRET"));
     if let Some(v) = get("AUTH_ACCESS_TOKEN_TTL") {

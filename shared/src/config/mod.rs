@@ -46,6 +46,10 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<String>,
     /// Largest request body accepted, in bytes (larger → 413).
     pub max_body_bytes: usize,
+    /// Highest `maxParticipants` a room may ask for (Bedrud's key).
+    pub max_participants_limit: u32,
+    /// Active rooms one user may own at once; admins are exempt (Bedrud's key).
+    pub max_rooms_per_user: u32,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +62,8 @@ impl Default for ServerConfig {
             behind_proxy: false,
             trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,
+            max_participants_limit: 1000,
+            max_rooms_per_user: 100,
         }
     }
 }
@@ -129,6 +135,13 @@ pub struct LiveKitConfig {
     #[serde(rename = "nodeIP")]
     pub node_ip: String,
     pub port: u16,
+    /// Lifetime of join tokens. Short, because a kicked user can reconnect with an unexpired
+    /// token on self-hosted LiveKit; clients renew through `/api/room/refresh-token`.
+    #[serde(rename = "tokenTTL")]
+    pub token_ttl: Ttl,
+    /// Lets participants write their own metadata and name (the clients keep display name,
+    /// avatar and deafen state there). Roles are never read back from it.
+    pub allow_self_metadata: bool,
 }
 
 impl Default for LiveKitConfig {
@@ -143,6 +156,8 @@ impl Default for LiveKitConfig {
             config_path: String::new(),
             node_ip: String::new(),
             port: 7880,
+            token_ttl: Ttl::from_secs(15 * 60),
+            allow_self_metadata: true,
         }
     }
 }
@@ -347,6 +362,14 @@ impl Config {
                 }
             }
         }
+        let lk_ttl = lk.token_ttl.as_secs();
+        if !(60..=24 * 3600).contains(&lk_ttl) {
+            return Err(ConfigError::new(
+                "livekit.tokenTTL",
+                format!("is {lk_ttl}s; it must be between 1m and 24h"),
+                "use a duration such as 15m",
+            ));
+        }
         let secret = &self.auth.jwt_secret;
         if !secret.is_empty() && secret.len() < MIN_JWT_SECRET {
             return Err(ConfigError::new(
@@ -418,6 +441,19 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// LiveKit's key pair, or the error a function that mints or calls LiveKit fails with.
+    pub fn require_livekit_keys(&self) -> Result<(&str, &str), ConfigError> {
+        let lk = &self.livekit;
+        if lk.api_key.is_empty() {
+            return Err(ConfigError::new(
+                "livekit.apiKey",
+                "is not set",
+                "set LIVEKIT_API_KEY and LIVEKIT_API_SECRET to your LiveKit server's key pair",
+            ));
+        }
+        Ok((&lk.api_key, &lk.api_secret))
     }
 
     /// The secret for API tokens, or the error a serverless start must fail with.

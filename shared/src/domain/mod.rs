@@ -5,6 +5,8 @@ mod email;
 mod identity;
 pub mod name;
 mod password;
+pub mod policy;
+mod room;
 mod room_name;
 mod session;
 mod user;
@@ -13,6 +15,10 @@ pub use email::Email;
 pub use identity::UserId;
 pub use name::DisplayName;
 pub use password::Password;
+pub use room::{
+    Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomPatch, RoomSettings,
+    SettingsPatch, Source,
+};
 pub use room_name::RoomName;
 pub use session::{Session, SessionId};
 pub use user::{Access, Provider, User};

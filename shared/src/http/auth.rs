@@ -118,7 +118,7 @@ struct PreferencesBody {
     preferences_json: String,
 }
 
-async fn limit(
+pub(crate) async fn limit(
     state: &AppState,
     ip: ClientIp,
     bucket: &str,
@@ -133,6 +133,14 @@ fn auth_rule(state: &AppState) -> Rule {
     Rule {
         max: c.auth_max_requests,
         window_secs: c.auth_window_secs,
+    }
+}
+
+pub(crate) fn guest_rule(state: &AppState) -> Rule {
+    let c = &state.config.rate_limit;
+    Rule {
+        max: c.guest_max_requests,
+        window_secs: c.guest_window_secs,
     }
 }
 
@@ -171,11 +179,7 @@ async fn guest_login(
     ip: ClientIp,
     JsonBody(b): JsonBody<GuestBody>,
 ) -> Result<Response> {
-    let c = &s.config.rate_limit;
-    let rule = Rule {
-        max: c.guest_max_requests,
-        window_secs: c.guest_window_secs,
-    };
+    let rule = guest_rule(&s);
     limit(&s, ip, "guest", rule, "too many guest login attempts").await?;
     let (user, tokens) = s.auth.guest_login(&b.name).await?;
     Ok(with_refresh_cookie(
@@ -287,14 +291,18 @@ async fn set_preferences(
 }
 
 /// `{user, tokens}`: what login, guest login and register share.
-fn session_body(user: &User, tokens: &IssuedTokens) -> Value {
+pub(crate) fn session_body(user: &User, tokens: &IssuedTokens) -> Value {
     json!({
         "user": UserView::from(user),
         "tokens": { "accessToken": tokens.access, "refreshToken": tokens.refresh },
     })
 }
 
-fn with_refresh_cookie(s: &AppState, body: impl IntoResponse, tokens: &IssuedTokens) -> Response {
+pub(crate) fn with_refresh_cookie(
+    s: &AppState,
+    body: impl IntoResponse,
+    tokens: &IssuedTokens,
+) -> Response {
     let mut res = body.into_response();
     let cookie = refresh_cookie(s, tokens.refresh.clone(), tokens.refresh_ttl);
     res.headers_mut().append(SET_COOKIE, cookie);
@@ -302,9 +310,20 @@ fn with_refresh_cookie(s: &AppState, body: impl IntoResponse, tokens: &IssuedTok
 }
 
 fn refresh_cookie(s: &AppState, value: String, max_age_secs: i64) -> HeaderValue {
+    http_only_cookie(s, REFRESH_COOKIE, value, REFRESH_COOKIE_PATH, max_age_secs)
+}
+
+/// An HttpOnly cookie, Secure and cross-site whenever clients reach us over HTTPS.
+pub(crate) fn http_only_cookie(
+    s: &AppState,
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    max_age_secs: i64,
+) -> HeaderValue {
     let secure = s.config.server.secure_cookies();
-    let cookie = Cookie::build((REFRESH_COOKIE, value))
-        .path(REFRESH_COOKIE_PATH)
+    let cookie = Cookie::build((name, value))
+        .path(path)
         .http_only(true)
         .secure(secure)
         // A separately hosted SPA needs cross-site cookies, which browsers allow only with Secure.
@@ -318,7 +337,7 @@ fn refresh_cookie(s: &AppState, value: String, max_age_secs: i64) -> HeaderValue
     HeaderValue::from_str(&cookie.to_string()).expect("cookie is a valid header")
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()

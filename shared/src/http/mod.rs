@@ -6,7 +6,9 @@ mod bearer;
 pub mod client_ip;
 mod error;
 pub mod health;
+pub mod join;
 mod json;
+pub mod rooms;
 pub mod socket;
 
 use std::time::Instant;
@@ -25,7 +27,10 @@ use crate::state::AppState;
 
 /// Every route this build has, for the all-in-one server.
 pub fn all_routes() -> Router<AppState> {
-    auth::routes().merge(health::routes())
+    auth::routes()
+        .merge(health::routes())
+        .merge(rooms::routes())
+        .merge(join::routes())
 }
 
 /// Wraps capability routes into a service: JSON 404/405, the configured body limit (413), and

@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{DisplayName, Email, Session, SessionId, UnixTime, User, UserId};
+use crate::domain::{
+    DisplayName, Email, Member, MemberRole, Restrictions, Room, RoomId, RoomName, RoomPatch,
+    Session, SessionId, UnixTime, User, UserId,
+};
 use crate::error::Error;
 
 /// What a store can fail with, independent of the backend.
@@ -100,6 +103,111 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<u64>;
 }
 
+/// Outcome of creating a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateRoom {
+    Created,
+    /// Another active room has this name.
+    NameTaken,
+    /// The owner already has as many active rooms as allowed.
+    LimitReached,
+}
+
+/// Outcome of changing or archiving a room found by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomWrite {
+    Done(Room),
+    /// The room exists but is archived; archived rooms do not change.
+    Archived,
+    NotFound,
+}
+
+/// Outcome of taking a slot in a room (the capacity invariant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occupy {
+    /// A slot was taken; the member is active.
+    Joined,
+    /// The member already held a slot; nothing changed.
+    AlreadyActive,
+    Full,
+    Banned,
+    /// Archived (or gone) since it was read.
+    RoomGone,
+}
+
+/// A moderation change to one member of an active room; creates the member if needed (a
+/// ban can precede any join).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Banned and inactive; frees their slot if they held one.
+    Ban,
+    Unban,
+    Restrict(Restrictions),
+    Role(MemberRole),
+}
+
+/// One page of a list and the opaque cursor of the next, if there is more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Rooms and their members. Names are unique among active rooms; capacity and bans are
+/// enforced by `occupy` in one conditional write.
+#[async_trait]
+pub trait RoomStore: Send + Sync {
+    /// Inserts an active room. `owner_limit` caps the owner's active rooms (None = no cap).
+    async fn create_room(&self, room: &Room, owner_limit: Option<u32>) -> StoreResult<CreateRoom>;
+    /// A room by id, active or archived.
+    async fn room(&self, id: &RoomId) -> StoreResult<Option<Room>>;
+    /// The active room with this name and, if a user is named, their member record in it,
+    /// in one read.
+    async fn active_room(
+        &self,
+        name: &RoomName,
+        user: Option<&UserId>,
+    ) -> StoreResult<Option<(Room, Option<Member>)>>;
+    /// The most recently archived room that had this name.
+    async fn last_archived_room(&self, name: &RoomName) -> StoreResult<Option<Room>>;
+    /// The owner's active rooms, newest first.
+    async fn owned_rooms(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<Room>>;
+    async fn update_room(
+        &self,
+        id: &RoomId,
+        patch: &RoomPatch,
+        now: UnixTime,
+    ) -> StoreResult<RoomWrite>;
+    /// Archives an active room: inactive, its name free again, kept for history.
+    async fn archive_room(&self, id: &RoomId, now: UnixTime) -> StoreResult<RoomWrite>;
+    /// Makes `user` an active member of `room` if capacity, ban and room state allow, as one
+    /// atomic step. `seen` is their member record as read with `room`: it shapes the write's
+    /// condition, so a stale read costs a retry, never a wrong answer.
+    async fn occupy(
+        &self,
+        room: &Room,
+        seen: Option<&Member>,
+        user: &UserId,
+        name: &DisplayName,
+        now: UnixTime,
+    ) -> StoreResult<Occupy>;
+    /// Applies a moderation change; false if the room is not active.
+    async fn change_member(
+        &self,
+        room: &Room,
+        user: &UserId,
+        change: &MemberChange,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Members of an active room who hold a slot now (empty for archived rooms).
+    async fn active_members(&self, room: &Room) -> StoreResult<Vec<Member>>;
+}
+
 /// Fixed-window counters shared by every instance (rate limits on Lambda).
 #[async_trait]
 pub trait CounterStore: Send + Sync {
@@ -118,6 +226,7 @@ pub trait Health: Send + Sync {
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
+    pub rooms: Arc<dyn RoomStore>,
     pub counters: Arc<dyn CounterStore>,
     pub health: Arc<dyn Health>,
 }
@@ -126,12 +235,13 @@ impl Stores {
     /// All ports from one adapter that implements them all.
     pub fn from_adapter<S>(adapter: S) -> Self
     where
-        S: UserStore + SessionStore + CounterStore + Health + 'static,
+        S: UserStore + SessionStore + RoomStore + CounterStore + Health + 'static,
     {
         let a = Arc::new(adapter);
         Self {
             users: a.clone(),
             sessions: a.clone(),
+            rooms: a.clone(),
             counters: a.clone(),
             health: a,
         }

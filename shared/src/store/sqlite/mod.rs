@@ -4,6 +4,7 @@
 
 mod counters;
 pub mod jobs;
+mod rooms;
 mod sessions;
 mod users;
 
@@ -18,6 +19,7 @@ use super::{Health, StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_auth.sql"),
     include_str!("migrations/0002_jobs.sql"),
+    include_str!("migrations/0003_rooms.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 

@@ -1,0 +1,227 @@
+//! Who may enter a room and with which rights. Pure functions over domain types: the store
+//! enforces the invariants (capacity, bans) with conditional writes; this decides the rest.
+
+use super::{Access, DisplayName, Member, Restrictions, Room, RoomMode, Source, UserId};
+use crate::error::Error;
+
+/// The person asking, as room policy sees them.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: UserId,
+    pub name: DisplayName,
+    pub accesses: Vec<Access>,
+}
+
+impl Caller {
+    /// Platform admins may manage and enter every room.
+    pub fn is_admin(&self) -> bool {
+        self.accesses.iter().any(|a| *a >= Access::Admin)
+    }
+
+    pub fn is_guest(&self) -> bool {
+        self.id.is_guest() || self.accesses.contains(&Access::Guest)
+    }
+}
+
+/// A participant's role in one room. The store decides it; participant metadata only shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomRole {
+    Owner,
+    Moderator,
+    Participant,
+}
+
+impl RoomRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomRole::Owner => "owner",
+            RoomRole::Moderator => "moderator",
+            RoomRole::Participant => "participant",
+        }
+    }
+
+    pub fn may_moderate(self) -> bool {
+        self != RoomRole::Participant
+    }
+}
+
+pub fn role(room: &Room, member: Option<&Member>, caller: &Caller) -> RoomRole {
+    if room.is_owner(&caller.id) {
+        RoomRole::Owner
+    } else if caller.is_admin() || member.is_some_and(|m| m.role == super::MemberRole::Moderator) {
+        RoomRole::Moderator
+    } else {
+        RoomRole::Participant
+    }
+}
+
+/// Why someone may not enter. The texts are part of the client contract: the web client
+/// branches on the words `private`, `banned`, `full` and `approval` (client-contract Q5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    NotFound,
+    Archived,
+    Private { approval: bool },
+    Banned,
+    Full,
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::NotFound => Error::not_found("Room not found"),
+            Refusal::Archived => Error::Gone("room is no longer active".into()),
+            Refusal::Private { approval: false } => Error::forbidden("This room is private"),
+            Refusal::Private { approval: true } => {
+                Error::forbidden("This room is private and requires approval to join")
+            }
+            Refusal::Banned => Error::forbidden("you are banned from this room"),
+            Refusal::Full => Error::forbidden("room is full"),
+        }
+    }
+}
+
+/// The decision to let someone in, before the store takes a slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    pub role: RoomRole,
+    pub restrictions: Restrictions,
+    /// False when they already hold a slot (a re-join or a second device).
+    pub needs_slot: bool,
+}
+
+/// `member` is the caller's record in this room (same room id), if any. A private room admits
+/// its owner, admins, and people who are already members (earlier joins, invites, moderators).
+pub fn admit(room: &Room, member: Option<&Member>, caller: &Caller) -> Result<Admission, Refusal> {
+    if !room.is_active {
+        return Err(Refusal::Archived);
+    }
+    let role = role(room, member, caller);
+    if role != RoomRole::Owner && member.is_some_and(|m| m.banned) {
+        return Err(Refusal::Banned);
+    }
+    if !room.is_public && role == RoomRole::Participant && member.is_none() {
+        return Err(Refusal::Private {
+            approval: room.settings.require_approval,
+        });
+    }
+    Ok(Admission {
+        role,
+        restrictions: member.map(|m| m.restrictions.clone()).unwrap_or_default(),
+        needs_slot: !member.is_some_and(|m| m.is_active),
+    })
+}
+
+/// What a join token lets its holder do, before it is written as LiveKit grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rights {
+    /// Exactly the sources they may publish; empty means no publishing at all.
+    pub sources: Vec<Source>,
+    pub publish_data: bool,
+    pub subscribe: bool,
+}
+
+/// Rights from the room's switches, its mode, the role and moderation's restrictions.
+/// Switches bind everyone; in webinar and broadcast rooms only owner and moderators publish,
+/// and broadcast attendees cannot send data either.
+pub fn rights(room: &Room, role: RoomRole, r: &Restrictions) -> Rights {
+    let s = &room.settings;
+    let presenter = role.may_moderate() || room.mode == RoomMode::Standard;
+    let offered = [
+        (Source::Camera, s.allow_video),
+        (Source::Microphone, s.allow_audio),
+        (Source::ScreenShare, s.allow_video),
+        (Source::ScreenShareAudio, s.allow_video && s.allow_audio),
+    ];
+    let sources = offered
+        .into_iter()
+        .filter(|(src, on)| presenter && *on && !r.denies(*src))
+        .map(|(src, _)| src)
+        .collect();
+    let silent_attendee = room.mode == RoomMode::Broadcast && !role.may_moderate();
+    Rights {
+        sources,
+        publish_data: s.allow_chat && !r.chat_blocked && !silent_attendee,
+        subscribe: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{MemberRole, RoomId, RoomName, RoomSettings};
+
+    fn room(public: bool) -> Room {
+        Room {
+            id: RoomId::new(),
+            name: RoomName::parse("abc").unwrap(),
+            created_by: owner(),
+            admin_id: owner(),
+            is_active: true,
+            is_public: public,
+            max_participants: 0,
+            mode: RoomMode::Standard,
+            settings: RoomSettings::default(),
+            active_count: 0,
+            created_at: 0,
+            updated_at: 0,
+            archived_at: None,
+        }
+    }
+
+    fn owner() -> UserId {
+        UserId::parse("00000000-0000-4000-8000-000000000001").unwrap()
+    }
+
+    fn caller(id: UserId, accesses: &[Access]) -> Caller {
+        Caller {
+            id,
+            name: DisplayName::parse("Ann", 50).unwrap(),
+            accesses: accesses.to_vec(),
+        }
+    }
+
+    fn member(room: &Room, who: &Caller) -> Member {
+        Member {
+            room_id: room.id.clone(),
+            user_id: who.id.clone(),
+            name: who.name.clone(),
+            role: MemberRole::Participant,
+            is_active: false,
+            banned: false,
+            restrictions: Restrictions::default(),
+            joined_at: 0,
+            left_at: None,
+        }
+    }
+
+    #[test]
+    fn private_rooms_admit_owner_admins_and_members_only() {
+        let r = room(false);
+        let stranger = caller(UserId::new_account(), &[Access::User]);
+        assert_eq!(
+            admit(&r, None, &stranger),
+            Err(Refusal::Private { approval: false })
+        );
+        let m = member(&r, &stranger);
+        assert!(admit(&r, Some(&m), &stranger).is_ok());
+        let boss = caller(owner(), &[Access::User]);
+        assert_eq!(admit(&r, None, &boss).unwrap().role, RoomRole::Owner);
+        let admin = caller(UserId::new_account(), &[Access::Admin]);
+        assert_eq!(admit(&r, None, &admin).unwrap().role, RoomRole::Moderator);
+    }
+
+    #[test]
+    fn bans_archives_and_slots() {
+        let mut r = room(true);
+        let u = caller(UserId::new_account(), &[Access::User]);
+        let mut m = member(&r, &u);
+        assert!(admit(&r, Some(&m), &u).unwrap().needs_slot);
+        m.is_active = true;
+        assert!(!admit(&r, Some(&m), &u).unwrap().needs_slot);
+        m.banned = true;
+        assert_eq!(admit(&r, Some(&m), &u), Err(Refusal::Banned));
+        r.is_active = false;
+        assert_eq!(admit(&r, None, &u), Err(Refusal::Archived));
+    }
+}

@@ -1,0 +1,333 @@
+//! Rooms and their members, as the product sees them (no storage or wire types).
+
+use std::fmt;
+
+use super::{DisplayName, RoomName, UnixTime, UserId};
+use crate::error::Error;
+
+/// A room's id: a UUID, stable across renames of nothing (names are only unique while active).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoomId(String);
+
+impl RoomId {
+    pub fn new() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Path parameters arrive as text; anything not shaped like our ids cannot name a room.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        match uuid::Uuid::try_parse(raw) {
+            Ok(u) if u.hyphenated().to_string() == raw => Ok(Self(raw.to_string())),
+            _ => Err(Error::not_found("Room not found")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for RoomId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who may publish: everyone (`standard`), or only the owner and moderators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RoomMode {
+    #[default]
+    Standard,
+    /// Attendees watch and may chat (when the room allows chat).
+    Webinar,
+    /// Attendees only watch: no media, no data.
+    Broadcast,
+}
+
+impl RoomMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomMode::Standard => "standard",
+            RoomMode::Webinar => "webinar",
+            RoomMode::Broadcast => "broadcast",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s {
+            "standard" => Ok(RoomMode::Standard),
+            "webinar" => Ok(RoomMode::Webinar),
+            "broadcast" => Ok(RoomMode::Broadcast),
+            _ => Err(Error::bad_request(
+                "mode must be one of standard, webinar, broadcast",
+            )),
+        }
+    }
+}
+
+/// The room's switches, stored and returned exactly as sent (`false` stays `false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomSettings {
+    pub allow_chat: bool,
+    pub allow_video: bool,
+    pub allow_audio: bool,
+    pub require_approval: bool,
+    pub e2ee: bool,
+    pub is_persistent: bool,
+    pub recordings_allowed: bool,
+}
+
+impl Default for RoomSettings {
+    /// What a room gets for switches the creator did not send.
+    fn default() -> Self {
+        Self {
+            allow_chat: true,
+            allow_video: true,
+            allow_audio: true,
+            require_approval: false,
+            e2ee: false,
+            is_persistent: false,
+            recordings_allowed: true,
+        }
+    }
+}
+
+/// A partial change to [`RoomSettings`]: absent switches stay as they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SettingsPatch {
+    pub allow_chat: Option<bool>,
+    pub allow_video: Option<bool>,
+    pub allow_audio: Option<bool>,
+    pub require_approval: Option<bool>,
+    pub e2ee: Option<bool>,
+    pub is_persistent: Option<bool>,
+    pub recordings_allowed: Option<bool>,
+}
+
+impl SettingsPatch {
+    pub fn apply(&self, s: &mut RoomSettings) {
+        let set = |field: &mut bool, v: Option<bool>| {
+            if let Some(v) = v {
+                *field = v;
+            }
+        };
+        set(&mut s.allow_chat, self.allow_chat);
+        set(&mut s.allow_video, self.allow_video);
+        set(&mut s.allow_audio, self.allow_audio);
+        set(&mut s.require_approval, self.require_approval);
+        set(&mut s.e2ee, self.e2ee);
+        set(&mut s.is_persistent, self.is_persistent);
+        set(&mut s.recordings_allowed, self.recordings_allowed);
+    }
+
+    /// Each switch that is set, by its wire name (stores update exactly these).
+    pub fn fields(&self) -> Vec<(&'static str, bool)> {
+        [
+            ("allowChat", self.allow_chat),
+            ("allowVideo", self.allow_video),
+            ("allowAudio", self.allow_audio),
+            ("requireApproval", self.require_approval),
+            ("e2ee", self.e2ee),
+            ("isPersistent", self.is_persistent),
+            ("recordingsAllowed", self.recordings_allowed),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    }
+}
+
+/// A change to a room's policy; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomPatch {
+    pub is_public: Option<bool>,
+    pub max_participants: Option<u32>,
+    pub mode: Option<RoomMode>,
+    pub settings: SettingsPatch,
+}
+
+impl RoomPatch {
+    pub fn apply(&self, room: &mut Room) {
+        if let Some(v) = self.is_public {
+            room.is_public = v;
+        }
+        if let Some(v) = self.max_participants {
+            room.max_participants = v;
+        }
+        if let Some(v) = self.mode {
+            room.mode = v;
+        }
+        self.settings.apply(&mut room.settings);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    pub id: RoomId,
+    pub name: RoomName,
+    pub created_by: UserId,
+    /// The host: clients mark `identity == adminId` as the host.
+    pub admin_id: UserId,
+    pub is_active: bool,
+    pub is_public: bool,
+    /// 0 = unlimited.
+    pub max_participants: u32,
+    pub mode: RoomMode,
+    pub settings: RoomSettings,
+    /// Members holding a slot now (the capacity invariant counts these).
+    pub active_count: u32,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+    pub archived_at: Option<UnixTime>,
+}
+
+impl Room {
+    pub fn is_owner(&self, user: &UserId) -> bool {
+        &self.admin_id == user || &self.created_by == user
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.max_participants > 0 && self.active_count >= self.max_participants
+    }
+}
+
+/// A room's role for one member, written by moderation (promote/demote).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemberRole {
+    #[default]
+    Participant,
+    Moderator,
+}
+
+impl MemberRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Participant => "participant",
+            MemberRole::Moderator => "moderator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "participant" => Some(MemberRole::Participant),
+            "moderator" => Some(MemberRole::Moderator),
+            _ => None,
+        }
+    }
+}
+
+/// A kind of track a participant may publish (LiveKit's `TrackSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    Camera,
+    Microphone,
+    ScreenShare,
+    ScreenShareAudio,
+}
+
+impl Source {
+    pub const ALL: [Source; 4] = [
+        Source::Camera,
+        Source::Microphone,
+        Source::ScreenShare,
+        Source::ScreenShareAudio,
+    ];
+
+    /// LiveKit's lower-case names, as `canPublishSources` carries them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Camera => "camera",
+            Source::Microphone => "microphone",
+            Source::ScreenShare => "screen_share",
+            Source::ScreenShareAudio => "screen_share_audio",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Source::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// What moderation has taken away from one member; persisted so a re-join carries it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restrictions {
+    /// Sources this member may not publish, sorted and without duplicates.
+    pub denied: Vec<Source>,
+    pub chat_blocked: bool,
+}
+
+impl Restrictions {
+    pub fn denies(&self, s: Source) -> bool {
+        self.denied.contains(&s)
+    }
+
+    pub fn deny(&mut self, s: Source) {
+        if !self.denies(s) {
+            self.denied.push(s);
+            self.denied.sort();
+        }
+    }
+}
+
+/// One user's standing in one room: role, presence, ban, restrictions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub room_id: RoomId,
+    pub user_id: UserId,
+    /// The name they joined under (presence shows it).
+    pub name: DisplayName,
+    pub role: MemberRole,
+    pub is_active: bool,
+    pub banned: bool,
+    pub restrictions: Restrictions,
+    pub joined_at: UnixTime,
+    pub left_at: Option<UnixTime>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_modes_sources_round_trip() {
+        let id = RoomId::new();
+        assert_eq!(RoomId::parse(id.as_str()).unwrap(), id);
+        assert!(RoomId::parse("nope").is_err());
+        assert!(RoomId::parse(&id.as_str().to_uppercase()).is_err());
+        for m in [RoomMode::Standard, RoomMode::Webinar, RoomMode::Broadcast] {
+            assert_eq!(RoomMode::parse(m.as_str()).unwrap(), m);
+        }
+        assert!(RoomMode::parse("meeting").is_err());
+        for s in Source::ALL {
+            assert_eq!(Source::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn patch_changes_only_what_is_sent() {
+        let mut s = RoomSettings::default();
+        let p = SettingsPatch {
+            allow_video: Some(false),
+            e2ee: Some(true),
+            ..Default::default()
+        };
+        p.apply(&mut s);
+        assert!(!s.allow_video && s.e2ee && s.allow_chat && s.allow_audio);
+        assert_eq!(p.fields(), vec![("allowVideo", false), ("e2ee", true)]);
+    }
+
+    #[test]
+    fn restrictions_stay_sorted_and_unique() {
+        let mut r = Restrictions::default();
+        r.deny(Source::ScreenShare);
+        r.deny(Source::Camera);
+        r.deny(Source::ScreenShare);
+        assert_eq!(r.denied, vec![Source::Camera, Source::ScreenShare]);
+    }
+}

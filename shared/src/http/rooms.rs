@@ -1,0 +1,273 @@
+//! `/api/room/*` room management in Bedrud's wire format (client-contract rows 13–16, 20–22).
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::{delete, get, post, put};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::auth::{guest_rule, limit};
+use super::bearer::{Bearer, MaybeBearer};
+use super::client_ip::ClientIp;
+use super::json::JsonBody;
+use super::rfc3339;
+use crate::domain::{Room, RoomId, RoomSettings, SettingsPatch};
+use crate::error::{Error, Result};
+use crate::rooms::{NewRoom, ROOM_EXPIRY_SECS, RoomChange};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/room/create", post(create))
+        .route("/api/room/list", get(list))
+        .route("/api/room/check/{room_name}", get(check))
+        .route("/api/room/{room_id}/settings", put(update))
+        .route("/api/room/{room_id}", delete(archive))
+        .route("/api/room/{room_id}/presence", get(presence))
+}
+
+/// The room JSON every client decodes (the superset: iOS requires `adminId` and
+/// `expiresAt`, desktop `isActive`, Android `createdBy`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomView {
+    id: String,
+    name: String,
+    created_by: String,
+    admin_id: String,
+    is_active: bool,
+    is_public: bool,
+    max_participants: u32,
+    mode: &'static str,
+    settings: SettingsView,
+    /// Bedrud stamps rooms with creation + 24 h; informational only.
+    expires_at: String,
+    created_at: String,
+    updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted_at: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    allow_chat: bool,
+    allow_video: bool,
+    allow_audio: bool,
+    require_approval: bool,
+    e2ee: bool,
+    is_persistent: bool,
+    recordings_allowed: bool,
+}
+
+impl From<&RoomSettings> for SettingsView {
+    fn from(s: &RoomSettings) -> Self {
+        Self {
+            allow_chat: s.allow_chat,
+            allow_video: s.allow_video,
+            allow_audio: s.allow_audio,
+            require_approval: s.require_approval,
+            e2ee: s.e2ee,
+            is_persistent: s.is_persistent,
+            recordings_allowed: s.recordings_allowed,
+        }
+    }
+}
+
+impl From<&Room> for RoomView {
+    fn from(r: &Room) -> Self {
+        Self {
+            id: r.id.to_string(),
+            name: r.name.to_string(),
+            created_by: r.created_by.to_string(),
+            admin_id: r.admin_id.to_string(),
+            is_active: r.is_active,
+            is_public: r.is_public,
+            max_participants: r.max_participants,
+            mode: r.mode.as_str(),
+            settings: SettingsView::from(&r.settings),
+            expires_at: rfc3339(r.created_at + ROOM_EXPIRY_SECS),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+            deleted_at: r.archived_at.map(rfc3339),
+        }
+    }
+}
+
+/// Room switches as sent; every key optional, `false` kept as `false`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SettingsBody {
+    allow_chat: Option<bool>,
+    allow_video: Option<bool>,
+    allow_audio: Option<bool>,
+    require_approval: Option<bool>,
+    e2ee: Option<bool>,
+    is_persistent: Option<bool>,
+    recordings_allowed: Option<bool>,
+}
+
+impl SettingsBody {
+    fn patch(&self) -> SettingsPatch {
+        SettingsPatch {
+            allow_chat: self.allow_chat,
+            allow_video: self.allow_video,
+            allow_audio: self.allow_audio,
+            require_approval: self.require_approval,
+            e2ee: self.e2ee,
+            is_persistent: self.is_persistent,
+            recordings_allowed: self.recordings_allowed,
+        }
+    }
+
+    /// `self` over `under`: keys sent here win.
+    fn over(&self, under: &SettingsBody) -> SettingsPatch {
+        let (a, b) = (self.patch(), under.patch());
+        SettingsPatch {
+            allow_chat: a.allow_chat.or(b.allow_chat),
+            allow_video: a.allow_video.or(b.allow_video),
+            allow_audio: a.allow_audio.or(b.allow_audio),
+            require_approval: a.require_approval.or(b.require_approval),
+            e2ee: a.e2ee.or(b.e2ee),
+            is_persistent: a.is_persistent.or(b.is_persistent),
+            recordings_allowed: a.recordings_allowed.or(b.recordings_allowed),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody {
+    name: Option<String>,
+    is_public: Option<bool>,
+    max_participants: Option<i64>,
+    mode: Option<String>,
+    settings: Option<SettingsBody>,
+}
+
+/// Web and Android send `{isPublic?, maxParticipants?, settings?}`; iOS would send the
+/// switches at the top level. Both are read; the `settings` object wins.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateBody {
+    is_public: Option<bool>,
+    max_participants: Option<i64>,
+    mode: Option<String>,
+    settings: Option<SettingsBody>,
+    #[serde(flatten)]
+    flat: SettingsBody,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PresenceQuery {
+    count_only: Option<String>,
+}
+
+async fn create(
+    State(s): State<AppState>,
+    Bearer(claims): Bearer,
+    JsonBody(b): JsonBody<CreateBody>,
+) -> Result<Json<Value>> {
+    let req = NewRoom {
+        name: b.name,
+        is_public: b.is_public,
+        max_participants: b.max_participants,
+        mode: b.mode,
+        settings: b.settings.unwrap_or_default().patch(),
+    };
+    let room = s.rooms.create(&claims.caller()?, req).await?;
+    let mut body = serde_json::to_value(RoomView::from(&room)).map_err(Error::internal)?;
+    body["livekitHost"] = json!(s.config.livekit.host);
+    Ok(Json(body))
+}
+
+/// An array, `[]` when empty (clients reject `null`).
+async fn list(State(s): State<AppState>, Bearer(claims): Bearer) -> Result<Json<Vec<RoomView>>> {
+    let rooms = s.rooms.list(&claims.caller()?).await?;
+    Ok(Json(rooms.iter().map(RoomView::from).collect()))
+}
+
+async fn check(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    MaybeBearer(claims): MaybeBearer,
+    Path(room_name): Path<String>,
+) -> Result<Json<Value>> {
+    limit(&s, ip, "guest", guest_rule(&s), "too many requests").await?;
+    let caller = claims.map(|c| c.caller()).transpose()?;
+    let room = s.rooms.check(&room_name, caller.as_ref()).await?;
+    Ok(Json(json!({ "exists": true, "name": room.name.as_str() })))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Bearer(claims): Bearer,
+    Path(room_id): Path<String>,
+    JsonBody(b): JsonBody<UpdateBody>,
+) -> Result<Json<RoomView>> {
+    let change = RoomChange {
+        is_public: b.is_public,
+        max_participants: b.max_participants,
+        mode: b.mode,
+        settings: b.settings.unwrap_or_default().over(&b.flat),
+    };
+    let room = s
+        .rooms
+        .update(&claims.caller()?, &RoomId::parse(&room_id)?, change)
+        .await?;
+    Ok(Json(RoomView::from(&room)))
+}
+
+/// Archives: the room stays for history and its name is free again. 200 with a body (the
+/// web and desktop clients parse every success as JSON).
+async fn archive(
+    State(s): State<AppState>,
+    Bearer(claims): Bearer,
+    Path(room_id): Path<String>,
+) -> Result<Json<Value>> {
+    s.rooms
+        .archive(&claims.caller()?, &RoomId::parse(&room_id)?)
+        .await?;
+    Ok(Json(
+        json!({ "status": "success", "message": "Room archived" }),
+    ))
+}
+
+/// `?countOnly=1` answers anyone for public rooms (404 for private ones they cannot see);
+/// the list needs a signed-in caller and is empty for rooms they cannot see.
+async fn presence(
+    State(s): State<AppState>,
+    MaybeBearer(claims): MaybeBearer,
+    Path(room_id): Path<String>,
+    Query(q): Query<PresenceQuery>,
+) -> Result<Json<Value>> {
+    let count_only = matches!(q.count_only.as_deref(), Some("1" | "true"));
+    let caller = claims.map(|c| c.caller()).transpose()?;
+    if !count_only && caller.is_none() {
+        return Err(Error::unauthorized("Missing authorization"));
+    }
+    let p = s
+        .rooms
+        .presence(caller.as_ref(), &RoomId::parse(&room_id)?)
+        .await?;
+    if count_only {
+        if !p.visible {
+            return Err(Error::not_found("Room not found"));
+        }
+        return Ok(Json(json!({ "count": p.members.len() })));
+    }
+    let participants: Vec<Value> = p
+        .members
+        .iter()
+        .map(|m| {
+            json!({
+                "identity": m.user_id.as_str(),
+                "name": m.name.as_str(),
+                "joinedAt": rfc3339(m.joined_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "participants": participants })))
+}

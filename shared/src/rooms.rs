@@ -1,0 +1,352 @@
+//! The room flows behind `/api/room/*`: create, list, settings, archive, presence, and entry
+//! (join, guest join, token refresh). Policy decides (`domain::policy`), the store enforces
+//! (`RoomStore`), LiveKit tokens are minted last (`livekit::JoinTokens`).
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::config::Config;
+use crate::domain::policy::{self, Caller, Refusal, RoomRole};
+use crate::domain::{
+    Access, Member, Room, RoomId, RoomMode, RoomName, RoomPatch, RoomSettings, SettingsPatch,
+    UnixTime, now,
+};
+use crate::error::{Error, Result};
+use crate::livekit::{JoinToken, JoinTokens};
+use crate::store::{CreateRoom, Occupy, RoomStore, RoomWrite};
+
+/// Pages are read in this size when a route returns a whole list.
+const LIST_PAGE: u32 = 100;
+/// Attempts at a fresh generated name before giving up (collisions are astronomically rare).
+const NAME_ATTEMPTS: usize = 5;
+
+/// What a creator sends; `None` means "not sent".
+#[derive(Debug, Clone, Default)]
+pub struct NewRoom {
+    pub name: Option<String>,
+    pub is_public: Option<bool>,
+    pub max_participants: Option<i64>,
+    pub mode: Option<String>,
+    pub settings: SettingsPatch,
+}
+
+/// A change to a room as sent; validated against the configured limits here.
+#[derive(Debug, Clone, Default)]
+pub struct RoomChange {
+    pub is_public: Option<bool>,
+    pub max_participants: Option<i64>,
+    pub mode: Option<String>,
+    pub settings: SettingsPatch,
+}
+
+/// Someone inside a room with a fresh token.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub room: Room,
+    pub role: RoomRole,
+    pub token: JoinToken,
+}
+
+/// Outcome of a join: inside, or the owner of an archived room (Bedrud's `archived_owned`,
+/// which the web client turns into "start it again").
+#[derive(Debug, Clone)]
+pub enum Joined {
+    In(Entry),
+    ArchivedOwned(Room),
+}
+
+/// Who is looking at presence, and what they may see.
+#[derive(Debug, Clone)]
+pub struct Presence {
+    pub members: Vec<Member>,
+    /// False for a private room the caller does not belong to: show nothing.
+    pub visible: bool,
+}
+
+pub struct Rooms {
+    store: Arc<dyn RoomStore>,
+    tokens: Option<JoinTokens>,
+    max_participants: u32,
+    max_rooms_per_user: u32,
+}
+
+impl Rooms {
+    pub fn new(store: Arc<dyn RoomStore>, config: &Config) -> Self {
+        let lk = &config.livekit;
+        let tokens = (!lk.api_key.is_empty()).then(|| {
+            JoinTokens::new(
+                &lk.api_key,
+                &lk.api_secret,
+                lk.token_ttl.as_secs(),
+                lk.allow_self_metadata,
+            )
+        });
+        Self {
+            store,
+            tokens,
+            max_participants: config.server.max_participants_limit,
+            max_rooms_per_user: config.server.max_rooms_per_user,
+        }
+    }
+
+    pub async fn create(&self, caller: &Caller, req: NewRoom) -> Result<Room> {
+        refuse_guests(caller)?;
+        let t = now();
+        let mut settings = RoomSettings::default();
+        req.settings.apply(&mut settings);
+        let named = req
+            .name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .map(RoomName::parse)
+            .transpose()?;
+        let mut room = Room {
+            id: RoomId::new(),
+            name: named.clone().unwrap_or_else(RoomName::generate),
+            created_by: caller.id.clone(),
+            admin_id: caller.id.clone(),
+            is_active: true,
+            is_public: req.is_public.unwrap_or(false),
+            max_participants: self.capacity(req.max_participants.unwrap_or(0))?,
+            mode: req
+                .mode
+                .as_deref()
+                .map(RoomMode::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            settings,
+            active_count: 0,
+            created_at: t,
+            updated_at: t,
+            archived_at: None,
+        };
+        let limit = (!caller.is_admin()).then_some(self.max_rooms_per_user);
+        for _ in 0..NAME_ATTEMPTS {
+            match self.store.create_room(&room, limit).await? {
+                CreateRoom::Created => return Ok(room),
+                CreateRoom::LimitReached => {
+                    return Err(Error::forbidden(format!(
+                        "Room limit reached (max {} active rooms)",
+                        self.max_rooms_per_user
+                    )));
+                }
+                CreateRoom::NameTaken if named.is_some() => {
+                    return Err(Error::conflict("a room with this name already exists"));
+                }
+                CreateRoom::NameTaken => room.name = RoomName::generate(),
+            }
+        }
+        Err(Error::internal("no free generated room name"))
+    }
+
+    /// The caller's active rooms, newest first.
+    pub async fn list(&self, caller: &Caller) -> Result<Vec<Room>> {
+        refuse_guests(caller)?;
+        let mut rooms = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .store
+                .owned_rooms(&caller.id, LIST_PAGE, cursor.as_deref())
+                .await?;
+            rooms.extend(page.items);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(rooms),
+            }
+        }
+    }
+
+    /// Whether `name` could be entered by `caller` (anonymous callers see public rooms only).
+    pub async fn check(&self, name: &str, caller: Option<&Caller>) -> Result<Room> {
+        let name = RoomName::parse(name)?;
+        let Some(caller) = caller else {
+            let room = self.active_or_refusal(&name, None).await?.0;
+            if !room.is_public {
+                return Err(Refusal::Private {
+                    approval: room.settings.require_approval,
+                }
+                .into());
+            }
+            if room.is_full() {
+                return Err(Refusal::Full.into());
+            }
+            return Ok(room);
+        };
+        let (room, member) = self.active_or_refusal(&name, Some(caller)).await?;
+        let admission = policy::admit(&room, member.as_ref(), caller)?;
+        if admission.needs_slot && room.is_full() {
+            return Err(Refusal::Full.into());
+        }
+        Ok(room)
+    }
+
+    pub async fn update(&self, caller: &Caller, id: &RoomId, change: RoomChange) -> Result<Room> {
+        self.managed(caller, id).await?;
+        let patch = RoomPatch {
+            is_public: change.is_public,
+            max_participants: change
+                .max_participants
+                .map(|n| self.capacity(n))
+                .transpose()?,
+            mode: change.mode.as_deref().map(RoomMode::parse).transpose()?,
+            settings: change.settings,
+        };
+        match self.store.update_room(id, &patch, now()).await? {
+            RoomWrite::Done(room) => Ok(room),
+            RoomWrite::Archived => Err(Refusal::Archived.into()),
+            RoomWrite::NotFound => Err(Refusal::NotFound.into()),
+        }
+    }
+
+    /// Archives the room (idempotent: archiving an archived room succeeds).
+    pub async fn archive(&self, caller: &Caller, id: &RoomId) -> Result<()> {
+        self.managed(caller, id).await?;
+        match self.store.archive_room(id, now()).await? {
+            RoomWrite::Done(_) | RoomWrite::Archived => Ok(()),
+            RoomWrite::NotFound => Err(Refusal::NotFound.into()),
+        }
+    }
+
+    pub async fn presence(&self, caller: Option<&Caller>, id: &RoomId) -> Result<Presence> {
+        let room = self.store.room(id).await?.ok_or(Refusal::NotFound)?;
+        let visible = room.is_public
+            || match caller {
+                None => false,
+                Some(c) if room.is_owner(&c.id) || c.is_admin() => true,
+                Some(c) => self
+                    .store
+                    .active_room(&room.name, Some(&c.id))
+                    .await?
+                    .is_some_and(|(r, m)| r.id == room.id && m.is_some_and(|m| !m.banned)),
+            };
+        let members = if visible && room.is_active {
+            self.store.active_members(&room).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Presence { members, visible })
+    }
+
+    /// Enters a room by name: policy, then a slot from the store, then a token.
+    pub async fn join(&self, caller: &Caller, name: &str) -> Result<Joined> {
+        let name = RoomName::parse(name)?;
+        match self.store.active_room(&name, Some(&caller.id)).await? {
+            Some((room, member)) => Ok(Joined::In(self.enter(caller, room, member).await?)),
+            None => match self.store.last_archived_room(&name).await? {
+                Some(room) if room.is_owner(&caller.id) => Ok(Joined::ArchivedOwned(room)),
+                Some(_) => Err(Refusal::Archived.into()),
+                None => Err(Refusal::NotFound.into()),
+            },
+        }
+    }
+
+    /// A fresh token for someone already allowed in; bans and restrictions are read again,
+    /// and someone who lost their slot must win one again (refresh never bypasses capacity).
+    pub async fn refresh(&self, caller: &Caller, name: &str) -> Result<Entry> {
+        let name = RoomName::parse(name)?;
+        let (room, member) = self.active_or_refusal(&name, Some(caller)).await?;
+        self.enter(caller, room, member).await
+    }
+
+    /// The refusal a guest would meet before any guest account is made for them.
+    pub async fn precheck_guest(&self, name: &str, guest: Option<&Caller>) -> Result<()> {
+        let name = RoomName::parse(name)?;
+        let (room, member) = self.active_or_refusal(&name, guest).await?;
+        match guest {
+            Some(g) => policy::admit(&room, member.as_ref(), g).map(|_| ())?,
+            None if !room.is_public => {
+                return Err(Refusal::Private {
+                    approval: room.settings.require_approval,
+                }
+                .into());
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    async fn enter(&self, caller: &Caller, room: Room, member: Option<Member>) -> Result<Entry> {
+        let tokens = self.tokens.as_ref().ok_or_else(|| {
+            Error::internal("LiveKit key pair is not configured (livekit.apiKey/apiSecret)")
+        })?;
+        let admission = policy::admit(&room, member.as_ref(), caller)?;
+        let t = now();
+        if admission.needs_slot {
+            match self
+                .store
+                .occupy(&room, member.as_ref(), &caller.id, &caller.name, t)
+                .await?
+            {
+                Occupy::Joined | Occupy::AlreadyActive => {}
+                Occupy::Full => return Err(Refusal::Full.into()),
+                Occupy::Banned => return Err(Refusal::Banned.into()),
+                Occupy::RoomGone => return Err(Refusal::Archived.into()),
+            }
+        }
+        let rights = policy::rights(&room, admission.role, &admission.restrictions);
+        let metadata = metadata(caller, admission.role);
+        let token = tokens.mint(&caller.id, &caller.name, &room.name, &rights, &metadata, t)?;
+        Ok(Entry {
+            room,
+            role: admission.role,
+            token,
+        })
+    }
+
+    /// The active room by name, or the refusal that explains its absence.
+    async fn active_or_refusal(
+        &self,
+        name: &RoomName,
+        caller: Option<&Caller>,
+    ) -> Result<(Room, Option<Member>)> {
+        match self.store.active_room(name, caller.map(|c| &c.id)).await? {
+            Some(found) => Ok(found),
+            None if self.store.last_archived_room(name).await?.is_some() => {
+                Err(Refusal::Archived.into())
+            }
+            None => Err(Refusal::NotFound.into()),
+        }
+    }
+
+    /// The room, if the caller may manage it (its owner or a platform admin).
+    async fn managed(&self, caller: &Caller, id: &RoomId) -> Result<Room> {
+        refuse_guests(caller)?;
+        let room = self.store.room(id).await?.ok_or(Refusal::NotFound)?;
+        if !room.is_owner(&caller.id) && !caller.is_admin() {
+            return Err(Error::forbidden("Insufficient permissions"));
+        }
+        Ok(room)
+    }
+
+    fn capacity(&self, n: i64) -> Result<u32> {
+        match u32::try_from(n) {
+            Ok(n) if n <= self.max_participants => Ok(n),
+            _ => Err(Error::bad_request(format!(
+                "maxParticipants must be between 0 (unlimited) and {}",
+                self.max_participants
+            ))),
+        }
+    }
+}
+
+fn refuse_guests(caller: &Caller) -> Result<()> {
+    if caller.is_guest() {
+        return Err(Error::forbidden("Guests cannot create or manage rooms"));
+    }
+    Ok(())
+}
+
+/// Participant metadata as the clients read it: `accesses` (the web client shows a moderator
+/// badge for `"moderator"`) and our `role`. Display only: no decision ever reads it back.
+fn metadata(caller: &Caller, role: RoomRole) -> String {
+    let mut accesses: Vec<&str> = caller.accesses.iter().map(|a| a.as_str()).collect();
+    if role == RoomRole::Moderator && !caller.accesses.contains(&Access::Moderator) {
+        accesses.push(Access::Moderator.as_str());
+    }
+    json!({ "role": role.as_str(), "accesses": accesses }).to_string()
+}
+
+/// Seconds after creation that Bedrud stamps as a room's `expiresAt` (informational).
+pub const ROOM_EXPIRY_SECS: UnixTime = 24 * 3600;

@@ -1,0 +1,820 @@
+//! Rooms and members on DynamoDB. An active room lives under its name (`RNAME#<name>`, sk
+//! `ROOM`) beside its members (`MEMBER#<user>`), so a join reads room and member in one
+//! BatchGetItem and takes a seat in one transaction. `ROOM#<id>` points at the name while the
+//! room is active and holds the whole record once archived. See `docs/data.md`.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+    Update,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_n, opt_s, s};
+use super::{DynamoStore, failed_conditions, is_condition_failed, map_sdk};
+use crate::domain::{
+    DisplayName, Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch,
+    RoomSettings, Source, UnixTime, UserId,
+};
+use crate::store::{
+    CreateRoom, MemberChange, Occupy, Page, RoomStore, RoomWrite, StoreError, StoreResult,
+};
+
+const ROOM: &str = "ROOM";
+const COUNT: &str = "ROOMCOUNT";
+/// Retries of a conditional write whose read went stale under contention.
+const ATTEMPTS: usize = 16;
+
+fn name_pk(name: &RoomName) -> AttributeValue {
+    s(format!("RNAME#{name}"))
+}
+
+fn id_pk(id: &RoomId) -> AttributeValue {
+    s(format!("ROOM#{id}"))
+}
+
+fn member_sk(user: &UserId) -> AttributeValue {
+    s(format!("MEMBER#{user}"))
+}
+
+fn count_pk(owner: &UserId) -> AttributeValue {
+    s(format!("USER#{owner}"))
+}
+
+fn b(v: bool) -> AttributeValue {
+    AttributeValue::Bool(v)
+}
+
+/// Fixed-width numbers keep lexical and numeric order the same in sort keys.
+fn order_key(t: UnixTime, id: &RoomId) -> AttributeValue {
+    s(format!("{t:020}#{id}"))
+}
+
+fn settings_item(st: &RoomSettings) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("allowChat".to_string(), b(st.allow_chat)),
+        ("allowVideo".to_string(), b(st.allow_video)),
+        ("allowAudio".to_string(), b(st.allow_audio)),
+        ("requireApproval".to_string(), b(st.require_approval)),
+        ("e2ee".to_string(), b(st.e2ee)),
+        ("isPersistent".to_string(), b(st.is_persistent)),
+        ("recordingsAllowed".to_string(), b(st.recordings_allowed)),
+    ]))
+}
+
+/// The room's attributes, under whichever key the caller adds.
+fn room_attrs(r: &Room) -> Item {
+    let mut item = Item::from([
+        ("id".to_string(), s(r.id.as_str())),
+        ("name".to_string(), s(r.name.as_str())),
+        ("createdBy".to_string(), s(r.created_by.as_str())),
+        ("adminId".to_string(), s(r.admin_id.as_str())),
+        ("isActive".to_string(), b(r.is_active)),
+        ("isPublic".to_string(), b(r.is_public)),
+        ("maxParticipants".to_string(), n(r.max_participants.into())),
+        ("mode".to_string(), s(r.mode.as_str())),
+        ("settings".to_string(), settings_item(&r.settings)),
+        ("activeCount".to_string(), n(r.active_count.into())),
+        ("createdAt".to_string(), n(r.created_at)),
+        ("updatedAt".to_string(), n(r.updated_at)),
+    ]);
+    if let Some(t) = r.archived_at {
+        item.insert("archivedAt".into(), n(t));
+    }
+    item
+}
+
+fn active_room_item(r: &Room) -> Item {
+    let mut item = room_attrs(r);
+    item.insert("pk".into(), name_pk(&r.name));
+    item.insert("sk".into(), s(ROOM));
+    item.insert("rev".into(), n(0));
+    item.insert("gsi1pk".into(), s(format!("OWNER#{}", r.created_by)));
+    item.insert("gsi1sk".into(), order_key(r.created_at, &r.id));
+    item
+}
+
+fn room_from(item: &Item) -> StoreResult<Room> {
+    let bad = |what: &str| StoreError::Other(format!("stored room has a bad {what}"));
+    let st = item
+        .get("settings")
+        .and_then(|v| v.as_m().ok())
+        .ok_or_else(|| bad("settings"))?;
+    let flag = |k: &str| -> StoreResult<bool> {
+        st.get(k)
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .ok_or_else(|| bad(k))
+    };
+    let count =
+        |k: &str| -> StoreResult<u32> { u32::try_from(get_n(item, k)?.max(0)).map_err(|_| bad(k)) };
+    Ok(Room {
+        id: RoomId::parse(&get_s(item, "id")?).map_err(|_| bad("id"))?,
+        name: RoomName::parse(&get_s(item, "name")?).map_err(|_| bad("name"))?,
+        created_by: UserId::parse(&get_s(item, "createdBy")?).map_err(|_| bad("createdBy"))?,
+        admin_id: UserId::parse(&get_s(item, "adminId")?).map_err(|_| bad("adminId"))?,
+        is_active: get_bool(item, "isActive")?,
+        is_public: get_bool(item, "isPublic")?,
+        max_participants: count("maxParticipants")?,
+        mode: RoomMode::parse(&get_s(item, "mode")?).map_err(|_| bad("mode"))?,
+        settings: RoomSettings {
+            allow_chat: flag("allowChat")?,
+            allow_video: flag("allowVideo")?,
+            allow_audio: flag("allowAudio")?,
+            require_approval: flag("requireApproval")?,
+            e2ee: flag("e2ee")?,
+            is_persistent: flag("isPersistent")?,
+            recordings_allowed: flag("recordingsAllowed")?,
+        },
+        active_count: count("activeCount")?,
+        created_at: get_n(item, "createdAt")?,
+        updated_at: get_n(item, "updatedAt")?,
+        archived_at: opt_n(item, "archivedAt"),
+    })
+}
+
+fn member_item(room: &Room, m: &Member) -> Item {
+    let mut item = Item::from([
+        ("pk".to_string(), name_pk(&room.name)),
+        ("sk".to_string(), member_sk(&m.user_id)),
+        ("roomId".to_string(), s(room.id.as_str())),
+        ("userId".to_string(), s(m.user_id.as_str())),
+        ("name".to_string(), s(m.name.as_str())),
+        ("role".to_string(), s(m.role.as_str())),
+        ("isActive".to_string(), b(m.is_active)),
+        ("banned".to_string(), b(m.banned)),
+        ("denied".to_string(), denied_item(&m.restrictions)),
+        ("chatBlocked".to_string(), b(m.restrictions.chat_blocked)),
+        ("joinedAt".to_string(), n(m.joined_at)),
+    ]);
+    if let Some(t) = m.left_at {
+        item.insert("leftAt".into(), n(t));
+    }
+    item
+}
+
+fn denied_item(r: &Restrictions) -> AttributeValue {
+    AttributeValue::L(r.denied.iter().map(|d| s(d.as_str())).collect())
+}
+
+fn member_from(item: &Item) -> StoreResult<Member> {
+    let bad = |what: &str| StoreError::Other(format!("stored member has a bad {what}"));
+    Ok(Member {
+        room_id: RoomId::parse(&get_s(item, "roomId")?).map_err(|_| bad("roomId"))?,
+        user_id: UserId::parse(&get_s(item, "userId")?).map_err(|_| bad("userId"))?,
+        name: DisplayName::from_trusted(get_s(item, "name")?),
+        role: MemberRole::parse(&get_s(item, "role")?).ok_or_else(|| bad("role"))?,
+        is_active: get_bool(item, "isActive")?,
+        banned: get_bool(item, "banned")?,
+        restrictions: Restrictions {
+            denied: get_list_s(item, "denied")?
+                .iter()
+                .filter_map(|d| Source::parse(d))
+                .collect(),
+            chat_blocked: get_bool(item, "chatBlocked")?,
+        },
+        joined_at: get_n(item, "joinedAt")?,
+        left_at: opt_n(item, "leftAt"),
+    })
+}
+
+/// A member record of a room that has never seen this user.
+fn fresh_member(room: &Room, user: &UserId, name: &DisplayName, now: UnixTime) -> Member {
+    Member {
+        room_id: room.id.clone(),
+        user_id: user.clone(),
+        name: name.clone(),
+        role: MemberRole::Participant,
+        is_active: false,
+        banned: false,
+        restrictions: Restrictions::default(),
+        joined_at: now,
+        left_at: None,
+    }
+}
+
+fn tx_put(p: Put) -> TransactWriteItem {
+    TransactWriteItem::builder().put(p).build()
+}
+
+fn tx_update(u: Update) -> TransactWriteItem {
+    TransactWriteItem::builder().update(u).build()
+}
+
+/// A page cursor is the query's LastEvaluatedKey (string attributes only), made opaque.
+fn encode_cursor(key: &Item) -> String {
+    let plain: HashMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_s().ok()?.as_str())))
+        .collect();
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).expect("strings serialize"))
+}
+
+fn decode_cursor(cursor: &str) -> StoreResult<Item> {
+    let bad = || StoreError::Other("malformed page cursor".into());
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    Ok(plain.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+impl DynamoStore {
+    async fn get(&self, pk: AttributeValue, sk: AttributeValue) -> StoreResult<Option<Item>> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", pk)
+            .key("sk", sk)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_sdk)?
+            .item)
+    }
+
+    /// Room by name and (optionally) one member, in one strongly consistent BatchGetItem.
+    async fn room_and_member(
+        &self,
+        name: &RoomName,
+        user: Option<&UserId>,
+    ) -> StoreResult<(Option<Item>, Option<Item>)> {
+        let key = |sk: AttributeValue| {
+            HashMap::from([("pk".to_string(), name_pk(name)), ("sk".to_string(), sk)])
+        };
+        let mut keys = KeysAndAttributes::builder()
+            .consistent_read(true)
+            .keys(key(s(ROOM)));
+        if let Some(u) = user {
+            keys = keys.keys(key(member_sk(u)));
+        }
+        let mut request = HashMap::from([(self.table.clone(), keys.build().expect("keys"))]);
+        let (mut room, mut member) = (None, None);
+        for _ in 0..ATTEMPTS {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(map_sdk)?;
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                match item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                {
+                    Some(ROOM) => room = Some(item),
+                    _ => member = Some(item),
+                }
+            }
+            match out.unprocessed_keys.filter(|u| !u.is_empty()) {
+                Some(rest) => request = rest,
+                None => return Ok((room, member)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "batch read kept returning unprocessed keys".into(),
+        ))
+    }
+
+    /// The active room and `user`'s record in this incarnation of it (a member item left by
+    /// an earlier room of the same name does not count).
+    async fn active_pair(
+        &self,
+        name: &RoomName,
+        user: Option<&UserId>,
+    ) -> StoreResult<Option<(Room, Option<Member>)>> {
+        let (room, member) = self.room_and_member(name, user).await?;
+        let Some(room) = room.as_ref().map(room_from).transpose()? else {
+            return Ok(None);
+        };
+        let member = member
+            .as_ref()
+            .map(member_from)
+            .transpose()?
+            .filter(|m| m.room_id == room.id);
+        Ok(Some((room, member)))
+    }
+
+    /// What `ROOM#<id>` says: nothing, an archived record, or the name of the active room.
+    async fn locate(&self, id: &RoomId) -> StoreResult<Located> {
+        let Some(item) = self.get(id_pk(id), s(ROOM)).await? else {
+            return Ok(Located::Nowhere);
+        };
+        if get_bool(&item, "isActive")? {
+            let name = RoomName::parse(&get_s(&item, "name")?)
+                .map_err(|_| StoreError::Other("room pointer has a bad name".into()))?;
+            Ok(Located::Active(name))
+        } else {
+            Ok(Located::Archived(room_from(&item)?))
+        }
+    }
+
+    /// Writes a change to one member, creating the record if this incarnation has none.
+    /// The first item checks the room is still this active room.
+    fn member_write(
+        &self,
+        room: &Room,
+        user: &UserId,
+        existing: Option<&Member>,
+        change: &MemberChange,
+        now: UnixTime,
+    ) -> Vec<TransactWriteItem> {
+        // First item: the room is still this active room. DynamoDB allows one operation per
+        // item, so a ban that frees a seat makes the seat update carry that condition.
+        let frees_seat =
+            matches!(change, MemberChange::Ban) && existing.is_some_and(|m| m.is_active);
+        let first = if frees_seat {
+            tx_update(self.seat_update(room, -1))
+        } else {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key("pk", name_pk(&room.name))
+                .key("sk", s(ROOM))
+                .condition_expression("id = :rid")
+                .expression_attribute_values(":rid", s(room.id.as_str()))
+                .build()
+                .expect("complete check");
+            TransactWriteItem::builder().condition_check(check).build()
+        };
+        let mut items = vec![first];
+        let Some(m) = existing else {
+            let placeholder = DisplayName::from_trusted(user.to_string());
+            let mut fresh = fresh_member(room, user, &placeholder, now);
+            match change {
+                MemberChange::Ban => fresh.banned = true,
+                MemberChange::Unban => {}
+                MemberChange::Restrict(r) => fresh.restrictions = r.clone(),
+                MemberChange::Role(role) => fresh.role = *role,
+            }
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(member_item(room, &fresh)))
+                .condition_expression("attribute_not_exists(pk) OR roomId <> :rid")
+                .expression_attribute_values(":rid", s(room.id.as_str()))
+                .build()
+                .expect("complete put");
+            items.push(tx_put(put));
+            return items;
+        };
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", name_pk(&room.name))
+            .key("sk", member_sk(user))
+            .expression_attribute_values(":rid", s(room.id.as_str()));
+        let update = match change {
+            MemberChange::Ban if m.is_active => update
+                .update_expression("SET banned = :t, isActive = :f, leftAt = :now")
+                .condition_expression("roomId = :rid AND isActive = :t")
+                .expression_attribute_values(":t", b(true))
+                .expression_attribute_values(":f", b(false))
+                .expression_attribute_values(":now", n(now)),
+            MemberChange::Ban | MemberChange::Unban => update
+                .update_expression("SET banned = :v")
+                .condition_expression("roomId = :rid AND isActive = :f")
+                .expression_attribute_values(":v", b(matches!(change, MemberChange::Ban)))
+                .expression_attribute_values(":f", b(m.is_active)),
+            MemberChange::Restrict(r) => update
+                .update_expression("SET denied = :d, chatBlocked = :c")
+                .condition_expression("roomId = :rid")
+                .expression_attribute_values(":d", denied_item(r))
+                .expression_attribute_values(":c", b(r.chat_blocked)),
+            MemberChange::Role(role) => update
+                .update_expression("SET #role = :role")
+                .condition_expression("roomId = :rid")
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":role", s(role.as_str())),
+        };
+        items.push(tx_update(update.build().expect("complete update")));
+        items
+    }
+
+    /// Moves the room's seat count by `delta` (+1 only while a seat is free).
+    fn seat_update(&self, room: &Room, delta: i64) -> Update {
+        let u = Update::builder()
+            .table_name(&self.table)
+            .key("pk", name_pk(&room.name))
+            .key("sk", s(ROOM))
+            .update_expression("SET activeCount = activeCount + :d")
+            .expression_attribute_values(":d", n(delta))
+            .expression_attribute_values(":rid", s(room.id.as_str()));
+        let u = if delta > 0 {
+            u.condition_expression(
+                "id = :rid AND (maxParticipants = :zero OR activeCount < maxParticipants)",
+            )
+            .expression_attribute_values(":zero", n(0))
+        } else {
+            u.condition_expression("id = :rid")
+        };
+        u.build().expect("complete update")
+    }
+}
+
+enum Located {
+    Nowhere,
+    Active(RoomName),
+    Archived(Room),
+}
+
+#[async_trait]
+impl RoomStore for DynamoStore {
+    /// One transaction: the name claim (fails if an active room has it), the id pointer, and
+    /// the owner's active-room count (fails at the limit).
+    async fn create_room(&self, room: &Room, owner_limit: Option<u32>) -> StoreResult<CreateRoom> {
+        let claim = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(active_room_item(room)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("complete put");
+        let pointer = Put::builder()
+            .table_name(&self.table)
+            .item("pk", id_pk(&room.id))
+            .item("sk", s(ROOM))
+            .item("name", s(room.name.as_str()))
+            .item("isActive", b(true))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("complete put");
+        let mut count = Update::builder()
+            .table_name(&self.table)
+            .key("pk", count_pk(&room.created_by))
+            .key("sk", s(COUNT))
+            .update_expression("SET rooms = if_not_exists(rooms, :zero) + :one")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1));
+        if let Some(limit) = owner_limit {
+            count = count
+                .condition_expression("attribute_not_exists(rooms) OR rooms < :limit")
+                .expression_attribute_values(":limit", n(limit.into()));
+        }
+        let sent = self
+            .client
+            .transact_write_items()
+            .transact_items(tx_put(claim))
+            .transact_items(tx_put(pointer))
+            .transact_items(tx_update(count.build().expect("complete update")))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(CreateRoom::Created),
+            Err(e) => match failed_conditions(&e) {
+                Some(f) if f.contains(&0) => Ok(CreateRoom::NameTaken),
+                Some(f) if f.contains(&2) => Ok(CreateRoom::LimitReached),
+                Some(_) => Err(StoreError::Conflict("room id taken")),
+                None => Err(map_sdk(e)),
+            },
+        }
+    }
+
+    async fn room(&self, id: &RoomId) -> StoreResult<Option<Room>> {
+        match self.locate(id).await? {
+            Located::Nowhere => Ok(None),
+            Located::Archived(room) => Ok(Some(room)),
+            Located::Active(name) => Ok(self
+                .active_pair(&name, None)
+                .await?
+                .map(|(r, _)| r)
+                .filter(|r| &r.id == id)),
+        }
+    }
+
+    async fn active_room(
+        &self,
+        name: &RoomName,
+        user: Option<&UserId>,
+    ) -> StoreResult<Option<(Room, Option<Member>)>> {
+        self.active_pair(name, user).await
+    }
+
+    async fn last_archived_room(&self, name: &RoomName) -> StoreResult<Option<Room>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(format!("ARCHIVED#{name}")))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(map_sdk)?;
+        out.items().first().map(room_from).transpose()
+    }
+
+    async fn owned_rooms(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<Room>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(format!("OWNER#{owner}")))
+            .scan_index_forward(false)
+            .limit(limit.max(1) as i32)
+            .set_exclusive_start_key(after.map(decode_cursor).transpose()?)
+            .send()
+            .await
+            .map_err(map_sdk)?;
+        Ok(Page {
+            items: out
+                .items()
+                .iter()
+                .map(room_from)
+                .collect::<StoreResult<_>>()?,
+            next: out.last_evaluated_key().map(encode_cursor),
+        })
+    }
+
+    async fn update_room(
+        &self,
+        id: &RoomId,
+        patch: &RoomPatch,
+        now: UnixTime,
+    ) -> StoreResult<RoomWrite> {
+        let name = match self.locate(id).await? {
+            Located::Nowhere => return Ok(RoomWrite::NotFound),
+            Located::Archived(_) => return Ok(RoomWrite::Archived),
+            Located::Active(name) => name,
+        };
+        let mut sets = vec![
+            "updatedAt = :now".to_string(),
+            "rev = rev + :one".to_string(),
+        ];
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut values: Item = Item::from([
+            (":id".to_string(), s(id.as_str())),
+            (":now".to_string(), n(now)),
+            (":one".to_string(), n(1)),
+        ]);
+        if let Some(v) = patch.is_public {
+            sets.push("isPublic = :pub".into());
+            values.insert(":pub".into(), b(v));
+        }
+        if let Some(v) = patch.max_participants {
+            sets.push("maxParticipants = :max".into());
+            values.insert(":max".into(), n(v.into()));
+        }
+        if let Some(v) = patch.mode {
+            sets.push("#mode = :mode".into());
+            names.insert("#mode".into(), "mode".into());
+            values.insert(":mode".into(), s(v.as_str()));
+        }
+        for (i, (key, value)) in patch.settings.fields().into_iter().enumerate() {
+            sets.push(format!("#st.#s{i} = :s{i}"));
+            names.insert("#st".into(), "settings".into());
+            names.insert(format!("#s{i}"), key.into());
+            values.insert(format!(":s{i}"), b(value));
+        }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", name_pk(&name))
+            .key("sk", s(ROOM))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("id = :id")
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(o) => Ok(RoomWrite::Done(room_from(
+                &o.attributes.unwrap_or_default(),
+            )?)),
+            // Archived between the pointer read and the write.
+            Err(e) if is_condition_failed(&e) => Ok(RoomWrite::Archived),
+            Err(e) => Err(map_sdk(e)),
+        }
+    }
+
+    /// One transaction: the name item goes (only if unchanged since read), the id item
+    /// becomes the archived record, the owner's count drops. Retried if a settings change
+    /// raced it, so the archived record is never stale.
+    async fn archive_room(&self, id: &RoomId, now: UnixTime) -> StoreResult<RoomWrite> {
+        for _ in 0..ATTEMPTS {
+            let name = match self.locate(id).await? {
+                Located::Nowhere => return Ok(RoomWrite::NotFound),
+                Located::Archived(_) => return Ok(RoomWrite::Archived),
+                Located::Active(name) => name,
+            };
+            let Some(item) = self.get(name_pk(&name), s(ROOM)).await? else {
+                continue;
+            };
+            let mut room = room_from(&item)?;
+            if &room.id != id {
+                continue;
+            }
+            let rev = get_n(&item, "rev")?;
+            room.is_active = false;
+            room.active_count = 0;
+            room.archived_at = Some(now);
+            room.updated_at = now;
+            let mut record = room_attrs(&room);
+            record.insert("pk".into(), id_pk(id));
+            record.insert("sk".into(), s(ROOM));
+            record.insert("gsi1pk".into(), s(format!("ARCHIVED#{name}")));
+            record.insert("gsi1sk".into(), order_key(now, id));
+            let release = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", name_pk(&name))
+                .key("sk", s(ROOM))
+                .condition_expression("id = :id AND rev = :rev")
+                .expression_attribute_values(":id", s(id.as_str()))
+                .expression_attribute_values(":rev", n(rev))
+                .build()
+                .expect("complete delete");
+            let archive = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(record))
+                .condition_expression("isActive = :t")
+                .expression_attribute_values(":t", b(true))
+                .build()
+                .expect("complete put");
+            let count = Update::builder()
+                .table_name(&self.table)
+                .key("pk", count_pk(&room.created_by))
+                .key("sk", s(COUNT))
+                .update_expression("SET rooms = if_not_exists(rooms, :one) - :one")
+                .expression_attribute_values(":one", n(1))
+                .build()
+                .expect("complete update");
+            let sent = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().delete(release).build())
+                .transact_items(tx_put(archive))
+                .transact_items(tx_update(count))
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(RoomWrite::Done(room)),
+                Err(e) if failed_conditions(&e).is_some() => continue,
+                Err(e) => return Err(map_sdk(e)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "room kept changing while archiving".into(),
+        ))
+    }
+
+    /// One transaction: a seat (only while one is free) and the member turned active (only
+    /// if not banned and not already active). A failed condition re-reads to say why.
+    async fn occupy(
+        &self,
+        room: &Room,
+        seen: Option<&Member>,
+        user: &UserId,
+        name: &DisplayName,
+        now: UnixTime,
+    ) -> StoreResult<Occupy> {
+        let mut seen = seen.cloned();
+        for _ in 0..ATTEMPTS {
+            let member = match &seen {
+                None => {
+                    let mut m = fresh_member(room, user, name, now);
+                    m.is_active = true;
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(member_item(room, &m)))
+                        .condition_expression("attribute_not_exists(pk) OR roomId <> :rid")
+                        .expression_attribute_values(":rid", s(room.id.as_str()))
+                        .build()
+                        .expect("complete put");
+                    tx_put(put)
+                }
+                Some(_) => tx_update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .key("pk", name_pk(&room.name))
+                        .key("sk", member_sk(user))
+                        .update_expression(
+                            "SET isActive = :t, #name = :name, joinedAt = :now REMOVE leftAt",
+                        )
+                        .condition_expression("roomId = :rid AND isActive = :f AND banned = :f")
+                        .expression_attribute_names("#name", "name")
+                        .expression_attribute_values(":t", b(true))
+                        .expression_attribute_values(":f", b(false))
+                        .expression_attribute_values(":name", s(name.as_str()))
+                        .expression_attribute_values(":now", n(now))
+                        .expression_attribute_values(":rid", s(room.id.as_str()))
+                        .build()
+                        .expect("complete update"),
+                ),
+            };
+            let sent = self
+                .client
+                .transact_write_items()
+                .transact_items(tx_update(self.seat_update(room, 1)))
+                .transact_items(member)
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(Occupy::Joined),
+                Err(e) if failed_conditions(&e).is_none() => return Err(map_sdk(e)),
+                Err(_) => {}
+            }
+            let Some((current, member)) = self.active_pair(&room.name, Some(user)).await? else {
+                return Ok(Occupy::RoomGone);
+            };
+            if current.id != room.id {
+                return Ok(Occupy::RoomGone);
+            }
+            match &member {
+                Some(m) if m.banned => return Ok(Occupy::Banned),
+                Some(m) if m.is_active => return Ok(Occupy::AlreadyActive),
+                _ if current.is_full() => return Ok(Occupy::Full),
+                _ => seen = member,
+            }
+        }
+        Err(StoreError::Unavailable("room seats kept changing".into()))
+    }
+
+    async fn change_member(
+        &self,
+        room: &Room,
+        user: &UserId,
+        change: &MemberChange,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        for _ in 0..ATTEMPTS {
+            let Some((current, member)) = self.active_pair(&room.name, Some(user)).await? else {
+                return Ok(false);
+            };
+            if current.id != room.id {
+                return Ok(false);
+            }
+            let items = self.member_write(room, user, member.as_ref(), change, now);
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(true),
+                Err(e) => match failed_conditions(&e) {
+                    Some(f) if f.contains(&0) => return Ok(false),
+                    Some(_) => continue,
+                    None => return Err(map_sdk(e)),
+                },
+            }
+        }
+        Err(StoreError::Unavailable("member kept changing".into()))
+    }
+
+    /// One Query over the room's partition: its item (is it still this room?) and the
+    /// members of this incarnation who hold a seat.
+    async fn active_members(&self, room: &Room) -> StoreResult<Vec<Member>> {
+        let mut members = Vec::new();
+        let mut is_this_room = false;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression("id = :rid OR (roomId = :rid AND isActive = :t)")
+                .expression_attribute_values(":pk", name_pk(&room.name))
+                .expression_attribute_values(":rid", s(room.id.as_str()))
+                .expression_attribute_values(":t", b(true))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(map_sdk)?;
+            for item in out.items() {
+                if opt_s(item, "sk").as_deref() == Some(ROOM) {
+                    is_this_room = true;
+                } else {
+                    members.push(member_from(item)?);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        if !is_this_room {
+            return Ok(Vec::new());
+        }
+        members.sort_by(|a, b| (a.joined_at, &a.user_id).cmp(&(b.joined_at, &b.user_id)));
+        Ok(members)
+    }
+}

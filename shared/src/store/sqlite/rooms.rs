@@ -1,0 +1,495 @@
+//! Rooms and members on SQLite. Every invariant runs inside one transaction on the single
+//! writer connection, so check and write cannot interleave with another writer.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use super::{SqliteStore, map_err};
+use crate::domain::{
+    DisplayName, Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch,
+    RoomSettings, Source, UnixTime, UserId,
+};
+use crate::store::{
+    CreateRoom, MemberChange, Occupy, Page, RoomStore, RoomWrite, StoreError, StoreResult,
+};
+
+const ROOM_COLUMNS: &str = "id, name, created_by, admin_id, is_active, is_public, \
+    max_participants, mode, allow_chat, allow_video, allow_audio, require_approval, e2ee, \
+    is_persistent, recordings_allowed, active_count, created_at, updated_at, archived_at";
+const MEMBER_COLUMNS: &str =
+    "room_id, user_id, name, role, is_active, banned, denied, chat_blocked, joined_at, left_at";
+
+fn corrupt(what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("bad stored {what}").into(),
+    )
+}
+
+fn row_to_room(r: &Row<'_>) -> rusqlite::Result<Room> {
+    let text = |i: usize| r.get::<_, String>(i);
+    Ok(Room {
+        id: RoomId::parse(&text(0)?).map_err(|_| corrupt("room id"))?,
+        name: RoomName::parse(&text(1)?).map_err(|_| corrupt("room name"))?,
+        created_by: UserId::parse(&text(2)?).map_err(|_| corrupt("created_by"))?,
+        admin_id: UserId::parse(&text(3)?).map_err(|_| corrupt("admin_id"))?,
+        is_active: r.get(4)?,
+        is_public: r.get(5)?,
+        max_participants: r.get(6)?,
+        mode: RoomMode::parse(&text(7)?).map_err(|_| corrupt("mode"))?,
+        settings: RoomSettings {
+            allow_chat: r.get(8)?,
+            allow_video: r.get(9)?,
+            allow_audio: r.get(10)?,
+            require_approval: r.get(11)?,
+            e2ee: r.get(12)?,
+            is_persistent: r.get(13)?,
+            recordings_allowed: r.get(14)?,
+        },
+        active_count: r.get(15)?,
+        created_at: r.get(16)?,
+        updated_at: r.get(17)?,
+        archived_at: r.get(18)?,
+    })
+}
+
+fn row_to_member(r: &Row<'_>) -> rusqlite::Result<Member> {
+    let denied: String = r.get(6)?;
+    let denied: Vec<String> = serde_json::from_str(&denied).map_err(|_| corrupt("denied"))?;
+    Ok(Member {
+        room_id: RoomId::parse(&r.get::<_, String>(0)?).map_err(|_| corrupt("room id"))?,
+        user_id: UserId::parse(&r.get::<_, String>(1)?).map_err(|_| corrupt("user id"))?,
+        name: DisplayName::from_trusted(r.get(2)?),
+        role: MemberRole::parse(&r.get::<_, String>(3)?).ok_or_else(|| corrupt("role"))?,
+        is_active: r.get(4)?,
+        banned: r.get(5)?,
+        restrictions: Restrictions {
+            denied: denied.iter().filter_map(|s| Source::parse(s)).collect(),
+            chat_blocked: r.get(7)?,
+        },
+        joined_at: r.get(8)?,
+        left_at: r.get(9)?,
+    })
+}
+
+fn denied_json(r: &Restrictions) -> String {
+    serde_json::to_string(&r.denied.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+        .expect("strings serialize")
+}
+
+fn room_by_id(c: &Connection, id: &str) -> StoreResult<Option<Room>> {
+    c.query_row(
+        &format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE id = ?1"),
+        [id],
+        row_to_room,
+    )
+    .optional()
+    .map_err(map_err)
+}
+
+fn member(c: &Connection, room: &str, user: &str) -> StoreResult<Option<Member>> {
+    c.query_row(
+        &format!("SELECT {MEMBER_COLUMNS} FROM room_members WHERE room_id = ?1 AND user_id = ?2"),
+        [room, user],
+        row_to_member,
+    )
+    .optional()
+    .map_err(map_err)
+}
+
+fn immediate(c: &mut Connection) -> StoreResult<Transaction<'_>> {
+    c.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)
+}
+
+/// Whether an id names an archived room (after a write matched no active row).
+fn missing_or_archived(c: &Connection, id: &str) -> StoreResult<RoomWrite> {
+    Ok(match room_by_id(c, id)? {
+        Some(_) => RoomWrite::Archived,
+        None => RoomWrite::NotFound,
+    })
+}
+
+/// Creates the member row if absent (a ban may precede any join), keeping an existing one.
+fn ensure_member(tx: &Transaction<'_>, room: &str, user: &str, now: UnixTime) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO room_members (room_id, user_id, name, role, is_active, banned, denied, \
+         chat_blocked, joined_at) VALUES (?1, ?2, ?2, 'participant', 0, 0, '[]', 0, ?3) \
+         ON CONFLICT DO NOTHING",
+        params![room, user, now],
+    )
+    .map(|_| ())
+    .map_err(map_err)
+}
+
+#[async_trait]
+impl RoomStore for SqliteStore {
+    async fn create_room(&self, room: &Room, owner_limit: Option<u32>) -> StoreResult<CreateRoom> {
+        let r = room.clone();
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let taken: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM rooms WHERE name = ?1 AND is_active = 1)",
+                    [r.name.as_str()],
+                    |row| row.get(0),
+                )
+                .map_err(map_err)?;
+            if taken {
+                return Ok(CreateRoom::NameTaken);
+            }
+            if let Some(limit) = owner_limit {
+                let owned: u32 = tx
+                    .query_row(
+                        "SELECT count(*) FROM rooms WHERE created_by = ?1 AND is_active = 1",
+                        [r.created_by.as_str()],
+                        |row| row.get(0),
+                    )
+                    .map_err(map_err)?;
+                if owned >= limit {
+                    return Ok(CreateRoom::LimitReached);
+                }
+            }
+            let s = &r.settings;
+            tx.execute(
+                &format!(
+                    "INSERT INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, \
+                     ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15, ?16, NULL)"
+                ),
+                params![
+                    r.id.as_str(),
+                    r.name.as_str(),
+                    r.created_by.as_str(),
+                    r.admin_id.as_str(),
+                    r.is_public,
+                    r.max_participants,
+                    r.mode.as_str(),
+                    s.allow_chat,
+                    s.allow_video,
+                    s.allow_audio,
+                    s.require_approval,
+                    s.e2ee,
+                    s.is_persistent,
+                    s.recordings_allowed,
+                    r.created_at,
+                    r.updated_at,
+                ],
+            )
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            Ok(CreateRoom::Created)
+        })
+        .await
+    }
+
+    async fn room(&self, id: &RoomId) -> StoreResult<Option<Room>> {
+        let id = id.as_str().to_string();
+        self.read(move |c| room_by_id(c, &id)).await
+    }
+
+    async fn active_room(
+        &self,
+        name: &RoomName,
+        user: Option<&UserId>,
+    ) -> StoreResult<Option<(Room, Option<Member>)>> {
+        let (name, user) = (
+            name.as_str().to_string(),
+            user.map(|u| u.as_str().to_string()),
+        );
+        self.read(move |c| {
+            let room = c
+                .query_row(
+                    &format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?1 AND is_active = 1"),
+                    [&name],
+                    row_to_room,
+                )
+                .optional()
+                .map_err(map_err)?;
+            let Some(room) = room else { return Ok(None) };
+            let m = match user {
+                Some(u) => member(c, room.id.as_str(), &u)?,
+                None => None,
+            };
+            Ok(Some((room, m)))
+        })
+        .await
+    }
+
+    async fn last_archived_room(&self, name: &RoomName) -> StoreResult<Option<Room>> {
+        let name = name.as_str().to_string();
+        self.read(move |c| {
+            c.query_row(
+                &format!(
+                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?1 AND is_active = 0 \
+                     ORDER BY archived_at DESC, id DESC LIMIT 1"
+                ),
+                [name],
+                row_to_room,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn owned_rooms(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<Room>> {
+        let owner = owner.as_str().to_string();
+        let cursor = match after {
+            None => None,
+            Some(c) => {
+                let (t, id) = c
+                    .split_once(':')
+                    .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.to_string())))
+                    .ok_or_else(|| StoreError::Other("malformed page cursor".into()))?;
+                Some((t, id))
+            }
+        };
+        self.read(move |c| {
+            let (t, id) = cursor.unzip();
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE created_by = ?1 AND is_active = 1 \
+                     AND (?2 IS NULL OR (created_at, id) < (?2, ?3)) \
+                     ORDER BY created_at DESC, id DESC LIMIT ?4"
+                ))
+                .map_err(map_err)?;
+            let items = stmt
+                .query_map(params![owner, t, id, limit + 1], row_to_room)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            Ok(page(items, limit as usize))
+        })
+        .await
+    }
+
+    async fn update_room(
+        &self,
+        id: &RoomId,
+        patch: &RoomPatch,
+        now: UnixTime,
+    ) -> StoreResult<RoomWrite> {
+        let (id, p) = (id.as_str().to_string(), patch.clone());
+        self.write(move |c| {
+            let s = &p.settings;
+            let updated = c
+                .query_row(
+                    &format!(
+                        "UPDATE rooms SET is_public = COALESCE(?2, is_public), \
+                         max_participants = COALESCE(?3, max_participants), \
+                         mode = COALESCE(?4, mode), allow_chat = COALESCE(?5, allow_chat), \
+                         allow_video = COALESCE(?6, allow_video), \
+                         allow_audio = COALESCE(?7, allow_audio), \
+                         require_approval = COALESCE(?8, require_approval), \
+                         e2ee = COALESCE(?9, e2ee), is_persistent = COALESCE(?10, is_persistent), \
+                         recordings_allowed = COALESCE(?11, recordings_allowed), updated_at = ?12 \
+                         WHERE id = ?1 AND is_active = 1 RETURNING {ROOM_COLUMNS}"
+                    ),
+                    params![
+                        id,
+                        p.is_public,
+                        p.max_participants,
+                        p.mode.map(|m| m.as_str()),
+                        s.allow_chat,
+                        s.allow_video,
+                        s.allow_audio,
+                        s.require_approval,
+                        s.e2ee,
+                        s.is_persistent,
+                        s.recordings_allowed,
+                        now,
+                    ],
+                    row_to_room,
+                )
+                .optional()
+                .map_err(map_err)?;
+            match updated {
+                Some(room) => Ok(RoomWrite::Done(room)),
+                None => missing_or_archived(c, &id),
+            }
+        })
+        .await
+    }
+
+    async fn archive_room(&self, id: &RoomId, now: UnixTime) -> StoreResult<RoomWrite> {
+        let id = id.as_str().to_string();
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let archived = tx
+                .query_row(
+                    &format!(
+                        "UPDATE rooms SET is_active = 0, active_count = 0, archived_at = ?2, \
+                         updated_at = ?2 WHERE id = ?1 AND is_active = 1 RETURNING {ROOM_COLUMNS}"
+                    ),
+                    params![id, now],
+                    row_to_room,
+                )
+                .optional()
+                .map_err(map_err)?;
+            let Some(room) = archived else {
+                return missing_or_archived(&tx, &id);
+            };
+            tx.execute(
+                "UPDATE room_members SET is_active = 0, left_at = ?2 \
+                 WHERE room_id = ?1 AND is_active = 1",
+                params![id, now],
+            )
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            Ok(RoomWrite::Done(room))
+        })
+        .await
+    }
+
+    async fn occupy(
+        &self,
+        room: &Room,
+        _seen: Option<&Member>,
+        user: &UserId,
+        name: &DisplayName,
+        now: UnixTime,
+    ) -> StoreResult<Occupy> {
+        let (rid, user, name) = (
+            room.id.as_str().to_string(),
+            user.as_str().to_string(),
+            name.as_str().to_string(),
+        );
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let Some(current) = room_by_id(&tx, &rid)?.filter(|r| r.is_active) else {
+                return Ok(Occupy::RoomGone);
+            };
+            if let Some(m) = member(&tx, &rid, &user)? {
+                if m.banned {
+                    return Ok(Occupy::Banned);
+                }
+                if m.is_active {
+                    return Ok(Occupy::AlreadyActive);
+                }
+            }
+            if current.is_full() {
+                return Ok(Occupy::Full);
+            }
+            tx.execute(
+                "INSERT INTO room_members (room_id, user_id, name, role, is_active, banned, \
+                 denied, chat_blocked, joined_at) VALUES (?1, ?2, ?3, 'participant', 1, 0, '[]', \
+                 0, ?4) ON CONFLICT DO UPDATE SET is_active = 1, name = excluded.name, \
+                 joined_at = excluded.joined_at, left_at = NULL",
+                params![rid, user, name, now],
+            )
+            .map_err(map_err)?;
+            tx.execute(
+                "UPDATE rooms SET active_count = active_count + 1 WHERE id = ?1",
+                [&rid],
+            )
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            Ok(Occupy::Joined)
+        })
+        .await
+    }
+
+    async fn change_member(
+        &self,
+        room: &Room,
+        user: &UserId,
+        change: &MemberChange,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let (rid, user, change) = (
+            room.id.as_str().to_string(),
+            user.as_str().to_string(),
+            change.clone(),
+        );
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            if !room_by_id(&tx, &rid)?.is_some_and(|r| r.is_active) {
+                return Ok(false);
+            }
+            ensure_member(&tx, &rid, &user, now)?;
+            let run = |sql: &str, value: &dyn rusqlite::ToSql| {
+                tx.execute(sql, params![rid, user, value]).map_err(map_err)
+            };
+            match &change {
+                MemberChange::Ban => {
+                    let freed = run(
+                        "UPDATE room_members SET is_active = 0, left_at = ?3 \
+                         WHERE room_id = ?1 AND user_id = ?2 AND is_active = 1",
+                        &now,
+                    )?;
+                    run(
+                        "UPDATE room_members SET banned = ?3 WHERE room_id = ?1 AND user_id = ?2",
+                        &true,
+                    )?;
+                    if freed == 1 {
+                        tx.execute(
+                            "UPDATE rooms SET active_count = active_count - 1 WHERE id = ?1",
+                            [&rid],
+                        )
+                        .map_err(map_err)?;
+                    }
+                }
+                MemberChange::Unban => {
+                    run(
+                        "UPDATE room_members SET banned = ?3 WHERE room_id = ?1 AND user_id = ?2",
+                        &false,
+                    )?;
+                }
+                MemberChange::Restrict(r) => {
+                    run(
+                        "UPDATE room_members SET denied = ?3 WHERE room_id = ?1 AND user_id = ?2",
+                        &denied_json(r),
+                    )?;
+                    run(
+                        "UPDATE room_members SET chat_blocked = ?3 \
+                         WHERE room_id = ?1 AND user_id = ?2",
+                        &r.chat_blocked,
+                    )?;
+                }
+                MemberChange::Role(role) => {
+                    run(
+                        "UPDATE room_members SET role = ?3 WHERE room_id = ?1 AND user_id = ?2",
+                        &role.as_str(),
+                    )?;
+                }
+            }
+            tx.commit().map_err(map_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn active_members(&self, room: &Room) -> StoreResult<Vec<Member>> {
+        let rid = room.id.as_str().to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {MEMBER_COLUMNS} FROM room_members m WHERE room_id = ?1 \
+                     AND is_active = 1 AND EXISTS (SELECT 1 FROM rooms r \
+                     WHERE r.id = m.room_id AND r.is_active = 1) ORDER BY joined_at, user_id"
+                ))
+                .map_err(map_err)?;
+            stmt.query_map([rid], row_to_member)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)
+        })
+        .await
+    }
+}
+
+/// Cuts a `limit + 1` result to a page; the extra row only says there is more.
+fn page(mut items: Vec<Room>, limit: usize) -> Page<Room> {
+    let next = (items.len() > limit).then(|| {
+        items.truncate(limit);
+        let last = items.last().expect("limit is at least one");
+        format!("{}:{}", last.created_at, last.id)
+    });
+    Page { items, next }
+}

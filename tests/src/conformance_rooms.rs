@@ -1,0 +1,407 @@
+//! Room and member cases of the store conformance suite (unique active names, the owner's
+//! room limit, capacity, bans, pagination), each invariant under concurrency.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use bedrud_shared::domain::{
+    DisplayName, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch,
+    RoomSettings, SettingsPatch, Source, UserId, now,
+};
+use bedrud_shared::store::{CreateRoom, MemberChange, Occupy, RoomStore, RoomWrite, Stores};
+
+use crate::unique;
+
+pub fn room(owner: &UserId, max_participants: u32) -> Room {
+    let t = now();
+    Room {
+        id: RoomId::new(),
+        name: RoomName::parse(&unique("r")).unwrap(),
+        created_by: owner.clone(),
+        admin_id: owner.clone(),
+        is_active: true,
+        is_public: true,
+        max_participants,
+        mode: RoomMode::Standard,
+        settings: RoomSettings::default(),
+        active_count: 0,
+        created_at: t,
+        updated_at: t,
+        archived_at: None,
+    }
+}
+
+fn name(s: &str) -> DisplayName {
+    DisplayName::parse(s, 50).unwrap()
+}
+
+async fn created(s: &Stores, r: &Room) {
+    assert_eq!(
+        s.rooms.create_room(r, None).await.unwrap(),
+        CreateRoom::Created
+    );
+}
+
+pub async fn rooms_round_trip(s: &Stores) {
+    let owner = UserId::new_account();
+    let mut r = room(&owner, 7);
+    r.is_public = false;
+    r.mode = RoomMode::Webinar;
+    // Every switch away from its default, so a store that drops `false` is caught.
+    r.settings = RoomSettings {
+        allow_chat: false,
+        allow_video: false,
+        allow_audio: false,
+        require_approval: true,
+        e2ee: true,
+        is_persistent: true,
+        recordings_allowed: false,
+    };
+    created(s, &r).await;
+    assert_eq!(s.rooms.room(&r.id).await.unwrap(), Some(r.clone()));
+    let (by_name, member) = s
+        .rooms
+        .active_room(&r.name, Some(&owner))
+        .await
+        .unwrap()
+        .expect("active by name");
+    assert_eq!((by_name, member), (r.clone(), None));
+    assert!(s.rooms.room(&RoomId::new()).await.unwrap().is_none());
+    let stranger = RoomName::parse(&unique("none")).unwrap();
+    assert!(
+        s.rooms
+            .active_room(&stranger, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn unique_active_name_under_concurrency(s: &Stores) {
+    let first = room(&UserId::new_account(), 0);
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let mut r = room(&UserId::new_account(), 0);
+            r.name = first.name.clone();
+            let rooms = s.rooms.clone();
+            tokio::spawn(async move { rooms.create_room(&r, None).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    let won = outcomes
+        .iter()
+        .filter(|o| **o == CreateRoom::Created)
+        .count();
+    assert_eq!(won, 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| *o != CreateRoom::LimitReached));
+    // Archiving frees the name; the archived room stays findable by id and by name.
+    let (active, _) = s
+        .rooms
+        .active_room(&first.name, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let RoomWrite::Done(archived) = s.rooms.archive_room(&active.id, now()).await.unwrap() else {
+        panic!("archive failed");
+    };
+    assert!(!archived.is_active && archived.archived_at.is_some());
+    assert_eq!(
+        s.rooms.archive_room(&active.id, now()).await.unwrap(),
+        RoomWrite::Archived
+    );
+    assert_eq!(
+        s.rooms.archive_room(&RoomId::new(), now()).await.unwrap(),
+        RoomWrite::NotFound
+    );
+    assert!(
+        s.rooms
+            .active_room(&first.name, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let again = Room {
+        name: first.name.clone(),
+        ..room(&UserId::new_account(), 0)
+    };
+    created(s, &again).await;
+    let last = s.rooms.last_archived_room(&first.name).await.unwrap();
+    assert_eq!(last.map(|r| r.id), Some(active.id.clone()));
+    let back = s.rooms.room(&active.id).await.unwrap().unwrap();
+    assert!(!back.is_active);
+}
+
+pub async fn owner_room_limit_under_concurrency(s: &Stores) {
+    let owner = UserId::new_account();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let r = room(&owner, 0);
+            let rooms = s.rooms.clone();
+            tokio::spawn(async move { rooms.create_room(&r, Some(3)).await.unwrap() })
+        })
+        .collect();
+    let mut created_n = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            CreateRoom::Created => created_n += 1,
+            CreateRoom::LimitReached => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created_n, 3);
+    // Archiving one makes room for one more.
+    let page = s.rooms.owned_rooms(&owner, 10, None).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    s.rooms
+        .archive_room(&page.items[0].id, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.rooms
+            .create_room(&room(&owner, 0), Some(3))
+            .await
+            .unwrap(),
+        CreateRoom::Created
+    );
+    assert_eq!(
+        s.rooms
+            .create_room(&room(&owner, 0), Some(3))
+            .await
+            .unwrap(),
+        CreateRoom::LimitReached
+    );
+}
+
+/// 50 concurrent joins of a room with 5 seats: exactly 5 get in.
+pub async fn capacity_under_concurrency(s: &Stores) {
+    let r = room(&UserId::new_account(), 5);
+    created(s, &r).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (rooms, r) = (s.rooms.clone(), r.clone());
+            tokio::spawn(async move {
+                let u = UserId::new_guest();
+                let out = rooms
+                    .occupy(&r, None, &u, &name("Guest"), now())
+                    .await
+                    .unwrap();
+                (u, out)
+            })
+        })
+        .collect();
+    let mut joined = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (u, Occupy::Joined) => joined.push(u),
+            (_, Occupy::Full) => {}
+            (_, other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(joined.len(), 5);
+    let (now_room, _) = s.rooms.active_room(&r.name, None).await.unwrap().unwrap();
+    assert_eq!(now_room.active_count, 5);
+    let active: BTreeSet<_> = s
+        .rooms
+        .active_members(&r)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    assert_eq!(active, joined.iter().cloned().collect());
+    // A member who already holds a seat keeps it without taking another.
+    assert_eq!(
+        s.rooms
+            .occupy(&r, None, &joined[0], &name("Guest"), now())
+            .await
+            .unwrap(),
+        Occupy::AlreadyActive
+    );
+    // A ban frees the seat and keeps them out.
+    assert!(
+        s.rooms
+            .change_member(&r, &joined[0], &MemberChange::Ban, now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.rooms
+            .occupy(&r, None, &joined[0], &name("Guest"), now())
+            .await
+            .unwrap(),
+        Occupy::Banned
+    );
+    let newcomer = UserId::new_guest();
+    assert_eq!(
+        s.rooms
+            .occupy(&r, None, &newcomer, &name("New"), now())
+            .await
+            .unwrap(),
+        Occupy::Joined
+    );
+    assert_eq!(
+        s.rooms
+            .occupy(&r, None, &UserId::new_guest(), &name("Late"), now())
+            .await
+            .unwrap(),
+        Occupy::Full
+    );
+    // An archived room takes nobody.
+    s.rooms.archive_room(&r.id, now()).await.unwrap();
+    assert_eq!(
+        s.rooms
+            .occupy(&r, None, &UserId::new_guest(), &name("Xu"), now())
+            .await
+            .unwrap(),
+        Occupy::RoomGone
+    );
+    assert!(s.rooms.active_members(&r).await.unwrap().is_empty());
+}
+
+/// Moderation state survives leaving and re-joining, and a ban can come before any join.
+pub async fn member_changes_persist(s: &Stores) {
+    let r = room(&UserId::new_account(), 0);
+    created(s, &r).await;
+    let u = UserId::new_account();
+    let mut restricted = Restrictions::default();
+    restricted.deny(Source::Microphone);
+    restricted.chat_blocked = true;
+    for change in [
+        MemberChange::Restrict(restricted.clone()),
+        MemberChange::Role(MemberRole::Moderator),
+    ] {
+        assert!(s.rooms.change_member(&r, &u, &change, now()).await.unwrap());
+    }
+    let (_, m) = s
+        .rooms
+        .active_room(&r.name, Some(&u))
+        .await
+        .unwrap()
+        .unwrap();
+    let m = m.expect("member created by the change");
+    assert_eq!(
+        (m.role, m.restrictions.clone(), m.is_active, m.banned),
+        (MemberRole::Moderator, restricted.clone(), false, false)
+    );
+    assert_eq!(
+        s.rooms
+            .occupy(&r, None, &u, &name("Ann"), now())
+            .await
+            .unwrap(),
+        Occupy::Joined
+    );
+    let (_, m) = s
+        .rooms
+        .active_room(&r.name, Some(&u))
+        .await
+        .unwrap()
+        .unwrap();
+    let m = m.unwrap();
+    assert_eq!((m.is_active, m.name.as_str()), (true, "Ann"));
+    assert_eq!(m.restrictions, restricted);
+    let pre_banned = UserId::new_guest();
+    s.rooms
+        .change_member(&r, &pre_banned, &MemberChange::Ban, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.rooms
+            .occupy(&r, None, &pre_banned, &name("Bob"), now())
+            .await
+            .unwrap(),
+        Occupy::Banned
+    );
+    s.rooms
+        .change_member(&r, &pre_banned, &MemberChange::Unban, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.rooms
+            .occupy(&r, None, &pre_banned, &name("Bob"), now())
+            .await
+            .unwrap(),
+        Occupy::Joined
+    );
+    s.rooms.archive_room(&r.id, now()).await.unwrap();
+    assert!(
+        !s.rooms
+            .change_member(&r, &u, &MemberChange::Ban, now())
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn room_updates_are_partial(s: &Stores) {
+    let r = room(&UserId::new_account(), 10);
+    created(s, &r).await;
+    let patch = RoomPatch {
+        is_public: Some(false),
+        max_participants: Some(3),
+        mode: Some(RoomMode::Broadcast),
+        settings: SettingsPatch {
+            allow_video: Some(false),
+            recordings_allowed: Some(false),
+            ..Default::default()
+        },
+    };
+    let RoomWrite::Done(updated) = s.rooms.update_room(&r.id, &patch, now()).await.unwrap() else {
+        panic!("update failed");
+    };
+    let mut expected = r.clone();
+    patch.apply(&mut expected);
+    expected.updated_at = updated.updated_at;
+    assert_eq!(updated, expected);
+    assert!(updated.settings.allow_audio && !updated.settings.allow_video);
+    assert_eq!(s.rooms.room(&r.id).await.unwrap(), Some(expected));
+    s.rooms.archive_room(&r.id, now()).await.unwrap();
+    assert_eq!(
+        s.rooms.update_room(&r.id, &patch, now()).await.unwrap(),
+        RoomWrite::Archived
+    );
+    assert_eq!(
+        s.rooms
+            .update_room(&RoomId::new(), &patch, now())
+            .await
+            .unwrap(),
+        RoomWrite::NotFound
+    );
+}
+
+/// Pages partition the owner's active rooms, newest first, with nothing lost or repeated.
+pub async fn owned_rooms_paginate(s: &Stores) {
+    let owner = UserId::new_account();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let mut r = room(&owner, 0);
+        r.created_at += i;
+        created(s, &r).await;
+        ids.push(r.id);
+    }
+    created(s, &room(&UserId::new_account(), 0)).await;
+    let archived = room(&owner, 0);
+    created(s, &archived).await;
+    s.rooms.archive_room(&archived.id, now()).await.unwrap();
+    let store: Arc<dyn RoomStore> = s.rooms.clone();
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .owned_rooms(&owner, 3, cursor.as_deref())
+            .await
+            .unwrap();
+        sizes.push(page.items.len());
+        seen.extend(page.items.into_iter().map(|r| r.id));
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(sizes.iter().sum::<usize>(), 7, "pages {sizes:?}");
+    assert!(sizes.iter().all(|n| *n <= 3), "pages {sizes:?}");
+    ids.reverse();
+    assert_eq!(seen, ids);
+}
