@@ -4,6 +4,7 @@
 
 pub mod conformance;
 pub mod conformance_rooms;
+pub mod people;
 pub mod scenarios;
 
 use std::time::Duration;
