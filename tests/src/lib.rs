@@ -4,7 +4,9 @@
 
 pub mod conformance;
 pub mod conformance_rooms;
+pub mod lambda_events;
 pub mod people;
+pub mod request_log;
 pub mod scenarios;
 
 use std::time::Duration;

@@ -4,34 +4,8 @@
 use bedrud_shared::http::{auth, health};
 use bedrud_shared::lambda;
 use bedrud_shared::runtime::Counting;
+use bedrud_tests::lambda_events::{event, invoke};
 use bedrud_tests::test_state;
-use serde_json::Value;
-use tower::ServiceExt;
-
-fn event(name: &str) -> Value {
-    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture JSON")
-}
-
-async fn invoke(app: &axum::Router, event: &Value) -> (u16, Value, Vec<String>) {
-    let req = lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event");
-    let res = app.clone().oneshot(req).await.expect("infallible");
-    let status = res.status().as_u16();
-    let cookies = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        cookies,
-    )
-}
 
 async fn service(
     counting: Counting,

@@ -1,0 +1,12 @@
+//! Lambda `rooms`: `/api/room/*` room management behind API Gateway HTTP API.
+//! Wiring only; everything else lives in `bedrud-shared`.
+
+use bedrud_shared::http::rooms;
+use bedrud_shared::lambda;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    // Built once per instance, before the first invocation.
+    let state = lambda::state_from_env().await?;
+    lambda::serve(rooms::routes(), state).await
+}
