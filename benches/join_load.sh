@@ -12,7 +12,7 @@ command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null || sudo apt
 cargo build --release -q -p bedrud-sidecar
 BIN=$(realpath target/release/bedrud)
 dir=$(mktemp -d)
-(cd "$dir" && SERVER_PORT=0 LOG_LEVEL=warn RATELIMIT_AUTH_MAX=0 RATELIMIT_GUEST_MAX=0 \
+(cd "$dir" && SERVER_PORT=0 RATELIMIT_AUTH_MAX=0 RATELIMIT_GUEST_MAX=0 \
   exec "$BIN" run 2>"$dir/log") &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT

@@ -7,8 +7,8 @@ use std::hint::black_box;
 use bedrud_shared::auth::TokenKeys;
 use bedrud_shared::domain::policy::{Caller, admit, rights};
 use bedrud_shared::domain::{
-    Access, DisplayName, Provider, Room, RoomId, RoomMode, RoomName, RoomSettings, SessionId,
-    User, UserId, now,
+    Access, DisplayName, Provider, Room, RoomId, RoomMode, RoomName, RoomSettings, SessionId, User,
+    UserId, now,
 };
 use bedrud_shared::livekit::JoinTokens;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -69,7 +69,14 @@ fn bench(c: &mut Criterion) {
     c.bench_function("mint_join_token", |b| {
         b.iter(|| {
             tokens
-                .mint(&caller.id, &caller.name, &r.name, black_box(&granted), meta, 0)
+                .mint(
+                    &caller.id,
+                    &caller.name,
+                    &r.name,
+                    black_box(&granted),
+                    meta,
+                    0,
+                )
                 .unwrap()
         })
     });

@@ -78,24 +78,35 @@ fn denied_json(r: &Restrictions) -> String {
         .expect("strings serialize")
 }
 
+/// One row through the connection's statement cache: on the join path, preparing a
+/// statement costs more than running it.
+fn cached_row<T, P: rusqlite::Params>(
+    c: &Connection,
+    sql: &str,
+    params: P,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<Option<T>> {
+    c.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.query_row(params, map).optional())
+        .map_err(map_err)
+}
+
 fn room_by_id(c: &Connection, id: &str) -> StoreResult<Option<Room>> {
-    c.query_row(
+    cached_row(
+        c,
         &format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE id = ?1"),
         [id],
         row_to_room,
     )
-    .optional()
-    .map_err(map_err)
 }
 
 fn member(c: &Connection, room: &str, user: &str) -> StoreResult<Option<Member>> {
-    c.query_row(
+    cached_row(
+        c,
         &format!("SELECT {MEMBER_COLUMNS} FROM room_members WHERE room_id = ?1 AND user_id = ?2"),
         [room, user],
         row_to_member,
     )
-    .optional()
-    .map_err(map_err)
 }
 
 fn immediate(c: &mut Connection) -> StoreResult<Transaction<'_>> {
@@ -198,14 +209,12 @@ impl RoomStore for SqliteStore {
             user.map(|u| u.as_str().to_string()),
         );
         self.read(move |c| {
-            let room = c
-                .query_row(
-                    &format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?1 AND is_active = 1"),
-                    [&name],
-                    row_to_room,
-                )
-                .optional()
-                .map_err(map_err)?;
+            let room = cached_row(
+                c,
+                &format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?1 AND is_active = 1"),
+                [&name],
+                row_to_room,
+            )?;
             let Some(room) = room else { return Ok(None) };
             let m = match user {
                 Some(u) => member(c, room.id.as_str(), &u)?,
