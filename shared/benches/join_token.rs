@@ -7,28 +7,19 @@ use std::hint::black_box;
 use bedrud_shared::auth::TokenKeys;
 use bedrud_shared::domain::policy::{Caller, admit, rights};
 use bedrud_shared::domain::{
-    Access, DisplayName, Provider, Room, RoomId, RoomMode, RoomName, RoomSettings, SessionId, User,
-    UserId, now,
+    Access, DisplayName, Provider, Room, RoomName, SessionId, User, UserId, now,
 };
 use bedrud_shared::livekit::JoinTokens;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn room() -> Room {
-    Room {
-        id: RoomId::new(),
-        name: RoomName::parse("bench-room").unwrap(),
-        created_by: UserId::new_account(),
-        admin_id: UserId::new_account(),
-        is_active: true,
-        is_public: true,
-        max_participants: 0,
-        mode: RoomMode::Standard,
-        settings: RoomSettings::default(),
-        active_count: 0,
-        created_at: 0,
-        updated_at: 0,
-        archived_at: None,
-    }
+    let mut r = Room::new(
+        RoomName::parse("bench-room").unwrap(),
+        UserId::new_account(),
+        0,
+    );
+    r.is_public = true;
+    r
 }
 
 fn bench(c: &mut Criterion) {

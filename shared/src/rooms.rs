@@ -9,8 +9,7 @@ use serde_json::json;
 use crate::config::Config;
 use crate::domain::policy::{self, Caller, Refusal, RoomRole};
 use crate::domain::{
-    Access, Member, Room, RoomId, RoomMode, RoomName, RoomPatch, RoomSettings, SettingsPatch,
-    UnixTime, now,
+    Access, Member, Room, RoomId, RoomMode, RoomName, RoomPatch, SettingsPatch, UnixTime, now,
 };
 use crate::error::{Error, Result};
 use crate::livekit::{JoinToken, JoinTokens};
@@ -93,34 +92,26 @@ impl Rooms {
     pub async fn create(&self, caller: &Caller, req: NewRoom) -> Result<Room> {
         refuse_guests(caller)?;
         let t = now();
-        let mut settings = RoomSettings::default();
-        req.settings.apply(&mut settings);
         let named = req
             .name
             .as_deref()
             .filter(|n| !n.trim().is_empty())
             .map(RoomName::parse)
             .transpose()?;
-        let mut room = Room {
-            id: RoomId::new(),
-            name: named.clone().unwrap_or_else(RoomName::generate),
-            created_by: caller.id.clone(),
-            admin_id: caller.id.clone(),
-            is_active: true,
-            is_public: req.is_public.unwrap_or(false),
-            max_participants: self.capacity(req.max_participants.unwrap_or(0))?,
-            mode: req
-                .mode
-                .as_deref()
-                .map(RoomMode::parse)
-                .transpose()?
-                .unwrap_or_default(),
-            settings,
-            active_count: 0,
-            created_at: t,
-            updated_at: t,
-            archived_at: None,
-        };
+        let mut room = Room::new(
+            named.clone().unwrap_or_else(RoomName::generate),
+            caller.id.clone(),
+            t,
+        );
+        room.is_public = req.is_public.unwrap_or(false);
+        room.max_participants = self.capacity(req.max_participants.unwrap_or(0))?;
+        room.mode = req
+            .mode
+            .as_deref()
+            .map(RoomMode::parse)
+            .transpose()?
+            .unwrap_or_default();
+        req.settings.apply(&mut room.settings);
         let limit = (!caller.is_admin()).then_some(self.max_rooms_per_user);
         for _ in 0..NAME_ATTEMPTS {
             match self.store.create_room(&room, limit).await? {

@@ -103,6 +103,8 @@ async fn run_with_no_config_serves_the_auth_flow_and_stops_on_sigterm() {
     scenarios::auth_lifecycle(&api).await;
     scenarios::refresh_token_is_not_a_bearer(&api).await;
     scenarios::unknown_routes_are_json(&api).await;
+    // Joins mint with the LiveKit key pair generated into data/dev-secrets.json.
+    scenarios::room_lifecycle(&api).await;
     let email = scenarios::unique_email("persist");
     scenarios::register(&api, &email).await;
 

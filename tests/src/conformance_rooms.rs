@@ -13,22 +13,10 @@ use bedrud_shared::store::{CreateRoom, MemberChange, Occupy, RoomStore, RoomWrit
 use crate::unique;
 
 pub fn room(owner: &UserId, max_participants: u32) -> Room {
-    let t = now();
-    Room {
-        id: RoomId::new(),
-        name: RoomName::parse(&unique("r")).unwrap(),
-        created_by: owner.clone(),
-        admin_id: owner.clone(),
-        is_active: true,
-        is_public: true,
-        max_participants,
-        mode: RoomMode::Standard,
-        settings: RoomSettings::default(),
-        active_count: 0,
-        created_at: t,
-        updated_at: t,
-        archived_at: None,
-    }
+    let mut r = Room::new(RoomName::parse(&unique("r")).unwrap(), owner.clone(), now());
+    r.is_public = true;
+    r.max_participants = max_participants;
+    r
 }
 
 fn name(s: &str) -> DisplayName {

@@ -152,3 +152,50 @@ pub async fn unknown_routes_are_json(api: &Api) {
         .expect(405)
         .error();
 }
+
+/// Register → create a room → join it → refresh its token → archive it: the room flow as
+/// the web client drives it, with the LiveKit token checked for identity and room.
+pub async fn room_lifecycle(api: &Api) {
+    let body = register(api, &unique_email("rooms")).await;
+    let (access, user_id) = (
+        body["tokens"]["accessToken"].as_str().unwrap().to_string(),
+        body["user"]["id"].as_str().unwrap().to_string(),
+    );
+    let created = api
+        .post(
+            "/api/room/create",
+            Some(&access),
+            &json!({"isPublic": true}),
+        )
+        .await
+        .expect(200);
+    let name = created.body["name"].as_str().unwrap();
+    let join = json!({ "roomName": name });
+    let joined = api
+        .post("/api/room/join", Some(&access), &join)
+        .await
+        .expect(200);
+    let claims = jwt_claims(joined.body["token"].as_str().unwrap());
+    assert_eq!(
+        (&claims["sub"], &claims["video"]["room"]),
+        (&json!(user_id), &json!(name))
+    );
+    assert_eq!(joined.body["adminId"], json!(user_id));
+    api.post("/api/room/refresh-token", Some(&access), &join)
+        .await
+        .expect(200);
+    let id = created.body["id"].as_str().unwrap();
+    api.call(
+        reqwest::Method::DELETE,
+        &format!("/api/room/{id}"),
+        Some(&access),
+        None,
+    )
+    .await
+    .expect(200);
+    let again = api
+        .post("/api/room/join", Some(&access), &join)
+        .await
+        .expect(200);
+    assert_eq!(again.body["status"], "archived_owned");
+}

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use bedrud_shared::domain::policy::{RoomRole, rights};
 use bedrud_shared::domain::{
-    DisplayName, Restrictions, Room, RoomId, RoomMode, RoomName, RoomSettings, Source, UserId, now,
+    DisplayName, Restrictions, Room, RoomMode, RoomName, RoomSettings, Source, UserId, now,
 };
 use bedrud_shared::livekit::JoinTokens;
 use bedrud_tests::{TEST_LK_KEY, TEST_LK_SECRET};
@@ -27,26 +27,19 @@ struct Case {
 }
 
 fn room(mode: RoomMode, (video, audio, chat): (bool, bool, bool)) -> Room {
-    Room {
-        id: RoomId::new(),
-        name: RoomName::parse("grants-room").unwrap(),
-        created_by: UserId::new_account(),
-        admin_id: UserId::new_account(),
-        is_active: true,
-        is_public: true,
-        max_participants: 0,
-        mode,
-        settings: RoomSettings {
-            allow_video: video,
-            allow_audio: audio,
-            allow_chat: chat,
-            ..RoomSettings::default()
-        },
-        active_count: 0,
-        created_at: 0,
-        updated_at: 0,
-        archived_at: None,
-    }
+    let mut r = Room::new(
+        RoomName::parse("grants-room").unwrap(),
+        UserId::new_account(),
+        0,
+    );
+    r.mode = mode;
+    r.settings = RoomSettings {
+        allow_video: video,
+        allow_audio: audio,
+        allow_chat: chat,
+        ..RoomSettings::default()
+    };
+    r
 }
 
 #[test]

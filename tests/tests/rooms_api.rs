@@ -49,6 +49,12 @@ async fn moderate(s: &TestServer, room: &str, who: &Person, change: MemberChange
 }
 
 #[tokio::test]
+async fn room_lifecycle_scenario() {
+    let s = TestServer::start().await;
+    bedrud_tests::scenarios::room_lifecycle(&s.api).await;
+}
+
+#[tokio::test]
 async fn create_stores_exactly_what_was_sent_and_answers_the_superset() {
     let s = TestServer::start().await;
     let owner = people::user(&s.api).await;

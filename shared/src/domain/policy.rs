@@ -149,24 +149,12 @@ pub fn rights(room: &Room, role: RoomRole, r: &Restrictions) -> Rights {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{MemberRole, RoomId, RoomName, RoomSettings};
+    use crate::domain::{MemberRole, RoomName};
 
     fn room(public: bool) -> Room {
-        Room {
-            id: RoomId::new(),
-            name: RoomName::parse("abc").unwrap(),
-            created_by: owner(),
-            admin_id: owner(),
-            is_active: true,
-            is_public: public,
-            max_participants: 0,
-            mode: RoomMode::Standard,
-            settings: RoomSettings::default(),
-            active_count: 0,
-            created_at: 0,
-            updated_at: 0,
-            archived_at: None,
-        }
+        let mut r = Room::new(RoomName::parse("abc").unwrap(), owner(), 0);
+        r.is_public = public;
+        r
     }
 
     fn owner() -> UserId {

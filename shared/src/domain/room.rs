@@ -188,6 +188,26 @@ pub struct Room {
 }
 
 impl Room {
+    /// A new active, private, unlimited standard room with default switches: what a creator
+    /// gets for everything they do not send.
+    pub fn new(name: RoomName, owner: UserId, now: UnixTime) -> Self {
+        Self {
+            id: RoomId::new(),
+            name,
+            created_by: owner.clone(),
+            admin_id: owner,
+            is_active: true,
+            is_public: false,
+            max_participants: 0,
+            mode: RoomMode::Standard,
+            settings: RoomSettings::default(),
+            active_count: 0,
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+        }
+    }
+
     pub fn is_owner(&self, user: &UserId) -> bool {
         &self.admin_id == user || &self.created_by == user
     }

@@ -221,20 +221,6 @@ fn decode_cursor(cursor: &str) -> StoreResult<Item> {
 }
 
 impl DynamoStore {
-    async fn get(&self, pk: AttributeValue, sk: AttributeValue) -> StoreResult<Option<Item>> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", pk)
-            .key("sk", sk)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_sdk)?
-            .item)
-    }
-
     /// Room by name and (optionally) one member, in one strongly consistent BatchGetItem.
     async fn room_and_member(
         &self,

@@ -120,17 +120,7 @@ impl SessionStore for DynamoStore {
 
     async fn session(&self, user: &UserId, id: &SessionId) -> StoreResult<Option<Session>> {
         let (pk, sk) = keys(user, id);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", pk)
-            .key("sk", sk)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_sdk)?;
-        out.item.as_ref().map(from_item).transpose()
+        self.get(pk, sk).await?.as_ref().map(from_item).transpose()
     }
 
     async fn revoke_session(

@@ -69,17 +69,7 @@ fn from_item(item: &Item) -> StoreResult<User> {
 
 impl DynamoStore {
     async fn get_user_item(&self, id: &UserId) -> StoreResult<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", user_pk(id))
-            .key("sk", s(PROFILE))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_sdk)?;
-        Ok(out.item)
+        self.get(user_pk(id), s(PROFILE)).await
     }
 
     /// Sets one attribute of an existing user (and `updatedAt`); false if there is no user.
