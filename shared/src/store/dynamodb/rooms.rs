@@ -383,6 +383,27 @@ impl DynamoStore {
         items
     }
 
+    /// Items of one `gsi1` partition, newest first.
+    async fn newest_in_gsi(
+        &self,
+        pk: String,
+        limit: u32,
+        start: Option<Item>,
+    ) -> StoreResult<aws_sdk_dynamodb::operation::query::QueryOutput> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .limit(limit.max(1) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(map_sdk)
+    }
+
     /// Moves the room's seat count by `delta` (+1 only while a seat is free).
     fn seat_update(&self, room: &Room, delta: i64) -> Update {
         let u = Update::builder()
@@ -483,17 +504,8 @@ impl RoomStore for DynamoStore {
 
     async fn last_archived_room(&self, name: &RoomName) -> StoreResult<Option<Room>> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(format!("ARCHIVED#{name}")))
-            .scan_index_forward(false)
-            .limit(1)
-            .send()
-            .await
-            .map_err(map_sdk)?;
+            .newest_in_gsi(format!("ARCHIVED#{name}"), 1, None)
+            .await?;
         out.items().first().map(room_from).transpose()
     }
 
@@ -503,19 +515,10 @@ impl RoomStore for DynamoStore {
         limit: u32,
         after: Option<&str>,
     ) -> StoreResult<Page<Room>> {
+        let start = after.map(decode_cursor).transpose()?;
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(format!("OWNER#{owner}")))
-            .scan_index_forward(false)
-            .limit(limit.max(1) as i32)
-            .set_exclusive_start_key(after.map(decode_cursor).transpose()?)
-            .send()
-            .await
-            .map_err(map_sdk)?;
+            .newest_in_gsi(format!("OWNER#{owner}"), limit, start)
+            .await?;
         Ok(Page {
             items: out
                 .items()
