@@ -39,12 +39,8 @@ fn bench(c: &mut Criterion) {
     let access = keys.issue_access(&user, &SessionId::new(), now()).unwrap();
     let tokens = JoinTokens::new("APIbench", &"s".repeat(40), 900, true);
     let r = room();
-    let caller = Caller {
-        id: user.id.clone(),
-        name: user.name.clone(),
-        accesses: user.accesses.clone(),
-    };
-    let admitted = admit(&r, None, &caller).unwrap();
+    let caller = Caller::from(&user);
+    let admitted = admit(&r, None, Some(&caller)).unwrap();
     let granted = rights(&r, admitted.role, &admitted.restrictions);
     let meta = r#"{"role":"participant","accesses":["user"]}"#;
 
@@ -53,7 +49,7 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("policy_admit_and_rights", |b| {
         b.iter(|| {
-            let a = admit(black_box(&r), None, black_box(&caller)).unwrap();
+            let a = admit(black_box(&r), None, Some(black_box(&caller))).unwrap();
             rights(&r, a.role, &a.restrictions)
         })
     });

@@ -63,6 +63,12 @@ pub struct Presence {
     pub visible: bool,
 }
 
+/// What a room name leads to.
+enum Found {
+    Active(Room, Option<Member>),
+    Archived(Room),
+}
+
 pub struct Rooms {
     store: Arc<dyn RoomStore>,
     tokens: Option<JoinTokens>,
@@ -149,23 +155,11 @@ impl Rooms {
         }
     }
 
-    /// Whether `name` could be entered by `caller` (anonymous callers see public rooms only).
+    /// Whether `name` could be entered by `caller` now (anonymous callers: public rooms
+    /// only). Guest join asks this before it creates a guest, so a refusal creates nothing.
     pub async fn check(&self, name: &str, caller: Option<&Caller>) -> Result<Room> {
         let name = RoomName::parse(name)?;
-        let Some(caller) = caller else {
-            let room = self.active_or_refusal(&name, None).await?.0;
-            if !room.is_public {
-                return Err(Refusal::Private {
-                    approval: room.settings.require_approval,
-                }
-                .into());
-            }
-            if room.is_full() {
-                return Err(Refusal::Full.into());
-            }
-            return Ok(room);
-        };
-        let (room, member) = self.active_or_refusal(&name, Some(caller)).await?;
+        let (room, member) = self.active_or_refusal(&name, caller).await?;
         let admission = policy::admit(&room, member.as_ref(), caller)?;
         if admission.needs_slot && room.is_full() {
             return Err(Refusal::Full.into());
@@ -223,13 +217,10 @@ impl Rooms {
     /// Enters a room by name: policy, then a slot from the store, then a token.
     pub async fn join(&self, caller: &Caller, name: &str) -> Result<Joined> {
         let name = RoomName::parse(name)?;
-        match self.store.active_room(&name, Some(&caller.id)).await? {
-            Some((room, member)) => Ok(Joined::In(self.enter(caller, room, member).await?)),
-            None => match self.store.last_archived_room(&name).await? {
-                Some(room) if room.is_owner(&caller.id) => Ok(Joined::ArchivedOwned(room)),
-                Some(_) => Err(Refusal::Archived.into()),
-                None => Err(Refusal::NotFound.into()),
-            },
+        match self.find(&name, Some(caller)).await? {
+            Found::Active(room, member) => Ok(Joined::In(self.enter(caller, room, member).await?)),
+            Found::Archived(room) if room.is_owner(&caller.id) => Ok(Joined::ArchivedOwned(room)),
+            Found::Archived(_) => Err(Refusal::Archived.into()),
         }
     }
 
@@ -241,28 +232,11 @@ impl Rooms {
         self.enter(caller, room, member).await
     }
 
-    /// The refusal a guest would meet before any guest account is made for them.
-    pub async fn precheck_guest(&self, name: &str, guest: Option<&Caller>) -> Result<()> {
-        let name = RoomName::parse(name)?;
-        let (room, member) = self.active_or_refusal(&name, guest).await?;
-        match guest {
-            Some(g) => policy::admit(&room, member.as_ref(), g).map(|_| ())?,
-            None if !room.is_public => {
-                return Err(Refusal::Private {
-                    approval: room.settings.require_approval,
-                }
-                .into());
-            }
-            None => {}
-        }
-        Ok(())
-    }
-
     async fn enter(&self, caller: &Caller, room: Room, member: Option<Member>) -> Result<Entry> {
         let tokens = self.tokens.as_ref().ok_or_else(|| {
             Error::internal("LiveKit key pair is not configured (livekit.apiKey/apiSecret)")
         })?;
-        let admission = policy::admit(&room, member.as_ref(), caller)?;
+        let admission = policy::admit(&room, member.as_ref(), Some(caller))?;
         let t = now();
         if admission.needs_slot {
             match self
@@ -286,18 +260,27 @@ impl Rooms {
         })
     }
 
+    /// The active room with this name (and the caller's member record), else the last
+    /// archived one; neither is 404.
+    async fn find(&self, name: &RoomName, caller: Option<&Caller>) -> Result<Found> {
+        if let Some((room, member)) = self.store.active_room(name, caller.map(|c| &c.id)).await? {
+            return Ok(Found::Active(room, member));
+        }
+        match self.store.last_archived_room(name).await? {
+            Some(room) => Ok(Found::Archived(room)),
+            None => Err(Refusal::NotFound.into()),
+        }
+    }
+
     /// The active room by name, or the refusal that explains its absence.
     async fn active_or_refusal(
         &self,
         name: &RoomName,
         caller: Option<&Caller>,
     ) -> Result<(Room, Option<Member>)> {
-        match self.store.active_room(name, caller.map(|c| &c.id)).await? {
-            Some(found) => Ok(found),
-            None if self.store.last_archived_room(name).await?.is_some() => {
-                Err(Refusal::Archived.into())
-            }
-            None => Err(Refusal::NotFound.into()),
+        match self.find(name, caller).await? {
+            Found::Active(room, member) => Ok((room, member)),
+            Found::Archived(_) => Err(Refusal::Archived.into()),
         }
     }
 

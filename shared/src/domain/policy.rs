@@ -1,7 +1,7 @@
 //! Who may enter a room and with which rights. Pure functions over domain types: the store
 //! enforces the invariants (capacity, bans) with conditional writes; this decides the rest.
 
-use super::{Access, DisplayName, Member, Restrictions, Room, RoomMode, Source, UserId};
+use super::{Access, DisplayName, Member, Restrictions, Room, RoomMode, Source, User, UserId};
 use crate::error::Error;
 
 /// The person asking, as room policy sees them.
@@ -10,6 +10,16 @@ pub struct Caller {
     pub id: UserId,
     pub name: DisplayName,
     pub accesses: Vec<Access>,
+}
+
+impl From<&User> for Caller {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            accesses: u.accesses.clone(),
+        }
+    }
 }
 
 impl Caller {
@@ -45,7 +55,11 @@ impl RoomRole {
     }
 }
 
-pub fn role(room: &Room, member: Option<&Member>, caller: &Caller) -> RoomRole {
+/// `None` is an anonymous visitor: never more than a participant.
+pub fn role(room: &Room, member: Option<&Member>, caller: Option<&Caller>) -> RoomRole {
+    let Some(caller) = caller else {
+        return RoomRole::Participant;
+    };
     if room.is_owner(&caller.id) {
         RoomRole::Owner
     } else if caller.is_admin() || member.is_some_and(|m| m.role == super::MemberRole::Moderator) {
@@ -90,9 +104,14 @@ pub struct Admission {
     pub needs_slot: bool,
 }
 
-/// `member` is the caller's record in this room (same room id), if any. A private room admits
-/// its owner, admins, and people who are already members (earlier joins, invites, moderators).
-pub fn admit(room: &Room, member: Option<&Member>, caller: &Caller) -> Result<Admission, Refusal> {
+/// `member` is the caller's record in this room (same room id), if any; `caller` is `None` for
+/// an anonymous visitor (room checks). A private room admits its owner, admins, and people
+/// who are already members (earlier joins, invites, moderators).
+pub fn admit(
+    room: &Room,
+    member: Option<&Member>,
+    caller: Option<&Caller>,
+) -> Result<Admission, Refusal> {
     if !room.is_active {
         return Err(Refusal::Archived);
     }
@@ -188,15 +207,24 @@ mod tests {
         let r = room(false);
         let stranger = caller(UserId::new_account(), &[Access::User]);
         assert_eq!(
-            admit(&r, None, &stranger),
+            admit(&r, None, Some(&stranger)),
             Err(Refusal::Private { approval: false })
         );
         let m = member(&r, &stranger);
-        assert!(admit(&r, Some(&m), &stranger).is_ok());
+        assert!(admit(&r, Some(&m), Some(&stranger)).is_ok());
         let boss = caller(owner(), &[Access::User]);
-        assert_eq!(admit(&r, None, &boss).unwrap().role, RoomRole::Owner);
+        assert_eq!(admit(&r, None, Some(&boss)).unwrap().role, RoomRole::Owner);
         let admin = caller(UserId::new_account(), &[Access::Admin]);
-        assert_eq!(admit(&r, None, &admin).unwrap().role, RoomRole::Moderator);
+        assert_eq!(
+            admit(&r, None, Some(&admin)).unwrap().role,
+            RoomRole::Moderator
+        );
+        // Anonymous visitors see public rooms only.
+        assert_eq!(
+            admit(&r, None, None),
+            Err(Refusal::Private { approval: false })
+        );
+        assert!(admit(&room(true), None, None).is_ok());
     }
 
     #[test]
@@ -204,12 +232,12 @@ mod tests {
         let mut r = room(true);
         let u = caller(UserId::new_account(), &[Access::User]);
         let mut m = member(&r, &u);
-        assert!(admit(&r, Some(&m), &u).unwrap().needs_slot);
+        assert!(admit(&r, Some(&m), Some(&u)).unwrap().needs_slot);
         m.is_active = true;
-        assert!(!admit(&r, Some(&m), &u).unwrap().needs_slot);
+        assert!(!admit(&r, Some(&m), Some(&u)).unwrap().needs_slot);
         m.banned = true;
-        assert_eq!(admit(&r, Some(&m), &u), Err(Refusal::Banned));
+        assert_eq!(admit(&r, Some(&m), Some(&u)), Err(Refusal::Banned));
         r.is_active = false;
-        assert_eq!(admit(&r, None, &u), Err(Refusal::Archived));
+        assert_eq!(admit(&r, None, Some(&u)), Err(Refusal::Archived));
     }
 }

@@ -126,6 +126,19 @@ impl SettingsPatch {
         set(&mut s.recordings_allowed, self.recordings_allowed);
     }
 
+    /// `self` over `under`: switches set here win, the rest come from `under`.
+    pub fn or(self, under: SettingsPatch) -> SettingsPatch {
+        SettingsPatch {
+            allow_chat: self.allow_chat.or(under.allow_chat),
+            allow_video: self.allow_video.or(under.allow_video),
+            allow_audio: self.allow_audio.or(under.allow_audio),
+            require_approval: self.require_approval.or(under.require_approval),
+            e2ee: self.e2ee.or(under.e2ee),
+            is_persistent: self.is_persistent.or(under.is_persistent),
+            recordings_allowed: self.recordings_allowed.or(under.recordings_allowed),
+        }
+    }
+
     /// Each switch that is set, by its wire name (stores update exactly these).
     pub fn fields(&self) -> Vec<(&'static str, bool)> {
         [

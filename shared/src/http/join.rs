@@ -120,15 +120,9 @@ async fn guest_join(
         name: name.clone(),
         accesses: vec![Access::Guest],
     });
-    s.rooms
-        .precheck_guest(&b.room_name, returning.as_ref())
-        .await?;
+    s.rooms.check(&b.room_name, returning.as_ref()).await?;
     let (user, tokens) = s.auth.guest_session(known.as_ref(), name.as_str()).await?;
-    let caller = Caller {
-        id: user.id.clone(),
-        name: user.name.clone(),
-        accesses: user.accesses.clone(),
-    };
+    let caller = Caller::from(&user);
     let Joined::In(entry) = s.rooms.join(&caller, &b.room_name).await? else {
         return Err(Refusal::Archived.into());
     };

@@ -120,20 +120,6 @@ impl SettingsBody {
             recordings_allowed: self.recordings_allowed,
         }
     }
-
-    /// `self` over `under`: keys sent here win.
-    fn over(&self, under: &SettingsBody) -> SettingsPatch {
-        let (a, b) = (self.patch(), under.patch());
-        SettingsPatch {
-            allow_chat: a.allow_chat.or(b.allow_chat),
-            allow_video: a.allow_video.or(b.allow_video),
-            allow_audio: a.allow_audio.or(b.allow_audio),
-            require_approval: a.require_approval.or(b.require_approval),
-            e2ee: a.e2ee.or(b.e2ee),
-            is_persistent: a.is_persistent.or(b.is_persistent),
-            recordings_allowed: a.recordings_allowed.or(b.recordings_allowed),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -211,7 +197,7 @@ async fn update(
         is_public: b.is_public,
         max_participants: b.max_participants,
         mode: b.mode,
-        settings: b.settings.unwrap_or_default().over(&b.flat),
+        settings: b.settings.unwrap_or_default().patch().or(b.flat.patch()),
     };
     let room = s
         .rooms

@@ -341,14 +341,7 @@ impl DynamoStore {
                 MemberChange::Restrict(r) => fresh.restrictions = r.clone(),
                 MemberChange::Role(role) => fresh.role = *role,
             }
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(member_item(room, &fresh)))
-                .condition_expression("attribute_not_exists(pk) OR roomId <> :rid")
-                .expression_attribute_values(":rid", s(room.id.as_str()))
-                .build()
-                .expect("complete put");
-            items.push(tx_put(put));
+            items.push(self.first_record(room, &fresh));
             return items;
         };
         let update = Update::builder()
@@ -402,6 +395,19 @@ impl DynamoStore {
             .send()
             .await
             .map_err(map_sdk)
+    }
+
+    /// Writes a member's first record in this incarnation of the room, replacing any left by
+    /// an earlier room of the same name, but never one of this room.
+    fn first_record(&self, room: &Room, m: &Member) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(member_item(room, m)))
+            .condition_expression("attribute_not_exists(pk) OR roomId <> :rid")
+            .expression_attribute_values(":rid", s(room.id.as_str()))
+            .build()
+            .expect("complete put");
+        tx_put(put)
     }
 
     /// Moves the room's seat count by `delta` (+1 only while a seat is free).
@@ -678,14 +684,7 @@ impl RoomStore for DynamoStore {
                 None => {
                     let mut m = fresh_member(room, user, name, now);
                     m.is_active = true;
-                    let put = Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(member_item(room, &m)))
-                        .condition_expression("attribute_not_exists(pk) OR roomId <> :rid")
-                        .expression_attribute_values(":rid", s(room.id.as_str()))
-                        .build()
-                        .expect("complete put");
-                    tx_put(put)
+                    self.first_record(room, &m)
                 }
                 Some(_) => tx_update(
                     Update::builder()
