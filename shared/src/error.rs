@@ -27,6 +27,12 @@ pub enum Error {
     /// A dependency is down or throttling; the client may retry. Detail is logged.
     #[error("service temporarily unavailable")]
     Unavailable(String),
+    /// A dependency answered with an error; the message names it and what to check.
+    #[error("{0}")]
+    BadGateway(String),
+    /// A dependency cannot be reached; the message names it and what to check.
+    #[error("{0}")]
+    UpstreamDown(String),
     /// A bug or unexpected state. Detail is logged, never sent.
     #[error("internal server error")]
     Internal(String),

@@ -14,6 +14,7 @@ pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod livekit;
+pub mod moderation;
 pub mod queue;
 pub mod ratelimit;
 pub mod rooms;

@@ -9,10 +9,11 @@ use serde_json::json;
 use crate::config::Config;
 use crate::domain::policy::{self, Caller, Refusal, RoomRole};
 use crate::domain::{
-    Access, Member, Room, RoomId, RoomMode, RoomName, RoomPatch, SettingsPatch, UnixTime, now,
+    Access, Member, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch, SettingsPatch,
+    UnixTime, now,
 };
 use crate::error::{Error, Result};
-use crate::livekit::{JoinToken, JoinTokens};
+use crate::livekit::{JoinToken, JoinTokens, LiveKit, LiveKitError};
 use crate::store::{CreateRoom, Occupy, RoomStore, RoomWrite};
 
 /// Pages are read in this size when a route returns a whole list.
@@ -72,12 +73,17 @@ enum Found {
 pub struct Rooms {
     store: Arc<dyn RoomStore>,
     tokens: Option<JoinTokens>,
+    livekit: Option<Arc<dyn LiveKit>>,
     max_participants: u32,
     max_rooms_per_user: u32,
 }
 
 impl Rooms {
-    pub fn new(store: Arc<dyn RoomStore>, config: &Config) -> Self {
+    pub fn new(
+        store: Arc<dyn RoomStore>,
+        livekit: Option<Arc<dyn LiveKit>>,
+        config: &Config,
+    ) -> Self {
         let lk = &config.livekit;
         let tokens = (!lk.api_key.is_empty()).then(|| {
             JoinTokens::new(
@@ -90,6 +96,7 @@ impl Rooms {
         Self {
             store,
             tokens,
+            livekit,
             max_participants: config.server.max_participants_limit,
             max_rooms_per_user: config.server.max_rooms_per_user,
         }
@@ -185,13 +192,22 @@ impl Rooms {
         }
     }
 
-    /// Archives the room (idempotent: archiving an archived room succeeds).
+    /// Archives the room (idempotent: archiving an archived room succeeds), then closes its
+    /// LiveKit room so nobody stays in a meeting that no longer exists. The archive stands
+    /// when LiveKit is unreachable (it is logged): deleting a room must not depend on it.
     pub async fn archive(&self, caller: &Caller, id: &RoomId) -> Result<()> {
-        self.managed(caller, id).await?;
+        let room = self.managed(caller, id).await?;
         match self.store.archive_room(id, now()).await? {
-            RoomWrite::Done(_) | RoomWrite::Archived => Ok(()),
-            RoomWrite::NotFound => Err(Refusal::NotFound.into()),
+            RoomWrite::Done(_) | RoomWrite::Archived => {}
+            RoomWrite::NotFound => return Err(Refusal::NotFound.into()),
         }
+        if let Some(lk) = &self.livekit {
+            match lk.delete_room(room.name.as_str()).await {
+                Ok(()) | Err(LiveKitError::NotFound(_)) => {}
+                Err(e) => tracing::warn!(error = %e, room = %room.id, "LiveKit room not closed"),
+            }
+        }
+        Ok(())
     }
 
     pub async fn presence(&self, caller: Option<&Caller>, id: &RoomId) -> Result<Presence> {
@@ -251,7 +267,7 @@ impl Rooms {
             }
         }
         let rights = policy::rights(&room, admission.role, &admission.restrictions);
-        let metadata = metadata(caller, admission.role);
+        let metadata = metadata(caller, admission.role, &admission.restrictions);
         let token = tokens.mint(&caller.id, &caller.name, &room.name, &rights, &metadata, t)?;
         Ok(Entry {
             room,
@@ -313,13 +329,19 @@ fn refuse_guests(caller: &Caller) -> Result<()> {
 }
 
 /// Participant metadata as the clients read it: `accesses` (the web client shows a moderator
-/// badge for `"moderator"`) and our `role`. Display only: no decision ever reads it back.
-fn metadata(caller: &Caller, role: RoomRole) -> String {
+/// badge for `"moderator"`), our `role`, and `chatBlocked` (Android greys out chat). Display
+/// only: no decision ever reads it back.
+fn metadata(caller: &Caller, role: RoomRole, restrictions: &Restrictions) -> String {
     let mut accesses: Vec<&str> = caller.accesses.iter().map(|a| a.as_str()).collect();
     if role == RoomRole::Moderator && !caller.accesses.contains(&Access::Moderator) {
         accesses.push(Access::Moderator.as_str());
     }
-    json!({ "role": role.as_str(), "accesses": accesses }).to_string()
+    json!({
+        "role": role.as_str(),
+        "accesses": accesses,
+        "chatBlocked": restrictions.chat_blocked,
+    })
+    .to_string()
 }
 
 /// Seconds after creation that Bedrud stamps as a room's `expiresAt` (informational).

@@ -3,6 +3,8 @@ use std::sync::Arc;
 
 use crate::auth::Auth;
 use crate::config::{Config, ConfigError};
+use crate::livekit::{self, LiveKit};
+use crate::moderation::Moderation;
 use crate::ratelimit::RateLimiter;
 use crate::rooms::Rooms;
 use crate::store::Stores;
@@ -16,11 +18,15 @@ pub struct Inner {
     pub stores: Stores,
     pub auth: Auth,
     pub rooms: Rooms,
+    pub moderation: Moderation,
+    /// LiveKit's server API; `None` when no key pair is configured.
+    pub livekit: Option<Arc<dyn LiveKit>>,
     pub limiter: Arc<dyn RateLimiter>,
 }
 
 impl AppState {
-    /// Fails if the configuration lacks what serving needs (the JWT secret).
+    /// Fails if the configuration lacks what serving needs (the JWT secret) or names an
+    /// unusable LiveKit host.
     pub fn new(
         config: Config,
         stores: Stores,
@@ -33,12 +39,21 @@ impl AppState {
             &config.auth,
             secret,
         );
-        let rooms = Rooms::new(stores.rooms.clone(), &config);
+        let livekit = livekit::from_config(&config)?;
+        let rooms = Rooms::new(stores.rooms.clone(), livekit.clone(), &config);
+        let moderation = Moderation::new(
+            stores.rooms.clone(),
+            stores.users.clone(),
+            livekit.clone(),
+            &config,
+        );
         Ok(Self(Arc::new(Inner {
             config,
             stores,
             auth,
             rooms,
+            moderation,
+            livekit,
             limiter,
         })))
     }

@@ -5,6 +5,7 @@
 pub mod conformance;
 pub mod conformance_rooms;
 pub mod lambda_events;
+pub mod livekit_double;
 pub mod people;
 pub mod request_log;
 pub mod scenarios;

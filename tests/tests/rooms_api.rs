@@ -460,7 +460,10 @@ async fn join_answers_what_clients_decode_and_a_token_with_exact_rights() {
                "canSubscribe": true, "canUpdateOwnMetadata": true})
     );
     let meta: Value = serde_json::from_str(claims["metadata"].as_str().unwrap()).unwrap();
-    assert_eq!(meta, json!({"role": "participant", "accesses": ["user"]}));
+    assert_eq!(
+        meta,
+        json!({"role": "participant", "accesses": ["user"], "chatBlocked": false})
+    );
     let ttl = claims["exp"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap();
     assert!(
         (895..=905).contains(&ttl),

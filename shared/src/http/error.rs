@@ -18,6 +18,8 @@ impl Error {
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            Error::UpstreamDown(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -29,6 +31,9 @@ impl IntoResponse for Error {
         match &self {
             Error::Internal(detail) => tracing::error!(%detail, "request failed"),
             Error::Unavailable(detail) => tracing::warn!(%detail, "dependency unavailable"),
+            Error::BadGateway(detail) | Error::UpstreamDown(detail) => {
+                tracing::warn!(%detail, "dependency failed")
+            }
             _ => {}
         }
         let mut res = (self.status(), Json(json!({ "error": self.to_string() }))).into_response();

@@ -8,6 +8,7 @@ mod error;
 pub mod health;
 pub mod join;
 mod json;
+pub mod moderation;
 pub mod rooms;
 pub mod socket;
 
@@ -31,6 +32,7 @@ pub fn all_routes() -> Router<AppState> {
         .merge(health::routes())
         .merge(rooms::routes())
         .merge(join::routes())
+        .merge(moderation::routes())
 }
 
 /// Wraps capability routes into a service: JSON 404/405, the configured body limit (413), and

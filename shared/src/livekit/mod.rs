@@ -1,6 +1,43 @@
-//! LiveKit at the edge of the core: join-token minting now; the RoomService port, webhook
-//! verification and egress join it later. Only this module names `livekit-api` types.
+//! LiveKit at the edge of the core: join-token minting, and the server API (rooms,
+//! participants, data, egress) as a port with a Twirp adapter. Only this module names
+//! `livekit-api` / `livekit-protocol` types.
 
+mod port;
 mod token;
+pub mod twirp;
 
+use std::sync::Arc;
+
+pub use port::*;
 pub use token::{JoinToken, JoinTokens};
+
+use crate::config::{Config, ConfigError};
+
+/// The LiveKit server API this configuration points at (`internalHost`, else `host`), or
+/// `None` when no key pair is configured (nothing to call).
+pub fn from_config(config: &Config) -> Result<Option<Arc<dyn LiveKit>>, ConfigError> {
+    let lk = &config.livekit;
+    if lk.api_key.is_empty() {
+        return Ok(None);
+    }
+    let host = server_host(config);
+    let client = twirp::TwirpLiveKit::new(host, &lk.api_key, &lk.api_secret, lk.skip_tls_verify)
+        .map_err(|e| {
+            ConfigError::new(
+                "livekit.internalHost",
+                e,
+                "set livekit.internalHost (or livekit.host) to e.g. http://127.0.0.1:7880",
+            )
+        })?;
+    Ok(Some(Arc::new(client)))
+}
+
+/// Where the server API is reached: `internalHost` when set, else the public `host`.
+pub fn server_host(config: &Config) -> &str {
+    let lk = &config.livekit;
+    if lk.internal_host.trim().is_empty() {
+        &lk.host
+    } else {
+        &lk.internal_host
+    }
+}

@@ -204,6 +204,8 @@ pub trait RoomStore: Send + Sync {
         change: &MemberChange,
         now: UnixTime,
     ) -> StoreResult<bool>;
+    /// One user's record in this room (this incarnation of its name), read consistently.
+    async fn member(&self, room: &Room, user: &UserId) -> StoreResult<Option<Member>>;
     /// Members of an active room who hold a slot now (empty for archived rooms).
     async fn active_members(&self, room: &Room) -> StoreResult<Vec<Member>>;
 }

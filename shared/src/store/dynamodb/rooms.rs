@@ -766,6 +766,15 @@ impl RoomStore for DynamoStore {
         Err(StoreError::Unavailable("member kept changing".into()))
     }
 
+    async fn member(&self, room: &Room, user: &UserId) -> StoreResult<Option<Member>> {
+        let item = self.get(name_pk(&room.name), member_sk(user)).await?;
+        Ok(item
+            .as_ref()
+            .map(member_from)
+            .transpose()?
+            .filter(|m| m.room_id == room.id))
+    }
+
     /// One Query over the room's partition: its item (is it still this room?) and the
     /// members of this incarnation who hold a seat.
     async fn active_members(&self, room: &Room) -> StoreResult<Vec<Member>> {

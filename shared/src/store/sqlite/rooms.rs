@@ -474,6 +474,11 @@ impl RoomStore for SqliteStore {
         .await
     }
 
+    async fn member(&self, room: &Room, user: &UserId) -> StoreResult<Option<Member>> {
+        let (rid, uid) = (room.id.as_str().to_string(), user.as_str().to_string());
+        self.read(move |c| member(c, &rid, &uid)).await
+    }
+
     async fn active_members(&self, room: &Room) -> StoreResult<Vec<Member>> {
         let rid = room.id.as_str().to_string();
         self.read(move |c| {
