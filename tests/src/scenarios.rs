@@ -185,6 +185,24 @@ pub async fn room_lifecycle(api: &Api) {
         .await
         .expect(200);
     let id = created.body["id"].as_str().unwrap();
+    // Moderation is served too: a guest who joined may not moderate; the owner may unban
+    // (no LiveKit call needed) and the guest can then still join.
+    let guest = api
+        .post("/api/auth/guest-login", None, &json!({"name": "Gus"}))
+        .await
+        .expect(200);
+    let guest_token = guest.body["tokens"]["accessToken"].as_str().unwrap();
+    let guest_id = guest.body["user"]["id"].as_str().unwrap();
+    api.post("/api/room/join", Some(guest_token), &join)
+        .await
+        .expect(200);
+    let mute_owner = format!("/api/room/{id}/mute/{user_id}");
+    let r = api.post(&mute_owner, Some(guest_token), &json!({})).await;
+    assert_eq!(r.expect(403).error(), "Insufficient permissions");
+    let unban = format!("/api/room/{id}/unban/{guest_id}");
+    api.post(&unban, Some(&access), &json!({}))
+        .await
+        .expect(200);
     api.call(
         reqwest::Method::DELETE,
         &format!("/api/room/{id}"),

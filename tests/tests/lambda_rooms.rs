@@ -1,17 +1,18 @@
-//! The `rooms` and `join` Lambdas' services on DynamoDB (moto), fed the `events/` fixtures,
-//! with every DynamoDB call counted: a first join costs one read and one conditional write,
-//! a re-join one read.
+//! The `rooms`, `join` and `moderation` Lambdas' services on DynamoDB (moto) and the LiveKit
+//! double, fed the `events/` fixtures, with every DynamoDB call counted: a first join costs
+//! one read and one conditional write, a re-join one read.
 
 use std::sync::Arc;
 
 use bedrud_shared::AppState;
 use bedrud_shared::config::Config;
-use bedrud_shared::http::{auth, join, rooms};
+use bedrud_shared::http::{auth, join, moderation, rooms};
 use bedrud_shared::lambda;
 use bedrud_shared::ratelimit::MemoryRateLimiter;
 use bedrud_shared::store::Stores;
 use bedrud_shared::store::dynamodb::DynamoStore;
 use bedrud_tests::lambda_events::{event, event_as, invoke};
+use bedrud_tests::livekit_double::LiveKitDouble;
 use bedrud_tests::request_log::RequestLog;
 use bedrud_tests::{TEST_JWT_SECRET, TEST_LK_KEY, TEST_LK_SECRET, jwt_claims, unique};
 use serde_json::{Value, json};
@@ -20,7 +21,9 @@ struct Functions {
     auth: axum::Router,
     rooms: axum::Router,
     join: axum::Router,
+    moderation: axum::Router,
     log: RequestLog,
+    lk: LiveKitDouble,
 }
 
 async fn functions() -> Functions {
@@ -41,6 +44,8 @@ async fn functions() -> Functions {
     config.livekit.api_key = TEST_LK_KEY.into();
     config.livekit.api_secret = TEST_LK_SECRET.into();
     config.livekit.host = "wss://livekit.example.com".into();
+    let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
+    config.livekit.internal_host = lk.url.clone();
     config.validate().unwrap();
     config.require_livekit_keys().unwrap();
     let state = AppState::new(
@@ -53,19 +58,27 @@ async fn functions() -> Functions {
     Functions {
         auth: lambda::service(auth::routes(), state.clone()),
         rooms: lambda::service(rooms::routes(), state.clone()),
-        join: lambda::service(join::routes(), state),
+        join: lambda::service(join::routes(), state.clone()),
+        moderation: lambda::service(moderation::routes(), state),
         log,
+        lk,
     }
 }
 
-fn at(mut e: Value, room_id: &str) -> Value {
+fn at(e: Value, room_id: &str) -> Value {
+    at_with(e, room_id, "")
+}
+
+/// The fixture aimed at a real room (and participant identity, where the path has one).
+fn at_with(mut e: Value, room_id: &str, identity: &str) -> Value {
     for ptr in ["/rawPath", "/requestContext/http/path"] {
         let p = e
             .pointer(ptr)
             .unwrap()
             .as_str()
             .unwrap()
-            .replace("REPLACE_WITH_ROOM_ID", room_id);
+            .replace("REPLACE_WITH_ROOM_ID", room_id)
+            .replace("REPLACE_WITH_IDENTITY", identity);
         *e.pointer_mut(ptr).unwrap() = p.into();
     }
     e
@@ -146,4 +159,94 @@ async fn rooms_and_join_functions_on_dynamodb_with_request_counts() {
     assert_eq!((status, &again["status"]), (200, &json!("archived_owned")));
     let (status, _, _) = invoke(&f.rooms, &event("apigw-v2-room-check.json")).await;
     assert_eq!(status, 410);
+}
+
+#[tokio::test]
+async fn moderation_function_binds_on_dynamodb_through_every_fixture() {
+    let f = functions().await;
+    let mut tokens = Vec::new();
+    for who in ["owner", "participant"] {
+        let mut register = event("apigw-v2-auth-register.json");
+        register["body"] = json!({"email": format!("{}@example.com", unique(who)),
+            "password": "correct horse battery staple", "name": "Lambda Person"})
+        .to_string()
+        .into();
+        let (status, body, _) = invoke(&f.auth, &register).await;
+        assert_eq!(status, 200, "{body}");
+        tokens.push((
+            body["tokens"]["accessToken"].as_str().unwrap().to_string(),
+            body["user"]["id"].as_str().unwrap().to_string(),
+        ));
+    }
+    let ((owner, _), (user, user_id)) = (&tokens[0], &tokens[1]);
+    let (status, created, _) =
+        invoke(&f.rooms, &event_as("apigw-v2-room-create.json", owner)).await;
+    assert_eq!(status, 200, "{created}");
+    let (id, name) = (
+        created["id"].as_str().unwrap(),
+        created["name"].as_str().unwrap(),
+    );
+    let join = event_as("apigw-v2-room-join.json", user);
+    assert_eq!(invoke(&f.join, &join).await.0, 200);
+    let mic_and_camera = [
+        livekit_protocol::TrackSource::Microphone,
+        livekit_protocol::TrackSource::Camera,
+    ];
+    f.lk.connect(name, user_id, &mic_and_camera);
+    f.lk.clear_calls();
+    f.log.take();
+
+    let mute = at_with(
+        event_as("apigw-v2-moderation-mute.json", owner),
+        id,
+        user_id,
+    );
+    let (status, body, _) = invoke(&f.moderation, &mute).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        f.lk.methods(),
+        ["GetParticipant", "MutePublishedTrack", "UpdateParticipant"]
+    );
+    let ops = f.log.take();
+    println!("DynamoDB requests for one mute: {ops:?}");
+    assert_eq!(
+        ops.iter().filter(|o| o.contains("Write")).count(),
+        1,
+        "one write per action: {ops:?}"
+    );
+    let (_, joined, _) = invoke(&f.join, &join).await;
+    let video = &jwt_claims(joined["token"].as_str().unwrap())["video"];
+    assert!(
+        !video["canPublishSources"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("microphone"))
+    );
+
+    // Every moderation fixture works as shipped (end last: it closes the room).
+    for fixture in [
+        "video-off",
+        "screenshare-stop",
+        "promote",
+        "demote",
+        "chat-block",
+        "chat-unblock",
+        "permissions",
+        "kick",
+        "ban",
+        "unban",
+        "mute-all",
+        "end",
+    ] {
+        f.lk.connect(name, user_id, &mic_and_camera);
+        let e = at_with(
+            event_as(&format!("apigw-v2-moderation-{fixture}.json"), owner),
+            id,
+            user_id,
+        );
+        let (status, body, _) = invoke(&f.moderation, &e).await;
+        assert_eq!(status, 200, "{fixture}: {body}");
+    }
+    assert!(!f.lk.has_room(name));
+    assert_eq!(invoke(&f.join, &join).await.0, 410);
 }

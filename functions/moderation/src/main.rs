@@ -1,0 +1,15 @@
+//! Lambda `moderation`: `POST /api/room/{roomId}/…` (kick, ban, unban, mute, video off,
+//! screen-share stop, promote, demote, chat block/unblock, permissions, mute-all, end). Each
+//! action is persisted, then applied through LiveKit's RoomService. Wiring only.
+
+use bedrud_shared::http::moderation;
+use bedrud_shared::lambda;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    // Built once per instance, before the first invocation.
+    let state = lambda::state_from_env().await?;
+    // Every action talks to LiveKit: fail the instance's init, not its first request.
+    state.config.require_livekit_keys()?;
+    lambda::serve(moderation::routes(), state).await
+}
