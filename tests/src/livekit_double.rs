@@ -44,7 +44,8 @@ pub struct Call {
     pub status: u16,
 }
 
-/// A failure to inject: calls to `method` (all when `None`) answer with this.
+/// A failure to inject: calls to `method` (all when `None`) wait `delay`, then answer with
+/// `status` (a 2xx status answers normally: a slow server).
 #[derive(Debug, Clone)]
 pub struct Failure {
     pub method: Option<String>,
@@ -62,6 +63,16 @@ impl Failure {
             status,
             code: Some(code.into()),
             delay: Duration::ZERO,
+        }
+    }
+
+    /// Every call answers normally, after `delay`.
+    pub fn slow(delay: Duration) -> Self {
+        Self {
+            method: None,
+            status: 200,
+            code: None,
+            delay,
         }
     }
 
@@ -504,7 +515,7 @@ fn check(
             "permissions denied".into(),
         ));
     }
-    if let Some(f) = failure {
+    if let Some(f) = failure.filter(|f| f.status >= 400) {
         return Err((
             StatusCode::from_u16(f.status).expect("valid status"),
             f.code.clone().unwrap_or_default(),

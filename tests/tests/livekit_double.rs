@@ -329,3 +329,26 @@ async fn our_adapter_records_stops_and_lists_egress_with_room_record() {
         .collect();
     assert_eq!(names, ["new-room", "rec-room"]);
 }
+
+#[tokio::test]
+async fn a_slow_livekit_is_cut_off_and_reported_unreachable() {
+    let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
+    lk.fail(bedrud_tests::livekit_double::Failure::slow(
+        std::time::Duration::from_secs(5),
+    ));
+    let client = TwirpLiveKit::with_timeout(
+        &lk.url,
+        TEST_LK_KEY,
+        TEST_LK_SECRET,
+        false,
+        std::time::Duration::from_millis(200),
+    )
+    .unwrap();
+    match client.list_rooms(&[]).await {
+        Err(LiveKitError::Unreachable { host, detail }) => {
+            assert_eq!(host, lk.url);
+            assert_eq!(detail, "timed out");
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+}

@@ -73,9 +73,20 @@ impl TwirpLiveKit {
         api_secret: &str,
         skip_tls_verify: bool,
     ) -> Result<Self, String> {
+        Self::with_timeout(host, api_key, api_secret, skip_tls_verify, CALL_TIMEOUT)
+    }
+
+    /// As [`new`](Self::new), with a per-call time limit (status probes want a short one).
+    pub fn with_timeout(
+        host: &str,
+        api_key: &str,
+        api_secret: &str,
+        skip_tls_verify: bool,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
-            .timeout(CALL_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(timeout)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .danger_accept_invalid_certs(skip_tls_verify)
             .build()
             .map_err(|e| format!("LiveKit HTTP client: {e}"))?;
