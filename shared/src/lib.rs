@@ -22,6 +22,7 @@ pub mod runtime;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use error::{Error, Result};
 pub use state::AppState;

@@ -421,6 +421,8 @@ fn blank(scene: &Scene) -> Member {
         restrictions: Restrictions::default(),
         joined_at: 0,
         left_at: None,
+        session: None,
+        seen_at: 0,
     }
 }
 
@@ -535,6 +537,8 @@ mod tests {
             restrictions: Restrictions::default(),
             joined_at: 0,
             left_at: None,
+            session: None,
+            seen_at: 0,
         }
     }
 

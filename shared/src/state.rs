@@ -8,6 +8,7 @@ use crate::moderation::Moderation;
 use crate::ratelimit::RateLimiter;
 use crate::rooms::Rooms;
 use crate::store::Stores;
+use crate::webhooks::Webhooks;
 
 /// Everything a request handler needs, built once at start (per process or Lambda instance).
 #[derive(Clone)]
@@ -19,6 +20,7 @@ pub struct Inner {
     pub auth: Auth,
     pub rooms: Rooms,
     pub moderation: Moderation,
+    pub webhooks: Webhooks,
     /// LiveKit's server API; `None` when no key pair is configured.
     pub livekit: Option<Arc<dyn LiveKit>>,
     pub limiter: Arc<dyn RateLimiter>,
@@ -47,12 +49,19 @@ impl AppState {
             livekit.clone(),
             &config,
         );
+        let webhooks = Webhooks::new(
+            stores.rooms.clone(),
+            stores.webhooks.clone(),
+            livekit.clone(),
+            &config,
+        );
         Ok(Self(Arc::new(Inner {
             config,
             stores,
             auth,
             rooms,
             moderation,
+            webhooks,
             livekit,
             limiter,
         })))

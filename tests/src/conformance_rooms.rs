@@ -393,3 +393,131 @@ pub async fn owned_rooms_paginate(s: &Stores) {
     ids.reverse();
     assert_eq!(seen, ids);
 }
+
+/// Presence reports from LiveKit: joins take a seat even past capacity (they are in), a
+/// leave frees it only for the current connection, older reports never undo newer ones,
+/// and a finished meeting frees every seat taken before it ended.
+pub async fn presence_reports_are_guarded(s: &Stores) {
+    use bedrud_shared::store::Seen;
+    let owner = UserId::new_account();
+    let r = room(&owner, 1);
+    created(s, &r).await;
+    let (a, b) = (UserId::new_account(), UserId::new_guest());
+    let t = now();
+    let seats = |s: &Stores, r: &Room| {
+        let (s, r) = (s.rooms.clone(), r.clone());
+        async move { s.room(&r.id).await.unwrap().unwrap().active_count }
+    };
+    let joined = |session| Seen::Joined { session };
+    let left = |session| Seen::Left { session };
+    assert!(s.rooms.seen(&r, &a, joined("PA_a1"), t).await.unwrap());
+    assert!(
+        !s.rooms.seen(&r, &a, joined("PA_a1"), t).await.unwrap(),
+        "duplicate"
+    );
+    assert!(s.rooms.seen(&r, &b, joined("PA_b1"), t).await.unwrap());
+    assert_eq!(seats(s, &r).await, 2, "LiveKit's word beats capacity");
+    let m = s.rooms.member(&r, &a).await.unwrap().unwrap();
+    assert_eq!(
+        (m.is_active, m.session.as_deref(), m.seen_at),
+        (true, Some("PA_a1"), t)
+    );
+
+    // A reconnect replaces the session without a second seat; the old one's leave is void.
+    assert!(s.rooms.seen(&r, &a, joined("PA_a2"), t + 1).await.unwrap());
+    assert_eq!(seats(s, &r).await, 2);
+    assert!(!s.rooms.seen(&r, &a, left("PA_a1"), t + 2).await.unwrap());
+    assert!(s.rooms.seen(&r, &a, left("PA_a2"), t + 2).await.unwrap());
+    assert!(
+        !s.rooms.seen(&r, &a, left("PA_a2"), t + 2).await.unwrap(),
+        "once"
+    );
+    assert_eq!(seats(s, &r).await, 1);
+    // An older join arriving late does not bring them back.
+    assert!(!s.rooms.seen(&r, &a, joined("PA_a2"), t + 1).await.unwrap());
+
+    // A seat taken through the API after the meeting finished survives the finish.
+    assert_eq!(s.rooms.room_session(&r, "RM_1", true, t).await.unwrap(), 0);
+    assert_eq!(
+        s.rooms
+            .room(&r.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .live_sid
+            .as_deref(),
+        Some("RM_1")
+    );
+    assert_eq!(
+        s.rooms
+            .room_session(&r, "RM_0", false, t + 5)
+            .await
+            .unwrap(),
+        0,
+        "not this meeting"
+    );
+    assert_eq!(
+        s.rooms
+            .room_session(&r, "RM_1", false, t + 5)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(seats(s, &r).await, 0);
+    assert_eq!(s.rooms.room(&r.id).await.unwrap().unwrap().live_sid, None);
+    assert!(!s.rooms.member(&r, &b).await.unwrap().unwrap().is_active);
+
+    // Concurrent duplicate joins and leaves of one connection: one seat, then none.
+    let c = UserId::new_account();
+    let at = t + 10;
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (st, r, c) = (s.rooms.clone(), r.clone(), c.clone());
+            tokio::spawn(async move { st.seen(&r, &c, Seen::Joined { session: "PA_c" }, at).await })
+        })
+        .collect();
+    let mut applied = 0;
+    for t in tasks {
+        applied += usize::from(t.await.unwrap().unwrap());
+    }
+    assert_eq!((applied, seats(s, &r).await), (1, 1));
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (st, r, c) = (s.rooms.clone(), r.clone(), c.clone());
+            tokio::spawn(async move {
+                st.seen(&r, &c, Seen::Left { session: "PA_c" }, at + 1)
+                    .await
+            })
+        })
+        .collect();
+    let mut applied = 0;
+    for t in tasks {
+        applied += usize::from(t.await.unwrap().unwrap());
+    }
+    assert_eq!((applied, seats(s, &r).await), (1, 0));
+}
+
+/// Each webhook event id is claimed once, even by concurrent deliveries; a released claim
+/// can be taken again; deliveries are counted.
+pub async fn webhook_events_are_claimed_once(s: &Stores) {
+    let id = unique("EV");
+    let t = now();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (log, id) = (s.webhooks.clone(), id.clone());
+            tokio::spawn(async move { log.claim_event(&id, t, t + 60).await })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        won += usize::from(task.await.unwrap().unwrap());
+    }
+    assert_eq!(won, 1);
+    s.webhooks.release_event(&id).await.unwrap();
+    assert!(s.webhooks.claim_event(&id, t, t + 60).await.unwrap());
+    // An expired claim is as good as none.
+    assert!(s.webhooks.claim_event(&id, t + 61, t + 120).await.unwrap());
+    let stats = s.webhooks.webhook_stats().await.unwrap();
+    assert_eq!(stats.count, 22);
+    assert!(stats.last_at.unwrap() >= t);
+}

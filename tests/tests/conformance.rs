@@ -56,6 +56,8 @@ macro_rules! all_cases {
             member_changes_persist,
             room_updates_are_partial,
             owned_rooms_paginate,
+            presence_reports_are_guarded,
+            webhook_events_are_claimed_once,
         );
     };
 }

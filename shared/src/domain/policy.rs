@@ -199,6 +199,8 @@ mod tests {
             restrictions: Restrictions::default(),
             joined_at: 0,
             left_at: None,
+            session: None,
+            seen_at: 0,
         }
     }
 

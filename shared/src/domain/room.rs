@@ -198,6 +198,8 @@ pub struct Room {
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
     pub archived_at: Option<UnixTime>,
+    /// LiveKit's id for the meeting running in this room now (from `room_started`).
+    pub live_sid: Option<String>,
 }
 
 impl Room {
@@ -218,6 +220,7 @@ impl Room {
             created_at: now,
             updated_at: now,
             archived_at: None,
+            live_sid: None,
         }
     }
 
@@ -321,6 +324,11 @@ pub struct Member {
     pub restrictions: Restrictions,
     pub joined_at: UnixTime,
     pub left_at: Option<UnixTime>,
+    /// LiveKit's participant id of their current connection, as LiveKit last reported it.
+    pub session: Option<String>,
+    /// Time of the newest presence fact applied (a join here, a LiveKit event): older
+    /// reports are ignored, so reordered webhooks cannot undo newer state.
+    pub seen_at: UnixTime,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod json;
 pub mod moderation;
 pub mod rooms;
 pub mod socket;
+pub mod webhook;
 
 use std::time::Instant;
 
@@ -33,6 +34,7 @@ pub fn all_routes() -> Router<AppState> {
         .merge(rooms::routes())
         .merge(join::routes())
         .merge(moderation::routes())
+        .merge(webhook::routes())
 }
 
 /// Wraps capability routes into a service: JSON 404/405, the configured body limit (413), and

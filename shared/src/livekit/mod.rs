@@ -5,11 +5,13 @@
 mod port;
 mod token;
 pub mod twirp;
+mod webhook;
 
 use std::sync::Arc;
 
 pub use port::*;
 pub use token::{JoinToken, JoinTokens};
+pub use webhook::{LiveEvent, LiveEventKind, WebhookRefusal, WebhookVerifier};
 
 use crate::config::{Config, ConfigError};
 

@@ -146,6 +146,57 @@ pub enum MemberChange {
     Role(MemberRole),
 }
 
+/// What LiveKit reported about one participant's connection (`session` is its participant
+/// sid), from a webhook or the reconciler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen<'a> {
+    Joined { session: &'a str },
+    Left { session: &'a str },
+}
+
+/// The seat change (+1, -1 or 0) a presence report makes to a member as stored, or `None`
+/// when it must be ignored: older than what the store knows, a duplicate, or a leave of a
+/// connection that is not the member's current one. One rule for every adapter.
+pub fn presence_change(
+    m: Option<&Member>,
+    joined: bool,
+    session: &str,
+    at: UnixTime,
+) -> Option<i64> {
+    let seen_at = m.map_or(0, |m| m.seen_at);
+    let active = m.is_some_and(|m| m.is_active);
+    let current = m.and_then(|m| m.session.as_deref());
+    if joined {
+        if at < seen_at || (active && current == Some(session)) {
+            return None;
+        }
+        return Some(if active { 0 } else { 1 });
+    }
+    // A leave ends the current connection; with none recorded (the join event was lost) it
+    // must be newer than the seat taken since.
+    let ends_current = current == Some(session) || (current.is_none() && at > seen_at);
+    (active && ends_current && at >= seen_at).then_some(-1)
+}
+
+/// Webhook deliveries as admins see them: "no webhooks received" is the seed's first symptom.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookStats {
+    pub count: u64,
+    pub last_at: Option<UnixTime>,
+}
+
+/// LiveKit webhook bookkeeping: each event id is applied once, deliveries are counted.
+#[async_trait]
+pub trait WebhookLog: Send + Sync {
+    /// Counts a verified delivery and claims its event id until `expires_at`; false when the
+    /// id was claimed before (a redelivery, answered without re-applying).
+    async fn claim_event(&self, id: &str, now: UnixTime, expires_at: UnixTime)
+    -> StoreResult<bool>;
+    /// Gives a claim back after its processing failed, so LiveKit's retry is applied.
+    async fn release_event(&self, id: &str) -> StoreResult<()>;
+    async fn webhook_stats(&self) -> StoreResult<WebhookStats>;
+}
+
 /// One page of a list and the opaque cursor of the next, if there is more.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
@@ -204,6 +255,26 @@ pub trait RoomStore: Send + Sync {
         change: &MemberChange,
         now: UnixTime,
     ) -> StoreResult<bool>;
+    /// Applies what LiveKit saw, unless the store already knows something newer: a join
+    /// makes the member active with that session (taking a seat without a capacity check:
+    /// they are in); a leave frees the seat only if it ends the member's current session, so
+    /// a late `participant_left` never unseats someone who came back. True if it changed.
+    async fn seen(
+        &self,
+        room: &Room,
+        user: &UserId,
+        seen: Seen<'_>,
+        at: UnixTime,
+    ) -> StoreResult<bool>;
+    /// LiveKit's meeting for this room started (`started`) or finished. Finishing frees every
+    /// seat taken before `at` and forgets the meeting's sid; returns the seats freed.
+    async fn room_session(
+        &self,
+        room: &Room,
+        sid: &str,
+        started: bool,
+        at: UnixTime,
+    ) -> StoreResult<u32>;
     /// One user's record in this room (this incarnation of its name), read consistently.
     async fn member(&self, room: &Room, user: &UserId) -> StoreResult<Option<Member>>;
     /// Members of an active room who hold a slot now (empty for archived rooms).
@@ -229,6 +300,7 @@ pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub rooms: Arc<dyn RoomStore>,
+    pub webhooks: Arc<dyn WebhookLog>,
     pub counters: Arc<dyn CounterStore>,
     pub health: Arc<dyn Health>,
 }
@@ -237,13 +309,14 @@ impl Stores {
     /// All ports from one adapter that implements them all.
     pub fn from_adapter<S>(adapter: S) -> Self
     where
-        S: UserStore + SessionStore + RoomStore + CounterStore + Health + 'static,
+        S: UserStore + SessionStore + RoomStore + WebhookLog + CounterStore + Health + 'static,
     {
         let a = Arc::new(adapter);
         Self {
             users: a.clone(),
             sessions: a.clone(),
             rooms: a.clone(),
+            webhooks: a.clone(),
             counters: a.clone(),
             health: a,
         }

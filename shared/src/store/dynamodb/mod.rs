@@ -7,6 +7,7 @@ mod item;
 mod rooms;
 mod sessions;
 mod users;
+mod webhooks;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;

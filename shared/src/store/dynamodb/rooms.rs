@@ -14,13 +14,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_n, opt_s, s};
-use super::{DynamoStore, failed_conditions, is_condition_failed, map_sdk};
+use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
     DisplayName, Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch,
     RoomSettings, Source, UnixTime, UserId,
 };
 use crate::store::{
-    CreateRoom, MemberChange, Occupy, Page, RoomStore, RoomWrite, StoreError, StoreResult,
+    CreateRoom, MemberChange, Occupy, Page, RoomStore, RoomWrite, Seen, StoreError, StoreResult,
+    presence_change,
 };
 
 const ROOM: &str = "ROOM";
@@ -84,6 +85,9 @@ fn room_attrs(r: &Room) -> Item {
     if let Some(t) = r.archived_at {
         item.insert("archivedAt".into(), n(t));
     }
+    if let Some(sid) = &r.live_sid {
+        item.insert("liveSid".into(), s(sid.as_str()));
+    }
     item
 }
 
@@ -133,6 +137,7 @@ fn room_from(item: &Item) -> StoreResult<Room> {
         created_at: get_n(item, "createdAt")?,
         updated_at: get_n(item, "updatedAt")?,
         archived_at: opt_n(item, "archivedAt"),
+        live_sid: opt_s(item, "liveSid"),
     })
 }
 
@@ -149,9 +154,13 @@ fn member_item(room: &Room, m: &Member) -> Item {
         ("denied".to_string(), denied_item(&m.restrictions)),
         ("chatBlocked".to_string(), b(m.restrictions.chat_blocked)),
         ("joinedAt".to_string(), n(m.joined_at)),
+        ("seenAt".to_string(), n(m.seen_at)),
     ]);
     if let Some(t) = m.left_at {
         item.insert("leftAt".into(), n(t));
+    }
+    if let Some(sid) = &m.session {
+        item.insert("session".into(), s(sid.as_str()));
     }
     item
 }
@@ -178,6 +187,8 @@ fn member_from(item: &Item) -> StoreResult<Member> {
         },
         joined_at: get_n(item, "joinedAt")?,
         left_at: opt_n(item, "leftAt"),
+        session: opt_s(item, "session"),
+        seen_at: opt_n(item, "seenAt").unwrap_or(0),
     })
 }
 
@@ -193,6 +204,8 @@ fn fresh_member(room: &Room, user: &UserId, name: &DisplayName, now: UnixTime) -
         restrictions: Restrictions::default(),
         joined_at: now,
         left_at: None,
+        session: None,
+        seen_at: now,
     }
 }
 
@@ -412,6 +425,12 @@ impl DynamoStore {
 
     /// Moves the room's seat count by `delta` (+1 only while a seat is free).
     fn seat_update(&self, room: &Room, delta: i64) -> Update {
+        self.count_update(room, delta, delta > 0)
+    }
+
+    /// Moves the seat count by `delta`, checking capacity only when `capped` (LiveKit saying
+    /// someone is in is a fact, not a request).
+    fn count_update(&self, room: &Room, delta: i64, capped: bool) -> Update {
         let u = Update::builder()
             .table_name(&self.table)
             .key("pk", name_pk(&room.name))
@@ -419,7 +438,7 @@ impl DynamoStore {
             .update_expression("SET activeCount = activeCount + :d")
             .expression_attribute_values(":d", n(delta))
             .expression_attribute_values(":rid", s(room.id.as_str()));
-        let u = if delta > 0 {
+        let u = if capped {
             u.condition_expression(
                 "id = :rid AND (maxParticipants = :zero OR activeCount < maxParticipants)",
             )
@@ -692,10 +711,12 @@ impl RoomStore for DynamoStore {
                         .key("pk", name_pk(&room.name))
                         .key("sk", member_sk(user))
                         .update_expression(
-                            "SET isActive = :t, #name = :name, joinedAt = :now REMOVE leftAt",
+                            "SET isActive = :t, #name = :name, joinedAt = :now, seenAt = :now \
+                             REMOVE leftAt, #session",
                         )
                         .condition_expression("roomId = :rid AND isActive = :f AND banned = :f")
                         .expression_attribute_names("#name", "name")
+                        .expression_attribute_names("#session", "session")
                         .expression_attribute_values(":t", b(true))
                         .expression_attribute_values(":f", b(false))
                         .expression_attribute_values(":name", s(name.as_str()))
@@ -764,6 +785,161 @@ impl RoomStore for DynamoStore {
             }
         }
         Err(StoreError::Unavailable("member kept changing".into()))
+    }
+
+    /// Compare-and-set on the member as read (activity, session, seen time), with the seat
+    /// count in the same transaction; a race re-reads and decides again.
+    async fn seen(
+        &self,
+        room: &Room,
+        user: &UserId,
+        seen: Seen<'_>,
+        at: UnixTime,
+    ) -> StoreResult<bool> {
+        let (joined, session) = match seen {
+            Seen::Joined { session } => (true, session),
+            Seen::Left { session } => (false, session),
+        };
+        for _ in 0..ATTEMPTS {
+            let Some((current, member)) = self.active_pair(&room.name, Some(user)).await? else {
+                return Ok(false);
+            };
+            if current.id != room.id {
+                return Ok(false);
+            }
+            let Some(change) = presence_change(member.as_ref(), joined, session, at) else {
+                return Ok(false);
+            };
+            let write = match &member {
+                None => {
+                    let placeholder = DisplayName::from_trusted(user.to_string());
+                    let mut m = fresh_member(room, user, &placeholder, at);
+                    m.is_active = true;
+                    m.session = Some(session.to_string());
+                    self.first_record(room, &m)
+                }
+                Some(m) => {
+                    let mut u = Update::builder()
+                        .table_name(&self.table)
+                        .key("pk", name_pk(&room.name))
+                        .key("sk", member_sk(user))
+                        .expression_attribute_names("#session", "session")
+                        .expression_attribute_values(":rid", s(room.id.as_str()))
+                        .expression_attribute_values(":was", b(m.is_active))
+                        .expression_attribute_values(":act", b(joined))
+                        .expression_attribute_values(":sid", s(session))
+                        .expression_attribute_values(":at", n(at))
+                        .expression_attribute_values(":prev", n(m.seen_at));
+                    u = if joined {
+                        let since = if m.is_active { m.joined_at } else { at };
+                        u.update_expression(
+                            "SET isActive = :act, #session = :sid, seenAt = :at, \
+                             joinedAt = :since REMOVE leftAt",
+                        )
+                        .expression_attribute_values(":since", n(since))
+                    } else {
+                        u.update_expression(
+                            "SET isActive = :act, #session = :sid, seenAt = :at, leftAt = :at",
+                        )
+                    };
+                    let same_session = match &m.session {
+                        Some(prev) => {
+                            u = u.expression_attribute_values(":psid", s(prev.as_str()));
+                            "#session = :psid"
+                        }
+                        None => "attribute_not_exists(#session)",
+                    };
+                    let cond = format!(
+                        "roomId = :rid AND isActive = :was AND {same_session} AND \
+                         (seenAt = :prev OR attribute_not_exists(seenAt))"
+                    );
+                    tx_update(
+                        u.condition_expression(cond)
+                            .build()
+                            .expect("complete update"),
+                    )
+                }
+            };
+            let mut items = vec![write];
+            if change != 0 {
+                items.push(tx_update(self.count_update(room, change, false)));
+            }
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(true),
+                Err(e) if failed_conditions(&e).is_some() => continue,
+                Err(e) => return Err(map_sdk(e)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "member presence kept changing".into(),
+        ))
+    }
+
+    async fn room_session(
+        &self,
+        room: &Room,
+        sid: &str,
+        started: bool,
+        at: UnixTime,
+    ) -> StoreResult<u32> {
+        let u = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", name_pk(&room.name))
+            .key("sk", s(ROOM))
+            .expression_attribute_values(":rid", s(room.id.as_str()))
+            .expression_attribute_values(":sid", s(sid));
+        let u = if started {
+            u.update_expression("SET liveSid = :sid")
+                .condition_expression("id = :rid")
+        } else {
+            u.update_expression("REMOVE liveSid").condition_expression(
+                "id = :rid AND (attribute_not_exists(liveSid) OR liveSid = :sid)",
+            )
+        };
+        if !applied(u.send().await)? || started {
+            return Ok(0);
+        }
+        let mut freed = 0;
+        for m in self.active_members(room).await? {
+            if m.seen_at > at {
+                continue; // took their seat after the meeting ended
+            }
+            let leave = Update::builder()
+                .table_name(&self.table)
+                .key("pk", name_pk(&room.name))
+                .key("sk", member_sk(&m.user_id))
+                .update_expression("SET isActive = :f, leftAt = :at, seenAt = :at")
+                .condition_expression(
+                    "roomId = :rid AND isActive = :t AND (seenAt <= :at OR attribute_not_exists(seenAt))",
+                )
+                .expression_attribute_values(":rid", s(room.id.as_str()))
+                .expression_attribute_values(":f", b(false))
+                .expression_attribute_values(":t", b(true))
+                .expression_attribute_values(":at", n(at))
+                .build()
+                .expect("complete update");
+            let sent = self
+                .client
+                .transact_write_items()
+                .transact_items(tx_update(leave))
+                .transact_items(tx_update(self.count_update(room, -1, false)))
+                .send()
+                .await;
+            match sent {
+                Ok(_) => freed += 1,
+                Err(e) if failed_conditions(&e).is_some() => {} // changed meanwhile
+                Err(e) => return Err(map_sdk(e)),
+            }
+        }
+        Ok(freed)
     }
 
     async fn member(&self, room: &Room, user: &UserId) -> StoreResult<Option<Member>> {

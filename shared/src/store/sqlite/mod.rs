@@ -7,6 +7,7 @@ pub mod jobs;
 mod rooms;
 mod sessions;
 mod users;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_auth.sql"),
     include_str!("migrations/0002_jobs.sql"),
     include_str!("migrations/0003_rooms.sql"),
+    include_str!("migrations/0004_presence.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 

@@ -10,14 +10,15 @@ use crate::domain::{
     RoomSettings, Source, UnixTime, UserId,
 };
 use crate::store::{
-    CreateRoom, MemberChange, Occupy, Page, RoomStore, RoomWrite, StoreError, StoreResult,
+    CreateRoom, MemberChange, Occupy, Page, RoomStore, RoomWrite, Seen, StoreError, StoreResult,
+    presence_change,
 };
 
 const ROOM_COLUMNS: &str = "id, name, created_by, admin_id, is_active, is_public, \
     max_participants, mode, allow_chat, allow_video, allow_audio, require_approval, e2ee, \
-    is_persistent, recordings_allowed, active_count, created_at, updated_at, archived_at";
-const MEMBER_COLUMNS: &str =
-    "room_id, user_id, name, role, is_active, banned, denied, chat_blocked, joined_at, left_at";
+    is_persistent, recordings_allowed, active_count, created_at, updated_at, archived_at, live_sid";
+const MEMBER_COLUMNS: &str = "room_id, user_id, name, role, is_active, banned, denied, \
+    chat_blocked, joined_at, left_at, session, seen_at";
 
 fn corrupt(what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -51,6 +52,7 @@ fn row_to_room(r: &Row<'_>) -> rusqlite::Result<Room> {
         created_at: r.get(16)?,
         updated_at: r.get(17)?,
         archived_at: r.get(18)?,
+        live_sid: r.get(19)?,
     })
 }
 
@@ -70,6 +72,8 @@ fn row_to_member(r: &Row<'_>) -> rusqlite::Result<Member> {
         },
         joined_at: r.get(8)?,
         left_at: r.get(9)?,
+        session: r.get(10)?,
+        seen_at: r.get(11)?,
     })
 }
 
@@ -109,7 +113,7 @@ fn member(c: &Connection, room: &str, user: &str) -> StoreResult<Option<Member>>
     )
 }
 
-fn immediate(c: &mut Connection) -> StoreResult<Transaction<'_>> {
+pub(super) fn immediate(c: &mut Connection) -> StoreResult<Transaction<'_>> {
     c.transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)
 }
@@ -166,7 +170,7 @@ impl RoomStore for SqliteStore {
             tx.execute(
                 &format!(
                     "INSERT INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, \
-                     ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15, ?16, NULL)"
+                     ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15, ?16, NULL, NULL)"
                 ),
                 params![
                     r.id.as_str(),
@@ -387,9 +391,10 @@ impl RoomStore for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO room_members (room_id, user_id, name, role, is_active, banned, \
-                 denied, chat_blocked, joined_at) VALUES (?1, ?2, ?3, 'participant', 1, 0, '[]', \
-                 0, ?4) ON CONFLICT DO UPDATE SET is_active = 1, name = excluded.name, \
-                 joined_at = excluded.joined_at, left_at = NULL",
+                 denied, chat_blocked, joined_at, seen_at) VALUES (?1, ?2, ?3, 'participant', 1, \
+                 0, '[]', 0, ?4, ?4) ON CONFLICT DO UPDATE SET is_active = 1, \
+                 name = excluded.name, joined_at = excluded.joined_at, left_at = NULL, \
+                 session = NULL, seen_at = excluded.seen_at",
                 params![rid, user, name, now],
             )
             .map_err(map_err)?;
@@ -470,6 +475,96 @@ impl RoomStore for SqliteStore {
             }
             tx.commit().map_err(map_err)?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn seen(
+        &self,
+        room: &Room,
+        user: &UserId,
+        seen: Seen<'_>,
+        at: UnixTime,
+    ) -> StoreResult<bool> {
+        let (rid, user) = (room.id.as_str().to_string(), user.as_str().to_string());
+        let (joined, session) = match seen {
+            Seen::Joined { session } => (true, session.to_string()),
+            Seen::Left { session } => (false, session.to_string()),
+        };
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            if !room_by_id(&tx, &rid)?.is_some_and(|r| r.is_active) {
+                return Ok(false);
+            }
+            let m = member(&tx, &rid, &user)?;
+            let Some(change) = presence_change(m.as_ref(), joined, &session, at) else {
+                return Ok(false);
+            };
+            ensure_member(&tx, &rid, &user, at)?;
+            tx.execute(
+                "UPDATE room_members SET is_active = ?3, session = ?4, seen_at = ?5, \
+                 joined_at = CASE WHEN ?3 = 1 AND is_active = 0 THEN ?5 ELSE joined_at END, \
+                 left_at = CASE WHEN ?3 = 1 THEN NULL ELSE ?5 END \
+                 WHERE room_id = ?1 AND user_id = ?2",
+                params![rid, user, joined, session, at],
+            )
+            .map_err(map_err)?;
+            if change != 0 {
+                tx.execute(
+                    "UPDATE rooms SET active_count = MAX(active_count + ?2, 0) WHERE id = ?1",
+                    params![rid, change],
+                )
+                .map_err(map_err)?;
+            }
+            tx.commit().map_err(map_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn room_session(
+        &self,
+        room: &Room,
+        sid: &str,
+        started: bool,
+        at: UnixTime,
+    ) -> StoreResult<u32> {
+        let (rid, sid) = (room.id.as_str().to_string(), sid.to_string());
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            if started {
+                tx.execute(
+                    "UPDATE rooms SET live_sid = ?2 WHERE id = ?1 AND is_active = 1",
+                    params![rid, sid],
+                )
+                .map_err(map_err)?;
+                tx.commit().map_err(map_err)?;
+                return Ok(0);
+            }
+            let ended = tx
+                .execute(
+                    "UPDATE rooms SET live_sid = NULL WHERE id = ?1 AND is_active = 1 \
+                     AND (live_sid IS NULL OR live_sid = ?2)",
+                    params![rid, sid],
+                )
+                .map_err(map_err)?;
+            if ended == 0 {
+                return Ok(0); // archived, or a newer meeting is running
+            }
+            let freed = tx
+                .execute(
+                    "UPDATE room_members SET is_active = 0, left_at = ?2, seen_at = ?2 \
+                     WHERE room_id = ?1 AND is_active = 1 AND seen_at <= ?2",
+                    params![rid, at],
+                )
+                .map_err(map_err)?;
+            tx.execute(
+                "UPDATE rooms SET active_count = MAX(active_count - ?2, 0) WHERE id = ?1",
+                params![rid, freed],
+            )
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            Ok(freed as u32)
         })
         .await
     }

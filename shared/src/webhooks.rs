@@ -1,0 +1,166 @@
+//! LiveKit webhooks applied: each verified event id once, each effect a guarded transition
+//! in the store (`RoomStore::seen`, `room_session`), so duplicates and reordering are
+//! harmless. A participant who connects although banned (an old token still admits them on
+//! self-hosted LiveKit) is removed again.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::domain::{RoomName, UnixTime, UserId, now};
+use crate::error::{Error, Result};
+use crate::livekit::{
+    LiveEvent, LiveEventKind, LiveKit, LiveKitError, WebhookRefusal, WebhookVerifier,
+};
+use crate::store::{RoomStore, Seen, WebhookLog, WebhookStats};
+
+/// How long an event id is remembered. LiveKit retries within about 15 seconds; a day
+/// covers clock skew and slow queues with room to spare.
+const EVENT_MEMORY_SECS: UnixTime = 24 * 3600;
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Applied,
+    /// Seen before (same event id): acknowledged, not re-applied.
+    Duplicate,
+}
+
+pub struct Webhooks {
+    verifier: Option<WebhookVerifier>,
+    rooms: Arc<dyn RoomStore>,
+    log: Arc<dyn WebhookLog>,
+    livekit: Option<Arc<dyn LiveKit>>,
+}
+
+impl Webhooks {
+    pub fn new(
+        rooms: Arc<dyn RoomStore>,
+        log: Arc<dyn WebhookLog>,
+        livekit: Option<Arc<dyn LiveKit>>,
+        config: &Config,
+    ) -> Self {
+        let lk = &config.livekit;
+        let verifier =
+            (!lk.api_key.is_empty()).then(|| WebhookVerifier::new(&lk.api_key, &lk.api_secret));
+        Self {
+            verifier,
+            rooms,
+            log,
+            livekit,
+        }
+    }
+
+    /// Verifies, then applies once. A failure while applying gives the event id back and
+    /// answers 5xx, so LiveKit's retry gets another chance.
+    pub async fn receive(&self, authorization: Option<&str>, body: &[u8]) -> Result<Delivery> {
+        let verifier = self.verifier.as_ref().ok_or_else(|| {
+            Error::UpstreamDown(
+                "LiveKit keys are not configured (livekit.apiKey/apiSecret): webhooks cannot be verified"
+                    .into(),
+            )
+        })?;
+        let event = verifier.verify(authorization, body).map_err(|r| match r {
+            WebhookRefusal::Unauthenticated(why) => {
+                tracing::warn!(%why, "webhook refused");
+                Error::unauthorized("invalid webhook signature")
+            }
+            WebhookRefusal::Malformed(why) => Error::bad_request(why),
+        })?;
+        let t = now();
+        if !event.id.is_empty()
+            && !self
+                .log
+                .claim_event(&event.id, t, t + EVENT_MEMORY_SECS)
+                .await?
+        {
+            return Ok(Delivery::Duplicate);
+        }
+        if let Err(e) = self.apply(&event, t).await {
+            if !event.id.is_empty()
+                && let Err(release) = self.log.release_event(&event.id).await
+            {
+                tracing::error!(error = %release, id = %event.id, "webhook claim not released");
+            }
+            return Err(e);
+        }
+        Ok(Delivery::Applied)
+    }
+
+    pub async fn stats(&self) -> Result<WebhookStats> {
+        Ok(self.log.webhook_stats().await?)
+    }
+
+    async fn apply(&self, event: &LiveEvent, received: UnixTime) -> Result<()> {
+        let at = if event.created_at > 0 {
+            event.created_at
+        } else {
+            received
+        };
+        match &event.kind {
+            LiveEventKind::RoomStarted { room, sid } => {
+                if let Some(r) = self.room(room).await? {
+                    self.rooms.room_session(&r, sid, true, at).await?;
+                }
+            }
+            LiveEventKind::RoomFinished { room, sid } => {
+                if let Some(r) = self.room(room).await? {
+                    let freed = self.rooms.room_session(&r, sid, false, at).await?;
+                    tracing::info!(room = %r.id, freed, "meeting finished");
+                }
+            }
+            LiveEventKind::ParticipantJoined {
+                room,
+                identity,
+                session,
+            } => self.joined(room, identity, session, at).await?,
+            LiveEventKind::ParticipantLeft {
+                room,
+                identity,
+                session,
+            } => {
+                if let (Some(r), Ok(user)) = (self.room(room).await?, UserId::parse(identity)) {
+                    self.rooms
+                        .seen(&r, &user, Seen::Left { session }, at)
+                        .await?;
+                }
+            }
+            // The recording state machine consumes these (recording issue).
+            LiveEventKind::Egress { .. } | LiveEventKind::Other(_) => {}
+        }
+        Ok(())
+    }
+
+    async fn joined(&self, room: &str, identity: &str, session: &str, at: UnixTime) -> Result<()> {
+        // Identities that are not ours (recorders, agents) hold no seat.
+        let (Some(r), Ok(user)) = (self.room(room).await?, UserId::parse(identity)) else {
+            return Ok(());
+        };
+        self.rooms
+            .seen(&r, &user, Seen::Joined { session }, at)
+            .await?;
+        let banned = self
+            .rooms
+            .member(&r, &user)
+            .await?
+            .is_some_and(|m| m.banned);
+        if banned && let Some(lk) = &self.livekit {
+            match lk.remove_participant(room, identity).await {
+                Ok(()) | Err(LiveKitError::NotFound(_)) => {
+                    self.rooms
+                        .seen(&r, &user, Seen::Left { session }, at)
+                        .await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The active room LiveKit's room name refers to; names that are not ours are ignored.
+    async fn room(&self, name: &str) -> Result<Option<crate::domain::Room>> {
+        let Ok(name) = RoomName::parse(name) else {
+            return Ok(None);
+        };
+        Ok(self.rooms.active_room(&name, None).await?.map(|(r, _)| r))
+    }
+}
