@@ -132,18 +132,19 @@ impl Webhooks {
 
     async fn joined(&self, room: &str, identity: &str, session: &str, at: UnixTime) -> Result<()> {
         // Identities that are not ours (recorders, agents) hold no seat.
-        let (Some(r), Ok(user)) = (self.room(room).await?, UserId::parse(identity)) else {
+        let (Ok(name), Ok(user)) = (RoomName::parse(room), UserId::parse(identity)) else {
+            return Ok(());
+        };
+        // Room and member in one read: the ban decides whether they may stay.
+        let Some((r, member)) = self.rooms.active_room(&name, Some(&user)).await? else {
             return Ok(());
         };
         self.rooms
             .seen(&r, &user, Seen::Joined { session }, at)
             .await?;
-        let banned = self
-            .rooms
-            .member(&r, &user)
-            .await?
-            .is_some_and(|m| m.banned);
-        if banned && let Some(lk) = &self.livekit {
+        if member.is_some_and(|m| m.banned)
+            && let Some(lk) = &self.livekit
+        {
             match lk.remove_participant(room, identity).await {
                 Ok(()) | Err(LiveKitError::NotFound(_)) => {
                     self.rooms

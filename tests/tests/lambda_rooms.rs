@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bedrud_shared::AppState;
 use bedrud_shared::config::Config;
-use bedrud_shared::http::{auth, join, moderation, rooms};
+use bedrud_shared::http::{auth, join, moderation, rooms, webhook};
 use bedrud_shared::lambda;
 use bedrud_shared::ratelimit::MemoryRateLimiter;
 use bedrud_shared::store::Stores;
@@ -22,6 +22,8 @@ struct Functions {
     rooms: axum::Router,
     join: axum::Router,
     moderation: axum::Router,
+    webhook: axum::Router,
+    state: AppState,
     log: RequestLog,
     lk: LiveKitDouble,
 }
@@ -59,7 +61,9 @@ async fn functions() -> Functions {
         auth: lambda::service(auth::routes(), state.clone()),
         rooms: lambda::service(rooms::routes(), state.clone()),
         join: lambda::service(join::routes(), state.clone()),
-        moderation: lambda::service(moderation::routes(), state),
+        moderation: lambda::service(moderation::routes(), state.clone()),
+        webhook: lambda::service(webhook::routes(), state.clone()),
+        state,
         log,
         lk,
     }
@@ -249,4 +253,85 @@ async fn moderation_function_binds_on_dynamodb_through_every_fixture() {
     }
     assert!(!f.lk.has_room(name));
     assert_eq!(invoke(&f.join, &join).await.0, 410);
+}
+
+/// Deliveries made and signed by LiveKit's official Python SDK (`events/make_webhook_events.py`)
+/// through the webhook function on DynamoDB.
+#[tokio::test]
+async fn webhook_function_applies_sdk_made_deliveries_once() {
+    let f = functions().await;
+    let mut register = event("apigw-v2-auth-register.json");
+    register["body"] = json!({"email": format!("{}@example.com", unique("wh")),
+        "password": "correct horse battery staple", "name": "Hook Owner"})
+    .to_string()
+    .into();
+    let (_, body, _) = invoke(&f.auth, &register).await;
+    let owner = body["tokens"]["accessToken"].as_str().unwrap().to_string();
+    let (status, created, _) =
+        invoke(&f.rooms, &event_as("apigw-v2-room-create.json", &owner)).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["name"], "lambda-room", "the fixtures' room");
+    let id = bedrud_shared::domain::RoomId::parse(created["id"].as_str().unwrap()).unwrap();
+    let seats = || async {
+        let r = f.state.stores.rooms.room(&id).await.unwrap().unwrap();
+        (r.active_count, r.live_sid)
+    };
+    let deliver = |name: &str| {
+        let e = event(&format!("livekit-webhook-{name}.json"));
+        let wh = f.webhook.clone();
+        async move {
+            let (status, body, _) = invoke(&wh, &e).await;
+            assert_eq!(status, 200, "{body}");
+            body["status"].as_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(deliver("room-started").await, "ok");
+    assert_eq!(seats().await, (0, Some("RM_fixture".to_string())));
+    f.log.take();
+    assert_eq!(deliver("participant-joined").await, "ok");
+    let ops = f.log.take();
+    assert_eq!(
+        ops,
+        [
+            "UpdateItem",         // delivery count
+            "PutItem",            // event id claim
+            "BatchGetItem",       // room + member (the ban decides)
+            "BatchGetItem",       // presence compare-and-set: read
+            "TransactWriteItems", // … and write with the seat count
+        ]
+    );
+    assert_eq!(seats().await.0, 1);
+    for _ in 0..4 {
+        assert_eq!(deliver("participant-joined").await, "duplicate");
+    }
+    for name in [
+        "track-published",
+        "egress-started",
+        "egress-updated",
+        "egress-ended",
+        "egress-ended-legacy-file",
+    ] {
+        assert_eq!(deliver(name).await, "ok", "{name}");
+    }
+    assert_eq!(seats().await.0, 1);
+    assert_eq!(deliver("participant-left").await, "ok");
+    assert_eq!(deliver("participant-connection-aborted").await, "ok");
+    assert_eq!(seats().await.0, 0, "one leave, one seat");
+    assert_eq!(deliver("room-finished").await, "ok");
+    assert_eq!(seats().await, (0, None));
+    let stats = f.state.webhooks.stats().await.unwrap();
+    assert_eq!(stats.count, 14);
+
+    // A fixture with its body changed by one byte is refused.
+    let mut forged = event("livekit-webhook-participant-joined.json");
+    let body = forged["body"]
+        .as_str()
+        .unwrap()
+        .replace("Fixture", "Fixturf");
+    forged["body"] = body.into();
+    let (status, body, _) = invoke(&f.webhook, &forged).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (401, &json!("invalid webhook signature"))
+    );
 }
