@@ -43,3 +43,26 @@ async fn client_ip_from_context(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(ClientIp(ip));
     next.run(req).await
 }
+
+/// Runs the reconciler once per scheduled invocation (EventBridge); the answer is the pass's
+/// report, and a failed pass fails the invocation so it shows in the function's metrics.
+pub async fn serve_reconciler(state: AppState) -> Result<(), lambda_http::Error> {
+    let reconciler = state
+        .reconciler()
+        .ok_or("LiveKit keys are not configured (LIVEKIT_API_KEY / LIVEKIT_API_SECRET)")?;
+    let reconciler = std::sync::Arc::new(reconciler);
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |_: lambda_http::LambdaEvent<serde_json::Value>| {
+            let r = reconciler.clone();
+            async move {
+                let report = r.run_once().await?;
+                Ok::<_, lambda_http::Error>(serde_json::json!({
+                    "liveRooms": report.live_rooms,
+                    "joined": report.joined,
+                    "freed": report.freed,
+                }))
+            }
+        },
+    ))
+    .await
+}

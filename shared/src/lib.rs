@@ -17,6 +17,7 @@ pub mod livekit;
 pub mod moderation;
 pub mod queue;
 pub mod ratelimit;
+pub mod reconciler;
 pub mod rooms;
 pub mod runtime;
 pub mod state;

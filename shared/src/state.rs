@@ -68,6 +68,17 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// The reconciler over this state's store and LiveKit; `None` without LiveKit keys.
+    pub fn reconciler(&self) -> Option<crate::reconciler::Reconciler> {
+        let lk = self.livekit.clone()?;
+        Some(crate::reconciler::Reconciler::new(
+            self.stores.rooms.clone(),
+            lk,
+        ))
+    }
+}
+
 impl Deref for AppState {
     type Target = Inner;
 

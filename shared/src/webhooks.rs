@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::domain::{RoomName, UnixTime, UserId, now};
+use crate::domain::{Member, Room, RoomName, UnixTime, UserId, now};
 use crate::error::{Error, Result};
 use crate::livekit::{
     LiveEvent, LiveEventKind, LiveKit, LiveKitError, WebhookRefusal, WebhookVerifier,
@@ -139,29 +139,51 @@ impl Webhooks {
         let Some((r, member)) = self.rooms.active_room(&name, Some(&user)).await? else {
             return Ok(());
         };
-        self.rooms
-            .seen(&r, &user, Seen::Joined { session }, at)
-            .await?;
-        if member.is_some_and(|m| m.banned)
-            && let Some(lk) = &self.livekit
-        {
-            match lk.remove_participant(room, identity).await {
-                Ok(()) | Err(LiveKitError::NotFound(_)) => {
-                    self.rooms
-                        .seen(&r, &user, Seen::Left { session }, at)
-                        .await?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+        connected(
+            &*self.rooms,
+            self.livekit.as_deref(),
+            &r,
+            member.as_ref(),
+            &user,
+            session,
+            at,
+        )
+        .await
     }
 
     /// The active room LiveKit's room name refers to; names that are not ours are ignored.
-    async fn room(&self, name: &str) -> Result<Option<crate::domain::Room>> {
+    async fn room(&self, name: &str) -> Result<Option<Room>> {
         let Ok(name) = RoomName::parse(name) else {
             return Ok(None);
         };
         Ok(self.rooms.active_room(&name, None).await?.map(|(r, _)| r))
     }
+}
+
+/// Someone is connected to the room's meeting (a webhook or the reconciler saw it): they hold
+/// a seat, unless they are banned, in which case LiveKit removes them again.
+pub(crate) async fn connected(
+    rooms: &dyn RoomStore,
+    livekit: Option<&dyn LiveKit>,
+    room: &Room,
+    member: Option<&Member>,
+    user: &UserId,
+    session: &str,
+    at: UnixTime,
+) -> Result<()> {
+    rooms.seen(room, user, Seen::Joined { session }, at).await?;
+    if member.is_some_and(|m| m.banned)
+        && let Some(lk) = livekit
+    {
+        match lk
+            .remove_participant(room.name.as_str(), user.as_str())
+            .await
+        {
+            Ok(()) | Err(LiveKitError::NotFound(_)) => {
+                rooms.seen(room, user, Seen::Left { session }, at).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }

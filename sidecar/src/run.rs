@@ -5,10 +5,14 @@ use std::process::ExitCode;
 
 use bedrud_shared::config::{Config, fill_dev_secrets};
 use bedrud_shared::http::{all_routes, socket};
+use bedrud_shared::reconciler;
 use bedrud_shared::runtime::{Counting, StartError, build};
 use bedrud_shared::telemetry;
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
+
+/// How often the sidecar reconciles with LiveKit (webhooks normally keep state current).
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub fn main(config_path: Option<&Path>) -> ExitCode {
     crate::block_on(async {
@@ -56,6 +60,10 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
         .local_addr()
         .map_err(|e| StartError::Io(e.to_string()))?;
     info!(db = %state.config.database.path.display(), "listening on http://{local}");
+    // Heals seats and meetings from LiveKit's view when webhooks are lost (or not set up).
+    if let Some(r) = state.reconciler() {
+        tokio::spawn(reconciler::every(r, RECONCILE_EVERY));
+    }
 
     socket::serve(
         listener,

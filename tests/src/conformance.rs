@@ -12,6 +12,7 @@ use bedrud_shared::store::{Rotation, StoreError, Stores};
 use crate::unique;
 
 pub use crate::conformance_rooms::*;
+pub use crate::reconcile::*;
 
 pub fn account(email: &str) -> User {
     let t = now();

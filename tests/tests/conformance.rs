@@ -58,6 +58,7 @@ macro_rules! all_cases {
             owned_rooms_paginate,
             presence_reports_are_guarded,
             webhook_events_are_claimed_once,
+            reconciler_converges_on_livekits_view,
         );
     };
 }

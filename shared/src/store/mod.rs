@@ -275,6 +275,11 @@ pub trait RoomStore: Send + Sync {
         started: bool,
         at: UnixTime,
     ) -> StoreResult<u32>;
+    /// Active rooms that may hold seats or a live meeting (a seat was taken or a meeting
+    /// started since they were last settled), by name; the reconciler walks these.
+    async fn busy_rooms(&self, limit: u32, after: Option<&str>) -> StoreResult<Page<Room>>;
+    /// Drops the room from `busy_rooms` if it holds no seat and no live meeting now.
+    async fn settle(&self, room: &Room) -> StoreResult<()>;
     /// One user's record in this room (this incarnation of its name), read consistently.
     async fn member(&self, room: &Room, user: &UserId) -> StoreResult<Option<Member>>;
     /// Members of an active room who hold a slot now (empty for archived rooms).

@@ -88,6 +88,18 @@ impl DynamoStore {
             )
             .build()
             .expect("complete index");
+        // Sparse: only rooms marked busy carry `gsi2pk` (the reconciler's walk).
+        let busy = GlobalSecondaryIndex::builder()
+            .index_name("gsi2")
+            .key_schema(key("gsi2pk", KeyType::Hash))
+            .key_schema(key("gsi2sk", KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("complete index");
         let created = self
             .client
             .create_table()
@@ -97,9 +109,12 @@ impl DynamoStore {
             .attribute_definitions(attr("sk"))
             .attribute_definitions(attr("gsi1pk"))
             .attribute_definitions(attr("gsi1sk"))
+            .attribute_definitions(attr("gsi2pk"))
+            .attribute_definitions(attr("gsi2sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
             .global_secondary_indexes(gsi)
+            .global_secondary_indexes(busy)
             .send()
             .await;
         match created {

@@ -26,6 +26,8 @@ use crate::store::{
 
 const ROOM: &str = "ROOM";
 const COUNT: &str = "ROOMCOUNT";
+/// `gsi2pk` of rooms that took a seat or started a meeting since they were last settled.
+const BUSY: &str = "BUSY";
 /// Retries of a conditional write whose read went stale under contention.
 const ATTEMPTS: usize = 16;
 
@@ -435,9 +437,18 @@ impl DynamoStore {
             .table_name(&self.table)
             .key("pk", name_pk(&room.name))
             .key("sk", s(ROOM))
-            .update_expression("SET activeCount = activeCount + :d")
             .expression_attribute_values(":d", n(delta))
             .expression_attribute_values(":rid", s(room.id.as_str()));
+        // Taking a seat marks the room busy (sparse `gsi2`) for the reconciler.
+        let u = if delta > 0 {
+            u.update_expression(
+                "SET activeCount = activeCount + :d, gsi2pk = :busy, gsi2sk = #name",
+            )
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":busy", s(BUSY))
+        } else {
+            u.update_expression("SET activeCount = activeCount + :d")
+        };
         let u = if capped {
             u.condition_expression(
                 "id = :rid AND (maxParticipants = :zero OR activeCount < maxParticipants)",
@@ -897,7 +908,9 @@ impl RoomStore for DynamoStore {
             .expression_attribute_values(":rid", s(room.id.as_str()))
             .expression_attribute_values(":sid", s(sid));
         let u = if started {
-            u.update_expression("SET liveSid = :sid")
+            u.update_expression("SET liveSid = :sid, gsi2pk = :busy, gsi2sk = #name")
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":busy", s(BUSY))
                 .condition_expression("id = :rid")
         } else {
             u.update_expression("REMOVE liveSid").condition_expression(
@@ -940,6 +953,47 @@ impl RoomStore for DynamoStore {
             }
         }
         Ok(freed)
+    }
+
+    async fn busy_rooms(&self, limit: u32, after: Option<&str>) -> StoreResult<Page<Room>> {
+        let start = after.map(decode_cursor).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :busy")
+            .expression_attribute_values(":busy", s(BUSY))
+            .limit(limit as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(map_sdk)?;
+        let items = out
+            .items()
+            .iter()
+            .map(room_from)
+            .collect::<StoreResult<_>>()?;
+        let next = out.last_evaluated_key.as_ref().map(encode_cursor);
+        Ok(Page { items, next })
+    }
+
+    async fn settle(&self, room: &Room) -> StoreResult<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", name_pk(&room.name))
+            .key("sk", s(ROOM))
+            .update_expression("REMOVE gsi2pk, gsi2sk")
+            .condition_expression(
+                "id = :rid AND activeCount = :zero AND attribute_not_exists(liveSid)",
+            )
+            .expression_attribute_values(":rid", s(room.id.as_str()))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        applied(out).map(|_| ())
     }
 
     async fn member(&self, room: &Room, user: &UserId) -> StoreResult<Option<Member>> {

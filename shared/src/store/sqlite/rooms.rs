@@ -569,6 +569,36 @@ impl RoomStore for SqliteStore {
         .await
     }
 
+    async fn busy_rooms(&self, limit: u32, after: Option<&str>) -> StoreResult<Page<Room>> {
+        let after = after.unwrap_or_default().to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE is_active = 1 \
+                     AND (active_count > 0 OR live_sid IS NOT NULL) AND name > ?1 \
+                     ORDER BY name LIMIT ?2"
+                ))
+                .map_err(map_err)?;
+            let items = stmt
+                .query_map(params![after, limit + 1], row_to_room)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            let mut page = Page { items, next: None };
+            if page.items.len() > limit as usize {
+                page.items.truncate(limit as usize);
+                page.next = page.items.last().map(|r| r.name.as_str().to_string());
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    /// Nothing to do: the busy set is a query over the rooms themselves.
+    async fn settle(&self, _room: &Room) -> StoreResult<()> {
+        Ok(())
+    }
+
     async fn member(&self, room: &Room, user: &UserId) -> StoreResult<Option<Member>> {
         let (rid, uid) = (room.id.as_str().to_string(), user.as_str().to_string());
         self.read(move |c| member(c, &rid, &uid)).await

@@ -3,6 +3,9 @@
 ALTER TABLE rooms ADD COLUMN live_sid TEXT;
 ALTER TABLE room_members ADD COLUMN session TEXT;
 ALTER TABLE room_members ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0;
+-- What the reconciler walks: rooms holding seats or a live meeting.
+CREATE INDEX rooms_busy ON rooms(name)
+    WHERE is_active = 1 AND (active_count > 0 OR live_sid IS NOT NULL);
 
 CREATE TABLE webhook_events (
     id          TEXT PRIMARY KEY,
