@@ -1,0 +1,33 @@
+# Shared by the load scripts: start `bedrud run` (release) in a temp dir on a free port and
+# wait until it answers. Sets $url and $pid; stops and cleans up on exit. Extra environment
+# for the server can be passed as arguments (NAME=value ...).
+start_bedrud() {
+  cargo build --release -q -p bedrud-sidecar
+  local bin
+  bin=$(realpath target/release/bedrud)
+  dir=$(mktemp -d)
+  (cd "$dir" && env SERVER_PORT=0 RATELIMIT_AUTH_MAX=0 RATELIMIT_GUEST_MAX=0 "$@" \
+    "$bin" run 2>"$dir/log") &
+  pid=$!
+  trap 'kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+  url=""
+  for _ in $(seq 1 500); do
+    url=$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/log" 2>/dev/null | head -1 || true)
+    if [ -n "$url" ] && curl -sf -o /dev/null "$url/api/health"; then break; fi
+    url=""
+    sleep 0.01
+  done
+  [ -n "$url" ] || { echo "bedrud did not start"; cat "$dir/log"; exit 1; }
+}
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# Registers a user and creates a public room; sets $TOKEN and $ROOM.
+user_and_room() {
+  TOKEN=$(curl -sf "$url/api/auth/register" -H 'content-type: application/json' \
+    -d '{"email":"load@example.com","password":"correct horse battery staple","name":"Load Test"}' \
+    | json "['tokens']['accessToken']")
+  ROOM=$(curl -sf "$url/api/room/create" -H 'content-type: application/json' \
+    -H "authorization: Bearer $TOKEN" -d '{"isPublic":true}' | json "['name']")
+  export TOKEN ROOM
+}
