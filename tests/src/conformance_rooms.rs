@@ -436,6 +436,19 @@ pub async fn presence_reports_are_guarded(s: &Stores) {
     // An older join arriving late does not bring them back.
     assert!(!s.rooms.seen(&r, &a, joined("PA_a2"), t + 1).await.unwrap());
 
+    // Reordered delivery for someone never seen: the leave (newer) arrives first and is
+    // remembered, so the older join that follows takes no seat.
+    let late = UserId::new_account();
+    assert!(s.rooms.seen(&r, &late, left("PA_l"), t + 4).await.unwrap());
+    assert!(
+        !s.rooms
+            .seen(&r, &late, joined("PA_l"), t + 3)
+            .await
+            .unwrap()
+    );
+    assert!(!s.rooms.member(&r, &late).await.unwrap().unwrap().is_active);
+    assert_eq!(seats(s, &r).await, 1);
+
     // A seat taken through the API after the meeting finished survives the finish.
     assert_eq!(s.rooms.room_session(&r, "RM_1", true, t).await.unwrap(), 0);
     assert_eq!(

@@ -818,15 +818,19 @@ impl RoomStore for DynamoStore {
             if current.id != room.id {
                 return Ok(false);
             }
-            let Some(change) = presence_change(member.as_ref(), joined, session, at) else {
+            let Some((active, change)) = presence_change(member.as_ref(), joined, session, at)
+            else {
                 return Ok(false);
             };
             let write = match &member {
                 None => {
                     let placeholder = DisplayName::from_trusted(user.to_string());
                     let mut m = fresh_member(room, user, &placeholder, at);
-                    m.is_active = true;
+                    m.is_active = active;
                     m.session = Some(session.to_string());
+                    if !active {
+                        m.left_at = Some(at);
+                    }
                     self.first_record(room, &m)
                 }
                 Some(m) => {
@@ -837,11 +841,11 @@ impl RoomStore for DynamoStore {
                         .expression_attribute_names("#session", "session")
                         .expression_attribute_values(":rid", s(room.id.as_str()))
                         .expression_attribute_values(":was", b(m.is_active))
-                        .expression_attribute_values(":act", b(joined))
+                        .expression_attribute_values(":act", b(active))
                         .expression_attribute_values(":sid", s(session))
                         .expression_attribute_values(":at", n(at))
                         .expression_attribute_values(":prev", n(m.seen_at));
-                    u = if joined {
+                    u = if active {
                         let since = if m.is_active { m.joined_at } else { at };
                         u.update_expression(
                             "SET isActive = :act, #session = :sid, seenAt = :at, \

@@ -497,7 +497,7 @@ impl RoomStore for SqliteStore {
                 return Ok(false);
             }
             let m = member(&tx, &rid, &user)?;
-            let Some(change) = presence_change(m.as_ref(), joined, &session, at) else {
+            let Some((active, change)) = presence_change(m.as_ref(), joined, &session, at) else {
                 return Ok(false);
             };
             ensure_member(&tx, &rid, &user, at)?;
@@ -506,7 +506,7 @@ impl RoomStore for SqliteStore {
                  joined_at = CASE WHEN ?3 = 1 AND is_active = 0 THEN ?5 ELSE joined_at END, \
                  left_at = CASE WHEN ?3 = 1 THEN NULL ELSE ?5 END \
                  WHERE room_id = ?1 AND user_id = ?2",
-                params![rid, user, joined, session, at],
+                params![rid, user, active, session, at],
             )
             .map_err(map_err)?;
             if change != 0 {
