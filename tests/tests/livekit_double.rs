@@ -352,3 +352,79 @@ async fn a_slow_livekit_is_cut_off_and_reported_unreachable() {
         other => panic!("expected a timeout, got {other:?}"),
     }
 }
+
+/// A Twirp endpoint behind a self-signed certificate (Python's `ssl`, the certificate made
+/// with `cryptography`, both in the test tools' venv): answers every call with an empty
+/// protobuf message.
+const TLS_STUB: &str = r#"
+import datetime, ipaddress, os, ssl, sys, tempfile
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+key = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "livekit.local")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256()))
+d = tempfile.mkdtemp()
+open(os.path.join(d, "c.pem"), "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+open(os.path.join(d, "k.pem"), "wb").write(key.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    serialization.NoEncryption()))
+
+class Twirp(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-type", "application/protobuf")
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+
+srv = HTTPServer(("127.0.0.1", 0), Twirp)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(os.path.join(d, "c.pem"), os.path.join(d, "k.pem"))
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+
+#[tokio::test]
+async fn skip_tls_verify_accepts_a_self_signed_livekit_and_only_then() {
+    use std::io::BufRead;
+    let mut child = Command::new(python())
+        .args(["-c", TLS_STUB])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the TLS stub");
+    let mut port = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let host = format!("https://127.0.0.1:{}", port.trim());
+    let strict = TwirpLiveKit::new(&host, TEST_LK_KEY, TEST_LK_SECRET, false).unwrap();
+    let refused = strict.list_rooms(&[]).await;
+    let relaxed = TwirpLiveKit::new(&host, TEST_LK_KEY, TEST_LK_SECRET, true).unwrap();
+    let accepted = relaxed.list_rooms(&[]).await;
+    child.kill().ok();
+    child.wait().ok();
+    assert!(
+        matches!(refused, Err(LiveKitError::Unreachable { .. })),
+        "a self-signed certificate is refused by default: {refused:?}"
+    );
+    assert_eq!(
+        accepted.unwrap(),
+        vec![],
+        "skipTLSVerify: the same server is used"
+    );
+}
