@@ -534,3 +534,168 @@ pub async fn webhook_events_are_claimed_once(s: &Stores) {
     assert_eq!(stats.count, 22);
     assert!(stats.last_at.unwrap() >= t);
 }
+
+fn recording(room: &RoomId, at: i64) -> bedrud_shared::domain::Recording {
+    use bedrud_shared::domain::{Recording, RecordingId, RecordingStatus};
+    let id = RecordingId::new();
+    Recording {
+        egress_key: format!("egress/{room}/{id}.mp4"),
+        id,
+        room_id: room.clone(),
+        room_name: "rec-room".into(),
+        started_by: UserId::new_account(),
+        status: RecordingStatus::Pending,
+        egress_id: None,
+        key: None,
+        size: None,
+        duration_ms: None,
+        error: None,
+        created_at: at,
+        started_at: None,
+        ended_at: None,
+        updated_at: at,
+    }
+}
+
+/// One live recording per room under concurrency; moves only forward, each applied once
+/// even when raced; `started_at` kept; the egress id finds its recording; only finished
+/// recordings can be deleted.
+pub async fn recordings_move_forward_once(s: &Stores) {
+    use bedrud_shared::domain::{RecordingMove, RecordingStatus as St};
+    let room = RoomId::new();
+    let t = now();
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let (st, r) = (s.recordings.clone(), recording(&room, t + i));
+            tokio::spawn(async move { st.insert_recording(&r).await })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        won += usize::from(task.await.unwrap().unwrap());
+    }
+    assert_eq!(won, 1, "one live recording per room");
+    let r = s
+        .recordings
+        .room_recordings(&room)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+
+    let mut start = RecordingMove::to(St::Active);
+    start.egress_id = Some(format!("EG_{}", r.id));
+    start.started_at = Some(t + 1);
+    let r = s
+        .recordings
+        .move_recording(&r, &start, t)
+        .await
+        .unwrap()
+        .unwrap();
+    let found = s
+        .recordings
+        .recording_by_egress(r.egress_id.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.as_ref().map(|f| &f.id), Some(&r.id));
+    assert!(
+        s.recordings
+            .move_recording(&r, &start, t)
+            .await
+            .unwrap()
+            .is_none(),
+        "duplicate"
+    );
+
+    // Racing `egress_ended` deliveries: exactly one moves it to processing.
+    let mut ended = RecordingMove::to(St::Processing);
+    ended.started_at = Some(t + 50); // a later report must not replace the first start time
+    ended.ended_at = Some(t + 60);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (st, r, m) = (s.recordings.clone(), r.clone(), ended.clone());
+            tokio::spawn(async move { st.move_recording(&r, &m, t).await })
+        })
+        .collect();
+    let mut moved = Vec::new();
+    for task in tasks {
+        moved.extend(task.await.unwrap().unwrap());
+    }
+    assert_eq!(moved.len(), 1);
+    let r = &moved[0];
+    assert_eq!(
+        (r.status, r.started_at, r.ended_at),
+        (St::Processing, Some(t + 1), Some(t + 60))
+    );
+    assert!(
+        s.recordings
+            .move_recording(r, &start, t)
+            .await
+            .unwrap()
+            .is_none(),
+        "no way back"
+    );
+
+    // Out of the live set: the room may record again; this one cannot be deleted yet.
+    assert!(
+        s.recordings
+            .insert_recording(&recording(&room, t + 100))
+            .await
+            .unwrap()
+    );
+    assert!(!s.recordings.delete_recording(r).await.unwrap());
+    let mut done = RecordingMove::to(St::Completed);
+    done.key = Some("recordings/x.mp4".into());
+    done.size = Some(42);
+    let r = s
+        .recordings
+        .move_recording(r, &done, t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (r.key.as_deref(), r.size),
+        (Some("recordings/x.mp4"), Some(42))
+    );
+    let all = s.recordings.room_recordings(&room).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all[0].created_at >= all[1].created_at, "newest first");
+    assert!(s.recordings.delete_recording(&r).await.unwrap());
+    assert!(
+        s.recordings
+            .recording(&room, &r.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.recordings
+            .recording_by_egress(&format!("EG_{}", r.id))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A failure ends a live recording and frees the slot.
+    let live = s
+        .recordings
+        .room_recordings(&room)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let mut fail = RecordingMove::to(St::Failed);
+    fail.error = Some("egress failed".into());
+    let f = s
+        .recordings
+        .move_recording(&live, &fail, t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.error.as_deref(), Some("egress failed"));
+    assert!(
+        s.recordings
+            .insert_recording(&recording(&room, t + 200))
+            .await
+            .unwrap()
+    );
+}

@@ -59,6 +59,7 @@ macro_rules! all_cases {
             presence_reports_are_guarded,
             webhook_events_are_claimed_once,
             reconciler_converges_on_livekits_view,
+            recordings_move_forward_once,
         );
     };
 }

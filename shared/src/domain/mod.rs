@@ -6,6 +6,7 @@ mod identity;
 pub mod name;
 mod password;
 pub mod policy;
+mod recording;
 mod room;
 mod room_name;
 mod session;
@@ -15,6 +16,7 @@ pub use email::Email;
 pub use identity::UserId;
 pub use name::DisplayName;
 pub use password::Password;
+pub use recording::{Recording, RecordingId, RecordingMove, RecordingStatus};
 pub use room::{
     Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomPatch, RoomSettings,
     SettingsPatch, Source,

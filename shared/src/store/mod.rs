@@ -12,8 +12,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::{
-    DisplayName, Email, Member, MemberRole, Restrictions, Room, RoomId, RoomName, RoomPatch,
-    Session, SessionId, UnixTime, User, UserId,
+    DisplayName, Email, Member, MemberRole, Recording, RecordingId, RecordingMove, Restrictions,
+    Room, RoomId, RoomName, RoomPatch, Session, SessionId, UnixTime, User, UserId,
 };
 use crate::error::Error;
 
@@ -188,6 +188,28 @@ pub fn presence_change(
     ends_current.then_some((false, -1))
 }
 
+/// Recordings. One live recording per room is a store invariant; every status change is a
+/// forward move applied only from the state it was read in.
+#[async_trait]
+pub trait RecordingStore: Send + Sync {
+    /// Inserts a new (pending) recording; false if the room already has a live one.
+    async fn insert_recording(&self, r: &Recording) -> StoreResult<bool>;
+    async fn recording(&self, room: &RoomId, id: &RecordingId) -> StoreResult<Option<Recording>>;
+    async fn recording_by_egress(&self, egress_id: &str) -> StoreResult<Option<Recording>>;
+    /// The room's recordings, newest first.
+    async fn room_recordings(&self, room: &RoomId) -> StoreResult<Vec<Recording>>;
+    /// Applies `mv` if the recording is still in a state it may move from; the recording
+    /// after the move, or `None` if it did not apply (already there, or past it).
+    async fn move_recording(
+        &self,
+        r: &Recording,
+        mv: &RecordingMove,
+        now: UnixTime,
+    ) -> StoreResult<Option<Recording>>;
+    /// Removes a finished (completed or failed) recording; false otherwise.
+    async fn delete_recording(&self, r: &Recording) -> StoreResult<bool>;
+}
+
 /// Webhook deliveries as admins see them: "no webhooks received" is the seed's first symptom.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WebhookStats {
@@ -316,6 +338,7 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     pub rooms: Arc<dyn RoomStore>,
     pub webhooks: Arc<dyn WebhookLog>,
+    pub recordings: Arc<dyn RecordingStore>,
     pub counters: Arc<dyn CounterStore>,
     pub health: Arc<dyn Health>,
 }
@@ -324,7 +347,14 @@ impl Stores {
     /// All ports from one adapter that implements them all.
     pub fn from_adapter<S>(adapter: S) -> Self
     where
-        S: UserStore + SessionStore + RoomStore + WebhookLog + CounterStore + Health + 'static,
+        S: UserStore
+            + SessionStore
+            + RoomStore
+            + WebhookLog
+            + RecordingStore
+            + CounterStore
+            + Health
+            + 'static,
     {
         let a = Arc::new(adapter);
         Self {
@@ -332,6 +362,7 @@ impl Stores {
             sessions: a.clone(),
             rooms: a.clone(),
             webhooks: a.clone(),
+            recordings: a.clone(),
             counters: a.clone(),
             health: a,
         }

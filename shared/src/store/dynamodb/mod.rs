@@ -4,6 +4,7 @@
 
 mod counters;
 mod item;
+mod recordings;
 mod rooms;
 mod sessions;
 mod users;

@@ -4,6 +4,7 @@
 
 mod counters;
 pub mod jobs;
+mod recordings;
 mod rooms;
 mod sessions;
 mod users;
@@ -22,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_jobs.sql"),
     include_str!("migrations/0003_rooms.sql"),
     include_str!("migrations/0004_presence.sql"),
+    include_str!("migrations/0005_recordings.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 
