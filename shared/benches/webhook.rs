@@ -10,6 +10,7 @@ use base64::Engine;
 use bedrud_shared::config::Config;
 use bedrud_shared::domain::{Room, RoomName, UserId, now};
 use bedrud_shared::livekit::WebhookVerifier;
+use bedrud_shared::recordings::Recordings;
 use bedrud_shared::store::Stores;
 use bedrud_shared::store::sqlite::SqliteStore;
 use bedrud_shared::webhooks::Webhooks;
@@ -57,10 +58,12 @@ fn bench(c: &mut Criterion) {
     let mut config = Config::default();
     config.livekit.api_key = KEY.into();
     config.livekit.api_secret = SECRET.into();
+    let recordings = Arc::new(Recordings::new(&stores, None, None, &config));
     let hooks = Arc::new(Webhooks::new(
         stores.rooms.clone(),
         stores.webhooks.clone(),
         None,
+        recordings,
         &config,
     ));
     let verifier = WebhookVerifier::new(KEY, SECRET);

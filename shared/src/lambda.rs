@@ -6,6 +6,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use lambda_http::request::RequestContext;
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
 use crate::config::Config;
 use crate::http::{ClientIp, app};
 use crate::runtime::{Counting, StartError, build};
@@ -65,4 +67,49 @@ pub async fn serve_reconciler(state: AppState) -> Result<(), lambda_http::Error>
         },
     ))
     .await
+}
+
+/// Runs the recording processor on SQS batches, reporting failures per message
+/// (`ReportBatchItemFailures`), so one bad message is retried (and dead-lettered after the
+/// queue's `maxReceiveCount`) without the rest.
+pub async fn serve_recording_processor(state: AppState) -> Result<(), lambda_http::Error> {
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |event: lambda_http::LambdaEvent<SqsEvent>| {
+            let state = state.clone();
+            async move { Ok::<_, lambda_http::Error>(process_batch(&state, event.payload).await) }
+        },
+    ))
+    .await
+}
+
+/// One SQS batch through the processor: every message that fails (or cannot be read) is
+/// reported by its message id; a message without an id cannot be reported and is logged.
+pub async fn process_batch(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let Some(id) = message.message_id.clone().filter(|i| !i.is_empty()) else {
+            tracing::error!("SQS message without a message id: cannot report it");
+            continue;
+        };
+        let job = message
+            .body
+            .as_deref()
+            .map(serde_json::from_str::<crate::queue::JobEnvelope>);
+        let outcome = match job {
+            Some(Ok(job)) if job.kind == crate::recordings::PROCESS_RECORDING => {
+                state.recordings.process(&job).await.map(|_| ())
+            }
+            Some(Ok(job)) => Err(crate::Error::bad_request(format!(
+                "unknown job kind {}",
+                job.kind
+            ))),
+            Some(Err(e)) => Err(crate::Error::bad_request(format!("unreadable job: {e}"))),
+            None => Err(crate::Error::bad_request("empty message")),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(message_id = %id, error = ?e, "job failed; SQS will redeliver it");
+            response.add_failure(id);
+        }
+    }
+    response
 }

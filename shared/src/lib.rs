@@ -18,12 +18,14 @@ pub mod moderation;
 pub mod queue;
 pub mod ratelimit;
 pub mod reconciler;
+pub mod recordings;
 pub mod rooms;
 pub mod runtime;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod webhooks;
+pub mod worker;
 
 pub use error::{Error, Result};
 pub use state::AppState;

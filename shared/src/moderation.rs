@@ -225,15 +225,7 @@ impl Moderation {
 
     /// The active room, if the caller may moderate it.
     async fn moderated_room(&self, caller: &Caller, id: &RoomId) -> Result<Room> {
-        let room = self.rooms.room(id).await?.ok_or(Refusal::NotFound)?;
-        if !room.is_active {
-            return Err(Refusal::Archived.into());
-        }
-        let mine = self.rooms.member(&room, &caller.id).await?;
-        if !policy::role(&room, mine.as_ref(), Some(caller)).may_moderate() {
-            return Err(Error::forbidden("Insufficient permissions"));
-        }
-        Ok(room)
+        moderated_room(&*self.rooms, caller, id, true).await
     }
 
     /// Reads and authorizes: the caller moderates this active room, the target is someone
@@ -520,6 +512,29 @@ fn system_event(event: &str, actor: &Caller, target: Option<&str>) -> DataMessag
 
 fn participant_not_found() -> Error {
     Error::not_found("Participant not found")
+}
+
+/// The room, if the caller moderates it (owner, room moderator, platform admin); archived
+/// rooms only when `active_only` is false.
+pub(crate) async fn moderated_room(
+    rooms: &dyn RoomStore,
+    caller: &Caller,
+    id: &RoomId,
+    active_only: bool,
+) -> Result<Room> {
+    let room = rooms.room(id).await?.ok_or(Refusal::NotFound)?;
+    if active_only && !room.is_active {
+        return Err(Refusal::Archived.into());
+    }
+    let mine = if room.is_active {
+        rooms.member(&room, &caller.id).await?
+    } else {
+        None
+    };
+    if !policy::role(&room, mine.as_ref(), Some(caller)).may_moderate() {
+        return Err(Error::forbidden("Insufficient permissions"));
+    }
+    Ok(room)
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::blobs::BlobStore;
 use crate::config::{Config, ConfigError};
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter, StoreRateLimiter};
-use crate::state::AppState;
+use crate::state::{AppState, Media};
 use crate::store::{StoreError, Stores};
 
 /// Why a process could not start; printed as one line.
@@ -27,29 +28,47 @@ pub enum Counting {
 
 /// Opens the configured store and builds the state.
 pub async fn build(config: Config, counting: Counting) -> Result<AppState, StartError> {
-    let stores = open_stores(&config).await?;
+    let (stores, media) = open_stores(&config).await?;
     let limiter: Arc<dyn RateLimiter> = match counting {
         Counting::InProcess => Arc::new(MemoryRateLimiter::default()),
         Counting::Shared => Arc::new(StoreRateLimiter::new(stores.counters.clone())),
     };
-    Ok(AppState::new(config, stores, limiter)?)
+    Ok(AppState::with_media(config, stores, media, limiter)?)
 }
 
-/// The adapter `database.type` names, if this build links it.
-async fn open_stores(config: &Config) -> Result<Stores, StartError> {
+/// The adapter `database.type` names, if this build links it, and where recordings go.
+async fn open_stores(config: &Config) -> Result<(Stores, Option<Media>), StartError> {
     match config.database.kind.as_str() {
         #[cfg(feature = "embedded")]
-        "sqlite" => Ok(Stores::from_adapter(
-            crate::store::sqlite::SqliteStore::open(&config.database.path)?,
-        )),
+        "sqlite" => {
+            let store = Arc::new(crate::store::sqlite::SqliteStore::open(
+                &config.database.path,
+            )?);
+            let media = Media {
+                queue: store.clone(),
+                blobs: blobs(config).await,
+                jobs: Some(store.clone()),
+            };
+            Ok((Stores::from_shared(store), Some(media)))
+        }
         #[cfg(feature = "aws")]
         "dynamodb" => {
+            use crate::queue::sqs::SqsQueue;
             use crate::store::dynamodb::DynamoStore;
             let client = DynamoStore::client_from_env().await;
-            Ok(Stores::from_adapter(DynamoStore::new(
-                client,
-                &config.database.table,
-            )))
+            let stores = Stores::from_adapter(DynamoStore::new(client, &config.database.table));
+            let rec = &config.recordings;
+            let media = if rec.queue_url.is_empty() || rec.bucket.is_empty() {
+                None
+            } else {
+                let sqs = SqsQueue::new(SqsQueue::client_from_env().await, &rec.queue_url);
+                Some(Media {
+                    queue: Arc::new(sqs),
+                    blobs: blobs(config).await,
+                    jobs: None,
+                })
+            };
+            Ok((stores, media))
         }
         other => Err(StartError::Config(ConfigError::new(
             "database.type",
@@ -57,4 +76,18 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             "set TABLE_NAME for DynamoDB in Lambda; the sidecar uses sqlite",
         ))),
     }
+}
+
+/// S3 when a recordings bucket is named (and this build links AWS), else the directory.
+async fn blobs(config: &Config) -> Arc<dyn BlobStore> {
+    let rec = &config.recordings;
+    #[cfg(feature = "aws")]
+    if !rec.bucket.is_empty() {
+        use crate::blobs::s3::S3BlobStore;
+        return Arc::new(S3BlobStore::new(
+            S3BlobStore::client_from_env().await,
+            &rec.bucket,
+        ));
+    }
+    Arc::new(crate::blobs::fs::FsBlobStore::new(&rec.dir))
 }

@@ -2,10 +2,13 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::blobs::BlobStore;
 use crate::config::{Config, ConfigError};
 use crate::livekit::{self, LiveKit};
 use crate::moderation::Moderation;
+use crate::queue::{JobQueue, JobSource};
 use crate::ratelimit::RateLimiter;
+use crate::recordings::Recordings;
 use crate::rooms::Rooms;
 use crate::store::Stores;
 use crate::webhooks::Webhooks;
@@ -14,6 +17,15 @@ use crate::webhooks::Webhooks;
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
+/// Where finished recordings go: the processing queue, the file store, and in the sidecar the
+/// embedded queue's consuming side.
+#[derive(Clone)]
+pub struct Media {
+    pub queue: Arc<dyn JobQueue>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub jobs: Option<Arc<dyn JobSource>>,
+}
+
 pub struct Inner {
     pub config: Config,
     pub stores: Stores,
@@ -21,6 +33,8 @@ pub struct Inner {
     pub rooms: Rooms,
     pub moderation: Moderation,
     pub webhooks: Webhooks,
+    pub recordings: Arc<Recordings>,
+    pub media: Option<Media>,
     /// LiveKit's server API; `None` when no key pair is configured.
     pub livekit: Option<Arc<dyn LiveKit>>,
     pub limiter: Arc<dyn RateLimiter>,
@@ -32,6 +46,16 @@ impl AppState {
     pub fn new(
         config: Config,
         stores: Stores,
+        limiter: Arc<dyn RateLimiter>,
+    ) -> Result<Self, ConfigError> {
+        Self::with_media(config, stores, None, limiter)
+    }
+
+    /// As [`new`](Self::new), with somewhere for recordings to go.
+    pub fn with_media(
+        config: Config,
+        stores: Stores,
+        media: Option<Media>,
         limiter: Arc<dyn RateLimiter>,
     ) -> Result<Self, ConfigError> {
         let secret = config.require_jwt_secret()?;
@@ -49,10 +73,17 @@ impl AppState {
             livekit.clone(),
             &config,
         );
+        let recordings = Arc::new(Recordings::new(
+            &stores,
+            livekit.clone(),
+            media.clone(),
+            &config,
+        ));
         let webhooks = Webhooks::new(
             stores.rooms.clone(),
             stores.webhooks.clone(),
             livekit.clone(),
+            recordings.clone(),
             &config,
         );
         Ok(Self(Arc::new(Inner {
@@ -62,6 +93,8 @@ impl AppState {
             rooms,
             moderation,
             webhooks,
+            recordings,
+            media,
             livekit,
             limiter,
         })))

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::livekit::{
     LiveEvent, LiveEventKind, LiveKit, LiveKitError, WebhookRefusal, WebhookVerifier,
 };
+use crate::recordings::Recordings;
 use crate::store::{RoomStore, Seen, WebhookLog, WebhookStats};
 
 /// How long an event id is remembered. LiveKit retries within about 15 seconds; a day
@@ -30,6 +31,7 @@ pub struct Webhooks {
     rooms: Arc<dyn RoomStore>,
     log: Arc<dyn WebhookLog>,
     livekit: Option<Arc<dyn LiveKit>>,
+    recordings: Arc<Recordings>,
 }
 
 impl Webhooks {
@@ -37,6 +39,7 @@ impl Webhooks {
         rooms: Arc<dyn RoomStore>,
         log: Arc<dyn WebhookLog>,
         livekit: Option<Arc<dyn LiveKit>>,
+        recordings: Arc<Recordings>,
         config: &Config,
     ) -> Self {
         let lk = &config.livekit;
@@ -47,6 +50,7 @@ impl Webhooks {
             rooms,
             log,
             livekit,
+            recordings,
         }
     }
 
@@ -124,8 +128,8 @@ impl Webhooks {
                         .await?;
                 }
             }
-            // The recording state machine consumes these (recording issue).
-            LiveEventKind::Egress { .. } | LiveEventKind::Other(_) => {}
+            LiveEventKind::Egress { info, .. } => self.recordings.on_egress(info).await?,
+            LiveEventKind::Other(_) => {}
         }
         Ok(())
     }

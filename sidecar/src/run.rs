@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use bedrud_shared::config::{Config, fill_dev_secrets};
 use bedrud_shared::http::{all_routes, socket};
-use bedrud_shared::reconciler;
 use bedrud_shared::runtime::{Counting, StartError, build};
 use bedrud_shared::telemetry;
+use bedrud_shared::{reconciler, worker};
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
@@ -64,6 +64,8 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     if let Some(r) = state.reconciler() {
         tokio::spawn(reconciler::every(r, RECONCILE_EVERY));
     }
+    // Recording processing and any later job kinds, from the embedded queue.
+    tokio::spawn(worker::run(state.clone()));
 
     socket::serve(
         listener,

@@ -80,6 +80,25 @@ pub(super) fn apply(
         c.livekit.token_ttl = ttl("LIVEKIT_TOKEN_TTL", &v)?;
     }
 
+    let rec = &mut c.recordings;
+    parse_bool(
+        &mut rec.enabled,
+        "RECORDINGS_ENABLED",
+        get("RECORDINGS_ENABLED"),
+    )?;
+    if let Some(d) = get("RECORDINGS_DIR") {
+        rec.dir = d.into();
+    }
+    set_str(&mut rec.bucket, get("BUCKET_NAME"));
+    set_str(&mut rec.region, get("AWS_REGION"));
+    set_str(&mut rec.endpoint, get("RECORDINGS_S3_ENDPOINT"));
+    parse_bool(
+        &mut rec.force_path_style,
+        "RECORDINGS_S3_FORCE_PATH_STYLE",
+        get("RECORDINGS_S3_FORCE_PATH_STYLE"),
+    )?;
+    set_str(&mut rec.queue_url, get("QUEUE_URL"));
+
     set_str(&mut c.auth.jwt_secret, get("JWT_SECRET"));
     if let Some(v) = get("AUTH_ACCESS_TOKEN_TTL") {
         c.auth.access_token_ttl = Some(ttl("AUTH_ACCESS_TOKEN_TTL", &v)?);

@@ -28,6 +28,41 @@ pub struct Config {
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
     pub logger: LoggerConfig,
+    pub recordings: RecordingsConfig,
+}
+
+/// `recordings:`. Off unless enabled (Bedrud's default). Files go to S3 when a bucket is
+/// named (`BUCKET_NAME`; required with an external LiveKit, whose egress workers cannot write
+/// to our disk), else to `dir`, where an embedded LiveKit's egress writes them too.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RecordingsConfig {
+    pub enabled: bool,
+    pub dir: PathBuf,
+    /// Recordings bucket (`BUCKET_NAME`).
+    pub bucket: String,
+    /// The bucket's region, for the egress upload (`AWS_REGION`).
+    pub region: String,
+    /// S3 endpoint the egress worker uploads to, for S3-compatible stores
+    /// (`RECORDINGS_S3_ENDPOINT`); empty means AWS.
+    pub endpoint: String,
+    pub force_path_style: bool,
+    /// The processing queue (`QUEUE_URL`); the sidecar uses its embedded job table.
+    pub queue_url: String,
+}
+
+impl Default for RecordingsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            dir: PathBuf::from("data/recordings"),
+            bucket: String::new(),
+            region: String::new(),
+            endpoint: String::new(),
+            force_path_style: false,
+            queue_url: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

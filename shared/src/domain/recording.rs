@@ -91,7 +91,8 @@ impl RecordingStatus {
     pub fn reachable_from(self) -> &'static [RecordingStatus] {
         use RecordingStatus::*;
         match self {
-            Pending => &[],
+            // Pending → pending attaches what LiveKit answered (the egress id).
+            Pending => &[Pending],
             Active => &[Pending],
             Ending => &[Pending, Active],
             Processing => &[Pending, Active, Ending],
@@ -177,7 +178,10 @@ mod tests {
         for to in RecordingStatus::ALL {
             for from in to.reachable_from() {
                 let rank = |s: RecordingStatus| RecordingStatus::ALL.iter().position(|x| *x == s);
-                assert!(rank(*from) < rank(to) || to == Failed, "{from:?} → {to:?}");
+                assert!(
+                    rank(*from) < rank(to) || to == Failed || to == Pending,
+                    "{from:?} → {to:?}"
+                );
                 assert!(!matches!(from, Completed | Failed));
             }
         }

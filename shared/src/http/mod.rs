@@ -9,6 +9,7 @@ pub mod health;
 pub mod join;
 mod json;
 pub mod moderation;
+pub mod recordings;
 pub mod rooms;
 pub mod socket;
 pub mod webhook;
@@ -35,6 +36,7 @@ pub fn all_routes() -> Router<AppState> {
         .merge(join::routes())
         .merge(moderation::routes())
         .merge(webhook::routes())
+        .merge(recordings::routes())
 }
 
 /// Wraps capability routes into a service: JSON 404/405, the configured body limit (413), and

@@ -10,6 +10,7 @@ pub mod sqs;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::UnixTime;
 use crate::store::StoreResult;
 
 /// A job as it travels: the SQS message body, and the row of the embedded table.
@@ -28,6 +29,38 @@ pub struct JobEnvelope {
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, job: &JobEnvelope) -> StoreResult<()>;
+}
+
+/// A job held by one worker. `attempts` doubles as the receipt: a worker whose lock expired
+/// and whose job was claimed again can no longer complete or fail it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedJob {
+    pub job: JobEnvelope,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Pending { run_at: UnixTime },
+    Active { locked_until: UnixTime },
+    Dead,
+}
+
+/// The consuming side of the embedded queue (the sidecar's worker). On AWS, SQS delivers
+/// batches to a Lambda instead.
+#[async_trait]
+pub trait JobSource: Send + Sync {
+    /// The oldest due job, locked for `visibility_secs`.
+    async fn claim(&self, now: UnixTime, visibility_secs: i64) -> StoreResult<Option<ClaimedJob>>;
+    /// Done: removed. False if the claim is stale.
+    async fn complete(&self, claim: &ClaimedJob) -> StoreResult<bool>;
+    /// Retried after a backoff, or dead-lettered once attempts are used up.
+    async fn fail(
+        &self,
+        claim: &ClaimedJob,
+        error: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<JobState>>;
 }
 
 /// Delay before retry number `attempts` (1-based): 5 s doubling, at most 15 minutes.

@@ -51,8 +51,10 @@ impl JobQueue for SqsQueue {
             .message_body(body)
             .message_attributes("kind", kind);
         if self.queue_url.ends_with(".fifo") {
+            // One group per job: jobs run in parallel, and a poison message blocks only
+            // itself until it is dead-lettered.
             send = send
-                .message_group_id(&job.kind)
+                .message_group_id(&job.id)
                 .message_deduplication_id(&job.id);
         }
         send.send().await.map(|_| ()).map_err(map_sdk)

@@ -356,7 +356,21 @@ impl Stores {
             + Health
             + 'static,
     {
-        let a = Arc::new(adapter);
+        Self::from_shared(Arc::new(adapter))
+    }
+
+    /// The same, from an adapter the caller keeps a handle to (the sidecar's job worker).
+    pub fn from_shared<S>(a: Arc<S>) -> Self
+    where
+        S: UserStore
+            + SessionStore
+            + RoomStore
+            + WebhookLog
+            + RecordingStore
+            + CounterStore
+            + Health
+            + 'static,
+    {
         Self {
             users: a.clone(),
             sessions: a.clone(),

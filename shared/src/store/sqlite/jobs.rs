@@ -8,26 +8,13 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, map_err};
 use crate::domain::UnixTime;
-use crate::queue::{JobEnvelope, JobQueue, backoff_secs};
+use crate::queue::{JobEnvelope, JobQueue, JobSource, backoff_secs};
 use crate::store::{StoreError, StoreResult};
 
 /// Attempts before a job is dead-lettered (SQS: `maxReceiveCount`).
 pub const MAX_ATTEMPTS: u32 = 5;
 
-/// A job held by one worker. `attempts` doubles as the receipt: a worker whose lock expired
-/// and whose job was claimed again can no longer complete or fail it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClaimedJob {
-    pub job: JobEnvelope,
-    pub attempts: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobState {
-    Pending { run_at: UnixTime },
-    Active { locked_until: UnixTime },
-    Dead,
-}
+pub use crate::queue::{ClaimedJob, JobState};
 
 #[async_trait]
 impl JobQueue for SqliteStore {
@@ -138,5 +125,25 @@ fn state(status: &str, run_at: UnixTime) -> JobState {
         },
         "dead" => JobState::Dead,
         _ => JobState::Pending { run_at },
+    }
+}
+
+#[async_trait]
+impl JobSource for SqliteStore {
+    async fn claim(&self, now: UnixTime, visibility_secs: i64) -> StoreResult<Option<ClaimedJob>> {
+        self.claim_job(now, visibility_secs).await
+    }
+
+    async fn complete(&self, claim: &ClaimedJob) -> StoreResult<bool> {
+        self.complete_job(claim).await
+    }
+
+    async fn fail(
+        &self,
+        claim: &ClaimedJob,
+        error: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<JobState>> {
+        self.fail_job(claim, error, now).await
     }
 }

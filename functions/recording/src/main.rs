@@ -1,0 +1,14 @@
+//! Lambda `recording`: `/api/rooms/{id}/recording/start|stop` and `/recordings[/{rid}]`.
+//! Egress goes through LiveKit; finished files are processed from the queue. Wiring only.
+
+use bedrud_shared::http::recordings;
+use bedrud_shared::lambda;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    // Built once per instance, before the first invocation.
+    let state = lambda::state_from_env().await?;
+    // Starting and stopping egress talks to LiveKit: fail the instance's init, not a request.
+    state.config.require_livekit_keys()?;
+    lambda::serve(recordings::routes(), state).await
+}

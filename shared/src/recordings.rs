@@ -1,0 +1,461 @@
+//! Recordings end to end: start and stop through LiveKit's egress, the state machine driven
+//! by egress webhooks, and the processing job that moves the finished file to its stable key
+//! (`recordings/{roomId}/{recordingId}.mp4`) by streaming it, never holding it in memory.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::blobs::{BlobKey, BlobReader};
+use crate::config::Config;
+use crate::domain::policy::Caller;
+use crate::domain::{
+    Recording, RecordingId, RecordingMove, RecordingStatus, Room, RoomId, UnixTime, now,
+};
+use crate::error::{Error, Result};
+use crate::livekit::{Egress, EgressStatus, LiveKit, LiveKitError, RecordingOutput};
+use crate::moderation::moderated_room;
+use crate::queue::JobEnvelope;
+use crate::state::Media;
+use crate::store::{RecordingStore, RoomStore, Stores};
+
+/// The job kind the processor handles.
+pub const PROCESS_RECORDING: &str = "process_recording";
+/// How long a download link stays valid.
+const DOWNLOAD_TTL: Duration = Duration::from_secs(3600);
+
+/// A recording and where to download it, once it is ready.
+#[derive(Debug, Clone)]
+pub struct RecordingView {
+    pub recording: Recording,
+    pub download_url: Option<String>,
+}
+
+/// What the processor did with one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processed {
+    Stored {
+        size: u64,
+    },
+    AlreadyDone,
+    /// The recording no longer exists (deleted): nothing to do.
+    Gone,
+}
+
+/// Where the egress writes: S3 (a bucket is configured) or the recordings directory.
+enum Target {
+    S3 {
+        bucket: String,
+        region: String,
+        endpoint: Option<String>,
+        force_path_style: bool,
+    },
+    Dir(PathBuf),
+}
+
+pub struct Recordings {
+    rooms: Arc<dyn RoomStore>,
+    store: Arc<dyn RecordingStore>,
+    livekit: Option<Arc<dyn LiveKit>>,
+    media: Option<Media>,
+    enabled: bool,
+    external: bool,
+    target: Target,
+}
+
+impl Recordings {
+    pub fn new(
+        stores: &Stores,
+        livekit: Option<Arc<dyn LiveKit>>,
+        media: Option<Media>,
+        config: &Config,
+    ) -> Self {
+        let rec = &config.recordings;
+        let target = if rec.bucket.is_empty() {
+            // The egress process needs a path it can open whatever its working directory.
+            Target::Dir(std::path::absolute(&rec.dir).unwrap_or_else(|_| rec.dir.clone()))
+        } else {
+            Target::S3 {
+                bucket: rec.bucket.clone(),
+                region: rec.region.clone(),
+                endpoint: (!rec.endpoint.is_empty()).then(|| rec.endpoint.clone()),
+                force_path_style: rec.force_path_style,
+            }
+        };
+        Self {
+            rooms: stores.rooms.clone(),
+            store: stores.recordings.clone(),
+            livekit,
+            media,
+            enabled: rec.enabled,
+            external: config.livekit.external,
+            target,
+        }
+    }
+
+    /// Starts recording the room's meeting (audio and video, MP4). The row exists before
+    /// LiveKit is asked, and is marked failed if LiveKit refuses.
+    pub async fn start(&self, caller: &Caller, room: &RoomId) -> Result<Recording> {
+        if !self.enabled {
+            return Err(Error::forbidden("recordings are disabled on this server"));
+        }
+        let room = moderated_room(&*self.rooms, caller, room, true).await?;
+        if !room.settings.recordings_allowed {
+            return Err(Error::forbidden("recordings are not allowed in this room"));
+        }
+        let (lk, _) = self.ready()?;
+        if self.external && matches!(self.target, Target::Dir(_)) {
+            return Err(Error::UpstreamDown(
+                "recordings with an external LiveKit need a bucket (recordings.bucket / BUCKET_NAME): its egress cannot write to this server's disk".into(),
+            ));
+        }
+        let live = lk.list_rooms(&[room.name.as_str().to_string()]).await?;
+        if live.is_empty() {
+            return Err(Error::conflict(
+                "the meeting has not started: nobody is in the room",
+            ));
+        }
+        let t = now();
+        let id = RecordingId::new();
+        let rec = Recording {
+            egress_key: format!("egress/{}/{id}.mp4", room.id),
+            id,
+            room_id: room.id.clone(),
+            room_name: room.name.as_str().to_string(),
+            started_by: caller.id.clone(),
+            status: RecordingStatus::Pending,
+            egress_id: None,
+            key: None,
+            size: None,
+            duration_ms: None,
+            error: None,
+            created_at: t,
+            started_at: None,
+            ended_at: None,
+            updated_at: t,
+        };
+        if !self.store.insert_recording(&rec).await? {
+            return Err(Error::conflict(
+                "a recording is already running in this room",
+            ));
+        }
+        match lk
+            .start_recording(room.name.as_str(), &self.output(&rec))
+            .await
+        {
+            Ok(egress) => {
+                let mut mv = RecordingMove::to(match egress.status {
+                    EgressStatus::Active => RecordingStatus::Active,
+                    _ => RecordingStatus::Pending,
+                });
+                mv.egress_id = Some(egress.egress_id.clone());
+                mv.started_at = ns_to_secs(egress.started_at);
+                let after = self.store.move_recording(&rec, &mv, now()).await?;
+                // A webhook may have moved it further already; report what is stored.
+                Ok(match after {
+                    Some(r) => r,
+                    None => self
+                        .store
+                        .recording(&rec.room_id, &rec.id)
+                        .await?
+                        .unwrap_or(rec),
+                })
+            }
+            Err(e) => {
+                let mut mv = RecordingMove::to(RecordingStatus::Failed);
+                mv.error = Some(e.to_string());
+                self.store.move_recording(&rec, &mv, now()).await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Stops the room's running recording; LiveKit then finishes the file.
+    pub async fn stop(&self, caller: &Caller, room: &RoomId) -> Result<Recording> {
+        let room = moderated_room(&*self.rooms, caller, room, false).await?;
+        let (lk, _) = self.ready()?;
+        let Some(rec) = self.live(&room).await? else {
+            return Err(Error::not_found("no recording is running in this room"));
+        };
+        if let Some(egress) = &rec.egress_id {
+            match lk.stop_egress(egress).await {
+                // Already over on LiveKit's side: its `egress_ended` moves the row on.
+                Ok(_) | Err(LiveKitError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let moved = self
+            .store
+            .move_recording(&rec, &RecordingMove::to(RecordingStatus::Ending), now())
+            .await?;
+        Ok(match moved {
+            Some(r) => r,
+            None => self
+                .store
+                .recording(&rec.room_id, &rec.id)
+                .await?
+                .unwrap_or(rec),
+        })
+    }
+
+    pub async fn list(&self, caller: &Caller, room: &RoomId) -> Result<Vec<RecordingView>> {
+        let room = moderated_room(&*self.rooms, caller, room, false).await?;
+        let mut out = Vec::new();
+        for r in self.store.room_recordings(&room.id).await? {
+            out.push(self.view(r).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        id: &RecordingId,
+    ) -> Result<RecordingView> {
+        let rec = self.find(caller, room, id).await?;
+        self.view(rec).await
+    }
+
+    /// The finished file's bytes, for stores that cannot mint download links (the sidecar).
+    pub async fn open(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        id: &RecordingId,
+    ) -> Result<(Recording, BlobReader)> {
+        let rec = self.find(caller, room, id).await?;
+        let (_, media) = self.ready()?;
+        let key = match (&rec.status, &rec.key) {
+            (RecordingStatus::Completed, Some(k)) => BlobKey::parse(k)?,
+            _ => return Err(Error::conflict("the recording is not ready yet")),
+        };
+        let body = media
+            .blobs
+            .get(&key)
+            .await?
+            .ok_or_else(|| Error::not_found("Recording file not found"))?;
+        Ok((rec, body))
+    }
+
+    /// Deletes a finished recording and its file. Running ones must be stopped first.
+    pub async fn delete(&self, caller: &Caller, room: &RoomId, id: &RecordingId) -> Result<()> {
+        let rec = self.find(caller, room, id).await?;
+        if !matches!(
+            rec.status,
+            RecordingStatus::Completed | RecordingStatus::Failed
+        ) {
+            return Err(Error::conflict(
+                "the recording is still in progress: stop it and let it finish first",
+            ));
+        }
+        if !self.store.delete_recording(&rec).await? {
+            return Err(Error::conflict("the recording changed; try again"));
+        }
+        if let (Some(media), Some(key)) = (&self.media, &rec.key) {
+            media.blobs.delete(&BlobKey::parse(key)?).await?;
+        }
+        Ok(())
+    }
+
+    /// An egress webhook (or the reconciler's view of an egress): the state machine's input.
+    /// `egress_ended` with a file moves to processing and enqueues the job keyed by the
+    /// egress id.
+    pub async fn on_egress(&self, info: &Egress) -> Result<()> {
+        let Some(rec) = self.store.recording_by_egress(&info.egress_id).await? else {
+            return Ok(()); // not ours, or attached a moment later by `start`
+        };
+        let mut mv = RecordingMove::to(match info.status {
+            EgressStatus::Starting => RecordingStatus::Pending,
+            EgressStatus::Active => RecordingStatus::Active,
+            EgressStatus::Ending => RecordingStatus::Ending,
+            EgressStatus::Complete => RecordingStatus::Processing,
+            EgressStatus::LimitReached if !info.files.is_empty() => RecordingStatus::Processing,
+            EgressStatus::Failed | EgressStatus::Aborted | EgressStatus::LimitReached => {
+                RecordingStatus::Failed
+            }
+        });
+        mv.started_at = ns_to_secs(info.started_at);
+        mv.ended_at = ns_to_secs(info.ended_at);
+        if let Some(f) = info.files.first() {
+            mv.size = (f.size > 0).then_some(f.size);
+            mv.duration_ms = (f.duration > 0).then_some(f.duration / 1_000_000);
+        }
+        if mv.to == RecordingStatus::Failed {
+            let why = if info.error.is_empty() {
+                format!("egress ended: {:?}", info.status)
+            } else {
+                info.error.clone()
+            };
+            mv.error = Some(why);
+        }
+        let t = now();
+        let after = match self.store.move_recording(&rec, &mv, t).await? {
+            Some(r) => r,
+            None => match self.store.recording(&rec.room_id, &rec.id).await? {
+                Some(r) => r,
+                None => return Ok(()),
+            },
+        };
+        // Enqueued whenever the file is waiting (a retried delivery after a failed enqueue
+        // included); the queue and the processor both dedupe on the egress id.
+        if mv.to == RecordingStatus::Processing && after.status == RecordingStatus::Processing {
+            let (_, media) = self.ready()?;
+            media
+                .queue
+                .enqueue(&JobEnvelope {
+                    id: info.egress_id.clone(),
+                    kind: PROCESS_RECORDING.into(),
+                    payload: json!({
+                        "roomId": after.room_id.as_str(),
+                        "recordingId": after.id.as_str(),
+                    }),
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The processing job: stream the egress file to its stable key, check its size, mark
+    /// the recording completed, then drop the egress file. Safe to run twice or concurrently.
+    pub async fn process(&self, job: &JobEnvelope) -> Result<Processed> {
+        let field = |k: &str| {
+            job.payload[k]
+                .as_str()
+                .ok_or_else(|| Error::bad_request(format!("job {} lacks {k}", job.id)))
+        };
+        let room = RoomId::parse(field("roomId")?)?;
+        let id = RecordingId::parse(field("recordingId")?)?;
+        let Some(rec) = self.store.recording(&room, &id).await? else {
+            return Ok(Processed::Gone);
+        };
+        match rec.status {
+            RecordingStatus::Completed => return Ok(Processed::AlreadyDone),
+            RecordingStatus::Processing => {}
+            other => {
+                return Err(Error::Unavailable(format!(
+                    "recording {id} is {} (not processing yet)",
+                    other.as_str()
+                )));
+            }
+        }
+        let media = self.media.as_ref().ok_or_else(|| {
+            Error::internal("a recording job arrived but no file store is configured")
+        })?;
+        let src = BlobKey::parse(&rec.egress_key)?;
+        let dst = BlobKey::parse(&format!("recordings/{}/{}.mp4", rec.room_id, rec.id))?;
+        let size = match media.blobs.get(&src).await? {
+            Some(body) => {
+                let size = media.blobs.put(&dst, body, "video/mp4").await?;
+                if let Some(expected) = rec.size.filter(|s| *s > 0)
+                    && expected as u64 != size
+                {
+                    return Err(Error::Unavailable(format!(
+                        "recording {id}: copied {size} bytes, LiveKit reported {expected}"
+                    )));
+                }
+                size
+            }
+            // An earlier attempt copied it and removed the source but did not finish.
+            None if media.blobs.get(&dst).await?.is_some() => rec.size.unwrap_or(0).max(0) as u64,
+            None => {
+                let mut mv = RecordingMove::to(RecordingStatus::Failed);
+                mv.error = Some(format!("the egress file {src} does not exist"));
+                self.store.move_recording(&rec, &mv, now()).await?;
+                return Err(Error::internal(format!(
+                    "recording {id}: egress file {src} missing"
+                )));
+            }
+        };
+        let mut done = RecordingMove::to(RecordingStatus::Completed);
+        done.key = Some(dst.as_str().to_string());
+        done.size = Some(size as i64);
+        let moved = self.store.move_recording(&rec, &done, now()).await?;
+        if let Err(e) = media.blobs.delete(&src).await {
+            tracing::warn!(error = %e, key = %src, "egress file not removed");
+        }
+        Ok(match moved {
+            Some(_) => Processed::Stored { size },
+            None => Processed::AlreadyDone,
+        })
+    }
+
+    async fn find(&self, caller: &Caller, room: &RoomId, id: &RecordingId) -> Result<Recording> {
+        let room = moderated_room(&*self.rooms, caller, room, false).await?;
+        self.store
+            .recording(&room.id, id)
+            .await?
+            .ok_or_else(|| Error::not_found("Recording not found"))
+    }
+
+    async fn live(&self, room: &Room) -> Result<Option<Recording>> {
+        Ok(self
+            .store
+            .room_recordings(&room.id)
+            .await?
+            .into_iter()
+            .find(|r| r.status.is_live()))
+    }
+
+    async fn view(&self, recording: Recording) -> Result<RecordingView> {
+        let download_url = match (&self.media, recording.status, &recording.key) {
+            (Some(media), RecordingStatus::Completed, Some(key)) => {
+                let key = BlobKey::parse(key)?;
+                Some(match media.blobs.presigned_get(&key, DOWNLOAD_TTL).await? {
+                    Some(url) => url,
+                    None => format!(
+                        "/api/rooms/{}/recordings/{}/download",
+                        recording.room_id, recording.id
+                    ),
+                })
+            }
+            _ => None,
+        };
+        Ok(RecordingView {
+            recording,
+            download_url,
+        })
+    }
+
+    fn ready(&self) -> Result<(&Arc<dyn LiveKit>, &Media)> {
+        let lk = self.livekit.as_ref().ok_or_else(|| {
+            Error::UpstreamDown(
+                "LiveKit is not configured (set livekit.apiKey and livekit.apiSecret)".into(),
+            )
+        })?;
+        let media = self.media.as_ref().ok_or_else(|| {
+            Error::UpstreamDown(
+                "recording storage is not configured (BUCKET_NAME and QUEUE_URL)".into(),
+            )
+        })?;
+        Ok((lk, media))
+    }
+
+    fn output(&self, rec: &Recording) -> RecordingOutput {
+        match &self.target {
+            Target::S3 {
+                bucket,
+                region,
+                endpoint,
+                force_path_style,
+            } => RecordingOutput::S3 {
+                bucket: bucket.clone(),
+                region: region.clone(),
+                endpoint: endpoint.clone(),
+                key: rec.egress_key.clone(),
+                force_path_style: *force_path_style,
+            },
+            Target::Dir(dir) => RecordingOutput::File {
+                path: dir.join(&rec.egress_key).to_string_lossy().into_owned(),
+            },
+        }
+    }
+}
+
+/// LiveKit's egress times are Unix nanoseconds; zero, negative or absurd values mean
+/// "unknown".
+fn ns_to_secs(ns: i64) -> Option<UnixTime> {
+    Some(ns / 1_000_000_000).filter(|s| *s > 0)
+}

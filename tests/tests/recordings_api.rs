@@ -1,0 +1,366 @@
+//! Recordings end to end on the sidecar's shape: real HTTP, the embedded store and job queue,
+//! files in a directory, the LiveKit double taking the egress calls and sending the egress
+//! webhooks. The "egress worker" is the test writing the file where the egress was told to.
+
+use std::path::PathBuf;
+
+use bedrud_shared::worker;
+use bedrud_tests::livekit_double::LiveKitDouble;
+use bedrud_tests::people::{self, Person};
+use bedrud_tests::{Reply, TEST_LK_KEY, TEST_LK_SECRET, TestServer};
+use livekit_protocol as proto;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+struct Studio {
+    s: TestServer,
+    lk: LiveKitDouble,
+    owner: Person,
+    id: String,
+    name: String,
+    dir: tempfile::TempDir,
+    n: std::sync::atomic::AtomicU64,
+}
+
+impl Studio {
+    async fn start(enabled: bool) -> Self {
+        let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (internal, path) = (lk.url.clone(), dir.path().to_path_buf());
+        let s = TestServer::with_config(|c| {
+            c.livekit.internal_host = internal;
+            c.recordings.enabled = enabled;
+            c.recordings.dir = path;
+        })
+        .await;
+        let owner = people::user(&s.api).await;
+        let created = people::room(
+            &s.api,
+            &owner,
+            json!({"isPublic": true, "settings": {"recordingsAllowed": true}}),
+        )
+        .await;
+        let name = created["name"].as_str().unwrap().to_string();
+        lk.connect(&name, &owner.id, &[proto::TrackSource::Camera]);
+        Self {
+            id: created["id"].as_str().unwrap().into(),
+            name,
+            s,
+            lk,
+            owner,
+            dir,
+            n: Default::default(),
+        }
+    }
+
+    async fn post(&self, who: &Person, path: &str) -> Reply {
+        self.s
+            .api
+            .post(
+                &format!("/api/rooms/{}/{path}", self.id),
+                who.bearer(),
+                &json!({}),
+            )
+            .await
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.s
+            .api
+            .get(
+                &format!("/api/rooms/{}/{path}", self.id),
+                self.owner.bearer(),
+            )
+            .await
+    }
+
+    /// The path LiveKit was told to write the recording's file to.
+    fn egress_path(&self, egress_id: &str) -> PathBuf {
+        let e = self.lk.egress(egress_id).expect("egress started");
+        let Some(proto::egress_info::Request::RoomComposite(req)) = e.request else {
+            panic!("room composite egress");
+        };
+        PathBuf::from(&req.file_outputs[0].filepath)
+    }
+
+    /// The egress id the double gave the most recent start.
+    fn last_egress(&self) -> String {
+        let call = self
+            .lk
+            .calls()
+            .into_iter()
+            .rfind(|c| c.method == "Egress/StartRoomCompositeEgress")
+            .expect("a start call");
+        assert!(call.grants.as_ref().unwrap().room_record, "roomRecord");
+        let started: Vec<_> = (1..200)
+            .map(|i| format!("EG_{i:012}"))
+            .filter(|id| self.lk.egress(id).is_some())
+            .collect();
+        started.last().unwrap().clone()
+    }
+
+    async fn egress_event(&self, event: &str, info: proto::EgressInfo) -> Value {
+        let n = self.n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let e = proto::WebhookEvent {
+            event: event.into(),
+            id: format!("EV_rec_{n}"),
+            created_at: bedrud_shared::domain::now(),
+            egress_info: Some(info),
+            ..Default::default()
+        };
+        let url = format!("{}/api/livekit/webhook", self.s.api.base);
+        let res = self.lk.send_webhook(&url, &e).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    async fn work(&self) -> bool {
+        let jobs = self.s.state.media.as_ref().unwrap().jobs.clone().unwrap();
+        worker::run_one(&self.s.state, &*jobs).await.unwrap()
+    }
+}
+
+fn info(egress_id: &str, status: proto::EgressStatus) -> proto::EgressInfo {
+    proto::EgressInfo {
+        egress_id: egress_id.into(),
+        room_name: "ignored".into(),
+        status: status as i32,
+        started_at: 1_795_471_230_000_000_000,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn start_webhooks_job_stored_file_completed() {
+    let st = Studio::start(true).await;
+    let r = st.post(&st.owner, "recording/start").await.expect(201);
+    assert_eq!(r.body["status"], "pending");
+    let rid = r.body["id"].as_str().unwrap().to_string();
+    let egress = st.last_egress();
+    let path = st.egress_path(&egress);
+    assert!(
+        path.is_absolute() && path.starts_with(st.dir.path()),
+        "{path:?}"
+    );
+    // One live recording per room.
+    let again = st.post(&st.owner, "recording/start").await.expect(409);
+    assert!(again.error().contains("already running"));
+
+    st.egress_event(
+        "egress_started",
+        info(&egress, proto::EgressStatus::EgressActive),
+    )
+    .await;
+    let r = st.get(&format!("recordings/{rid}")).await.expect(200);
+    assert_eq!(r.body["status"], "active");
+    assert_eq!(r.body["startedAt"], "2026-11-23T22:00:30Z");
+
+    // The egress worker writes the file; LiveKit reports it ended, three times over.
+    let bytes: Vec<u8> = (0..3 * 1024 * 1024 + 7).map(|i| (i % 251) as u8).collect();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let mut ended = info(&egress, proto::EgressStatus::EgressComplete);
+    ended.ended_at = 1_795_471_290_000_000_000;
+    ended.file_results = vec![proto::FileInfo {
+        filename: path.to_string_lossy().into(),
+        location: path.to_string_lossy().into(),
+        size: bytes.len() as i64,
+        duration: 60_000_000_000,
+        ..Default::default()
+    }];
+    for _ in 0..3 {
+        st.egress_event("egress_ended", ended.clone()).await;
+    }
+    let r = st.get(&format!("recordings/{rid}")).await.expect(200);
+    assert_eq!(r.body["status"], "processing");
+    assert_eq!(r.body["downloadStatus"], "processing");
+
+    assert!(st.work().await, "one job");
+    assert!(!st.work().await, "and only one");
+    let r = st.get(&format!("recordings/{rid}")).await.expect(200);
+    assert_eq!(r.body["status"], "completed", "{}", r.raw);
+    assert_eq!(r.body["fileSize"], bytes.len());
+    assert_eq!(r.body["durationMs"], 60_000);
+    assert_eq!(r.body["startedAt"], "2026-11-23T22:00:30Z", "never lost");
+    let url = r.body["downloadUrl"].as_str().unwrap();
+    assert_eq!(
+        url,
+        format!("/api/rooms/{}/recordings/{rid}/download", st.id)
+    );
+    let stored = st
+        .dir
+        .path()
+        .join(format!("recordings/{}/{rid}.mp4", st.id));
+    assert_eq!(std::fs::read(&stored).unwrap(), bytes);
+    assert!(!path.exists(), "the egress file is moved, not copied");
+    let download = reqwest::Client::new()
+        .get(format!("{}{url}", st.s.api.base))
+        .bearer_auth(&st.owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["content-type"], "video/mp4");
+    assert_eq!(download.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    let list = st.get("recordings").await.expect(200);
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+
+    // Deleting: the row and the file go.
+    st.s.api
+        .call(
+            Method::DELETE,
+            &format!("/api/rooms/{}/recordings/{rid}", st.id),
+            st.owner.bearer(),
+            None,
+        )
+        .await
+        .expect(200);
+    assert!(!stored.exists());
+    st.get(&format!("recordings/{rid}")).await.expect(404);
+}
+
+#[tokio::test]
+async fn legacy_file_results_stop_and_failures() {
+    let st = Studio::start(true).await;
+    // Only the deprecated `file` result, as some LiveKit paths still send it.
+    let rid = st.post(&st.owner, "recording/start").await.expect(201).body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let egress = st.last_egress();
+    let path = st.egress_path(&egress);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"tiny mp4").unwrap();
+    let mut ended = info(&egress, proto::EgressStatus::EgressComplete);
+    #[allow(deprecated)]
+    {
+        ended.result = Some(proto::egress_info::Result::File(proto::FileInfo {
+            location: path.to_string_lossy().into(),
+            size: 8,
+            ..Default::default()
+        }));
+    }
+    st.egress_event("egress_ended", ended).await;
+    assert!(st.work().await);
+    let r = st.get(&format!("recordings/{rid}")).await.expect(200);
+    assert_eq!(
+        (&r.body["status"], &r.body["fileSize"]),
+        (&json!("completed"), &json!(8))
+    );
+
+    // Stop: StopEgress with roomRecord, then `ending`; a running one cannot be deleted.
+    let rid2 = st.post(&st.owner, "recording/start").await.expect(201).body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = st.post(&st.owner, "recording/stop").await.expect(200);
+    assert_eq!(r.body["status"], "ending");
+    assert!(st.lk.methods().contains(&"StopEgress".to_string()));
+    let del =
+        st.s.api
+            .call(
+                Method::DELETE,
+                &format!("/api/rooms/{}/recordings/{rid2}", st.id),
+                st.owner.bearer(),
+                None,
+            )
+            .await
+            .expect(409);
+    assert!(del.error().contains("in progress"));
+
+    // The egress fails: `failed` with LiveKit's error, and the room may record again.
+    let egress2 = st.last_egress();
+    let mut failed = info(&egress2, proto::EgressStatus::EgressFailed);
+    failed.error = "encoder crashed".into();
+    st.egress_event("egress_ended", failed).await;
+    let r = st.get(&format!("recordings/{rid2}")).await.expect(200);
+    assert_eq!(
+        (&r.body["status"], &r.body["error"]),
+        (&json!("failed"), &json!("encoder crashed"))
+    );
+    assert_eq!(r.body["downloadStatus"], "failed");
+    st.post(&st.owner, "recording/start").await.expect(201);
+}
+
+#[tokio::test]
+async fn who_may_record_and_when() {
+    let st = Studio::start(true).await;
+    let user = people::user(&st.s.api).await;
+    st.s.api
+        .post(
+            "/api/room/join",
+            user.bearer(),
+            &json!({"roomName": st.name}),
+        )
+        .await
+        .expect(200);
+    for path in ["recording/start", "recording/stop"] {
+        let r = st.post(&user, path).await.expect(403);
+        assert_eq!(r.error(), "Insufficient permissions");
+    }
+    st.s.api
+        .get(&format!("/api/rooms/{}/recordings", st.id), user.bearer())
+        .await
+        .expect(403);
+    st.s.api
+        .post(
+            &format!("/api/rooms/{}/recording/start", st.id),
+            None,
+            &json!({}),
+        )
+        .await
+        .expect(401);
+    // No meeting running: nothing to record.
+    st.lk.clear_calls();
+    let quiet = people::room(
+        &st.s.api,
+        &st.owner,
+        json!({"settings": {"recordingsAllowed": true}}),
+    )
+    .await;
+    let r =
+        st.s.api
+            .post(
+                &format!(
+                    "/api/rooms/{}/recording/start",
+                    quiet["id"].as_str().unwrap()
+                ),
+                st.owner.bearer(),
+                &json!({}),
+            )
+            .await
+            .expect(409);
+    assert!(r.error().contains("not started"));
+    // LiveKit refuses the egress: the row is kept as failed and the answer names LiveKit.
+    st.lk.fail(bedrud_tests::livekit_double::Failure::method(
+        "StartRoomCompositeEgress",
+        503,
+        "unavailable",
+    ));
+    let r = st.post(&st.owner, "recording/start").await.expect(503);
+    assert!(r.error().contains("LiveKit"));
+    st.lk.heal();
+    let list = st.get("recordings").await.expect(200);
+    assert_eq!(list.body[0]["status"], "failed");
+    // The room's switch, and the server's.
+    let no_rec = people::room(
+        &st.s.api,
+        &st.owner,
+        json!({"settings": {"recordingsAllowed": false}}),
+    )
+    .await;
+    st.s.api
+        .post(
+            &format!(
+                "/api/rooms/{}/recording/start",
+                no_rec["id"].as_str().unwrap()
+            ),
+            st.owner.bearer(),
+            &json!({}),
+        )
+        .await
+        .expect(403);
+    let off = Studio::start(false).await;
+    let r = off.post(&off.owner, "recording/start").await.expect(403);
+    assert_eq!(r.error(), "recordings are disabled on this server");
+}
