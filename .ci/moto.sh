@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts moto server on a free loopback port for the rest of the calling script and exports
 # AWS_ENDPOINT_URL. Sourced after .ci/tools.sh; stops moto (by PID) when the caller exits.
-# moto serves one request at a time (see moto_serial.py): conditional writes must not race.
+# moto serves DynamoDB requests one at a time (see moto_serial.py): conditional writes must
+# not race.
 set -euo pipefail
 MOTO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 MOTO_LOG=${TOOLS:-.tools}/moto.log

@@ -1,14 +1,17 @@
-"""moto server, one request at a time.
+"""moto server with DynamoDB requests served one at a time.
 
 `moto_server` serves with threads and its DynamoDB backend takes no locks, so two concurrent
 conditional writes can both pass their checks: a race real DynamoDB never has (it serialises
-conditional writes per item). Serving requests one at a time restores that guarantee, while
-clients still send concurrently. Usage: python moto_serial.py HOST PORT
+conditional writes per item). DynamoDB requests therefore run under one lock, while clients
+still send concurrently. S3 and SQS stay threaded: a streamed S3 copy (GetObject read while
+UploadPart writes) needs two requests in flight at once, as real S3 allows.
+Usage: python moto_serial.py HOST PORT
 """
 
 import os
 import signal
 import sys
+import threading
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -17,13 +20,29 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import run_simple
 
+DYNAMODB = threading.Lock()
+
+
+class SerialDynamoDB:
+    """WSGI middleware: DynamoDB calls (X-Amz-Target: DynamoDB_…) hold one lock, response
+    included (they are small)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            with DYNAMODB:
+                return list(self.app(environ, start_response))
+        return self.app(environ, start_response)
+
 
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    app = DomainDispatcherApplication(create_backend_app)
-    run_simple(host, port, app, threaded=False, request_handler=MotoRequestHandler)
+    app = SerialDynamoDB(DomainDispatcherApplication(create_backend_app))
+    run_simple(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

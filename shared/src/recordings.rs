@@ -51,6 +51,7 @@ enum Target {
         region: String,
         endpoint: Option<String>,
         force_path_style: bool,
+        credentials: Option<(String, String)>,
     },
     Dir(PathBuf),
 }
@@ -82,6 +83,8 @@ impl Recordings {
                 region: rec.region.clone(),
                 endpoint: (!rec.endpoint.is_empty()).then(|| rec.endpoint.clone()),
                 force_path_style: rec.force_path_style,
+                credentials: (!rec.access_key.is_empty())
+                    .then(|| (rec.access_key.clone(), rec.secret.clone())),
             }
         };
         Self {
@@ -440,12 +443,14 @@ impl Recordings {
                 region,
                 endpoint,
                 force_path_style,
+                credentials,
             } => RecordingOutput::S3 {
                 bucket: bucket.clone(),
                 region: region.clone(),
                 endpoint: endpoint.clone(),
                 key: rec.egress_key.clone(),
                 force_path_style: *force_path_style,
+                credentials: credentials.clone(),
             },
             Target::Dir(dir) => RecordingOutput::File {
                 path: dir.join(&rec.egress_key).to_string_lossy().into_owned(),

@@ -1,21 +1,38 @@
-//! `bedrud aws-init`: creates the DynamoDB table exactly as `infra/template.yaml` declares it.
+//! `bedrud aws-init`: creates the DynamoDB table, and optionally the recordings queue (with its
+//! dead-letter queue) and bucket, as `infra/template.yaml` declares them.
 
 use std::process::ExitCode;
 
+use bedrud_shared::blobs::s3::S3BlobStore;
+use bedrud_shared::queue::sqs::SqsQueue;
 use bedrud_shared::store::dynamodb::DynamoStore;
 
-pub fn main(table: &str) -> ExitCode {
+pub fn main(table: &str, queue: Option<&str>, bucket: Option<&str>) -> ExitCode {
     crate::block_on(async {
         let store = DynamoStore::new(DynamoStore::client_from_env().await, table);
-        match store.create_table().await {
-            Ok(()) => {
-                println!("table {table} is ready");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("bedrud: cannot create table {table}: {e}");
-                ExitCode::from(2)
+        if let Err(e) = store.create_table().await {
+            eprintln!("bedrud: cannot create table {table}: {e}");
+            return ExitCode::from(2);
+        }
+        println!("table {table} is ready");
+        if let Some(name) = queue {
+            match SqsQueue::create(&SqsQueue::client_from_env().await, name).await {
+                Ok(url) => println!("queue ready: QUEUE_URL={url}"),
+                Err(e) => {
+                    eprintln!("bedrud: cannot create queue {name}: {e}");
+                    return ExitCode::from(2);
+                }
             }
         }
+        if let Some(name) = bucket {
+            match S3BlobStore::create_bucket(&S3BlobStore::client_from_env().await, name).await {
+                Ok(()) => println!("bucket ready: BUCKET_NAME={name}"),
+                Err(e) => {
+                    eprintln!("bedrud: cannot create bucket {name}: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        ExitCode::SUCCESS
     })
 }

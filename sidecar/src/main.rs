@@ -24,18 +24,29 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Create the DynamoDB table the SAM template declares (for emulators and first deploys).
-    /// Region, credentials and AWS_ENDPOINT_URL come from the standard AWS environment.
+    /// Create the DynamoDB table (and, if named, the recordings queue and bucket) the SAM
+    /// template declares, for emulators and first deploys. Region, credentials and
+    /// AWS_ENDPOINT_URL come from the standard AWS environment.
     AwsInit {
         /// Table name.
         #[arg(long, env = "TABLE_NAME")]
         table: String,
+        /// Recordings queue name (FIFO; `.fifo` is added), with its dead-letter queue.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Recordings bucket name.
+        #[arg(long)]
+        bucket: Option<String>,
     },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run { config } => bedrud_sidecar::run::main(config.as_deref()),
-        Command::AwsInit { table } => bedrud_sidecar::aws_init::main(&table),
+        Command::AwsInit {
+            table,
+            queue,
+            bucket,
+        } => bedrud_sidecar::aws_init::main(&table, queue.as_deref(), bucket.as_deref()),
     }
 }

@@ -188,9 +188,13 @@ fn aws_init_creates_the_table_idempotently() {
         "needs the emulator the test command starts (bash .ci/test)"
     );
     let table = format!("bedrud-init-{}", std::process::id());
+    let queue = format!("bedrud-rec-{}", std::process::id());
+    let bucket = format!("bedrud-rec-{}", std::process::id());
     for _ in 0..2 {
         let out = Command::new(env!("CARGO_BIN_EXE_bedrud"))
-            .args(["aws-init", "--table", &table])
+            .args([
+                "aws-init", "--table", &table, "--queue", &queue, "--bucket", &bucket,
+            ])
             .output()
             .unwrap();
         assert!(
@@ -198,6 +202,12 @@ fn aws_init_creates_the_table_idempotently() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("is ready"));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("is ready"), "{said}");
+        assert!(
+            said.contains("QUEUE_URL=") && said.contains(&format!("{queue}.fifo")),
+            "{said}"
+        );
+        assert!(said.contains(&format!("BUCKET_NAME={bucket}")), "{said}");
     }
 }

@@ -241,6 +241,13 @@ impl LiveKitDouble {
         self.world().egress.get(id).cloned()
     }
 
+    /// Every egress started so far, oldest first.
+    pub fn egresses(&self) -> Vec<proto::EgressInfo> {
+        let mut all: Vec<_> = self.world().egress.values().cloned().collect();
+        all.sort_by(|a, b| a.egress_id.cmp(&b.egress_id));
+        all
+    }
+
     /// Every call so far, oldest first.
     pub fn calls(&self) -> Vec<Call> {
         self.world().calls.clone()

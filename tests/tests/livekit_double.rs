@@ -281,6 +281,7 @@ async fn our_adapter_records_stops_and_lists_egress_with_room_record() {
         endpoint: None,
         key: "recordings/room/rec.mp4".into(),
         force_path_style: false,
+        credentials: Some(("AKIDEGRESS".into(), "egress-secret".into())),
     };
     let started = client.start_recording("rec-room", &output).await.unwrap();
     assert_eq!(started.status, EgressStatus::Starting);

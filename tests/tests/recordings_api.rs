@@ -92,11 +92,7 @@ impl Studio {
             .rfind(|c| c.method == "Egress/StartRoomCompositeEgress")
             .expect("a start call");
         assert!(call.grants.as_ref().unwrap().room_record, "roomRecord");
-        let started: Vec<_> = (1..200)
-            .map(|i| format!("EG_{i:012}"))
-            .filter(|id| self.lk.egress(id).is_some())
-            .collect();
-        started.last().unwrap().clone()
+        self.lk.egresses().pop().unwrap().egress_id
     }
 
     async fn egress_event(&self, event: &str, info: proto::EgressInfo) -> Value {

@@ -33,6 +33,35 @@ impl S3BlobStore {
 
     /// A client from the standard AWS environment. With an explicit endpoint (emulators) it
     /// uses path-style addressing, which needs no wildcard DNS.
+    /// Creates the bucket if it does not exist (emulators, tests, `bedrud aws-init`); the
+    /// template adds encryption, the public-access block and the multipart lifecycle rule.
+    pub async fn create_bucket(client: &Client, name: &str) -> StoreResult<()> {
+        use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+        let mut create = client.create_bucket().bucket(name);
+        // Outside us-east-1, S3 wants the region named again.
+        if let Some(region) = client.config().region().map(|r| r.as_ref().to_string())
+            && region != "us-east-1"
+        {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                    .build(),
+            );
+        }
+        match create.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(map_sdk(e)),
+        }
+    }
+
     pub async fn client_from_env() -> Client {
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()

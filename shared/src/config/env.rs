@@ -97,6 +97,8 @@ pub(super) fn apply(
         "RECORDINGS_S3_FORCE_PATH_STYLE",
         get("RECORDINGS_S3_FORCE_PATH_STYLE"),
     )?;
+    set_str(&mut rec.access_key, get("RECORDINGS_S3_ACCESS_KEY"));
+    set_str(&mut rec.secret, get("RECORDINGS_S3_SECRET"));
     set_str(&mut rec.queue_url, get("QUEUE_URL"));
 
     set_str(&mut c.auth.jwt_secret, get("JWT_SECRET"));

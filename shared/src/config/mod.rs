@@ -47,6 +47,11 @@ pub struct RecordingsConfig {
     /// (`RECORDINGS_S3_ENDPOINT`); empty means AWS.
     pub endpoint: String,
     pub force_path_style: bool,
+    /// Credentials LiveKit's egress uploads with (`RECORDINGS_S3_ACCESS_KEY`,
+    /// `RECORDINGS_S3_SECRET`): LiveKit Cloud needs them; a self-hosted egress worker may use
+    /// its own (left empty).
+    pub access_key: String,
+    pub secret: String,
     /// The processing queue (`QUEUE_URL`); the sidecar uses its embedded job table.
     pub queue_url: String,
 }
@@ -60,6 +65,8 @@ impl Default for RecordingsConfig {
             region: String::new(),
             endpoint: String::new(),
             force_path_style: false,
+            access_key: String::new(),
+            secret: String::new(),
             queue_url: String::new(),
         }
     }

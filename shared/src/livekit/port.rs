@@ -98,6 +98,8 @@ pub enum RecordingOutput {
         endpoint: Option<String>,
         key: String,
         force_path_style: bool,
+        /// Access key id and secret, when the egress must be given them.
+        credentials: Option<(String, String)>,
     },
     /// A path on the egress worker's file system (embedded mode).
     File { path: String },

@@ -452,6 +452,7 @@ fn file_output(output: &RecordingOutput) -> proto::EncodedFileOutput {
             endpoint,
             key,
             force_path_style,
+            credentials,
         } => (
             key.clone(),
             Some(proto::encoded_file_output::Output::S3(proto::S3Upload {
@@ -459,6 +460,14 @@ fn file_output(output: &RecordingOutput) -> proto::EncodedFileOutput {
                 region: region.clone(),
                 endpoint: endpoint.clone().unwrap_or_default(),
                 force_path_style: *force_path_style,
+                access_key: credentials
+                    .as_ref()
+                    .map(|c| c.0.clone())
+                    .unwrap_or_default(),
+                secret: credentials
+                    .as_ref()
+                    .map(|c| c.1.clone())
+                    .unwrap_or_default(),
                 ..Default::default()
             })),
         ),

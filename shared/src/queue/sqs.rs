@@ -23,6 +23,46 @@ impl SqsQueue {
         }
     }
 
+    /// Creates the recordings queue as `infra/template.yaml` declares it (FIFO, visibility
+    /// 960 s, a FIFO dead-letter queue after 5 receives) and returns its URL; existing queues
+    /// are reused. For emulators, tests and `bedrud aws-init`.
+    pub async fn create(client: &Client, name: &str) -> StoreResult<String> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let base = name.trim_end_matches(".fifo");
+        let dlq = client
+            .create_queue()
+            .queue_name(format!("{base}-dlq.fifo"))
+            .attributes(A::FifoQueue, "true")
+            .send()
+            .await
+            .map_err(map_sdk)?
+            .queue_url
+            .unwrap_or_default();
+        let dlq_arn = client
+            .get_queue_attributes()
+            .queue_url(&dlq)
+            .attribute_names(A::QueueArn)
+            .send()
+            .await
+            .map_err(map_sdk)?
+            .attributes
+            .and_then(|a| a.get(&A::QueueArn).cloned())
+            .unwrap_or_default();
+        let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5});
+        let url = client
+            .create_queue()
+            .queue_name(format!("{base}.fifo"))
+            .attributes(A::FifoQueue, "true")
+            .attributes(A::VisibilityTimeout, "960")
+            .attributes(A::RedrivePolicy, redrive.to_string())
+            .send()
+            .await
+            .map_err(map_sdk)?
+            .queue_url
+            .unwrap_or_default();
+        Ok(url)
+    }
+
     /// A client on the process's shared SDK configuration (see `crate::aws`).
     pub async fn client_from_env() -> Client {
         Client::new(crate::aws::sdk_config().await)

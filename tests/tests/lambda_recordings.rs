@@ -1,0 +1,286 @@
+//! Recordings on the serverless shape, on moto: the recording and webhook functions fed API
+//! Gateway events, DynamoDB for rows, a FIFO SQS queue (with its dead-letter queue) for jobs,
+//! S3 for files, the LiveKit double for egress. The processor runs on the SQS batch it would
+//! receive, including redeliveries and a poison message.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use bedrud_shared::AppState;
+use bedrud_shared::blobs::s3::S3BlobStore;
+use bedrud_shared::config::Config;
+use bedrud_shared::http::{auth, recordings, rooms, webhook};
+use bedrud_shared::lambda;
+use bedrud_shared::queue::sqs::SqsQueue;
+use bedrud_shared::ratelimit::MemoryRateLimiter;
+use bedrud_shared::state::Media;
+use bedrud_shared::store::Stores;
+use bedrud_tests::lambda_events::{event, event_as, invoke};
+use bedrud_tests::livekit_double::LiveKitDouble;
+use bedrud_tests::{TEST_JWT_SECRET, TEST_LK_KEY, TEST_LK_SECRET, unique};
+use livekit_protocol as proto;
+use serde_json::{Value, json};
+
+struct Cloud {
+    auth: axum::Router,
+    rooms: axum::Router,
+    recording: axum::Router,
+    webhook: axum::Router,
+    state: AppState,
+    lk: LiveKitDouble,
+    sqs: aws_sdk_sqs::Client,
+    s3: aws_sdk_s3::Client,
+    queue: String,
+    bucket: String,
+}
+
+async fn cloud() -> Cloud {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "needs the emulator the test command starts (bash .ci/test)"
+    );
+    let store = bedrud_tests::fresh_dynamo_table().await;
+    let sqs = SqsQueue::client_from_env().await;
+    let queue = SqsQueue::create(&sqs, &unique("bedrud-rec")).await.unwrap();
+    let s3 = S3BlobStore::client_from_env().await;
+    let bucket = unique("bedrud-rec");
+    S3BlobStore::create_bucket(&s3, &bucket).await.unwrap();
+    let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
+    let mut config = Config::default();
+    config.database.kind = "dynamodb".into();
+    config.database.table = store.table().to_string();
+    config.auth.jwt_secret = TEST_JWT_SECRET.into();
+    config.livekit.api_key = TEST_LK_KEY.into();
+    config.livekit.api_secret = TEST_LK_SECRET.into();
+    config.livekit.host = "wss://livekit.example.com".into();
+    config.livekit.internal_host = lk.url.clone();
+    config.livekit.external = true;
+    config.recordings.enabled = true;
+    config.recordings.bucket = bucket.clone();
+    config.recordings.region = "us-east-1".into();
+    config.recordings.queue_url = queue.clone();
+    config.validate().unwrap();
+    let media = Media {
+        queue: Arc::new(SqsQueue::new(sqs.clone(), &queue)),
+        blobs: Arc::new(S3BlobStore::new(s3.clone(), &bucket)),
+        jobs: None,
+    };
+    let state = AppState::with_media(
+        config,
+        Stores::from_adapter(store),
+        Some(media),
+        Arc::new(MemoryRateLimiter::default()),
+    )
+    .unwrap();
+    Cloud {
+        auth: lambda::service(auth::routes(), state.clone()),
+        rooms: lambda::service(rooms::routes(), state.clone()),
+        recording: lambda::service(recordings::routes(), state.clone()),
+        webhook: lambda::service(webhook::routes(), state.clone()),
+        state,
+        lk,
+        sqs,
+        s3,
+        queue,
+        bucket,
+    }
+}
+
+fn at(mut e: Value, room: &str, recording: &str) -> Value {
+    for ptr in ["/rawPath", "/requestContext/http/path"] {
+        let p = e.pointer(ptr).unwrap().as_str().unwrap();
+        let p = p
+            .replace("REPLACE_WITH_ROOM_ID", room)
+            .replace("REPLACE_WITH_RECORDING_ID", recording);
+        *e.pointer_mut(ptr).unwrap() = p.into();
+    }
+    e
+}
+
+impl Cloud {
+    /// A webhook delivery signed by the double, as API Gateway hands it to the function.
+    async fn egress_event(&self, id: &str, event_name: &str, info: proto::EgressInfo) -> Value {
+        let e = proto::WebhookEvent {
+            event: event_name.into(),
+            id: id.into(),
+            created_at: bedrud_shared::domain::now(),
+            egress_info: Some(info),
+            ..Default::default()
+        };
+        let body = serde_json::to_string(&e).unwrap();
+        let mut apigw = event("livekit-webhook-egress-ended.json");
+        apigw["headers"]["authorization"] = self.lk.sign_body(body.as_bytes()).into();
+        apigw["body"] = body.into();
+        let (status, answer, _) = invoke(&self.webhook, &apigw).await;
+        assert_eq!(status, 200, "{answer}");
+        answer
+    }
+
+    /// What the processor Lambda would be handed: the queue's messages, received.
+    async fn receive(&self) -> Vec<SqsMessage> {
+        let got = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        got.messages()
+            .iter()
+            .map(|m| {
+                let mut msg = SqsMessage::default();
+                msg.message_id = m.message_id().map(str::to_string);
+                msg.body = m.body().map(str::to_string);
+                msg
+            })
+            .collect()
+    }
+
+    async fn object_size(&self, key: &str) -> Option<i64> {
+        self.s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()
+            .and_then(|h| h.content_length())
+    }
+}
+
+fn batch(records: Vec<SqsMessage>) -> SqsEvent {
+    let mut e = SqsEvent::default();
+    e.records = records;
+    e
+}
+
+#[tokio::test]
+async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
+    let c = cloud().await;
+    let mut register = event("apigw-v2-auth-register.json");
+    register["body"] = json!({"email": format!("{}@example.com", unique("rec")),
+        "password": "correct horse battery staple", "name": "Rec Owner"})
+    .to_string()
+    .into();
+    let (_, session, _) = invoke(&c.auth, &register).await;
+    let token = session["tokens"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let owner_id = session["user"]["id"].as_str().unwrap().to_string();
+    let mut create = event_as("apigw-v2-room-create.json", &token);
+    create["body"] =
+        json!({"name": "rec-room", "isPublic": true, "settings": {"recordingsAllowed": true}})
+            .to_string()
+            .into();
+    let (status, room, _) = invoke(&c.rooms, &create).await;
+    assert_eq!(status, 200, "{room}");
+    let room_id = room["id"].as_str().unwrap().to_string();
+    c.lk.connect("rec-room", &owner_id, &[proto::TrackSource::Camera]);
+
+    let start = at(
+        event_as("apigw-v2-recording-start.json", &token),
+        &room_id,
+        "",
+    );
+    let (status, rec, _) = invoke(&c.recording, &start).await;
+    assert_eq!(status, 201, "{rec}");
+    let rec_id = rec["id"].as_str().unwrap().to_string();
+    let (status, again, _) = invoke(&c.recording, &start).await;
+    assert_eq!((status, again["error"].is_string()), (409, true));
+
+    // The egress was told to write to our bucket; its worker does so (20 MiB: multipart).
+    let egress = c.lk.egresses().pop().expect("egress");
+    let egress_id = egress.egress_id.clone();
+    let Some(proto::egress_info::Request::RoomComposite(req)) = egress.request else {
+        panic!("room composite");
+    };
+    let out = &req.file_outputs[0];
+    let Some(proto::encoded_file_output::Output::S3(s3)) = &out.output else {
+        panic!("S3 output in external mode");
+    };
+    assert_eq!(s3.bucket, c.bucket);
+    let egress_key = out.filepath.clone();
+    let size = 20 * 1024 * 1024 + 3;
+    let bytes: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+    c.s3.put_object()
+        .bucket(&c.bucket)
+        .key(&egress_key)
+        .body(bytes.clone().into())
+        .send()
+        .await
+        .unwrap();
+
+    let mut started = proto::EgressInfo {
+        egress_id: egress_id.clone(),
+        status: proto::EgressStatus::EgressActive as i32,
+        started_at: 1_795_471_230_000_000_000,
+        ..Default::default()
+    };
+    c.egress_event("EV_a", "egress_started", started.clone())
+        .await;
+    started.status = proto::EgressStatus::EgressComplete as i32;
+    started.ended_at = 1_795_471_290_000_000_000;
+    started.file_results = vec![proto::FileInfo {
+        location: format!("s3://{}/{egress_key}", c.bucket),
+        size: size as i64,
+        duration: 60_000_000_000,
+        ..Default::default()
+    }];
+    for n in 0..3 {
+        c.egress_event(&format!("EV_end_{n}"), "egress_ended", started.clone())
+            .await;
+    }
+    // FIFO dedupe on the egress id: one job for three deliveries.
+    let messages = c.receive().await;
+    assert_eq!(messages.len(), 1);
+    // Redelivered three times (the visibility timeout ran out, say): one object, one row.
+    let three = vec![
+        messages[0].clone(),
+        messages[0].clone(),
+        messages[0].clone(),
+    ];
+    let answer = lambda::process_batch(&c.state, batch(three)).await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    let final_key = format!("recordings/{room_id}/{rec_id}.mp4");
+    assert_eq!(c.object_size(&final_key).await, Some(size as i64));
+    assert_eq!(c.object_size(&egress_key).await, None, "moved");
+    let one = at(
+        event_as("apigw-v2-recording-get.json", &token),
+        &room_id,
+        &rec_id,
+    );
+    let (status, got, _) = invoke(&c.recording, &one).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["status"], "completed");
+    assert_eq!(got["fileSize"], size);
+    let url = got["downloadUrl"].as_str().unwrap();
+    assert!(
+        url.contains(&final_key) && url.contains("X-Amz-Signature"),
+        "{url}"
+    );
+    let fetched = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(fetched.len(), size, "the presigned link serves the file");
+
+    // A batch with one bad message: only that one is reported.
+    let mut poison = SqsMessage::default();
+    poison.message_id = Some("poison-1".into());
+    poison.body = Some("not a job".into());
+    let mut unknown = SqsMessage::default();
+    unknown.message_id = Some("unknown-kind".into());
+    unknown.body = Some(json!({"id": "x", "kind": "mystery", "payload": {}}).to_string());
+    let answer =
+        lambda::process_batch(&c.state, batch(vec![messages[0].clone(), poison, unknown])).await;
+    let failed: Vec<_> = answer
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["poison-1", "unknown-kind"]);
+
+    // The processor fixture parses as the runtime delivers it.
+    let fixture: SqsEvent = serde_json::from_value(event("sqs-recording-processor.json")).unwrap();
+    assert_eq!(fixture.records.len(), 1);
+}
