@@ -62,6 +62,7 @@ pub async fn serve_reconciler(state: AppState) -> Result<(), lambda_http::Error>
                     "liveRooms": report.live_rooms,
                     "joined": report.joined,
                     "freed": report.freed,
+                    "egress": report.egress,
                 }))
             }
         },

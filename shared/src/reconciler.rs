@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::domain::{RoomName, UnixTime, UserId, now};
 use crate::error::Result;
 use crate::livekit::{LiveKit, LiveRoom, found};
+use crate::recordings::Recordings;
 use crate::store::{RoomStore, Seen};
 use crate::webhooks::connected;
 
@@ -27,16 +28,29 @@ pub struct Report {
     pub joined: usize,
     /// Seats freed (people gone, meetings over).
     pub freed: usize,
+    /// Egresses LiveKit reported, each fed to the recording state machine.
+    pub egress: usize,
 }
 
 pub struct Reconciler {
     rooms: Arc<dyn RoomStore>,
     livekit: Arc<dyn LiveKit>,
+    recordings: Option<Arc<Recordings>>,
 }
 
 impl Reconciler {
     pub fn new(rooms: Arc<dyn RoomStore>, livekit: Arc<dyn LiveKit>) -> Self {
-        Self { rooms, livekit }
+        Self {
+            rooms,
+            livekit,
+            recordings: None,
+        }
+    }
+
+    /// Also heals recordings from ListEgress (missed `egress_*` webhooks).
+    pub fn with_recordings(mut self, recordings: Arc<Recordings>) -> Self {
+        self.recordings = Some(recordings);
+        self
     }
 
     /// One pass. LiveKit unreachable → an error and nothing freed (its silence proves
@@ -80,6 +94,13 @@ impl Reconciler {
             match page.next {
                 Some(next) => cursor = Some(next),
                 None => break,
+            }
+        }
+        if let Some(recordings) = &self.recordings {
+            // The state machine ignores what it already knows; egress it missed moves on.
+            for egress in self.livekit.list_egress(None, false).await? {
+                recordings.on_egress(&egress).await?;
+                report.egress += 1;
             }
         }
         if report.joined + report.freed > 0 {

@@ -105,10 +105,11 @@ impl AppState {
     /// The reconciler over this state's store and LiveKit; `None` without LiveKit keys.
     pub fn reconciler(&self) -> Option<crate::reconciler::Reconciler> {
         let lk = self.livekit.clone()?;
-        Some(crate::reconciler::Reconciler::new(
-            self.stores.rooms.clone(),
-            lk,
-        ))
+        let r = crate::reconciler::Reconciler::new(self.stores.rooms.clone(), lk);
+        Some(match self.media {
+            Some(_) => r.with_recordings(self.recordings.clone()),
+            None => r,
+        })
     }
 }
 

@@ -241,6 +241,12 @@ impl LiveKitDouble {
         self.world().egress.get(id).cloned()
     }
 
+    /// Changes an egress as LiveKit's egress worker would (status, results), without sending
+    /// any webhook: what a lost webhook leaves behind.
+    pub fn update_egress(&self, id: &str, change: impl FnOnce(&mut proto::EgressInfo)) {
+        change(self.world().egress.get_mut(id).expect("known egress"));
+    }
+
     /// Every egress started so far, oldest first.
     pub fn egresses(&self) -> Vec<proto::EgressInfo> {
         let mut all: Vec<_> = self.world().egress.values().cloned().collect();

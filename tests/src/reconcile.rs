@@ -71,6 +71,7 @@ pub async fn reconciler_converges_on_livekits_view(s: &Stores) {
             live_rooms: 1,
             joined: 2, // e, and g (removed again at once: banned)
             freed: 2,  // b's stale seat, f's in the room without a meeting
+            egress: 0,
         }
     );
     let mut want = vec![

@@ -360,3 +360,37 @@ async fn who_may_record_and_when() {
     let r = off.post(&off.owner, "recording/start").await.expect(403);
     assert_eq!(r.error(), "recordings are disabled on this server");
 }
+
+#[tokio::test]
+async fn the_reconciler_finishes_a_recording_whose_webhooks_were_lost() {
+    let st = Studio::start(true).await;
+    let rid = st.post(&st.owner, "recording/start").await.expect(201).body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let egress = st.last_egress();
+    let path = st.egress_path(&egress);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"recorded while nobody listened").unwrap();
+    st.lk.update_egress(&egress, |e| {
+        e.status = proto::EgressStatus::EgressComplete as i32;
+        e.started_at = 1_795_471_230_000_000_000;
+        e.file_results = vec![proto::FileInfo {
+            location: path.to_string_lossy().into(),
+            size: 30,
+            ..Default::default()
+        }];
+    });
+    let report = st.s.state.reconciler().unwrap().run_once().await.unwrap();
+    assert_eq!(report.egress, 1);
+    assert!(st.work().await);
+    let r = st.get(&format!("recordings/{rid}")).await.expect(200);
+    assert_eq!(
+        (&r.body["status"], &r.body["fileSize"]),
+        (&json!("completed"), &json!(30))
+    );
+    assert_eq!(r.body["startedAt"], "2026-11-23T22:00:30Z");
+    // Nothing left to heal.
+    st.s.state.reconciler().unwrap().run_once().await.unwrap();
+    assert!(!st.work().await);
+}
