@@ -385,6 +385,16 @@ impl Recordings {
         })
     }
 
+    /// Whether the room has a recording that may still be written (pending, active, ending).
+    pub async fn is_recording(&self, room: &RoomId) -> Result<bool> {
+        Ok(self
+            .store
+            .room_recordings(room)
+            .await?
+            .iter()
+            .any(|r| r.status.is_live()))
+    }
+
     async fn find(&self, caller: &Caller, room: &RoomId, id: &RecordingId) -> Result<Recording> {
         let room = moderated_room(&*self.rooms, caller, room, false).await?;
         self.store

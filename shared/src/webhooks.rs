@@ -110,6 +110,11 @@ impl Webhooks {
                 if let Some(r) = self.room(room).await? {
                     let freed = self.rooms.room_session(&r, sid, false, at).await?;
                     tracing::info!(room = %r.id, freed, "meeting finished");
+                    // Everyone left, but a recording still being written keeps the room live;
+                    // the reconciler settles it once LiveKit no longer has the room.
+                    if self.recordings.is_recording(&r.id).await? {
+                        self.rooms.room_session(&r, sid, true, at).await?;
+                    }
                 }
             }
             LiveEventKind::ParticipantJoined {

@@ -394,3 +394,31 @@ async fn the_reconciler_finishes_a_recording_whose_webhooks_were_lost() {
     st.s.state.reconciler().unwrap().run_once().await.unwrap();
     assert!(!st.work().await);
 }
+
+#[tokio::test]
+async fn a_finished_meeting_stays_live_while_its_recording_is_written() {
+    let st = Studio::start(true).await;
+    st.post(&st.owner, "recording/start").await.expect(201);
+    let url = format!("{}/api/livekit/webhook", st.s.api.base);
+    let room = |event: &str, id: &str| proto::WebhookEvent {
+        event: event.into(),
+        id: id.into(),
+        created_at: bedrud_shared::domain::now(),
+        room: Some(proto::Room {
+            sid: "RM_rec".into(),
+            name: st.name.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    st.lk
+        .send_webhook(&url, &room("room_started", "EV_s"))
+        .await;
+    st.lk
+        .send_webhook(&url, &room("room_finished", "EV_f"))
+        .await;
+    let id = bedrud_shared::domain::RoomId::parse(&st.id).unwrap();
+    let r = st.s.state.stores.rooms.room(&id).await.unwrap().unwrap();
+    assert_eq!(r.live_sid.as_deref(), Some("RM_rec"), "still recording");
+    assert_eq!(r.active_count, 0, "but nobody holds a seat");
+}

@@ -1,0 +1,74 @@
+//! What the DynamoDB adapter leaves in the table, read back raw from the emulator: every
+//! expiring item carries the table's TTL attribute (`ttl`, Unix seconds) at the right time,
+//! and the table has TTL switched on, so DynamoDB itself removes what has expired.
+
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use bedrud_shared::domain::{Session, SessionId, UserId, now};
+use bedrud_shared::store::{CounterStore, SessionStore, WebhookLog};
+use bedrud_tests::fresh_dynamo_table;
+
+async fn ttl_of(client: &aws_sdk_dynamodb::Client, table: &str, pk: &str, sk: &str) -> i64 {
+    let item = client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_else(|| panic!("no item {pk}/{sk}"));
+    item["ttl"].as_n().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn expiring_items_carry_the_ttl_attribute() {
+    let store = fresh_dynamo_table().await;
+    let client = bedrud_shared::store::dynamodb::DynamoStore::client_from_env().await;
+    let table = store.table().to_string();
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .time_to_live_description
+        .unwrap();
+    assert_eq!(ttl.attribute_name(), Some("ttl"));
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+
+    let t = now();
+    let session = Session {
+        id: SessionId::new(),
+        user_id: UserId::new_account(),
+        generation: 0,
+        created_at: t,
+        expires_at: t + 3600,
+        revoked: false,
+    };
+    store.insert_session(&session).await.unwrap();
+    let got = ttl_of(
+        &client,
+        &table,
+        &format!("USER#{}", session.user_id),
+        &format!("SESSION#{}", session.id.as_str()),
+    )
+    .await;
+    assert_eq!(
+        got,
+        t + 3600 + 24 * 3600,
+        "session: expiry plus a day of grace"
+    );
+
+    store
+        .increment("login#203.0.113.7#60", t + 60, t)
+        .await
+        .unwrap();
+    let got = ttl_of(&client, &table, "COUNTER#login#203.0.113.7#60", "COUNTER").await;
+    assert_eq!(got, t + 60, "rate-limit window: its end");
+
+    assert!(store.claim_event("EV_ttl", t, t + 86_400).await.unwrap());
+    let got = ttl_of(&client, &table, "EVENT#EV_ttl", "EVENT").await;
+    assert_eq!(got, t + 86_400, "webhook event id: remembered a day");
+}
