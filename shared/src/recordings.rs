@@ -230,7 +230,7 @@ impl Recordings {
         id: &RecordingId,
     ) -> Result<(Recording, BlobReader)> {
         let rec = self.find(caller, room, id).await?;
-        let (_, media) = self.ready()?;
+        let media = self.media()?;
         let key = match (&rec.status, &rec.key) {
             (RecordingStatus::Completed, Some(k)) => BlobKey::parse(k)?,
             _ => return Err(Error::conflict("the recording is not ready yet")),
@@ -305,8 +305,7 @@ impl Recordings {
         // Enqueued whenever the file is waiting (a retried delivery after a failed enqueue
         // included); the queue and the processor both dedupe on the egress id.
         if mv.to == RecordingStatus::Processing && after.status == RecordingStatus::Processing {
-            let (_, media) = self.ready()?;
-            media
+            self.media()?
                 .queue
                 .enqueue(&JobEnvelope {
                     id: info.egress_id.clone(),
@@ -344,9 +343,7 @@ impl Recordings {
                 )));
             }
         }
-        let media = self.media.as_ref().ok_or_else(|| {
-            Error::internal("a recording job arrived but no file store is configured")
-        })?;
+        let media = self.media()?;
         let src = BlobKey::parse(&rec.egress_key)?;
         let dst = BlobKey::parse(&format!("recordings/{}/{}.mp4", rec.room_id, rec.id))?;
         let size = match media.blobs.get(&src).await? {
@@ -438,12 +435,15 @@ impl Recordings {
                 "LiveKit is not configured (set livekit.apiKey and livekit.apiSecret)".into(),
             )
         })?;
-        let media = self.media.as_ref().ok_or_else(|| {
+        Ok((lk, self.media()?))
+    }
+
+    fn media(&self) -> Result<&Media> {
+        self.media.as_ref().ok_or_else(|| {
             Error::UpstreamDown(
                 "recording storage is not configured (BUCKET_NAME and QUEUE_URL)".into(),
             )
-        })?;
-        Ok((lk, media))
+        })
     }
 
     fn output(&self, rec: &Recording) -> RecordingOutput {

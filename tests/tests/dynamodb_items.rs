@@ -72,3 +72,46 @@ async fn expiring_items_carry_the_ttl_attribute() {
     let got = ttl_of(&client, &table, "EVENT#EV_ttl", "EVENT").await;
     assert_eq!(got, t + 86_400, "webhook event id: remembered a day");
 }
+
+/// DynamoDB errors as the API shows them: throttling (after the SDK's own retries) and an
+/// unreachable endpoint are a retryable 503; anything else is a logged 500, never a leak.
+#[tokio::test]
+async fn dynamodb_errors_map_to_retryable_or_internal() {
+    use bedrud_shared::store::dynamodb::DynamoStore;
+    use bedrud_shared::store::{StoreError, UserStore};
+    let emulator = std::env::var("AWS_ENDPOINT_URL").expect("emulator (bash .ci/test)");
+    let table = fresh_dynamo_table().await.table().to_string();
+    let proxy = bedrud_tests::request_log::RequestLog::start(&emulator).await;
+    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().await)
+        .endpoint_url(&proxy.endpoint)
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &table);
+    let someone = UserId::new_account();
+    assert!(store.user_by_id(&someone).await.unwrap().is_none());
+
+    proxy.fail(400, "ProvisionedThroughputExceededException");
+    let err = store.user_by_id(&someone).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(proxy.take().len() > 2, "the SDK retried before giving up");
+    let http: bedrud_shared::Error = err.into();
+    assert_eq!(http.status().as_u16(), 503);
+
+    proxy.fail(400, "ValidationException");
+    let err = store.user_by_id(&someone).await.unwrap_err();
+    assert!(matches!(err, StoreError::Other(_)), "{err:?}");
+    let http: bedrud_shared::Error = err.into();
+    assert_eq!(http.status().as_u16(), 500);
+    assert_eq!(http.to_string(), "internal server error", "no detail leaks");
+    proxy.heal();
+
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().await)
+        .endpoint_url(&closed)
+        .build();
+    let gone = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &table);
+    let err = gone.user_by_id(&someone).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}
