@@ -3,6 +3,7 @@
 //! Layers: `domain` (validated types) ← `auth` (flows) ← `store` / `ratelimit` (ports and
 //! adapters) ← `http` (routers). `config`, `telemetry` and `runtime` wire a process.
 
+pub mod admin;
 pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -37,7 +37,7 @@ pub async fn build(config: Config, counting: Counting) -> Result<AppState, Start
 }
 
 /// The adapter `database.type` names, if this build links it, and where recordings go.
-async fn open_stores(config: &Config) -> Result<(Stores, Option<Media>), StartError> {
+pub async fn open_stores(config: &Config) -> Result<(Stores, Option<Media>), StartError> {
     match config.database.kind.as_str() {
         #[cfg(feature = "embedded")]
         "sqlite" => {

@@ -1,6 +1,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::admin::Admin;
 use crate::auth::Auth;
 use crate::blobs::BlobStore;
 use crate::config::{Config, ConfigError};
@@ -34,6 +35,7 @@ pub struct Inner {
     pub moderation: Moderation,
     pub webhooks: Webhooks,
     pub recordings: Arc<Recordings>,
+    pub admin: Admin,
     pub media: Option<Media>,
     /// LiveKit's server API; `None` when no key pair is configured.
     pub livekit: Option<Arc<dyn LiveKit>>,
@@ -86,6 +88,7 @@ impl AppState {
             recordings.clone(),
             &config,
         );
+        let admin = Admin::new(livekit.clone(), stores.webhooks.clone(), &config);
         Ok(Self(Arc::new(Inner {
             config,
             stores,
@@ -94,6 +97,7 @@ impl AppState {
             moderation,
             webhooks,
             recordings,
+            admin,
             media,
             livekit,
             limiter,

@@ -24,6 +24,11 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Administer accounts from the machine (the way to get the first admin).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Create the DynamoDB table (and, if named, the recordings queue and bucket) the SAM
     /// template declares, for emulators and first deploys. Region, credentials and
     /// AWS_ENDPOINT_URL come from the standard AWS environment.
@@ -40,9 +45,25 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Make an existing account a platform admin (sign up first). Uses the configured store:
+    /// the embedded database, or DynamoDB when TABLE_NAME is set.
+    Promote {
+        #[arg(long)]
+        email: String,
+        /// config.yaml to read (else CONFIG_PATH, else ./config.yaml if present).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run { config } => bedrud_sidecar::run::main(config.as_deref()),
+        Command::Admin {
+            action: AdminAction::Promote { email, config },
+        } => bedrud_sidecar::admin::promote(config.as_deref(), &email),
         Command::AwsInit {
             table,
             queue,

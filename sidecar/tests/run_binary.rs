@@ -125,6 +125,32 @@ async fn run_with_no_config_serves_the_auth_flow_and_stops_on_sigterm() {
     let api = Api::new(&again.url);
     let (access, _) = scenarios::login(&api, &email).await;
     api.get("/api/auth/me", Some(&access)).await.expect(200);
+
+    // The first admin: an account that signed up, promoted from the machine.
+    api.get("/api/admin/livekit/status", Some(&access))
+        .await
+        .expect(403);
+    let promote = |who: &str| {
+        Command::new(env!("CARGO_BIN_EXE_bedrud"))
+            .current_dir(dir.path())
+            .args(["admin", "promote", "--email", who])
+            .output()
+            .unwrap()
+    };
+    let nobody = promote("nobody@example.com");
+    assert_eq!(nobody.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("sign up first"));
+    let done = promote(&email);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(String::from_utf8_lossy(&done.stdout).contains("is now an admin"));
+    let (admin, _) = scenarios::login(&api, &email).await;
+    api.get("/api/admin/livekit/status", Some(&admin))
+        .await
+        .expect(200);
     again.terminate();
 }
 

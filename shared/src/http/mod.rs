@@ -1,6 +1,7 @@
 //! HTTP boundary: one router per capability, all sharing [`app`]'s outer layers (fallbacks,
 //! body limit, request log). The sidecar serves them merged; each Lambda serves its own.
 
+pub mod admin;
 pub mod auth;
 mod bearer;
 pub mod client_ip;
@@ -37,6 +38,7 @@ pub fn all_routes() -> Router<AppState> {
         .merge(moderation::routes())
         .merge(webhook::routes())
         .merge(recordings::routes())
+        .merge(admin::routes())
 }
 
 /// Wraps capability routes into a service: JSON 404/405, the configured body limit (413), and

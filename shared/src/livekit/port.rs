@@ -13,6 +13,7 @@ pub struct LiveRoom {
     pub sid: String,
     pub name: String,
     pub num_participants: u32,
+    pub num_publishers: u32,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -185,6 +186,8 @@ pub fn found<T>(r: LiveKitResult<T>) -> LiveKitResult<Option<T>> {
 /// The LiveKit server API calls the product makes.
 #[async_trait]
 pub trait LiveKit: Send + Sync {
+    /// LiveKit's own health check: `GET /` answers 200 `OK` once it is ready (406 before).
+    async fn health(&self) -> LiveKitResult<()>;
     /// Get-or-create, as LiveKit's own `CreateRoom` behaves.
     async fn create_room(&self, name: &str, max_participants: u32) -> LiveKitResult<LiveRoom>;
     async fn delete_room(&self, name: &str) -> LiveKitResult<()>;

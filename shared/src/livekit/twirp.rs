@@ -207,6 +207,20 @@ pub fn http_base(host: &str) -> Result<String, String> {
 
 #[async_trait]
 impl LiveKit for TwirpLiveKit {
+    async fn health(&self) -> LiveKitResult<()> {
+        let res = self
+            .http
+            .get(format!("{}/", self.base))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(describe(&e)))?;
+        match res.status().as_u16() {
+            200 => Ok(()),
+            406 => Err(self.unreachable("up but not ready yet (406)".into())),
+            other => Err(self.failed(format!("GET / answered {other}"))),
+        }
+    }
+
     async fn create_room(&self, name: &str, max_participants: u32) -> LiveKitResult<LiveRoom> {
         let req = proto::CreateRoomRequest {
             name: name.into(),
@@ -368,6 +382,7 @@ fn live_room(r: proto::Room) -> LiveRoom {
         sid: r.sid,
         name: r.name,
         num_participants: r.num_participants,
+        num_publishers: r.num_publishers,
         created_at: r.creation_time,
     }
 }

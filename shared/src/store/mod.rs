@@ -12,8 +12,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::{
-    DisplayName, Email, Member, MemberRole, Recording, RecordingId, RecordingMove, Restrictions,
-    Room, RoomId, RoomName, RoomPatch, Session, SessionId, UnixTime, User, UserId,
+    Access, DisplayName, Email, Member, MemberRole, Recording, RecordingId, RecordingMove,
+    Restrictions, Room, RoomId, RoomName, RoomPatch, Session, SessionId, UnixTime, User, UserId,
 };
 use crate::error::Error;
 
@@ -57,6 +57,13 @@ pub trait UserStore: Send + Sync {
         email: Option<&Email>,
         now: UnixTime,
     ) -> StoreResult<Option<User>>;
+    /// Replaces the user's platform accesses (roles). `false` if no such user.
+    async fn set_accesses(
+        &self,
+        id: &UserId,
+        accesses: &[Access],
+        now: UnixTime,
+    ) -> StoreResult<bool>;
     /// Replaces the password hash. `false` if no such user.
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool>;
     async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>>;

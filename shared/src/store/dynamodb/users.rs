@@ -271,6 +271,16 @@ impl UserStore for DynamoStore {
         }
     }
 
+    async fn set_accesses(
+        &self,
+        id: &UserId,
+        accesses: &[Access],
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let list = AttributeValue::L(accesses.iter().map(|a| s(a.as_str())).collect());
+        self.set_user_attribute(id, "accesses", list, now).await
+    }
+
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
         self.set_user_attribute(id, "passwordHash", s(hash), now)
             .await

@@ -128,6 +128,26 @@ impl UserStore for SqliteStore {
         .await
     }
 
+    async fn set_accesses(
+        &self,
+        id: &UserId,
+        accesses: &[Access],
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let id = id.as_str().to_string();
+        let json = serde_json::to_string(&accesses.iter().map(|a| a.as_str()).collect::<Vec<_>>())
+            .expect("strings serialize");
+        self.write(move |c| {
+            c.execute(
+                "UPDATE users SET accesses = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, json, now],
+            )
+            .map(|n| n == 1)
+            .map_err(map_err)
+        })
+        .await
+    }
+
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
         let (id, hash) = (id.as_str().to_string(), hash.to_string());
         self.write(move |c| {

@@ -1,0 +1,168 @@
+//! What admins see about LiveKit: whether Bedrud can reach it (a real probe of
+//! `internalHost`: `GET /` and an authenticated ListRooms, each with a short time limit),
+//! which mode it runs in, whether webhooks arrive, and LiveKit's own room counts. The seed's
+//! first troubleshooting row is "admin dashboard shows 'LiveKit disconnected'": every failure
+//! here says which of unreachable, slow, not ready or wrong key it is.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::domain::{UnixTime, now};
+use crate::error::{Error, Result};
+use crate::livekit::{LiveKit, LiveKitError, LiveRoom, server_host, twirp::TwirpLiveKit};
+use crate::store::{WebhookLog, WebhookStats};
+
+/// The probe gives up after this: an admin page must answer quickly, and a LiveKit that
+/// takes longer is not serving meetings well either.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Live rooms and no webhook for this long: LiveKit is probably not sending them.
+const WEBHOOK_SILENCE_SECS: UnixTime = 10 * 60;
+
+/// One probe step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub ok: bool,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveKitStatus {
+    pub connected: bool,
+    /// `embedded` (the sidecar runs LiveKit) or `external`.
+    pub mode: &'static str,
+    pub host: String,
+    pub internal_host: String,
+    /// `GET /`.
+    pub health: Check,
+    /// An authenticated ListRooms (proves the key pair).
+    pub api: Check,
+    /// What LiveKit reports, when the API answered.
+    pub rooms: Option<Vec<LiveRoom>>,
+    pub webhooks: WebhookStats,
+    pub warning: Option<String>,
+}
+
+pub struct Admin {
+    probe: Option<Arc<dyn LiveKit>>,
+    livekit: Option<Arc<dyn LiveKit>>,
+    webhooks: Arc<dyn WebhookLog>,
+    mode: &'static str,
+    host: String,
+    internal_host: String,
+}
+
+impl Admin {
+    pub fn new(
+        livekit: Option<Arc<dyn LiveKit>>,
+        webhooks: Arc<dyn WebhookLog>,
+        config: &Config,
+    ) -> Self {
+        let lk = &config.livekit;
+        let internal_host = server_host(config).to_string();
+        let probe = (!lk.api_key.is_empty())
+            .then(|| {
+                TwirpLiveKit::with_timeout(
+                    &internal_host,
+                    &lk.api_key,
+                    &lk.api_secret,
+                    lk.skip_tls_verify,
+                    PROBE_TIMEOUT,
+                )
+                .ok()
+            })
+            .flatten()
+            .map(|c| Arc::new(c) as Arc<dyn LiveKit>);
+        Self {
+            probe,
+            livekit,
+            webhooks,
+            mode: if lk.external { "external" } else { "embedded" },
+            host: lk.host.clone(),
+            internal_host,
+        }
+    }
+
+    pub async fn livekit_status(&self) -> Result<LiveKitStatus> {
+        let webhooks = self.webhooks.webhook_stats().await?;
+        let Some(probe) = &self.probe else {
+            let missing = Check {
+                ok: false,
+                latency_ms: 0,
+                error: Some("no LiveKit key pair configured (livekit.apiKey/apiSecret)".into()),
+            };
+            return Ok(self.status(missing.clone(), missing, None, webhooks));
+        };
+        let ((health, _), (api, rooms)) =
+            tokio::join!(timed(probe.health()), timed(probe.list_rooms(&[])));
+        Ok(self.status(health, api, rooms, webhooks))
+    }
+
+    /// LiveKit's own counts (ListRooms).
+    pub async fn livekit_stats(&self) -> Result<Vec<LiveRoom>> {
+        let lk = self.livekit.as_ref().ok_or_else(|| {
+            Error::UpstreamDown("LiveKit is not configured (livekit.apiKey/apiSecret)".into())
+        })?;
+        Ok(lk.list_rooms(&[]).await?)
+    }
+
+    fn status(
+        &self,
+        health: Check,
+        api: Check,
+        rooms: Option<Vec<LiveRoom>>,
+        webhooks: WebhookStats,
+    ) -> LiveKitStatus {
+        let busy = rooms
+            .as_ref()
+            .map_or(0, |r| r.iter().filter(|r| r.num_participants > 0).count());
+        let silent = webhooks
+            .last_at
+            .is_none_or(|t| now() - t > WEBHOOK_SILENCE_SECS);
+        let warning = (busy > 0 && silent).then(|| {
+            format!(
+                "LiveKit reports {busy} room(s) in use but no webhook has arrived {}: check that LiveKit sends webhooks to <this API>/api/livekit/webhook with this key pair",
+                if webhooks.last_at.is_some() { "in the last 10 minutes" } else { "yet" }
+            )
+        });
+        LiveKitStatus {
+            connected: health.ok && api.ok,
+            mode: self.mode,
+            host: self.host.clone(),
+            internal_host: self.internal_host.clone(),
+            health,
+            api,
+            rooms,
+            webhooks,
+            warning,
+        }
+    }
+}
+
+/// Runs one probe step and says how it went; the value when it worked.
+async fn timed<T>(
+    f: impl std::future::Future<Output = Result<T, LiveKitError>>,
+) -> (Check, Option<T>) {
+    let started = Instant::now();
+    let out = f.await;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    match out {
+        Ok(v) => (
+            Check {
+                ok: true,
+                latency_ms,
+                error: None,
+            },
+            Some(v),
+        ),
+        Err(e) => (
+            Check {
+                ok: false,
+                latency_ms,
+                error: Some(e.to_string()),
+            },
+            None,
+        ),
+    }
+}
