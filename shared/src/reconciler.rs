@@ -179,10 +179,22 @@ pub async fn every(reconciler: Reconciler, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await; // the first tick is immediate: let LiveKit start first
+    let mut failing = false;
     loop {
         tick.tick().await;
-        if let Err(e) = reconciler.run_once().await {
-            tracing::warn!(error = %e, "reconcile pass failed");
+        match reconciler.run_once().await {
+            // Said once when it starts failing (a LiveKit that is not installed would
+            // otherwise fill the log), and once when it recovers.
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "reconcile pass failed; retrying every period");
+                failing = true;
+            }
+            Err(e) => tracing::debug!(error = %e, "reconcile pass failed"),
+            Ok(_) if failing => {
+                tracing::info!("reconciling with LiveKit again");
+                failing = false;
+            }
+            Ok(_) => {}
         }
     }
 }

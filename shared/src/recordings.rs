@@ -155,16 +155,20 @@ impl Recordings {
                 });
                 mv.egress_id = Some(egress.egress_id.clone());
                 mv.started_at = ns_to_secs(egress.started_at);
-                let after = self.store.move_recording(&rec, &mv, now()).await?;
-                // A webhook may have moved it further already; report what is stored.
-                Ok(match after {
-                    Some(r) => r,
-                    None => self
-                        .store
-                        .recording(&rec.room_id, &rec.id)
-                        .await?
-                        .unwrap_or(rec),
-                })
+                match self.store.move_recording(&rec, &mv, now()).await? {
+                    Some(r) => Ok(r),
+                    None => {
+                        let stored = self.store.recording(&rec.room_id, &rec.id).await?;
+                        // Stopped (or failed) while LiveKit was starting it: stop the egress
+                        // too, or it would record unseen.
+                        if stored.as_ref().is_none_or(|r| r.egress_id.is_none())
+                            && let Err(e) = lk.stop_egress(&egress.egress_id).await
+                        {
+                            tracing::warn!(error = %e, "orphaned egress not stopped");
+                        }
+                        Ok(stored.unwrap_or(rec))
+                    }
+                }
             }
             Err(e) => {
                 let mut mv = RecordingMove::to(RecordingStatus::Failed);
@@ -182,17 +186,24 @@ impl Recordings {
         let Some(rec) = self.live(&room).await? else {
             return Err(Error::not_found("no recording is running in this room"));
         };
-        if let Some(egress) = &rec.egress_id {
-            match lk.stop_egress(egress).await {
-                // Already over on LiveKit's side: its `egress_ended` moves the row on.
-                Ok(_) | Err(LiveKitError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
+        let mv = match &rec.egress_id {
+            Some(egress) => {
+                match lk.stop_egress(egress).await {
+                    // Already over on LiveKit's side: its `egress_ended` moves the row on.
+                    Ok(_) | Err(LiveKitError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                RecordingMove::to(RecordingStatus::Ending)
             }
-        }
-        let moved = self
-            .store
-            .move_recording(&rec, &RecordingMove::to(RecordingStatus::Ending), now())
-            .await?;
+            // LiveKit has not answered the start yet: nothing will ever report on this row,
+            // so it ends here (and `start` stops the egress if one comes back).
+            None => {
+                let mut failed = RecordingMove::to(RecordingStatus::Failed);
+                failed.error = Some("stopped before LiveKit started it".into());
+                failed
+            }
+        };
+        let moved = self.store.move_recording(&rec, &mv, now()).await?;
         Ok(match moved {
             Some(r) => r,
             None => self

@@ -422,3 +422,40 @@ async fn a_finished_meeting_stays_live_while_its_recording_is_written() {
     assert_eq!(r.live_sid.as_deref(), Some("RM_rec"), "still recording");
     assert_eq!(r.active_count, 0, "but nobody holds a seat");
 }
+
+#[tokio::test]
+async fn stopping_while_livekit_is_still_starting_leaves_no_egress_running() {
+    let st = Studio::start(true).await;
+    st.lk.fail(bedrud_tests::livekit_double::Failure {
+        method: Some("StartRoomCompositeEgress".into()),
+        status: 200,
+        code: None,
+        delay: std::time::Duration::from_millis(1500),
+    });
+    let api = st.s.api.clone();
+    let path = format!("/api/rooms/{}/recording/start", st.id);
+    let owner = st.owner.clone();
+    let start = tokio::spawn(async move { api.post(&path, owner.bearer(), &json!({})).await });
+    // The row exists before LiveKit is asked: wait for it, then stop.
+    loop {
+        let list = st.get("recordings").await.expect(200);
+        if list.body.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    st.post(&st.owner, "recording/stop").await.expect(200);
+    start.await.unwrap().expect(201);
+    st.lk.heal();
+    // Whichever finished first, LiveKit was told to stop and the room can record again.
+    let egress = st.lk.egresses().pop().expect("the egress LiveKit started");
+    assert_eq!(egress.status, proto::EgressStatus::EgressEnding as i32);
+    let rec = &st.get("recordings").await.expect(200).body[0];
+    assert!(
+        ["failed", "ending"].contains(&rec["status"].as_str().unwrap()),
+        "{rec}"
+    );
+    if rec["status"] == "failed" {
+        st.post(&st.owner, "recording/start").await.expect(201);
+    }
+}
