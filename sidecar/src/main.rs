@@ -24,6 +24,12 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Print the configuration `bedrud run` gives the embedded LiveKit (livekit-server YAML).
+    LivekitConfig {
+        /// config.yaml to read (else CONFIG_PATH, else ./config.yaml if present).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Administer accounts from the machine (the way to get the first admin).
     Admin {
         #[command(subcommand)]
@@ -61,6 +67,9 @@ enum AdminAction {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run { config } => bedrud_sidecar::run::main(config.as_deref()),
+        Command::LivekitConfig { config } => {
+            bedrud_sidecar::livekit_config::print(config.as_deref())
+        }
         Command::Admin {
             action: AdminAction::Promote { email, config },
         } => bedrud_sidecar::admin::promote(config.as_deref(), &email),

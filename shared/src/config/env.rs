@@ -16,6 +16,9 @@ pub(super) fn apply(
         "SERVER_ENABLE_TLS",
         get("SERVER_ENABLE_TLS"),
     )?;
+    set_str(&mut c.server.cert_file, get("SERVER_CERT_FILE"));
+    set_str(&mut c.server.key_file, get("SERVER_KEY_FILE"));
+    set_str(&mut c.server.domain, get("SERVER_DOMAIN"));
     parse_bool(
         &mut c.server.behind_proxy,
         "SERVER_BEHIND_PROXY",

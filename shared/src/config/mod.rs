@@ -83,6 +83,11 @@ pub struct ServerConfig {
     pub name: String,
     #[serde(rename = "enableTLS")]
     pub enable_tls: bool,
+    /// The server's TLS certificate and key (PEM); the embedded LiveKit's TURN/TLS uses them too.
+    pub cert_file: String,
+    pub key_file: String,
+    /// The public name clients reach this server by (TURN's domain when TLS is on).
+    pub domain: String,
     pub behind_proxy: bool,
     /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDRs).
     pub trusted_proxies: Vec<String>,
@@ -101,6 +106,9 @@ impl Default for ServerConfig {
             port: 8090,
             name: "Bedrud".into(),
             enable_tls: false,
+            cert_file: String::new(),
+            key_file: String::new(),
+            domain: String::new(),
             behind_proxy: false,
             trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,

@@ -1,0 +1,246 @@
+//! The embedded LiveKit's configuration, generated from ours. `livekit-server` parses its
+//! YAML strictly (an unknown key aborts start, and there is no top-level `tls`), so this is a
+//! typed struct holding only keys it knows, integers as integers. TURN over TLS reuses the
+//! server's certificate; `node_ip` comes from `livekit.nodeIP`, else `server.host` when it is
+//! an IP, else the outbound address (a routing lookup: no packet is sent).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, UdpSocket};
+use std::path::Path;
+
+use bedrud_shared::config::{Config, ConfigError};
+use serde::Serialize;
+
+/// The webhook route LiveKit calls back.
+const WEBHOOK_PATH: &str = "/api/livekit/webhook";
+
+#[derive(Debug, Serialize)]
+pub struct LiveKitServerConfig {
+    pub port: u16,
+    pub keys: BTreeMap<String, String>,
+    pub rtc: Rtc,
+    pub room: Room,
+    pub webhook: Webhook,
+    pub logging: Logging,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn: Option<Turn>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Rtc {
+    pub tcp_port: u16,
+    pub port_range_start: u16,
+    pub port_range_end: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_external_ip: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_ip: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Room {
+    pub auto_create: bool,
+    pub empty_timeout: u32,
+    pub departure_timeout: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Webhook {
+    pub api_key: String,
+    pub urls: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Logging {
+    pub level: String,
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Turn {
+    pub enabled: bool,
+    pub domain: String,
+    pub tls_port: u16,
+    pub udp_port: u16,
+    pub cert_file: String,
+    pub key_file: String,
+}
+
+/// Where this server actually listens (known once bound; the configured port may be 0).
+#[derive(Debug, Clone)]
+pub struct Listening {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+/// Builds the configuration; `outbound` finds the machine's outbound address when nothing
+/// names the node's IP (tests pass their own).
+pub fn generate(
+    config: &Config,
+    listening: &Listening,
+    outbound: impl Fn() -> Option<IpAddr>,
+) -> Result<LiveKitServerConfig, ConfigError> {
+    let lk = &config.livekit;
+    let (key, secret) = config.require_livekit_keys()?;
+    let node_ip = node_ip(config, outbound)?;
+    let turn = turn(config)?;
+    // LiveKit runs beside us: it calls back on loopback unless we listen on one address only.
+    let callback_host = match (&turn, listening.ip) {
+        (Some(t), _) => t.domain.clone(),
+        (None, ip) if ip.is_unspecified() => "127.0.0.1".into(),
+        (None, IpAddr::V6(ip)) => format!("[{ip}]"),
+        (None, ip) => ip.to_string(),
+    };
+    let scheme = if turn.is_some() { "https" } else { "http" };
+    Ok(LiveKitServerConfig {
+        port: lk.port,
+        keys: BTreeMap::from([(key.to_string(), secret.to_string())]),
+        rtc: Rtc {
+            tcp_port: 7881,
+            port_range_start: 50000,
+            port_range_end: 60000,
+            use_external_ip: node_ip.map(|_| false),
+            node_ip: node_ip.map(|ip| ip.to_string()),
+        },
+        room: Room {
+            auto_create: true,
+            empty_timeout: 300,
+            departure_timeout: 20,
+        },
+        webhook: Webhook {
+            api_key: key.to_string(),
+            urls: vec![format!(
+                "{scheme}://{callback_host}:{}{WEBHOOK_PATH}",
+                listening.port
+            )],
+        },
+        logging: Logging {
+            level: match config.logger.level.as_str() {
+                "trace" | "debug" => "debug",
+                "warn" => "warn",
+                "error" => "error",
+                _ => "info",
+            }
+            .into(),
+            json: false,
+        },
+        turn,
+    })
+}
+
+impl LiveKitServerConfig {
+    pub fn to_yaml(&self) -> String {
+        serde_yaml_ng::to_string(self).expect("plain data serializes")
+    }
+}
+
+fn node_ip(
+    config: &Config,
+    outbound: impl Fn() -> Option<IpAddr>,
+) -> Result<Option<IpAddr>, ConfigError> {
+    let configured = config.livekit.node_ip.trim();
+    if !configured.is_empty() {
+        return configured.parse::<IpAddr>().map(Some).map_err(|_| {
+            ConfigError::new(
+                "livekit.nodeIP",
+                format!("{configured:?} is not an IP address"),
+                "set livekit.nodeIP (LIVEKIT_NODE_IP) to this machine's public IP, or leave it empty",
+            )
+        });
+    }
+    match config.server.host.parse::<IpAddr>() {
+        Ok(ip) if !ip.is_unspecified() => Ok(Some(ip)),
+        _ => Ok(outbound()),
+    }
+}
+
+/// TURN over TLS on the server's own certificate, when TLS is on.
+fn turn(config: &Config) -> Result<Option<Turn>, ConfigError> {
+    let s = &config.server;
+    if !s.enable_tls {
+        return Ok(None);
+    }
+    for (key, value, env) in [
+        ("server.certFile", &s.cert_file, "SERVER_CERT_FILE"),
+        ("server.keyFile", &s.key_file, "SERVER_KEY_FILE"),
+    ] {
+        if value.trim().is_empty() || !Path::new(value).is_file() {
+            return Err(ConfigError::new(
+                key,
+                format!("TLS is on but {value:?} is not a readable file; TURN/TLS needs it"),
+                format!("set {key} ({env}) to the PEM file, or turn server.enableTLS off"),
+            ));
+        }
+    }
+    let domain = if s.domain.trim().is_empty() {
+        s.host.trim()
+    } else {
+        s.domain.trim()
+    };
+    if domain.is_empty() || domain.parse::<IpAddr>().is_ok() || domain == "localhost" {
+        return Err(ConfigError::new(
+            "server.domain",
+            format!("TURN over TLS needs a domain name, not {domain:?}"),
+            "set server.domain (SERVER_DOMAIN) to the name the certificate is for",
+        ));
+    }
+    Ok(Some(Turn {
+        enabled: true,
+        domain: domain.to_string(),
+        tls_port: 5349,
+        udp_port: 3478,
+        cert_file: s.cert_file.clone(),
+        key_file: s.key_file.clone(),
+    }))
+}
+
+/// This machine's outbound address, from a routing lookup: connecting a UDP socket sends
+/// nothing.
+pub fn outbound_ip() -> Option<IpAddr> {
+    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}
+
+/// Writes the configuration to `bedrud-livekit-*.yaml` in the system temp dir, readable by
+/// this user only (it holds the API secret). The file goes when the returned path drops.
+pub fn write_temp(cfg: &LiveKitServerConfig) -> std::io::Result<tempfile::TempPath> {
+    use std::io::Write;
+    let mut file = tempfile::Builder::new()
+        .prefix("bedrud-livekit-")
+        .suffix(".yaml")
+        .tempfile()?;
+    file.write_all(cfg.to_yaml().as_bytes())?;
+    file.flush()?;
+    Ok(file.into_temp_path())
+}
+
+/// `bedrud livekit-config [--config F]`: prints what `bedrud run` would give LiveKit.
+pub fn print(config_path: Option<&Path>) -> std::process::ExitCode {
+    let result = (|| -> Result<String, String> {
+        let mut config = Config::load(config_path).map_err(|e| e.to_string())?.config;
+        bedrud_shared::config::fill_dev_secrets(&mut config).map_err(|e| e.to_string())?;
+        let ip = config
+            .server
+            .host
+            .parse()
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let listening = Listening {
+            ip,
+            port: config.server.port,
+        };
+        let generated = generate(&config, &listening, outbound_ip).map_err(|e| e.to_string())?;
+        Ok(generated.to_yaml())
+    })();
+    match result {
+        Ok(yaml) => {
+            print!("{yaml}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bedrud: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
