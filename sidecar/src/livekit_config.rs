@@ -203,12 +203,13 @@ pub fn outbound_ip() -> Option<IpAddr> {
     (!ip.is_unspecified()).then_some(ip)
 }
 
-/// Writes the configuration to `bedrud-livekit-*.yaml` in the system temp dir, readable by
-/// this user only (it holds the API secret). The file goes when the returned path drops.
+/// Writes the configuration to `bedrud-livekit-<our pid>-*.yaml` in the system temp dir,
+/// readable by this user only (it holds the API secret). The file goes when the returned path
+/// drops; the pid lets a later start remove files of processes that died.
 pub fn write_temp(cfg: &LiveKitServerConfig) -> std::io::Result<tempfile::TempPath> {
     use std::io::Write;
     let mut file = tempfile::Builder::new()
-        .prefix("bedrud-livekit-")
+        .prefix(&format!("bedrud-livekit-{}-", std::process::id()))
         .suffix(".yaml")
         .tempfile()?;
     file.write_all(cfg.to_yaml().as_bytes())?;

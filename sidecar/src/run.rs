@@ -1,15 +1,18 @@
 //! `bedrud run`: load configuration, fill local secrets, open the store, serve until a signal.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bedrud_shared::config::{Config, fill_dev_secrets};
+use bedrud_shared::config::{Config, ConfigError, fill_dev_secrets};
 use bedrud_shared::http::{all_routes, socket};
 use bedrud_shared::runtime::{Counting, StartError, build};
 use bedrud_shared::telemetry;
 use bedrud_shared::{reconciler, worker};
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
+
+use crate::livekit_config::{Listening, generate, outbound_ip};
+use crate::supervisor::{self, Policy, Source, Supervisor};
 
 /// How often the sidecar reconciles with LiveKit (webhooks normally keep state current).
 const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -47,7 +50,6 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
         );
     }
     config.validate()?;
-    announce_livekit(&config);
 
     let addr = format!("{}:{}", config.server.host, config.server.port);
     let state = build(config, Counting::InProcess).await?;
@@ -60,6 +62,7 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
         .local_addr()
         .map_err(|e| StartError::Io(e.to_string()))?;
     info!(db = %state.config.database.path.display(), "listening on http://{local}");
+    let livekit = embedded_livekit(&state.config, local).await?;
     // Heals seats and meetings from LiveKit's view when webhooks are lost (or not set up).
     if let Some(r) = state.reconciler() {
         tokio::spawn(reconciler::every(r, RECONCILE_EVERY));
@@ -74,27 +77,69 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     )
     .await
     .map_err(|e| StartError::Io(format!("server failed: {e}")))?;
+    if let Some(lk) = livekit {
+        lk.stop().await;
+        info!("embedded LiveKit stopped");
+    }
     info!("stopped");
     Ok(())
 }
 
-/// Says once, clearly, what happens about LiveKit, so a missing binary is never a mystery.
-fn announce_livekit(config: &Config) {
+/// The embedded LiveKit, unless LiveKit is external: started from `livekit.configPath` as is,
+/// or from a config generated for the address this server really listens on. Without a
+/// `livekit-server` binary the API still serves, and says once how to get one.
+async fn embedded_livekit(
+    config: &Config,
+    local: std::net::SocketAddr,
+) -> Result<Option<Supervisor>, StartError> {
     let lk = &config.livekit;
     if lk.external {
         info!(host = %lk.host, "using external LiveKit");
-        return;
+        return Ok(None);
     }
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join("livekit-server").is_file()))
-        .unwrap_or(false);
-    if !on_path {
-        warn!(
-            "livekit-server not found on PATH: meetings cannot start until it is installed \
-             (https://docs.livekit.io/home/self-hosting/local/) or livekit.external is set with \
-             livekit.host/apiKey/apiSecret; accounts and every other API keep working"
+    let stale = supervisor::remove_stale_configs(&std::env::temp_dir());
+    if stale > 0 {
+        info!(
+            stale,
+            "removed LiveKit config files left by stopped processes"
         );
     }
+    let Some(binary) = supervisor::find_binary(&lk.binary_path) else {
+        warn!(
+            "livekit-server not found (livekit.binaryPath, LIVEKIT_BIN, PATH): meetings cannot \
+             start until it is installed (https://docs.livekit.io/home/self-hosting/local/) or \
+             livekit.external is set with livekit.host/apiKey/apiSecret; accounts and every \
+             other API keep working"
+        );
+        return Ok(None);
+    };
+    let source = if lk.config_path.trim().is_empty() {
+        let listening = Listening {
+            ip: local.ip(),
+            port: local.port(),
+        };
+        Source::Generated(Box::new(generate(config, &listening, outbound_ip)?))
+    } else {
+        let path = PathBuf::from(&lk.config_path);
+        std::fs::File::open(&path).map_err(|e| {
+            ConfigError::new(
+                "livekit.configPath",
+                format!("{}: {e}", path.display()),
+                "point livekit.configPath (LIVEKIT_CONFIG_PATH) at a readable livekit.yaml, or leave it empty to generate one",
+            )
+        })?;
+        Source::File {
+            path,
+            port: lk.port,
+        }
+    };
+    let version = supervisor::version(&binary).await.unwrap_or_default();
+    info!(binary = %binary.display(), version, "starting the embedded LiveKit");
+    Ok(Some(Supervisor::start_with(
+        binary,
+        source,
+        Policy::default(),
+    )))
 }
 
 async fn shutdown_signal() {

@@ -237,3 +237,71 @@ fn aws_init_creates_the_table_idempotently() {
         assert!(said.contains(&format!("BUCKET_NAME={bucket}")), "{said}");
     }
 }
+
+/// Embedded mode: `bedrud run` finds `livekit-server` (here the fake, through LIVEKIT_BIN),
+/// starts it with a generated config, waits for it to be ready, and on SIGTERM stops it too:
+/// no orphan, no config file left behind.
+#[test]
+fn run_supervises_the_embedded_livekit_and_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fake.log");
+    let wrapper = dir.path().join("livekit-server");
+    let fake = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake/livekit-server");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nFAKE_LK=ok FAKE_LK_LOG='{}' exec '{}' \"$@\"\n",
+            log.display(),
+            fake.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let running = start(
+        dir.path(),
+        &[
+            ("LIVEKIT_BIN", wrapper.to_str().unwrap()),
+            ("LIVEKIT_PORT", &port),
+        ],
+    );
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("livekit-server is ready"))
+    {
+        let line = running
+            .log
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("LiveKit never became ready: {seen:?}"));
+        seen.push(line);
+    }
+    let started = std::fs::read_to_string(&log).unwrap();
+    let (pid, config) = started
+        .lines()
+        .find_map(|l| l.strip_prefix("start "))
+        .and_then(|l| l.split_once(' '))
+        .map(|(p, c)| (p.parse::<i32>().unwrap(), std::path::PathBuf::from(c)))
+        .unwrap();
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    let bound = running.url.rsplit(':').next().unwrap();
+    assert!(
+        yaml.contains(&format!("http://127.0.0.1:{bound}/api/livekit/webhook")),
+        "webhooks go to the port bedrud really listens on: {yaml}"
+    );
+    let (status, _) = running.terminate();
+    assert!(status.success());
+    assert!(std::fs::read_to_string(&log).unwrap().contains("SIGTERM"));
+    // SAFETY: signal 0 only asks whether the process exists.
+    assert!(
+        unsafe { libc::kill(pid, 0) } != 0,
+        "no orphan livekit-server"
+    );
+    assert!(!config.exists(), "no config file left behind");
+}

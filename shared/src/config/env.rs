@@ -73,6 +73,7 @@ pub(super) fn apply(
         get("LIVEKIT_SKIP_TLS_VERIFY"),
     )?;
     set_str(&mut c.livekit.config_path, get("LIVEKIT_CONFIG_PATH"));
+    parse_into(&mut c.livekit.port, "LIVEKIT_PORT", get("LIVEKIT_PORT"))?;
     set_str(&mut c.livekit.node_ip, get("LIVEKIT_NODE_IP"));
     parse_bool(
         &mut c.livekit.allow_self_metadata,

@@ -182,6 +182,8 @@ pub struct LiveKitConfig {
     #[serde(rename = "skipTLSVerify")]
     pub skip_tls_verify: bool,
     pub config_path: String,
+    /// The `livekit-server` executable for the embedded mode (else `LIVEKIT_BIN`, else PATH).
+    pub binary_path: String,
     #[serde(rename = "nodeIP")]
     pub node_ip: String,
     pub port: u16,
@@ -204,6 +206,7 @@ impl Default for LiveKitConfig {
             external: false,
             skip_tls_verify: false,
             config_path: String::new(),
+            binary_path: String::new(),
             node_ip: String::new(),
             port: 7880,
             token_ttl: Ttl::from_secs(15 * 60),
