@@ -30,6 +30,8 @@ pub struct Check {
 #[derive(Debug, Clone)]
 pub struct LiveKitStatus {
     pub connected: bool,
+    /// The sidecar's supervisor of the embedded LiveKit, when there is one.
+    pub supervisor: Option<serde_json::Value>,
     /// `embedded` (the sidecar runs LiveKit) or `external`.
     pub mode: &'static str,
     pub host: String,
@@ -44,7 +46,11 @@ pub struct LiveKitStatus {
     pub warning: Option<String>,
 }
 
+/// Reports the embedded LiveKit's supervisor (running, restarting, gave up, last exit…).
+pub type SupervisorReport = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
 pub struct Admin {
+    supervisor: std::sync::RwLock<Option<SupervisorReport>>,
     probe: Option<Arc<dyn LiveKit>>,
     livekit: Option<Arc<dyn LiveKit>>,
     webhooks: Arc<dyn WebhookLog>,
@@ -75,6 +81,7 @@ impl Admin {
             .flatten()
             .map(|c| Arc::new(c) as Arc<dyn LiveKit>);
         Self {
+            supervisor: std::sync::RwLock::new(None),
             probe,
             livekit,
             webhooks,
@@ -82,6 +89,11 @@ impl Admin {
             host: lk.host.clone(),
             internal_host,
         }
+    }
+
+    /// The sidecar hands in its supervisor once LiveKit is started.
+    pub fn set_supervisor(&self, report: SupervisorReport) {
+        *self.supervisor.write().expect("supervisor lock") = Some(report);
     }
 
     pub async fn livekit_status(&self) -> Result<LiveKitStatus> {
@@ -126,7 +138,14 @@ impl Admin {
                 if webhooks.last_at.is_some() { "in the last 10 minutes" } else { "yet" }
             )
         });
+        let supervisor = self
+            .supervisor
+            .read()
+            .expect("supervisor lock")
+            .as_ref()
+            .map(|report| report());
         LiveKitStatus {
+            supervisor,
             connected: health.ok && api.ok,
             mode: self.mode,
             host: self.host.clone(),

@@ -63,6 +63,11 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
         .map_err(|e| StartError::Io(e.to_string()))?;
     info!(db = %state.config.database.path.display(), "listening on http://{local}");
     let livekit = embedded_livekit(&state.config, local).await?;
+    if let Some(lk) = &livekit {
+        state
+            .admin
+            .set_supervisor(std::sync::Arc::new(lk.reporter()));
+    }
     // Heals seats and meetings from LiveKit's view when webhooks are lost (or not set up).
     if let Some(r) = state.reconciler() {
         tokio::spawn(reconciler::every(r, RECONCILE_EVERY));

@@ -113,6 +113,12 @@ impl Supervisor {
         self.phase.borrow().clone()
     }
 
+    /// The phase as the admin LiveKit status shows it.
+    pub fn reporter(&self) -> impl Fn() -> serde_json::Value + Send + Sync + 'static {
+        let phase = self.phase.clone();
+        move || report(&phase.borrow())
+    }
+
     /// Waits until the phase satisfies `f` (tests, and `run` waiting for readiness).
     pub async fn wait_for(&mut self, f: impl Fn(&Phase) -> bool) -> Phase {
         let seen = self.phase.wait_for(|p| f(p)).await.map(|p| p.clone());
@@ -437,4 +443,19 @@ pub fn remove_stale_configs(dir: &Path) -> usize {
         }
     }
     removed
+}
+
+fn report(p: &Phase) -> serde_json::Value {
+    use serde_json::json;
+    match p {
+        Phase::Starting => json!({ "state": "starting" }),
+        Phase::Running { pid } => json!({ "state": "running", "pid": pid }),
+        Phase::Restarting { attempt, last_exit } => {
+            json!({ "state": "restarting", "attempt": attempt, "lastExit": last_exit })
+        }
+        Phase::GaveUp { reason, last_lines } => {
+            json!({ "state": "gave_up", "reason": reason, "lastLines": last_lines })
+        }
+        Phase::Stopped => json!({ "state": "stopped" }),
+    }
 }

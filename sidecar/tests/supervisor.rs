@@ -98,6 +98,9 @@ async fn ready_only_on_200_then_stopped_gracefully_without_traces() {
     };
     let (started_pid, config) = starts(&log)[0].clone();
     assert_eq!(started_pid as u32, pid);
+    let shown = sup.reporter()();
+    assert_eq!(shown["state"], "running");
+    assert_eq!(shown["pid"], pid);
     assert!(config.is_file(), "the config exists while LiveKit runs");
     sup.stop().await;
     assert!(!alive(started_pid), "no orphan");
@@ -143,6 +146,13 @@ async fn a_config_error_that_exits_0_is_a_crash_loop_and_gives_up_with_its_words
         "{last_lines:?}"
     );
     assert_eq!(starts(&log).len(), 3);
+    let shown = sup.reporter()();
+    assert_eq!(shown["state"], "gave_up");
+    assert!(
+        shown["lastLines"]
+            .to_string()
+            .contains("could not parse config")
+    );
     sup.stop().await;
 }
 

@@ -52,6 +52,18 @@ async fn connected_with_counts_and_a_webhook_warning() {
     );
     assert_eq!(st["activeRooms"], 0);
     assert!(st["warning"].is_null());
+    assert!(
+        st["supervisor"].is_null(),
+        "no embedded LiveKit supervised here"
+    );
+    // The sidecar hands in its supervisor; the status shows its phase.
+    s.state.admin.set_supervisor(std::sync::Arc::new(
+        || json!({"state": "restarting", "attempt": 2, "lastExit": "exit status: 1"}),
+    ));
+    assert_eq!(
+        status(&s, &admin).await["supervisor"]["state"],
+        "restarting"
+    );
 
     // Rooms in use and not one webhook: say so.
     lk.connect("busy-room", "alice", &[proto::TrackSource::Microphone]);

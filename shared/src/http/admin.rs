@@ -66,6 +66,7 @@ async fn livekit_status(State(s): State<AppState>, _: AdminCaller) -> Result<Jso
             "lastReceivedAt": st.webhooks.last_at.map(rfc3339),
         },
         "warning": st.warning,
+        "supervisor": st.supervisor,
     })))
 }
 
