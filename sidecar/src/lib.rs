@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod aws_init;
+pub mod doctor;
 pub mod livekit_config;
 pub mod run;
 pub mod supervisor;

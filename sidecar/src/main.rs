@@ -24,6 +24,13 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Check this machine and configuration for the known LiveKit problems (symptom, cause,
+    /// fix); exits non-zero if anything failed.
+    Doctor {
+        /// config.yaml to read (else CONFIG_PATH, else ./config.yaml if present).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Print the configuration `bedrud run` gives the embedded LiveKit (livekit-server YAML).
     LivekitConfig {
         /// config.yaml to read (else CONFIG_PATH, else ./config.yaml if present).
@@ -67,6 +74,7 @@ enum AdminAction {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run { config } => bedrud_sidecar::run::main(config.as_deref()),
+        Command::Doctor { config } => bedrud_sidecar::doctor::main(config.as_deref()),
         Command::LivekitConfig { config } => {
             bedrud_sidecar::livekit_config::print(config.as_deref())
         }
