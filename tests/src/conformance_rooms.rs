@@ -699,3 +699,70 @@ pub async fn recordings_move_forward_once(s: &Stores) {
             .unwrap()
     );
 }
+
+/// The admins' list of every room: newest first, pages that partition it, filters by state
+/// and by part of the name.
+pub async fn all_rooms_paginate_and_filter(s: &Stores) {
+    use bedrud_shared::store::RoomFilter;
+    let owner = UserId::new_account();
+    let tag = unique("adm").replace('-', "");
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let mut r = Room::new(
+            RoomName::parse(&format!(
+                "{}-{tag}-{i}",
+                if i % 2 == 0 { "alpha" } else { "beta" }
+            ))
+            .unwrap(),
+            owner.clone(),
+            now() + i,
+        );
+        r.is_public = true;
+        created(s, &r).await;
+        made.push(r);
+    }
+    for r in &made[3..] {
+        s.rooms.archive_room(&r.id, now()).await.unwrap();
+    }
+    // Only this test's rooms: filter on the unique tag.
+    let mine = |text: &str, active: Option<bool>| RoomFilter {
+        text: Some(text.to_string()),
+        active,
+    };
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = s
+            .rooms
+            .all_rooms(&mine(&tag, None), 2, cursor.as_deref())
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|r| r.id.clone()));
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    let newest_first: Vec<RoomId> = made.iter().rev().map(|r| r.id.clone()).collect();
+    assert_eq!(seen, newest_first, "pages partition the list, newest first");
+    let active = s
+        .rooms
+        .all_rooms(&mine(&tag, Some(true)), 100, None)
+        .await
+        .unwrap();
+    assert_eq!(active.items.len(), 3);
+    let archived = s
+        .rooms
+        .all_rooms(&mine(&tag, Some(false)), 100, None)
+        .await
+        .unwrap();
+    assert_eq!(archived.items.len(), 2);
+    assert!(archived.items.iter().all(|r| !r.is_active));
+    let alphas = s
+        .rooms
+        .all_rooms(&mine(&format!("alpha-{tag}"), None), 100, None)
+        .await
+        .unwrap();
+    assert_eq!(alphas.items.len(), 3);
+}

@@ -139,3 +139,123 @@ async fn down_slow_and_wrong_key_are_told_apart() {
     let e = st["api"]["error"].as_str().unwrap();
     assert!(e.contains("refused the API key"), "{e}");
 }
+
+#[tokio::test]
+async fn admins_list_inspect_update_and_close_every_room() {
+    let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
+    let (s, admin) = server(&lk.url).await;
+    let owner = people::user(&s.api).await;
+    let user = people::user(&s.api).await;
+    let tag = bedrud_tests::unique("adm").replace('-', "");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = people::room(
+            &s.api,
+            &owner,
+            json!({"name": format!("{tag}-{i}"), "isPublic": true}),
+        )
+        .await;
+        ids.push(r["id"].as_str().unwrap().to_string());
+    }
+    let id = &ids[0];
+    let room_paths = [
+        ("GET", "/api/admin/rooms".to_string()),
+        ("GET", format!("/api/admin/rooms/{id}/participants")),
+        ("PUT", format!("/api/admin/rooms/{id}")),
+        ("DELETE", format!("/api/admin/rooms/{id}")),
+    ];
+    for (method, path) in &room_paths {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let body = json!({});
+        s.api
+            .call(m.clone(), path, None, Some(&body))
+            .await
+            .expect(401);
+        let r = s
+            .api
+            .call(m, path, owner.bearer(), Some(&body))
+            .await
+            .expect(403);
+        assert_eq!(r.error(), "Admin access required", "{method} {path}");
+    }
+
+    // Pages of one, newest first, filtered to this test's rooms.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/admin/rooms?q={tag}&limit=1");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = s.api.get(&path, admin.bearer()).await.expect(200).body;
+        for r in page["rooms"].as_array().unwrap() {
+            seen.push(r["id"].as_str().unwrap().to_string());
+        }
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    // Pages partition the list (rooms made within one second have no order among them).
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    let mut all = ids.clone();
+    all.sort();
+    assert_eq!((seen.len(), sorted), (3, all));
+    for bad in ["status=sleeping", "limit=0", "limit=1000", "limit=x"] {
+        s.api
+            .get(&format!("/api/admin/rooms?{bad}"), admin.bearer())
+            .await
+            .expect(400);
+    }
+
+    // Live participants beside the stored seats.
+    let name = format!("{tag}-0");
+    s.api
+        .post("/api/room/join", user.bearer(), &json!({"roomName": name}))
+        .await
+        .expect(200);
+    lk.connect(&name, &user.id, &[proto::TrackSource::Microphone]);
+    let p = s
+        .api
+        .get(
+            &format!("/api/admin/rooms/{id}/participants"),
+            admin.bearer(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(p["participants"][0]["identity"], json!(user.id));
+    assert_eq!(p["participants"][0]["tracks"][0]["source"], "microphone");
+    assert_eq!(p["stored"][0]["identity"], json!(user.id));
+    assert!(p["livekitError"].is_null());
+
+    // Update any room; close it for everyone.
+    let r = s
+        .api
+        .put(
+            &format!("/api/admin/rooms/{id}"),
+            admin.bearer(),
+            &json!({"maxParticipants": 7}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["maxParticipants"], 7);
+    s.api
+        .delete(&format!("/api/admin/rooms/{id}"), admin.bearer())
+        .await
+        .expect(200);
+    assert!(!lk.has_room(&name), "LiveKit's room deleted");
+    let archived = s
+        .api
+        .get(
+            &format!("/api/admin/rooms?q={tag}&status=archived"),
+            admin.bearer(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(archived["rooms"][0]["id"], json!(id));
+    assert_eq!(archived["rooms"][0]["isActive"], false);
+}

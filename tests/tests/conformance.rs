@@ -60,6 +60,7 @@ macro_rules! all_cases {
             webhook_events_are_claimed_once,
             reconciler_converges_on_livekits_view,
             recordings_move_forward_once,
+            all_rooms_paginate_and_filter,
         );
     };
 }

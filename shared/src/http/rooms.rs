@@ -136,13 +136,28 @@ struct CreateBody {
 /// switches at the top level. Both are read; the `settings` object wins.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct UpdateBody {
+pub(crate) struct UpdateBody {
     is_public: Option<bool>,
     max_participants: Option<i64>,
     mode: Option<String>,
     settings: Option<SettingsBody>,
     #[serde(flatten)]
     flat: SettingsBody,
+}
+
+impl UpdateBody {
+    pub(crate) fn change(self) -> RoomChange {
+        RoomChange {
+            is_public: self.is_public,
+            max_participants: self.max_participants,
+            mode: self.mode,
+            settings: self
+                .settings
+                .unwrap_or_default()
+                .patch()
+                .or(self.flat.patch()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -193,15 +208,9 @@ async fn update(
     Path(room_id): Path<String>,
     JsonBody(b): JsonBody<UpdateBody>,
 ) -> Result<Json<RoomView>> {
-    let change = RoomChange {
-        is_public: b.is_public,
-        max_participants: b.max_participants,
-        mode: b.mode,
-        settings: b.settings.unwrap_or_default().patch().or(b.flat.patch()),
-    };
     let room = s
         .rooms
-        .update(&claims.caller()?, &RoomId::parse(&room_id)?, change)
+        .update(&claims.caller()?, &RoomId::parse(&room_id)?, b.change())
         .await?;
     Ok(Json(RoomView::from(&room)))
 }

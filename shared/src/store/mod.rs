@@ -236,6 +236,13 @@ pub trait WebhookLog: Send + Sync {
     async fn webhook_stats(&self) -> StoreResult<WebhookStats>;
 }
 
+/// Which rooms an admin list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomFilter {
+    pub text: Option<String>,
+    pub active: Option<bool>,
+}
+
 /// One page of a list and the opaque cursor of the next, if there is more.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
@@ -314,6 +321,14 @@ pub trait RoomStore: Send + Sync {
         started: bool,
         at: UnixTime,
     ) -> StoreResult<u32>;
+    /// Every room (active and archived), newest first, for admins: `text` matches part of
+    /// the name, `active` picks one state.
+    async fn all_rooms(
+        &self,
+        filter: &RoomFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<Room>>;
     /// Active rooms that may hold seats or a live meeting (a seat was taken or a meeting
     /// started since they were last settled), by name; the reconciler walks these.
     async fn busy_rooms(&self, limit: u32, after: Option<&str>) -> StoreResult<Page<Room>>;

@@ -101,6 +101,18 @@ impl DynamoStore {
             )
             .build()
             .expect("complete index");
+        // Every room, newest first: the admins' list.
+        let all_rooms = GlobalSecondaryIndex::builder()
+            .index_name("gsi3")
+            .key_schema(key("gsi3pk", KeyType::Hash))
+            .key_schema(key("gsi3sk", KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("complete index");
         let created = self
             .client
             .create_table()
@@ -112,10 +124,13 @@ impl DynamoStore {
             .attribute_definitions(attr("gsi1sk"))
             .attribute_definitions(attr("gsi2pk"))
             .attribute_definitions(attr("gsi2sk"))
+            .attribute_definitions(attr("gsi3pk"))
+            .attribute_definitions(attr("gsi3sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
             .global_secondary_indexes(gsi)
             .global_secondary_indexes(busy)
+            .global_secondary_indexes(all_rooms)
             .send()
             .await;
         match created {

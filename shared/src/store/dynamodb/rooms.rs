@@ -20,12 +20,14 @@ use crate::domain::{
     RoomSettings, Source, UnixTime, UserId,
 };
 use crate::store::{
-    CreateRoom, MemberChange, Occupy, Page, RoomStore, RoomWrite, Seen, StoreError, StoreResult,
-    presence_change,
+    CreateRoom, MemberChange, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen, StoreError,
+    StoreResult, presence_change,
 };
 
 const ROOM: &str = "ROOM";
 const COUNT: &str = "ROOMCOUNT";
+/// `gsi3pk` of every room.
+const ALL: &str = "ROOMS";
 /// `gsi2pk` of rooms that took a seat or started a meeting since they were last settled.
 const BUSY: &str = "BUSY";
 /// Retries of a conditional write whose read went stale under contention.
@@ -90,6 +92,9 @@ fn room_attrs(r: &Room) -> Item {
     if let Some(sid) = &r.live_sid {
         item.insert("liveSid".into(), s(sid.as_str()));
     }
+    // Every room once (the active item, later the archived record): the admins' list.
+    item.insert("gsi3pk".into(), s(ALL));
+    item.insert("gsi3sk".into(), order_key(r.created_at, &r.id));
     item
 }
 
@@ -957,6 +962,48 @@ impl RoomStore for DynamoStore {
             }
         }
         Ok(freed)
+    }
+
+    async fn all_rooms(
+        &self,
+        filter: &RoomFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<Room>> {
+        let start = after.map(decode_cursor).transpose()?;
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi3")
+            .key_condition_expression("gsi3pk = :all")
+            .expression_attribute_values(":all", s(ALL))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(start);
+        let mut conditions = Vec::new();
+        if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+            conditions.push("contains(#name, :q)");
+            q = q
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":q", s(text));
+        }
+        if let Some(active) = filter.active {
+            conditions.push("isActive = :active");
+            q = q.expression_attribute_values(":active", b(active));
+        }
+        if !conditions.is_empty() {
+            q = q.filter_expression(conditions.join(" AND "));
+        }
+        // A filtered page may hold fewer than `limit` rooms; the cursor still moves on.
+        let out = q.send().await.map_err(map_sdk)?;
+        let items = out
+            .items()
+            .iter()
+            .map(room_from)
+            .collect::<StoreResult<_>>()?;
+        let next = out.last_evaluated_key.as_ref().map(encode_cursor);
+        Ok(Page { items, next })
     }
 
     async fn busy_rooms(&self, limit: u32, after: Option<&str>) -> StoreResult<Page<Room>> {

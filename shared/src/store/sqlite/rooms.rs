@@ -10,8 +10,8 @@ use crate::domain::{
     RoomSettings, Source, UnixTime, UserId,
 };
 use crate::store::{
-    CreateRoom, MemberChange, Occupy, Page, RoomStore, RoomWrite, Seen, StoreError, StoreResult,
-    presence_change,
+    CreateRoom, MemberChange, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen, StoreError,
+    StoreResult, presence_change,
 };
 
 const ROOM_COLUMNS: &str = "id, name, created_by, admin_id, is_active, is_public, \
@@ -565,6 +565,42 @@ impl RoomStore for SqliteStore {
             .map_err(map_err)?;
             tx.commit().map_err(map_err)?;
             Ok(freed as u32)
+        })
+        .await
+    }
+
+    async fn all_rooms(
+        &self,
+        filter: &RoomFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<Room>> {
+        let text = filter.text.clone().unwrap_or_default();
+        let active: i64 = filter.active.map_or(-1, i64::from);
+        // The cursor is `<created_at>:<id>` of the last room shown.
+        let (at, id) = match after.and_then(|c| c.split_once(':')) {
+            Some((t, id)) => (t.parse::<i64>().unwrap_or(i64::MAX), id.to_string()),
+            None => (i64::MAX, String::new()),
+        };
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE (?1 = '' OR instr(name, ?1) > 0) \
+                     AND (?2 = -1 OR is_active = ?2) AND (created_at < ?3 OR \
+                     (created_at = ?3 AND id < ?4)) ORDER BY created_at DESC, id DESC LIMIT ?5"
+                ))
+                .map_err(map_err)?;
+            let mut items = stmt
+                .query_map(params![text, active, at, id, limit + 1], row_to_room)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            let next = (items.len() > limit as usize).then(|| {
+                items.truncate(limit as usize);
+                let last = items.last().expect("limit is at least one");
+                format!("{}:{}", last.created_at, last.id)
+            });
+            Ok(Page { items, next })
         })
         .await
     }
