@@ -99,7 +99,7 @@ impl Reconciler {
         if let Some(recordings) = &self.recordings {
             // The state machine ignores what it already knows; egress it missed moves on.
             for egress in self.livekit.list_egress(None, false).await? {
-                recordings.on_egress(&egress).await?;
+                recordings.on_listed_egress(&egress).await?;
                 report.egress += 1;
             }
         }

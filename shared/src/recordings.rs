@@ -278,6 +278,19 @@ impl Recordings {
     /// `egress_ended` with a file moves to processing and enqueues the job keyed by the
     /// egress id.
     pub async fn on_egress(&self, info: &Egress) -> Result<()> {
+        self.egress_seen(info, true).await
+    }
+
+    /// The reconciler's view of an egress: the same moves, but a job is queued only when
+    /// this call moved the recording to processing, so a job that failed into the
+    /// dead-letter queue is not fed back every period.
+    pub async fn on_listed_egress(&self, info: &Egress) -> Result<()> {
+        self.egress_seen(info, false).await
+    }
+
+    /// `requeue`: also queue the job when the recording was already waiting for it (a
+    /// webhook retried after its enqueue failed).
+    async fn egress_seen(&self, info: &Egress, requeue: bool) -> Result<()> {
         let Some(rec) = self.store.recording_by_egress(&info.egress_id).await? else {
             return Ok(()); // not ours, or attached a moment later by `start`
         };
@@ -306,16 +319,18 @@ impl Recordings {
             mv.error = Some(why);
         }
         let t = now();
-        let after = match self.store.move_recording(&rec, &mv, t).await? {
-            Some(r) => r,
+        let (after, moved) = match self.store.move_recording(&rec, &mv, t).await? {
+            Some(r) => (r, true),
             None => match self.store.recording(&rec.room_id, &rec.id).await? {
-                Some(r) => r,
+                Some(r) => (r, false),
                 None => return Ok(()),
             },
         };
-        // Enqueued whenever the file is waiting (a retried delivery after a failed enqueue
-        // included); the queue and the processor both dedupe on the egress id.
-        if mv.to == RecordingStatus::Processing && after.status == RecordingStatus::Processing {
+        // The queue and the processor both dedupe on the egress id.
+        if mv.to == RecordingStatus::Processing
+            && after.status == RecordingStatus::Processing
+            && (moved || requeue)
+        {
             self.media()?
                 .queue
                 .enqueue(&JobEnvelope {
