@@ -8,10 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::domain::{UnixTime, now};
+use crate::domain::policy::Caller;
+use crate::domain::{Access, Room, UnixTime, User, UserId, now};
 use crate::error::{Error, Result};
 use crate::livekit::{LiveKit, LiveKitError, LiveRoom, server_host, twirp::TwirpLiveKit};
-use crate::store::{WebhookLog, WebhookStats};
+use crate::store::{
+    Page, Stores, UserChange, UserChangeOutcome, UserFilter, WebhookLog, WebhookStats,
+};
 
 /// The probe gives up after this: an admin page must answer quickly, and a LiveKit that
 /// takes longer is not serving meetings well either.
@@ -50,6 +53,7 @@ pub struct LiveKitStatus {
 pub type SupervisorReport = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
 pub struct Admin {
+    stores: Stores,
     supervisor: std::sync::RwLock<Option<SupervisorReport>>,
     probe: Option<Arc<dyn LiveKit>>,
     livekit: Option<Arc<dyn LiveKit>>,
@@ -60,11 +64,8 @@ pub struct Admin {
 }
 
 impl Admin {
-    pub fn new(
-        livekit: Option<Arc<dyn LiveKit>>,
-        webhooks: Arc<dyn WebhookLog>,
-        config: &Config,
-    ) -> Self {
+    pub fn new(stores: &Stores, livekit: Option<Arc<dyn LiveKit>>, config: &Config) -> Self {
+        let webhooks = stores.webhooks.clone();
         let lk = &config.livekit;
         let internal_host = server_host(config).to_string();
         let probe = (!lk.api_key.is_empty())
@@ -81,6 +82,7 @@ impl Admin {
             .flatten()
             .map(|c| Arc::new(c) as Arc<dyn LiveKit>);
         Self {
+            stores: stores.clone(),
             supervisor: std::sync::RwLock::new(None),
             probe,
             livekit,
@@ -88,6 +90,99 @@ impl Admin {
             mode: if lk.external { "external" } else { "embedded" },
             host: lk.host.clone(),
             internal_host,
+        }
+    }
+
+    /// Users for the admin list.
+    pub async fn users(
+        &self,
+        filter: &UserFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<User>> {
+        Ok(self.stores.users.list_users(filter, limit, after).await?)
+    }
+
+    /// A user and the rooms they own now.
+    pub async fn user(&self, id: &UserId) -> Result<(User, Vec<Room>)> {
+        let user = self
+            .stores
+            .users
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| Error::not_found("User not found"))?;
+        let rooms = self.stores.rooms.owned_rooms(id, 100, None).await?.items;
+        Ok((user, rooms))
+    }
+
+    /// Activates or deactivates an account. Deactivating ends every session at once: its
+    /// access tokens are refused from the next request. Never yourself, never the last admin.
+    pub async fn set_active(&self, caller: &Caller, id: &UserId, active: bool) -> Result<User> {
+        let user = self.change(caller, id, UserChange::Active(active)).await?;
+        if !active {
+            self.stores
+                .sessions
+                .revoke_user_sessions(id, None, now())
+                .await?;
+        }
+        Ok(user)
+    }
+
+    /// Replaces an account's accesses; its sessions end so the next sign-in carries them.
+    pub async fn set_accesses(
+        &self,
+        caller: &Caller,
+        id: &UserId,
+        names: &[String],
+    ) -> Result<User> {
+        if names.is_empty() {
+            return Err(Error::bad_request("accesses must not be empty"));
+        }
+        let mut accesses = Vec::new();
+        for n in names {
+            let a = Access::parse(n).ok_or_else(|| {
+                Error::bad_request(format!(
+                    "unknown access {n:?}: use guest, user, moderator, admin or superadmin"
+                ))
+            })?;
+            if !accesses.contains(&a) {
+                accesses.push(a);
+            }
+        }
+        let user = self
+            .change(caller, id, UserChange::Accesses(accesses))
+            .await?;
+        self.stores
+            .sessions
+            .revoke_user_sessions(id, None, now())
+            .await?;
+        Ok(user)
+    }
+
+    /// Ends every session of the account without touching the account itself.
+    pub async fn force_logout(&self, id: &UserId) -> Result<u64> {
+        if self.stores.users.user_by_id(id).await?.is_none() {
+            return Err(Error::not_found("User not found"));
+        }
+        Ok(self
+            .stores
+            .sessions
+            .revoke_user_sessions(id, None, now())
+            .await?)
+    }
+
+    async fn change(&self, caller: &Caller, id: &UserId, change: UserChange) -> Result<User> {
+        if &caller.id == id {
+            return Err(Error::bad_request(
+                "You cannot change your own account here; ask another admin",
+            ));
+        }
+        match self.stores.users.change_user(id, &change, now()).await? {
+            UserChangeOutcome::Done(u) => Ok(u),
+            UserChangeOutcome::NotFound => Err(Error::not_found("User not found")),
+            UserChangeOutcome::LastAdmin => Err(Error::conflict(
+                "This is the last active admin: promote another admin first",
+            )),
         }
     }
 

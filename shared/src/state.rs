@@ -88,7 +88,7 @@ impl AppState {
             recordings.clone(),
             &config,
         );
-        let admin = Admin::new(livekit.clone(), stores.webhooks.clone(), &config);
+        let admin = Admin::new(&stores, livekit.clone(), &config);
         Ok(Self(Arc::new(Inner {
             config,
             stores,

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use bedrud_shared::config::Config;
 use bedrud_shared::domain::{Access, Email, now};
 use bedrud_shared::runtime::open_stores;
+use bedrud_shared::store::{UserChange, UserChangeOutcome};
 
 pub fn promote(config_path: Option<&Path>, email: &str) -> ExitCode {
     crate::block_on(async {
@@ -42,11 +43,16 @@ async fn run(config_path: Option<&Path>, email: &str) -> Result<String, String> 
     }
     let mut accesses = user.accesses.clone();
     accesses.push(Access::Admin);
-    match stores.users.set_accesses(&user.id, &accesses, now()).await {
-        Ok(true) => Ok(format!(
+    match stores
+        .users
+        .change_user(&user.id, &UserChange::Accesses(accesses), now())
+        .await
+    {
+        Ok(UserChangeOutcome::Done(_)) => Ok(format!(
             "{email} is now an admin (effective from their next token refresh or login)"
         )),
-        Ok(false) => Err(format!("{email} disappeared meanwhile")),
+        Ok(UserChangeOutcome::NotFound) => Err(format!("{email} disappeared meanwhile")),
+        Ok(UserChangeOutcome::LastAdmin) => Err("refused: it would leave no admin".into()),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -446,3 +446,114 @@ pub async fn counters_are_atomic(s: &Stores) {
 pub async fn health_answers(s: &Stores) {
     s.health.ping().await.unwrap();
 }
+
+/// One of a test's users: `accesses`, created at `at`, named after the test's tag.
+fn tagged(tag: &str, n: u32, accesses: Vec<Access>, at: i64) -> User {
+    let mut u = account(&format!("{tag}-{n}@example.com"));
+    u.name = DisplayName::parse(&format!("{tag} person {n}"), 255).unwrap();
+    u.accesses = accesses;
+    u.created_at = at;
+    u.updated_at = at;
+    u
+}
+
+/// The last active admin can be neither deactivated nor demoted, even when two admins try
+/// it on each other at once; the admins' user list pages and filters.
+pub async fn the_last_admin_stays_and_users_list(s: &Stores) {
+    use bedrud_shared::store::{UserChange, UserChangeOutcome as O, UserFilter};
+    let tag = unique("last").replace('-', "");
+    let t = now();
+    let admin = vec![Access::User, Access::Admin];
+    // A fresh table or database: these two are its only admins.
+    let a = tagged(&tag, 0, admin.clone(), t);
+    let b = tagged(&tag, 1, admin.clone(), t + 1);
+    for u in [&a, &b] {
+        s.users.insert_user(u).await.unwrap();
+    }
+    for i in 2..5 {
+        s.users
+            .insert_user(&tagged(&tag, i, vec![Access::User], t + i64::from(i)))
+            .await
+            .unwrap();
+    }
+    let off = UserChange::Active(false);
+    assert!(matches!(
+        s.users.change_user(&a.id, &off, t).await.unwrap(),
+        O::Done(_)
+    ));
+    assert!(matches!(
+        s.users.change_user(&b.id, &off, t).await.unwrap(),
+        O::LastAdmin
+    ));
+    let on = UserChange::Active(true);
+    assert!(matches!(
+        s.users.change_user(&a.id, &on, t).await.unwrap(),
+        O::Done(_)
+    ));
+    // Both demote each other at once: one wins, one admin remains.
+    let demote = UserChange::Accesses(vec![Access::User]);
+    let (x, y) = tokio::join!(
+        s.users.change_user(&a.id, &demote, t),
+        s.users.change_user(&b.id, &demote, t)
+    );
+    let wins = [x.unwrap(), y.unwrap()]
+        .iter()
+        .filter(|o| matches!(o, O::Done(_)))
+        .count();
+    assert_eq!(wins, 1, "exactly one demotion");
+    let admins = s
+        .users
+        .list_users(
+            &UserFilter {
+                text: Some(tag.clone()),
+                access: Some(Access::Admin),
+                active: Some(true),
+            },
+            100,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(admins.items.len(), 1);
+    assert!(matches!(
+        s.users
+            .change_user(&UserId::new_account(), &off, t)
+            .await
+            .unwrap(),
+        O::NotFound
+    ));
+    // Pages of two partition this test's five users, newest first.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let filter = UserFilter {
+            text: Some(tag.clone()),
+            ..Default::default()
+        };
+        let page = s
+            .users
+            .list_users(&filter, 2, cursor.as_deref())
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.into_iter().map(|u| u.created_at));
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..5).rev().map(|i| t + i).collect::<Vec<_>>());
+    let by_email = UserFilter {
+        text: Some(format!("{tag}-3@")),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.users
+            .list_users(&by_email, 10, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}

@@ -259,3 +259,202 @@ async fn admins_list_inspect_update_and_close_every_room() {
     assert_eq!(archived["rooms"][0]["id"], json!(id));
     assert_eq!(archived["rooms"][0]["isActive"], false);
 }
+
+#[tokio::test]
+async fn admins_manage_accounts_and_their_changes_bind_at_once() {
+    let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
+    let (s, admin) = server(&lk.url).await;
+    let other_admin = people::admin(&s.api, &s.state).await;
+    let user = people::user(&s.api).await;
+    let uid = &user.id;
+    let paths = [
+        ("GET", "/api/admin/users".to_string(), json!({})),
+        ("GET", format!("/api/admin/users/{uid}"), json!({})),
+        (
+            "PUT",
+            format!("/api/admin/users/{uid}/status"),
+            json!({"active": false}),
+        ),
+        (
+            "PUT",
+            format!("/api/admin/users/{uid}/accesses"),
+            json!({"accesses": ["user"]}),
+        ),
+        (
+            "POST",
+            format!("/api/admin/users/{uid}/force-logout"),
+            json!({}),
+        ),
+    ];
+    for (method, path, body) in &paths {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        s.api
+            .call(m.clone(), path, None, Some(body))
+            .await
+            .expect(401);
+        let r = s
+            .api
+            .call(m, path, user.bearer(), Some(body))
+            .await
+            .expect(403);
+        assert_eq!(r.error(), "Admin access required", "{method} {path}");
+    }
+
+    // One account, its rooms.
+    people::room(&s.api, &user, json!({"isPublic": true})).await;
+    let one = s
+        .api
+        .get(&format!("/api/admin/users/{uid}"), admin.bearer())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(one["user"]["id"], json!(uid));
+    assert_eq!(one["user"]["isAdmin"], false);
+    assert!(one["user"].get("passwordHash").is_none());
+    assert_eq!(one["rooms"].as_array().unwrap().len(), 1);
+    for bad in ["not-a-uuid", "8f9c3a52-6b1d-4e8a-9f2b-1c3d5e7f9a0b"] {
+        s.api
+            .get(&format!("/api/admin/users/{bad}"), admin.bearer())
+            .await
+            .expect(404);
+    }
+
+    // Deactivated: the token in hand is refused on the next request, and login too.
+    s.api.get("/api/auth/me", user.bearer()).await.expect(200);
+    let r = s
+        .api
+        .put(
+            &format!("/api/admin/users/{uid}/status"),
+            admin.bearer(),
+            &json!({"active": false}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["user"]["isActive"], false);
+    s.api.get("/api/auth/me", user.bearer()).await.expect(401);
+    s.api
+        .post("/api/room/join", user.bearer(), &json!({"roomName": "x"}))
+        .await
+        .expect(401);
+    s.api
+        .put(
+            &format!("/api/admin/users/{uid}/status"),
+            admin.bearer(),
+            &json!({"active": true}),
+        )
+        .await
+        .expect(200);
+
+    // Force-logout ends sessions without locking the account (Bedrud's bug): sign in again.
+    let email = s
+        .state
+        .stores
+        .users
+        .user_by_id(&bedrud_shared::domain::UserId::parse(uid).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .email
+        .unwrap()
+        .to_string();
+    let (token, _) = bedrud_tests::scenarios::login(&s.api, &email).await;
+    let r = s
+        .api
+        .post(
+            &format!("/api/admin/users/{uid}/force-logout"),
+            admin.bearer(),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    assert!(r.body["sessions"].as_u64().unwrap() >= 1);
+    s.api.get("/api/auth/me", Some(&token)).await.expect(401);
+    let (again, _) = bedrud_tests::scenarios::login(&s.api, &email).await;
+    s.api.get("/api/auth/me", Some(&again)).await.expect(200);
+
+    // Accesses: validated, applied, and the old token ends with them.
+    let acc = format!("/api/admin/users/{uid}/accesses");
+    for bad in [
+        json!({"accesses": []}),
+        json!({"accesses": ["wizard"]}),
+        json!({"accesses": "admin"}),
+    ] {
+        s.api.put(&acc, admin.bearer(), &bad).await.expect(400);
+    }
+    let r = s
+        .api
+        .put(
+            &acc,
+            admin.bearer(),
+            &json!({"accesses": ["user", "admin"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["user"]["isAdmin"], true);
+    s.api.get("/api/auth/me", Some(&again)).await.expect(401);
+    let (promoted, _) = bedrud_tests::scenarios::login(&s.api, &email).await;
+    s.api
+        .get("/api/admin/users?limit=1", Some(&promoted))
+        .await
+        .expect(200);
+
+    // Nobody changes their own account here.
+    let me = format!("/api/admin/users/{}/status", admin.id);
+    let r = s
+        .api
+        .put(&me, admin.bearer(), &json!({"active": false}))
+        .await
+        .expect(400);
+    assert!(r.error().contains("your own account"));
+    // Paging and bad queries.
+    for bad in ["status=sleepy", "role=wizard", "limit=0", "limit=101"] {
+        s.api
+            .get(&format!("/api/admin/users?{bad}"), Some(&promoted))
+            .await
+            .expect(400);
+    }
+    let page = s
+        .api
+        .get("/api/admin/users?limit=1", Some(&promoted))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(page["users"].as_array().unwrap().len(), 1);
+    assert!(page["nextCursor"].is_string());
+
+    // With two admins left, both demoting the other at once: one wins, never zero admins.
+    s.api
+        .put(&acc, admin.bearer(), &json!({"accesses": ["user"]}))
+        .await
+        .expect(200);
+    let demote = |who: &Person, target: &Person| {
+        let (api, path, bearer) = (
+            s.api.clone(),
+            format!("/api/admin/users/{}/accesses", target.id),
+            who.token.clone(),
+        );
+        async move {
+            api.put(&path, Some(&bearer), &json!({"accesses": ["user"]}))
+                .await
+                .status
+        }
+    };
+    let (x, y) = tokio::join!(demote(&admin, &other_admin), demote(&other_admin, &admin));
+    assert!(
+        !(x == 200 && y == 200),
+        "both demotions went through: {x} {y}"
+    );
+    let filter = bedrud_shared::store::UserFilter {
+        access: Some(bedrud_shared::domain::Access::Admin),
+        active: Some(true),
+        ..Default::default()
+    };
+    let left = s
+        .state
+        .stores
+        .users
+        .list_users(&filter, 100, None)
+        .await
+        .unwrap();
+    assert_eq!(left.items.len(), 1, "one admin left");
+}

@@ -61,6 +61,7 @@ macro_rules! all_cases {
             reconciler_converges_on_livekits_view,
             recordings_move_forward_once,
             all_rooms_paginate_and_filter,
+            the_last_admin_stays_and_users_list,
         );
     };
 }

@@ -60,6 +60,20 @@ impl Auth {
         &self.keys
     }
 
+    /// A verified access token is honoured only while its session lives: logout, a password
+    /// change, a force-logout or a deactivation end it from the next request, not at the
+    /// token's expiry. One store read.
+    pub async fn authenticate(&self, token: &str) -> Result<AccessClaims, Error> {
+        let claims = self.keys.verify_access(token)?;
+        let user =
+            UserId::parse(&claims.user_id).map_err(|_| Error::unauthorized("Invalid token"))?;
+        let sid = SessionId::from_trusted(claims.sid.clone());
+        match self.sessions.session(&user, &sid).await? {
+            Some(s) if !s.revoked && s.expires_at > crate::domain::now() => Ok(claims),
+            _ => Err(Error::unauthorized("Session ended: sign in again")),
+        }
+    }
+
     pub async fn register(
         &self,
         email: &str,

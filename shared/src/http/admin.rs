@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::put(update_room).delete(close_room),
         )
         .route("/api/admin/rooms/{room_id}/participants", get(participants))
+        .merge(super::admin_users::routes())
 }
 
 /// `?q=` part of the name, `?status=active|archived`, `?limit=` (1–100, default 20),

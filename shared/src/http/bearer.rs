@@ -7,7 +7,8 @@ use crate::error::Error;
 use crate::state::AppState;
 
 /// A caller holding a valid access token (`Authorization: Bearer <jwt>`; a bare token is
-/// accepted too, as Bedrud did). Refresh tokens never pass. Any failure is 401.
+/// accepted too, as Bedrud did) of a live session. Refresh tokens never pass. Any failure
+/// is 401.
 pub struct Bearer(pub AccessClaims);
 
 /// Like [`Bearer`], but absent or invalid credentials are simply `None`.
@@ -28,7 +29,7 @@ impl FromRequestParts<AppState> for Bearer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = token(parts).ok_or_else(|| Error::unauthorized("Missing authorization"))?;
-        state.auth.keys().verify_access(token).map(Bearer)
+        state.auth.authenticate(token).await.map(Bearer)
     }
 }
 
@@ -36,8 +37,9 @@ impl FromRequestParts<AppState> for MaybeBearer {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        Ok(MaybeBearer(
-            token(parts).and_then(|t| state.auth.keys().verify_access(t).ok()),
-        ))
+        let Some(t) = token(parts) else {
+            return Ok(MaybeBearer(None));
+        };
+        Ok(MaybeBearer(state.auth.authenticate(t).await.ok()))
     }
 }

@@ -39,3 +39,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             })
     }
 }
+
+/// For small fixed bodies (moderation, admin): a wrong type is a bad request, not 422.
+pub(crate) fn shape_is_bad_request(e: Error) -> Error {
+    match e {
+        Error::Unprocessable(m) => Error::BadRequest(m),
+        other => other,
+    }
+}

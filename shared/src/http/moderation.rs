@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::bearer::Bearer;
-use super::json::JsonBody;
+use super::json::{JsonBody, shape_is_bad_request};
 use crate::domain::{RoomId, Source};
 use crate::error::{Error, Result};
 use crate::moderation::{Action, Outcome};
@@ -195,12 +195,4 @@ async fn end(
     Ok(Json(
         json!({ "status": "success", "message": "Meeting ended for everyone" }),
     ))
-}
-
-/// Moderation bodies are small and fixed: a wrong type is a bad request, not 422.
-fn shape_is_bad_request(e: Error) -> Error {
-    match e {
-        Error::Unprocessable(m) => Error::BadRequest(m),
-        other => other,
-    }
 }

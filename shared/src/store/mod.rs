@@ -57,13 +57,21 @@ pub trait UserStore: Send + Sync {
         email: Option<&Email>,
         now: UnixTime,
     ) -> StoreResult<Option<User>>;
-    /// Replaces the user's platform accesses (roles). `false` if no such user.
-    async fn set_accesses(
+    /// Activates/deactivates a user or replaces their accesses, refusing to leave the
+    /// platform without an active admin (a store invariant, not a read-then-write).
+    async fn change_user(
         &self,
         id: &UserId,
-        accesses: &[Access],
+        change: &UserChange,
         now: UnixTime,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<UserChangeOutcome>;
+    /// Users for admins, newest first: `text` in the name or email, an access, a state.
+    async fn list_users(
+        &self,
+        filter: &UserFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<User>>;
     /// Replaces the password hash. `false` if no such user.
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool>;
     async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>>;
@@ -234,6 +242,34 @@ pub trait WebhookLog: Send + Sync {
     /// Gives a claim back after its processing failed, so LiveKit's retry is applied.
     async fn release_event(&self, id: &str) -> StoreResult<()>;
     async fn webhook_stats(&self) -> StoreResult<WebhookStats>;
+}
+
+/// An admin's change to a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserChange {
+    Active(bool),
+    Accesses(Vec<Access>),
+}
+
+#[derive(Debug, Clone)]
+pub enum UserChangeOutcome {
+    Done(User),
+    NotFound,
+    /// It would leave no active admin.
+    LastAdmin,
+}
+
+/// Whether a user counts as an active platform admin (what the last-admin rule protects).
+pub fn is_active_admin(is_active: bool, accesses: &[Access]) -> bool {
+    is_active && accesses.iter().any(|a| *a >= Access::Admin)
+}
+
+/// Which users an admin list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub text: Option<String>,
+    pub access: Option<Access>,
+    pub active: Option<bool>,
 }
 
 /// Which rooms an admin list shows.

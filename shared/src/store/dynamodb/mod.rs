@@ -5,7 +5,7 @@
 mod counters;
 mod item;
 mod recordings;
-mod rooms;
+pub(crate) mod rooms;
 mod sessions;
 mod users;
 mod webhooks;

@@ -225,7 +225,7 @@ fn tx_update(u: Update) -> TransactWriteItem {
 }
 
 /// A page cursor is the query's LastEvaluatedKey (string attributes only), made opaque.
-fn encode_cursor(key: &Item) -> String {
+pub(super) fn encode_cursor(key: &Item) -> String {
     let plain: HashMap<&str, &str> = key
         .iter()
         .filter_map(|(k, v)| Some((k.as_str(), v.as_s().ok()?.as_str())))
@@ -233,7 +233,7 @@ fn encode_cursor(key: &Item) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).expect("strings serialize"))
 }
 
-fn decode_cursor(cursor: &str) -> StoreResult<Item> {
+pub(super) fn decode_cursor(cursor: &str) -> StoreResult<Item> {
     let bad = || StoreError::Other("malformed page cursor".into());
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;

@@ -6,7 +6,10 @@ use aws_sdk_dynamodb::types::{
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_s, s};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{Access, DisplayName, Email, Provider, UnixTime, User, UserId};
-use crate::store::{StoreError, StoreResult, UserStore};
+use crate::store::{
+    Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
+    is_active_admin,
+};
 
 const PROFILE: &str = "PROFILE";
 
@@ -42,8 +45,20 @@ fn to_item(u: &User) -> Item {
     if let Some(h) = &u.password_hash {
         item.insert("passwordHash".into(), s(h));
     }
+    // Every user once, newest first: the admins' list.
+    item.insert("gsi3pk".into(), s(USERS));
+    item.insert(
+        "gsi3sk".into(),
+        s(format!("{:020}#{}", u.created_at.max(0), u.id)),
+    );
     item
 }
+
+/// `gsi3pk` of every user.
+const USERS: &str = "USERS";
+/// The count of active admins, kept in the same transactions that change one, so the last
+/// admin can never be demoted or deactivated.
+const ADMINS: &str = "ADMINS";
 
 fn from_item(item: &Item) -> StoreResult<User> {
     let bad = |what: &str| StoreError::Other(format!("stored user has a bad {what}"));
@@ -150,6 +165,17 @@ impl UserStore for DynamoStore {
                 .build()
                 .expect("complete put");
             tx = tx.transact_items(TransactWriteItem::builder().put(claim).build());
+        }
+        if is_active_admin(user.is_active, &user.accesses) {
+            let count = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(ADMINS))
+                .key("sk", s(ADMINS))
+                .update_expression("ADD admins :one")
+                .expression_attribute_values(":one", n(1))
+                .build()
+                .expect("complete update");
+            tx = tx.transact_items(TransactWriteItem::builder().update(count).build());
         }
         match tx.send().await {
             Ok(_) => Ok(()),
@@ -271,14 +297,127 @@ impl UserStore for DynamoStore {
         }
     }
 
-    async fn set_accesses(
+    async fn change_user(
         &self,
         id: &UserId,
-        accesses: &[Access],
+        change: &UserChange,
         now: UnixTime,
-    ) -> StoreResult<bool> {
-        let list = AttributeValue::L(accesses.iter().map(|a| s(a.as_str())).collect());
-        self.set_user_attribute(id, "accesses", list, now).await
+    ) -> StoreResult<UserChangeOutcome> {
+        for _ in 0..8 {
+            let Some(item) = self.get_user_item(id).await? else {
+                return Ok(UserChangeOutcome::NotFound);
+            };
+            let before = from_item(&item)?;
+            let mut after = before.clone();
+            match change {
+                UserChange::Active(a) => after.is_active = *a,
+                UserChange::Accesses(list) => after.accesses = list.clone(),
+            }
+            after.updated_at = now;
+            let (was, will) = (
+                is_active_admin(before.is_active, &before.accesses),
+                is_active_admin(after.is_active, &after.accesses),
+            );
+            // Compare-and-set on what was read; the admin count moves in the same write.
+            let accesses_of =
+                |u: &User| AttributeValue::L(u.accesses.iter().map(|a| s(a.as_str())).collect());
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", user_pk(id))
+                .key("sk", s(PROFILE))
+                .update_expression("SET isActive = :act, accesses = :acc, updatedAt = :now")
+                .condition_expression("isActive = :was_act AND accesses = :was_acc")
+                .expression_attribute_values(":act", AttributeValue::Bool(after.is_active))
+                .expression_attribute_values(":acc", accesses_of(&after))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":was_act", AttributeValue::Bool(before.is_active))
+                .expression_attribute_values(":was_acc", accesses_of(&before))
+                .build()
+                .expect("complete update");
+            let mut tx = vec![TransactWriteItem::builder().update(update).build()];
+            if was != will {
+                let count = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(ADMINS))
+                    .key("sk", s(ADMINS))
+                    .expression_attribute_values(":one", n(1));
+                let count = if will {
+                    count.update_expression("ADD admins :one")
+                } else {
+                    count
+                        .update_expression("SET admins = admins - :one")
+                        .condition_expression("admins > :one")
+                };
+                tx.push(
+                    TransactWriteItem::builder()
+                        .update(count.build().expect("complete update"))
+                        .build(),
+                );
+            }
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(tx))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(UserChangeOutcome::Done(after)),
+                Err(e) => match failed_conditions(&e) {
+                    Some(f) if f.contains(&1) => return Ok(UserChangeOutcome::LastAdmin),
+                    Some(_) => continue, // the user changed meanwhile: read again
+                    None => return Err(map_sdk(e)),
+                },
+            }
+        }
+        Err(StoreError::Unavailable("user kept changing".into()))
+    }
+
+    async fn list_users(
+        &self,
+        filter: &UserFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<User>> {
+        let start = after.map(super::rooms::decode_cursor).transpose()?;
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi3")
+            .key_condition_expression("gsi3pk = :users")
+            .expression_attribute_values(":users", s(USERS))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(start);
+        let mut conditions = Vec::new();
+        if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+            conditions.push("(contains(#name, :q) OR contains(email, :q))");
+            q = q
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":q", s(text));
+        }
+        if let Some(a) = filter.access {
+            conditions.push("contains(accesses, :access)");
+            q = q.expression_attribute_values(":access", s(a.as_str()));
+        }
+        if let Some(active) = filter.active {
+            conditions.push("isActive = :active");
+            q = q.expression_attribute_values(":active", AttributeValue::Bool(active));
+        }
+        if !conditions.is_empty() {
+            q = q.filter_expression(conditions.join(" AND "));
+        }
+        let out = q.send().await.map_err(map_sdk)?;
+        let items = out
+            .items()
+            .iter()
+            .map(from_item)
+            .collect::<StoreResult<_>>()?;
+        let next = out
+            .last_evaluated_key
+            .as_ref()
+            .map(super::rooms::encode_cursor);
+        Ok(Page { items, next })
     }
 
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {

@@ -1,9 +1,13 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
 
+use super::rooms::immediate;
 use super::{SqliteStore, map_err};
 use crate::domain::{Access, DisplayName, Email, Provider, UnixTime, User, UserId};
-use crate::store::{StoreError, StoreResult, UserStore};
+use crate::store::{
+    Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
+    is_active_admin,
+};
 
 const COLUMNS: &str = "id, email, name, provider, accesses, avatar_url, is_active, password_hash, created_at, updated_at";
 
@@ -128,22 +132,92 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn set_accesses(
+    async fn change_user(
         &self,
         id: &UserId,
-        accesses: &[Access],
+        change: &UserChange,
         now: UnixTime,
-    ) -> StoreResult<bool> {
-        let id = id.as_str().to_string();
-        let json = serde_json::to_string(&accesses.iter().map(|a| a.as_str()).collect::<Vec<_>>())
-            .expect("strings serialize");
+    ) -> StoreResult<UserChangeOutcome> {
+        let (id, change) = (id.as_str().to_string(), change.clone());
         self.write(move |c| {
-            c.execute(
-                "UPDATE users SET accesses = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, json, now],
+            let tx = immediate(c)?;
+            let Some(mut user) = tx
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+                    [&id],
+                    row_to_user,
+                )
+                .optional()
+                .map_err(map_err)?
+            else {
+                return Ok(UserChangeOutcome::NotFound);
+            };
+            let was = is_active_admin(user.is_active, &user.accesses);
+            match &change {
+                UserChange::Active(a) => user.is_active = *a,
+                UserChange::Accesses(list) => user.accesses = list.clone(),
+            }
+            if was && !is_active_admin(user.is_active, &user.accesses) {
+                let others: i64 = tx
+                    .query_row(
+                        "SELECT COUNT(*) FROM users WHERE id <> ?1 AND is_active = 1 AND \
+                         (instr(accesses, '\"admin\"') > 0 OR instr(accesses, '\"superadmin\"') > 0)",
+                        [&id],
+                        |r| r.get(0),
+                    )
+                    .map_err(map_err)?;
+                if others == 0 {
+                    return Ok(UserChangeOutcome::LastAdmin);
+                }
+            }
+            user.updated_at = now;
+            tx.execute(
+                "UPDATE users SET is_active = ?2, accesses = ?3, updated_at = ?4 WHERE id = ?1",
+                params![id, user.is_active, accesses_json(&user), now],
             )
-            .map(|n| n == 1)
-            .map_err(map_err)
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            Ok(UserChangeOutcome::Done(user))
+        })
+        .await
+    }
+
+    async fn list_users(
+        &self,
+        filter: &UserFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<User>> {
+        let text = filter.text.clone().unwrap_or_default();
+        let access = filter
+            .access
+            .map(|a| format!("\"{}\"", a.as_str()))
+            .unwrap_or_default();
+        let active: i64 = filter.active.map_or(-1, i64::from);
+        let (at, last) = match after.and_then(|c| c.split_once(':')) {
+            Some((t, id)) => (t.parse::<i64>().unwrap_or(i64::MAX), id.to_string()),
+            None => (i64::MAX, String::new()),
+        };
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM users WHERE (?1 = '' OR instr(name, ?1) > 0 \
+                     OR instr(coalesce(email, ''), ?1) > 0) AND (?2 = '' OR instr(accesses, ?2) > 0) \
+                     AND (?3 = -1 OR is_active = ?3) AND (created_at < ?4 OR \
+                     (created_at = ?4 AND id < ?5)) ORDER BY created_at DESC, id DESC LIMIT ?6"
+                ))
+                .map_err(map_err)?;
+            let mut items = stmt
+                .query_map(params![text, access, active, at, last, limit + 1], row_to_user)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            let next = (items.len() > limit as usize).then(|| {
+                items.truncate(limit as usize);
+                let l = items.last().expect("limit is at least one");
+                format!("{}:{}", l.created_at, l.id)
+            });
+            Ok(Page { items, next })
         })
         .await
     }
