@@ -138,13 +138,11 @@ async fn embedded_livekit(
             port: lk.port,
         }
     };
-    let version = supervisor::version(&binary).await.unwrap_or_default();
-    info!(binary = %binary.display(), version, "starting the embedded LiveKit");
-    Ok(Some(Supervisor::start_with(
-        binary,
-        source,
-        Policy::default(),
-    )))
+    let version = supervisor::version(&binary).await;
+    info!(binary = %binary.display(), version = version.as_deref().unwrap_or("?"), "starting the embedded LiveKit");
+    Ok(Some(
+        Supervisor::start_with(binary, source, Policy::default()).with_version(version),
+    ))
 }
 
 async fn shutdown_signal() {

@@ -91,6 +91,7 @@ impl Source {
 }
 
 pub struct Supervisor {
+    version: Option<String>,
     phase: watch::Receiver<Phase>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -106,17 +107,32 @@ impl Supervisor {
         let (phase_tx, phase) = watch::channel(Phase::Starting);
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(supervise(binary, config, policy, phase_tx, stop_rx));
-        Self { phase, stop, task }
+        Self {
+            version: None,
+            phase,
+            stop,
+            task,
+        }
     }
 
     pub fn phase(&self) -> Phase {
         self.phase.borrow().clone()
     }
 
-    /// The phase as the admin LiveKit status shows it.
+    /// What `livekit-server --version` said, for the admin status.
+    pub fn with_version(mut self, version: Option<String>) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The phase (and version) as the admin LiveKit status shows it.
     pub fn reporter(&self) -> impl Fn() -> serde_json::Value + Send + Sync + 'static {
-        let phase = self.phase.clone();
-        move || report(&phase.borrow())
+        let (phase, version) = (self.phase.clone(), self.version.clone());
+        move || {
+            let mut v = report(&phase.borrow());
+            v["version"] = serde_json::json!(version);
+            v
+        }
     }
 
     /// Waits until the phase satisfies `f` (tests, and `run` waiting for readiness).

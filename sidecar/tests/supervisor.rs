@@ -89,7 +89,8 @@ fn alive(pid: i32) -> bool {
 async fn ready_only_on_200_then_stopped_gracefully_without_traces() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("slow.log");
-    let (mut sup, _) = supervised("slow:1", &log, quick());
+    let (sup, _) = supervised("slow:1", &log, quick());
+    let mut sup = sup.with_version(version(&fake()).await);
     let phase = sup
         .wait_for(|p| matches!(p, Phase::Running { .. } | Phase::GaveUp { .. }))
         .await;
@@ -101,6 +102,7 @@ async fn ready_only_on_200_then_stopped_gracefully_without_traces() {
     let shown = sup.reporter()();
     assert_eq!(shown["state"], "running");
     assert_eq!(shown["pid"], pid);
+    assert_eq!(shown["version"], "1.13.5");
     assert!(config.is_file(), "the config exists while LiveKit runs");
     sup.stop().await;
     assert!(!alive(started_pid), "no orphan");
