@@ -9,8 +9,8 @@ use serde_json::json;
 use crate::config::Config;
 use crate::domain::policy::{self, Caller, Refusal, RoomRole};
 use crate::domain::{
-    Access, Member, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch, SettingsPatch,
-    UnixTime, now,
+    Access, Member, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch, SessionId,
+    SettingsPatch, UnixTime, now,
 };
 use crate::error::{Error, Result};
 use crate::livekit::{JoinToken, JoinTokens, LiveKit, LiveKitError};
@@ -166,7 +166,7 @@ impl Rooms {
     /// only). Guest join asks this before it creates a guest, so a refusal creates nothing.
     pub async fn check(&self, name: &str, caller: Option<&Caller>) -> Result<Room> {
         let name = RoomName::parse(name)?;
-        let (room, member) = self.active_or_refusal(&name, caller).await?;
+        let (room, member) = self.active_or_refusal(&name, caller, None).await?;
         let admission = policy::admit(&room, member.as_ref(), caller)?;
         if admission.needs_slot && room.is_full() {
             return Err(Refusal::Full.into());
@@ -231,9 +231,16 @@ impl Rooms {
     }
 
     /// Enters a room by name: policy, then a slot from the store, then a token.
-    pub async fn join(&self, caller: &Caller, name: &str) -> Result<Joined> {
+    /// `session`: the caller's session, checked in the same read (`None` when the caller's
+    /// session was just opened, as by guest join).
+    pub async fn join(
+        &self,
+        caller: &Caller,
+        name: &str,
+        session: Option<&SessionId>,
+    ) -> Result<Joined> {
         let name = RoomName::parse(name)?;
-        match self.find(&name, Some(caller)).await? {
+        match self.find(&name, Some(caller), session).await? {
             Found::Active(room, member) => Ok(Joined::In(self.enter(caller, room, member).await?)),
             Found::Archived(room) if room.is_owner(&caller.id) => Ok(Joined::ArchivedOwned(room)),
             Found::Archived(_) => Err(Refusal::Archived.into()),
@@ -242,9 +249,14 @@ impl Rooms {
 
     /// A fresh token for someone already allowed in; bans and restrictions are read again,
     /// and someone who lost their slot must win one again (refresh never bypasses capacity).
-    pub async fn refresh(&self, caller: &Caller, name: &str) -> Result<Entry> {
+    pub async fn refresh(
+        &self,
+        caller: &Caller,
+        name: &str,
+        session: Option<&SessionId>,
+    ) -> Result<Entry> {
         let name = RoomName::parse(name)?;
-        let (room, member) = self.active_or_refusal(&name, Some(caller)).await?;
+        let (room, member) = self.active_or_refusal(&name, Some(caller), session).await?;
         self.enter(caller, room, member).await
     }
 
@@ -277,9 +289,25 @@ impl Rooms {
     }
 
     /// The active room with this name (and the caller's member record), else the last
-    /// archived one; neither is 404.
-    async fn find(&self, name: &RoomName, caller: Option<&Caller>) -> Result<Found> {
-        if let Some((room, member)) = self.store.active_room(name, caller.map(|c| &c.id)).await? {
+    /// archived one; neither is 404. With the caller's session, that session is read in the
+    /// same request and must be alive (join and refresh check it here, in their one read).
+    async fn find(
+        &self,
+        name: &RoomName,
+        caller: Option<&Caller>,
+        session: Option<&SessionId>,
+    ) -> Result<Found> {
+        let active = match (caller, session) {
+            (Some(c), Some(sid)) => {
+                let (active, live) = self.store.entry_read(name, &c.id, sid).await?;
+                if !live.is_some_and(|s| !s.revoked && s.expires_at > now()) {
+                    return Err(Error::unauthorized("Session ended: sign in again"));
+                }
+                active
+            }
+            _ => self.store.active_room(name, caller.map(|c| &c.id)).await?,
+        };
+        if let Some((room, member)) = active {
             return Ok(Found::Active(room, member));
         }
         match self.store.last_archived_room(name).await? {
@@ -293,8 +321,9 @@ impl Rooms {
         &self,
         name: &RoomName,
         caller: Option<&Caller>,
+        session: Option<&SessionId>,
     ) -> Result<(Room, Option<Member>)> {
-        match self.find(name, caller).await? {
+        match self.find(name, caller, session).await? {
             Found::Active(room, member) => Ok((room, member)),
             Found::Archived(_) => Err(Refusal::Archived.into()),
         }

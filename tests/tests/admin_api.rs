@@ -333,7 +333,11 @@ async fn admins_manage_accounts_and_their_changes_bind_at_once() {
     assert_eq!(r.body["user"]["isActive"], false);
     s.api.get("/api/auth/me", user.bearer()).await.expect(401);
     s.api
-        .post("/api/room/join", user.bearer(), &json!({"roomName": "x"}))
+        .post(
+            "/api/room/join",
+            user.bearer(),
+            &json!({"roomName": "any-room"}),
+        )
         .await
         .expect(401);
     s.api
@@ -369,6 +373,16 @@ async fn admins_manage_accounts_and_their_changes_bind_at_once() {
         .expect(200);
     assert!(r.body["sessions"].as_u64().unwrap() >= 1);
     s.api.get("/api/auth/me", Some(&token)).await.expect(401);
+    let r = s
+        .api
+        .post(
+            "/api/room/refresh-token",
+            Some(&token),
+            &json!({"roomName": "any-room"}),
+        )
+        .await
+        .expect(401);
+    assert_eq!(r.error(), "Session ended: sign in again");
     let (again, _) = bedrud_tests::scenarios::login(&s.api, &email).await;
     s.api.get("/api/auth/me", Some(&again)).await.expect(200);
 

@@ -106,8 +106,8 @@ async fn rooms_and_join_functions_on_dynamodb_with_request_counts() {
     assert_eq!(status, 200, "{created}");
     assert_eq!(created["livekitHost"], "wss://livekit.example.com");
     let id = created["id"].as_str().unwrap().to_string();
-    // Every authenticated request first reads its session (GetItem): logout, force-logout
-    // and deactivation bind from the next request.
+    // Every authenticated request reads its session (here a GetItem; join and refresh fold
+    // it into their BatchGetItem): logout, force-logout and deactivation bind at once.
     assert_eq!(
         f.log.take(),
         ["GetItem", "TransactWriteItems"],
@@ -122,23 +122,19 @@ async fn rooms_and_join_functions_on_dynamodb_with_request_counts() {
     );
     assert_eq!(
         f.log.take(),
-        ["GetItem", "BatchGetItem", "TransactWriteItems"],
-        "a first join: the session, one read of room and member, one conditional write"
+        ["BatchGetItem", "TransactWriteItems"],
+        "a first join: one read (room, member and session), one conditional write"
     );
     let (status, _, _) = invoke(&f.join, &event_as("apigw-v2-room-join.json", &token)).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        f.log.take(),
-        ["GetItem", "BatchGetItem"],
-        "a re-join only reads"
-    );
+    assert_eq!(f.log.take(), ["BatchGetItem"], "a re-join only reads, once");
     let (status, refreshed, _) = invoke(
         &f.join,
         &event_as("apigw-v2-room-refresh-token.json", &token),
     )
     .await;
     assert_eq!(status, 200, "{refreshed}");
-    assert_eq!(f.log.take(), ["GetItem", "BatchGetItem"]);
+    assert_eq!(f.log.take(), ["BatchGetItem"]);
 
     let (status, guest, cookies) = invoke(&f.join, &event("apigw-v2-room-guest-join.json")).await;
     assert_eq!(status, 200, "{guest}");

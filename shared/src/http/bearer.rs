@@ -11,6 +11,11 @@ use crate::state::AppState;
 /// is 401.
 pub struct Bearer(pub AccessClaims);
 
+/// A valid access token whose session the route checks itself, in its own store read (join
+/// and refresh-token read room, member and session in one request). Use [`Bearer`] anywhere
+/// else.
+pub struct VerifiedToken(pub AccessClaims);
+
 /// Like [`Bearer`], but absent or invalid credentials are simply `None`.
 pub struct MaybeBearer(pub Option<AccessClaims>);
 
@@ -41,5 +46,14 @@ impl FromRequestParts<AppState> for MaybeBearer {
             return Ok(MaybeBearer(None));
         };
         Ok(MaybeBearer(state.auth.authenticate(t).await.ok()))
+    }
+}
+
+impl FromRequestParts<AppState> for VerifiedToken {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = token(parts).ok_or_else(|| Error::unauthorized("Missing authorization"))?;
+        state.auth.keys().verify_access(token).map(VerifiedToken)
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::auth::{
     UserView, cookie_value, guest_rule, http_only_cookie, limit, session_body, with_refresh_cookie,
 };
-use super::bearer::Bearer;
+use super::bearer::VerifiedToken;
 use super::client_ip::ClientIp;
 use super::json::JsonBody;
 use super::rfc3339;
@@ -21,7 +21,7 @@ use super::rooms::{RoomView, SettingsView};
 use crate::auth::GUEST_MARKER_TTL;
 use crate::domain::name::MAX_GUEST_NAME;
 use crate::domain::policy::{Caller, Refusal};
-use crate::domain::{Access, DisplayName, now};
+use crate::domain::{Access, DisplayName, SessionId, now};
 use crate::error::{Error, Result};
 use crate::rooms::{Entry, Joined};
 use crate::state::AppState;
@@ -79,21 +79,26 @@ impl<'a> EntryView<'a> {
 
 async fn join(
     State(s): State<AppState>,
-    Bearer(claims): Bearer,
+    VerifiedToken(claims): VerifiedToken,
     JsonBody(b): JsonBody<JoinBody>,
 ) -> Result<Response> {
     let caller = claims.caller()?;
-    Ok(match s.rooms.join(&caller, &b.room_name).await? {
-        Joined::In(entry) => Json(EntryView::new(&entry, &s.config.livekit.host)).into_response(),
-        Joined::ArchivedOwned(room) => Json(json!({
-            "status": "archived_owned",
-            "id": room.id.as_str(),
-            "name": room.name.as_str(),
-            "mode": room.mode.as_str(),
-            "settings": SettingsView::from(&room.settings),
-        }))
-        .into_response(),
-    })
+    let session = SessionId::from_trusted(claims.sid.clone());
+    Ok(
+        match s.rooms.join(&caller, &b.room_name, Some(&session)).await? {
+            Joined::In(entry) => {
+                Json(EntryView::new(&entry, &s.config.livekit.host)).into_response()
+            }
+            Joined::ArchivedOwned(room) => Json(json!({
+                "status": "archived_owned",
+                "id": room.id.as_str(),
+                "name": room.name.as_str(),
+                "mode": room.mode.as_str(),
+                "settings": SettingsView::from(&room.settings),
+            }))
+            .into_response(),
+        },
+    )
 }
 
 /// Joins without an account: checks the room first (so refusals create nothing), then opens
@@ -123,7 +128,7 @@ async fn guest_join(
     s.rooms.check(&b.room_name, returning.as_ref()).await?;
     let (user, tokens) = s.auth.guest_session(known.as_ref(), name.as_str()).await?;
     let caller = Caller::from(&user);
-    let Joined::In(entry) = s.rooms.join(&caller, &b.room_name).await? else {
+    let Joined::In(entry) = s.rooms.join(&caller, &b.room_name, None).await? else {
         return Err(Refusal::Archived.into());
     };
     let mut body = serde_json::to_value(EntryView::new(&entry, &s.config.livekit.host))
@@ -151,10 +156,14 @@ async fn guest_join(
 /// A fresh token for the same room; refusals as for join (a banned user gets none).
 async fn refresh_token(
     State(s): State<AppState>,
-    Bearer(claims): Bearer,
+    VerifiedToken(claims): VerifiedToken,
     JsonBody(b): JsonBody<JoinBody>,
 ) -> Result<Json<Value>> {
-    let entry = s.rooms.refresh(&claims.caller()?, &b.room_name).await?;
+    let session = SessionId::from_trusted(claims.sid.clone());
+    let entry = s
+        .rooms
+        .refresh(&claims.caller()?, &b.room_name, Some(&session))
+        .await?;
     Ok(Json(json!({
         "token": entry.token.jwt,
         "livekitHost": s.config.livekit.host,

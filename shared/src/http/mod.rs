@@ -23,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
-pub use bearer::{Bearer, MaybeBearer};
+pub use bearer::{Bearer, MaybeBearer, VerifiedToken};
 pub use client_ip::ClientIp;
 pub use json::JsonBody;
 

@@ -301,6 +301,14 @@ pub trait RoomStore: Send + Sync {
         name: &RoomName,
         user: Option<&UserId>,
     ) -> StoreResult<Option<(Room, Option<Member>)>>;
+    /// The join's one read: the active room with this name, the caller's member record in
+    /// it, and the caller's session (is it still alive?), all at once.
+    async fn entry_read(
+        &self,
+        name: &RoomName,
+        user: &UserId,
+        session: &SessionId,
+    ) -> StoreResult<(Option<(Room, Option<Member>)>, Option<Session>)>;
     /// The most recently archived room that had this name.
     async fn last_archived_room(&self, name: &RoomName) -> StoreResult<Option<Room>>;
     /// The owner's active rooms, newest first.

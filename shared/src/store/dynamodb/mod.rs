@@ -6,7 +6,7 @@ mod counters;
 mod item;
 mod recordings;
 pub(crate) mod rooms;
-mod sessions;
+pub(crate) mod sessions;
 mod users;
 mod webhooks;
 

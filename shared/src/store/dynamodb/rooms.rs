@@ -17,7 +17,7 @@ use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_n, opt_s, s};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
     DisplayName, Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch,
-    RoomSettings, Source, UnixTime, UserId,
+    RoomSettings, Session, SessionId, Source, UnixTime, UserId,
 };
 use crate::store::{
     CreateRoom, MemberChange, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen, StoreError,
@@ -247,6 +247,18 @@ impl DynamoStore {
         name: &RoomName,
         user: Option<&UserId>,
     ) -> StoreResult<(Option<Item>, Option<Item>)> {
+        let (room, member, _) = self.room_member_session(name, user, None).await?;
+        Ok((room, member))
+    }
+
+    /// Room by name, one member and one session, in one strongly consistent BatchGetItem
+    /// (the session lives in its user's partition; a batch may span partitions).
+    async fn room_member_session(
+        &self,
+        name: &RoomName,
+        user: Option<&UserId>,
+        session: Option<(&UserId, &SessionId)>,
+    ) -> StoreResult<(Option<Item>, Option<Item>, Option<Item>)> {
         let key = |sk: AttributeValue| {
             HashMap::from([("pk".to_string(), name_pk(name)), ("sk".to_string(), sk)])
         };
@@ -256,8 +268,15 @@ impl DynamoStore {
         if let Some(u) = user {
             keys = keys.keys(key(member_sk(u)));
         }
+        if let Some((u, sid)) = session {
+            let (pk, sk) = super::sessions::keys(u, sid);
+            keys = keys.keys(HashMap::from([
+                ("pk".to_string(), pk),
+                ("sk".to_string(), sk),
+            ]));
+        }
         let mut request = HashMap::from([(self.table.clone(), keys.build().expect("keys"))]);
-        let (mut room, mut member) = (None, None);
+        let (mut room, mut member, mut live) = (None, None, None);
         for _ in 0..ATTEMPTS {
             let out = self
                 .client
@@ -278,12 +297,13 @@ impl DynamoStore {
                     .map(String::as_str)
                 {
                     Some(ROOM) => room = Some(item),
+                    Some(sk) if sk.starts_with("SESSION#") => live = Some(item),
                     _ => member = Some(item),
                 }
             }
             match out.unprocessed_keys.filter(|u| !u.is_empty()) {
                 Some(rest) => request = rest,
-                None => return Ok((room, member)),
+                None => return Ok((room, member, live)),
             }
         }
         Err(StoreError::Unavailable(
@@ -541,6 +561,27 @@ impl RoomStore for DynamoStore {
         user: Option<&UserId>,
     ) -> StoreResult<Option<(Room, Option<Member>)>> {
         self.active_pair(name, user).await
+    }
+
+    async fn entry_read(
+        &self,
+        name: &RoomName,
+        user: &UserId,
+        session: &SessionId,
+    ) -> StoreResult<(Option<(Room, Option<Member>)>, Option<Session>)> {
+        let (room, member, live) = self
+            .room_member_session(name, Some(user), Some((user, session)))
+            .await?;
+        let live = live.as_ref().map(super::sessions::from_item).transpose()?;
+        let Some(room) = room.as_ref().map(room_from).transpose()? else {
+            return Ok((None, live));
+        };
+        let member = member
+            .as_ref()
+            .map(member_from)
+            .transpose()?
+            .filter(|m| m.room_id == room.id);
+        Ok((Some((room, member)), live))
     }
 
     async fn last_archived_room(&self, name: &RoomName) -> StoreResult<Option<Room>> {

@@ -10,14 +10,14 @@ use crate::store::{Rotation, SessionStore, StoreError, StoreResult};
 /// "invalid" from a real record.
 const TTL_GRACE: i64 = 24 * 3600;
 
-fn keys(user: &UserId, id: &SessionId) -> (AttributeValue, AttributeValue) {
+pub(super) fn keys(user: &UserId, id: &SessionId) -> (AttributeValue, AttributeValue) {
     (
         s(format!("USER#{user}")),
         s(format!("SESSION#{}", id.as_str())),
     )
 }
 
-fn from_item(item: &Item) -> StoreResult<Session> {
+pub(super) fn from_item(item: &Item) -> StoreResult<Session> {
     let user = get_s(item, "userId")?;
     Ok(Session {
         id: SessionId::from_trusted(get_s(item, "sessionId")?),

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use super::{SqliteStore, map_err};
 use crate::domain::{
     DisplayName, Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch,
-    RoomSettings, Source, UnixTime, UserId,
+    RoomSettings, Session, SessionId, Source, UnixTime, UserId,
 };
 use crate::store::{
     CreateRoom, MemberChange, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen, StoreError,
@@ -227,6 +227,19 @@ impl RoomStore for SqliteStore {
             Ok(Some((room, m)))
         })
         .await
+    }
+
+    async fn entry_read(
+        &self,
+        name: &RoomName,
+        user: &UserId,
+        session: &SessionId,
+    ) -> StoreResult<(Option<(Room, Option<Member>)>, Option<Session>)> {
+        let (room, live) = tokio::join!(
+            self.active_room(name, Some(user)),
+            crate::store::SessionStore::session(self, user, session)
+        );
+        Ok((room?, live?))
     }
 
     async fn last_archived_room(&self, name: &RoomName) -> StoreResult<Option<Room>> {
