@@ -58,7 +58,7 @@ fn bench(c: &mut Criterion) {
     let mut config = Config::default();
     config.livekit.api_key = KEY.into();
     config.livekit.api_secret = SECRET.into();
-    let recordings = Arc::new(Recordings::new(&stores, None, None, &config));
+    let recordings = Arc::new(Recordings::new(&stores, None, Default::default(), &config));
     let hooks = Arc::new(Webhooks::new(
         stores.rooms.clone(),
         stores.webhooks.clone(),

@@ -1,20 +1,60 @@
-//! What the AWS adapters share: one SDK configuration per process (region, credentials,
-//! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` for emulators), and one mapping of SDK
+//! What the AWS adapters share: one SDK configuration per process, and one mapping of SDK
 //! failures onto the store's errors.
 
-use aws_config::SdkConfig;
-// Every service crate re-exports these same smithy types.
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use tokio::sync::OnceCell;
+use std::sync::OnceLock;
 
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+// Every service crate re-exports these same smithy types.
+use aws_sdk_dynamodb::config::BehaviorVersion;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+
+use crate::config::ConfigError;
 use crate::store::StoreError;
 
-/// The process's SDK configuration, loaded from the environment on first use.
-pub async fn sdk_config() -> &'static SdkConfig {
-    static CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
-    CONFIG
-        .get_or_init(|| aws_config::defaults(aws_config::BehaviorVersion::latest()).load())
-        .await
+/// The process's SDK configuration, read once from the environment: `AWS_REGION` (or
+/// `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`
+/// (what Lambda gives every function for its role), and `AWS_ENDPOINT_URL` for emulators.
+///
+/// Deliberately not `aws-config`'s provider chain: profiles, SSO, STS and IMDS cost every
+/// Lambda binary about a megabyte it never runs. Outside Lambda, export credentials first
+/// (`eval "$(aws configure export-credentials --format env)"`).
+pub fn sdk_config() -> Result<&'static SdkConfig, ConfigError> {
+    static CONFIG: OnceLock<SdkConfig> = OnceLock::new();
+    if let Some(c) = CONFIG.get() {
+        return Ok(c);
+    }
+    let config = from_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
+    Ok(CONFIG.get_or_init(|| config))
+}
+
+fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigError> {
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .ok_or_else(|| {
+            ConfigError::new(
+                "AWS_REGION",
+                "no AWS region in the environment",
+                "set AWS_REGION (Lambda sets it for every function)",
+            )
+        })?;
+    let (Some(id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
+        return Err(ConfigError::new(
+            "AWS_ACCESS_KEY_ID",
+            "no AWS credentials in the environment",
+            "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), e.g. \
+             eval \"$(aws configure export-credentials --format env)\"",
+        ));
+    };
+    let credentials = Credentials::new(id, secret, var("AWS_SESSION_TOKEN"), None, "environment");
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials));
+    builder.set_endpoint_url(var("AWS_ENDPOINT_URL"));
+    Ok(builder.build())
 }
 
 /// Error codes that mean "try again later" in any of the services we call.
@@ -47,5 +87,65 @@ pub fn map_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
             e.code().unwrap_or("error"),
             e.message().unwrap_or_default()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::ProvideCredentials;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_region_credentials_and_endpoint_from_the_environment() {
+        let c = from_env(env(&[
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "session"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]))
+        .unwrap();
+        assert_eq!(c.region().unwrap().as_ref(), "eu-west-1");
+        assert_eq!(c.endpoint_url(), Some("http://127.0.0.1:5000"));
+        let creds = c
+            .credentials_provider()
+            .unwrap()
+            .provide_credentials()
+            .await
+            .unwrap();
+        assert_eq!(creds.access_key_id(), "AKIDEXAMPLE");
+        assert_eq!(creds.session_token(), Some("session"));
+        // AWS_REGION wins over AWS_DEFAULT_REGION; no endpoint means AWS itself.
+        let c = from_env(env(&[
+            ("AWS_REGION", "us-east-2"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "b"),
+        ]))
+        .unwrap();
+        assert_eq!(c.region().unwrap().as_ref(), "us-east-2");
+        assert_eq!(c.endpoint_url(), None);
+    }
+
+    #[test]
+    fn a_missing_region_or_key_is_named() {
+        let e = from_env(env(&[
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "b"),
+        ]));
+        assert!(e.unwrap_err().to_string().contains("AWS_REGION"));
+        let e = from_env(env(&[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+        ]));
+        assert!(e.unwrap_err().to_string().contains("AWS_ACCESS_KEY_ID"));
     }
 }

@@ -8,20 +8,94 @@ use lambda_http::request::RequestContext;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::http::{ClientIp, app};
-use crate::runtime::{Counting, StartError, build};
-use crate::state::AppState;
+use crate::runtime::{Counting, StartError, limiter};
+use crate::state::{AppState, Media, Parts};
+use crate::store::Stores;
+use crate::store::dynamodb::DynamoStore;
 
-/// State for a Lambda instance: configuration from the environment (no local secrets are
-/// ever generated here), rate limits counted in the shared store.
-pub async fn state_from_env() -> Result<AppState, StartError> {
-    let loaded = Config::load(None)?;
-    crate::telemetry::init(&loaded.config.logger.level);
-    if !loaded.ignored_keys.is_empty() {
-        tracing::warn!(keys = ?loaded.ignored_keys, "config keys not used by bedrud");
+/// A Lambda instance's state, built once before the first invocation. The table always; LiveKit's
+/// server API and the recordings queue and bucket only when the function asks, because an
+/// adapter never constructed is never linked: each costs the bootstrap a megabyte or more.
+pub struct Init(Parts);
+
+impl Init {
+    /// Configuration from the environment (no local secrets are ever generated here), the
+    /// DynamoDB table (`TABLE_NAME`), rate limits counted in it.
+    pub fn from_env() -> Result<Self, StartError> {
+        let loaded = Config::load(None)?;
+        crate::telemetry::init(&loaded.config.logger.level);
+        if !loaded.ignored_keys.is_empty() {
+            tracing::warn!(keys = ?loaded.ignored_keys, "config keys not used by bedrud");
+        }
+        Self::from_config(loaded.config)
     }
-    build(loaded.config, Counting::Shared).await
+
+    /// As [`from_env`](Self::from_env) with the configuration given.
+    pub fn from_config(config: Config) -> Result<Self, StartError> {
+        if config.database.kind != "dynamodb" {
+            return Err(ConfigError::new(
+                "database.type",
+                format!(
+                    "`{}` is not built into Lambda functions",
+                    config.database.kind
+                ),
+                "set TABLE_NAME to the DynamoDB table",
+            )
+            .into());
+        }
+        let client = DynamoStore::client_from_env()?;
+        let stores = Stores::from_adapter(DynamoStore::new(client, &config.database.table));
+        let limiter = limiter(Counting::Shared, &stores);
+        Ok(Self(Parts {
+            config,
+            stores,
+            livekit: None,
+            media: Media::default(),
+            limiter,
+        }))
+    }
+
+    /// LiveKit's key pair (minting, verifying webhooks): missing keys fail the instance's
+    /// init, not its first request.
+    pub fn livekit_keys(self) -> Result<Self, StartError> {
+        self.0.config.require_livekit_keys()?;
+        Ok(self)
+    }
+
+    /// LiveKit's server API (Twirp to `internalHost`, else `host`); needs the key pair.
+    pub fn livekit(self) -> Result<Self, StartError> {
+        let mut init = self.livekit_keys()?;
+        init.0.livekit = crate::livekit::from_config(&init.0.config)?;
+        Ok(init)
+    }
+
+    /// The recordings queue (SQS, `QUEUE_URL`), when one is configured.
+    pub fn queue(mut self) -> Result<Self, StartError> {
+        use crate::queue::sqs::SqsQueue;
+        let url = &self.0.config.recordings.queue_url;
+        if !url.is_empty() {
+            let sqs = SqsQueue::new(SqsQueue::client_from_env()?, url);
+            self.0.media.queue = Some(std::sync::Arc::new(sqs));
+        }
+        Ok(self)
+    }
+
+    /// The recordings bucket (S3, `BUCKET_NAME`), when one is configured.
+    pub fn bucket(mut self) -> Result<Self, StartError> {
+        use crate::blobs::s3::S3BlobStore;
+        let bucket = &self.0.config.recordings.bucket;
+        if !bucket.is_empty() {
+            let s3 = S3BlobStore::new(S3BlobStore::client_from_env()?, bucket);
+            self.0.media.blobs = Some(std::sync::Arc::new(s3));
+        }
+        Ok(self)
+    }
+
+    pub fn build(self) -> Result<AppState, StartError> {
+        Ok(AppState::from_parts(self.0)?)
+    }
 }
 
 /// The service a Lambda runs: the capability's routes, the shared layers, and the caller's

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::blobs::{BlobKey, BlobReader};
+use crate::blobs::{BlobKey, BlobReader, BlobStore};
 use crate::config::Config;
 use crate::domain::policy::Caller;
 use crate::domain::{
@@ -17,7 +17,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::livekit::{Egress, EgressStatus, LiveKit, LiveKitError, RecordingOutput};
 use crate::moderation::moderated_room;
-use crate::queue::JobEnvelope;
+use crate::queue::{JobEnvelope, JobQueue};
 use crate::state::Media;
 use crate::store::{RecordingStore, RoomStore, Stores};
 
@@ -60,7 +60,7 @@ pub struct Recordings {
     rooms: Arc<dyn RoomStore>,
     store: Arc<dyn RecordingStore>,
     livekit: Option<Arc<dyn LiveKit>>,
-    media: Option<Media>,
+    media: Media,
     enabled: bool,
     external: bool,
     target: Target,
@@ -70,7 +70,7 @@ impl Recordings {
     pub fn new(
         stores: &Stores,
         livekit: Option<Arc<dyn LiveKit>>,
-        media: Option<Media>,
+        media: Media,
         config: &Config,
     ) -> Self {
         let rec = &config.recordings;
@@ -108,7 +108,9 @@ impl Recordings {
         if !room.settings.recordings_allowed {
             return Err(Error::forbidden("recordings are not allowed in this room"));
         }
-        let (lk, _) = self.ready()?;
+        let lk = self.livekit()?;
+        // Where the finished file will be served from must exist before anything is recorded.
+        self.blobs()?;
         if self.external && matches!(self.target, Target::Dir(_)) {
             return Err(Error::UpstreamDown(
                 "recordings with an external LiveKit need a bucket (recordings.bucket / BUCKET_NAME): its egress cannot write to this server's disk".into(),
@@ -182,7 +184,7 @@ impl Recordings {
     /// Stops the room's running recording; LiveKit then finishes the file.
     pub async fn stop(&self, caller: &Caller, room: &RoomId) -> Result<Recording> {
         let room = moderated_room(&*self.rooms, caller, room, false).await?;
-        let (lk, _) = self.ready()?;
+        let lk = self.livekit()?;
         let Some(rec) = self.live(&room).await? else {
             return Err(Error::not_found("no recording is running in this room"));
         };
@@ -241,13 +243,12 @@ impl Recordings {
         id: &RecordingId,
     ) -> Result<(Recording, BlobReader)> {
         let rec = self.find(caller, room, id).await?;
-        let media = self.media()?;
+        let blobs = self.blobs()?;
         let key = match (&rec.status, &rec.key) {
             (RecordingStatus::Completed, Some(k)) => BlobKey::parse(k)?,
             _ => return Err(Error::conflict("the recording is not ready yet")),
         };
-        let body = media
-            .blobs
+        let body = blobs
             .get(&key)
             .await?
             .ok_or_else(|| Error::not_found("Recording file not found"))?;
@@ -268,8 +269,8 @@ impl Recordings {
         if !self.store.delete_recording(&rec).await? {
             return Err(Error::conflict("the recording changed; try again"));
         }
-        if let (Some(media), Some(key)) = (&self.media, &rec.key) {
-            media.blobs.delete(&BlobKey::parse(key)?).await?;
+        if let Some(key) = &rec.key {
+            self.blobs()?.delete(&BlobKey::parse(key)?).await?;
         }
         Ok(())
     }
@@ -331,8 +332,7 @@ impl Recordings {
             && after.status == RecordingStatus::Processing
             && (moved || requeue)
         {
-            self.media()?
-                .queue
+            self.queue()?
                 .enqueue(&JobEnvelope {
                     id: info.egress_id.clone(),
                     kind: PROCESS_RECORDING.into(),
@@ -369,12 +369,12 @@ impl Recordings {
                 )));
             }
         }
-        let media = self.media()?;
+        let blobs = self.blobs()?;
         let src = BlobKey::parse(&rec.egress_key)?;
         let dst = BlobKey::parse(&format!("recordings/{}/{}.mp4", rec.room_id, rec.id))?;
-        let size = match media.blobs.get(&src).await? {
+        let size = match blobs.get(&src).await? {
             Some(body) => {
-                let size = media.blobs.put(&dst, body, "video/mp4").await?;
+                let size = blobs.put(&dst, body, "video/mp4").await?;
                 if let Some(expected) = rec.size.filter(|s| *s > 0)
                     && expected as u64 != size
                 {
@@ -385,7 +385,7 @@ impl Recordings {
                 size
             }
             // An earlier attempt copied it and removed the source but did not finish.
-            None if media.blobs.get(&dst).await?.is_some() => rec.size.unwrap_or(0).max(0) as u64,
+            None if blobs.get(&dst).await?.is_some() => rec.size.unwrap_or(0).max(0) as u64,
             None => {
                 let mut mv = RecordingMove::to(RecordingStatus::Failed);
                 mv.error = Some(format!("the egress file {src} does not exist"));
@@ -399,7 +399,7 @@ impl Recordings {
         done.key = Some(dst.as_str().to_string());
         done.size = Some(size as i64);
         let moved = self.store.move_recording(&rec, &done, now()).await?;
-        if let Err(e) = media.blobs.delete(&src).await {
+        if let Err(e) = blobs.delete(&src).await {
             tracing::warn!(error = %e, key = %src, "egress file not removed");
         }
         Ok(match moved {
@@ -436,10 +436,10 @@ impl Recordings {
     }
 
     async fn view(&self, recording: Recording) -> Result<RecordingView> {
-        let download_url = match (&self.media, recording.status, &recording.key) {
-            (Some(media), RecordingStatus::Completed, Some(key)) => {
+        let download_url = match (&self.media.blobs, recording.status, &recording.key) {
+            (Some(blobs), RecordingStatus::Completed, Some(key)) => {
                 let key = BlobKey::parse(key)?;
-                Some(match media.blobs.presigned_get(&key, DOWNLOAD_TTL).await? {
+                Some(match blobs.presigned_get(&key, DOWNLOAD_TTL).await? {
                     Some(url) => url,
                     None => format!(
                         "/api/rooms/{}/recordings/{}/download",
@@ -455,20 +455,23 @@ impl Recordings {
         })
     }
 
-    fn ready(&self) -> Result<(&Arc<dyn LiveKit>, &Media)> {
-        let lk = self.livekit.as_ref().ok_or_else(|| {
+    fn livekit(&self) -> Result<&Arc<dyn LiveKit>> {
+        self.livekit.as_ref().ok_or_else(|| {
             Error::UpstreamDown(
                 "LiveKit is not configured (set livekit.apiKey and livekit.apiSecret)".into(),
             )
-        })?;
-        Ok((lk, self.media()?))
+        })
     }
 
-    fn media(&self) -> Result<&Media> {
-        self.media.as_ref().ok_or_else(|| {
-            Error::UpstreamDown(
-                "recording storage is not configured (BUCKET_NAME and QUEUE_URL)".into(),
-            )
+    fn blobs(&self) -> Result<&Arc<dyn BlobStore>> {
+        self.media.blobs.as_ref().ok_or_else(|| {
+            Error::UpstreamDown("recording storage is not configured (BUCKET_NAME)".into())
+        })
+    }
+
+    fn queue(&self) -> Result<&Arc<dyn JobQueue>> {
+        self.media.queue.as_ref().ok_or_else(|| {
+            Error::UpstreamDown("the recordings queue is not configured (QUEUE_URL)".into())
         })
     }
 

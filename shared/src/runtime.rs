@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::blobs::BlobStore;
 use crate::config::{Config, ConfigError};
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter, StoreRateLimiter};
-use crate::state::{AppState, Media};
+use crate::state::{AppState, Media, Parts};
 use crate::store::{StoreError, Stores};
 
 /// Why a process could not start; printed as one line.
@@ -26,18 +26,30 @@ pub enum Counting {
     Shared,
 }
 
-/// Opens the configured store and builds the state.
+/// Opens the configured store and builds the state with every adapter (the sidecar; a Lambda
+/// builds only what it calls, see `lambda::Init`).
 pub async fn build(config: Config, counting: Counting) -> Result<AppState, StartError> {
     let (stores, media) = open_stores(&config).await?;
-    let limiter: Arc<dyn RateLimiter> = match counting {
+    let livekit = crate::livekit::from_config(&config)?;
+    let limiter = limiter(counting, &stores);
+    Ok(AppState::from_parts(Parts {
+        config,
+        stores,
+        livekit,
+        media,
+        limiter,
+    })?)
+}
+
+pub fn limiter(counting: Counting, stores: &Stores) -> Arc<dyn RateLimiter> {
+    match counting {
         Counting::InProcess => Arc::new(MemoryRateLimiter::default()),
         Counting::Shared => Arc::new(StoreRateLimiter::new(stores.counters.clone())),
-    };
-    Ok(AppState::with_media(config, stores, media, limiter)?)
+    }
 }
 
 /// The adapter `database.type` names, if this build links it, and where recordings go.
-pub async fn open_stores(config: &Config) -> Result<(Stores, Option<Media>), StartError> {
+pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError> {
     match config.database.kind.as_str() {
         #[cfg(feature = "embedded")]
         "sqlite" => {
@@ -45,28 +57,28 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Option<Media>), Sta
                 &config.database.path,
             )?);
             let media = Media {
-                queue: store.clone(),
-                blobs: blobs(config).await,
+                queue: Some(store.clone()),
+                blobs: Some(blobs(config)?),
                 jobs: Some(store.clone()),
             };
-            Ok((Stores::from_shared(store), Some(media)))
+            Ok((Stores::from_shared(store), media))
         }
         #[cfg(feature = "aws")]
         "dynamodb" => {
             use crate::queue::sqs::SqsQueue;
             use crate::store::dynamodb::DynamoStore;
-            let client = DynamoStore::client_from_env().await;
+            let client = DynamoStore::client_from_env()?;
             let stores = Stores::from_adapter(DynamoStore::new(client, &config.database.table));
             let rec = &config.recordings;
             let media = if rec.queue_url.is_empty() || rec.bucket.is_empty() {
-                None
+                Media::default()
             } else {
-                let sqs = SqsQueue::new(SqsQueue::client_from_env().await, &rec.queue_url);
-                Some(Media {
-                    queue: Arc::new(sqs),
-                    blobs: blobs(config).await,
+                let sqs = SqsQueue::new(SqsQueue::client_from_env()?, &rec.queue_url);
+                Media {
+                    queue: Some(Arc::new(sqs)),
+                    blobs: Some(blobs(config)?),
                     jobs: None,
-                })
+                }
             };
             Ok((stores, media))
         }
@@ -79,15 +91,15 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Option<Media>), Sta
 }
 
 /// S3 when a recordings bucket is named (and this build links AWS), else the directory.
-async fn blobs(config: &Config) -> Arc<dyn BlobStore> {
+fn blobs(config: &Config) -> Result<Arc<dyn BlobStore>, ConfigError> {
     let rec = &config.recordings;
     #[cfg(feature = "aws")]
     if !rec.bucket.is_empty() {
         use crate::blobs::s3::S3BlobStore;
-        return Arc::new(S3BlobStore::new(
-            S3BlobStore::client_from_env().await,
+        return Ok(Arc::new(S3BlobStore::new(
+            S3BlobStore::client_from_env()?,
             &rec.bucket,
-        ));
+        )));
     }
-    Arc::new(crate::blobs::fs::FsBlobStore::new(&rec.dir))
+    Ok(Arc::new(crate::blobs::fs::FsBlobStore::new(&rec.dir)))
 }

@@ -18,13 +18,24 @@ use crate::webhooks::Webhooks;
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
-/// Where finished recordings go: the processing queue, the file store, and in the sidecar the
-/// embedded queue's consuming side.
-#[derive(Clone)]
+/// Where recordings go: the processing queue, the file store, and in the sidecar the embedded
+/// queue's consuming side. Each is optional so a Lambda links only the ones it calls.
+#[derive(Clone, Default)]
 pub struct Media {
-    pub queue: Arc<dyn JobQueue>,
-    pub blobs: Arc<dyn BlobStore>,
+    pub queue: Option<Arc<dyn JobQueue>>,
+    pub blobs: Option<Arc<dyn BlobStore>>,
     pub jobs: Option<Arc<dyn JobSource>>,
+}
+
+/// What a process's state is assembled from. A Lambda passes only the adapters its routes
+/// call: an adapter never constructed is never linked (the S3, SQS and LiveKit clients each
+/// cost a binary megabytes).
+pub struct Parts {
+    pub config: Config,
+    pub stores: Stores,
+    pub livekit: Option<Arc<dyn LiveKit>>,
+    pub media: Media,
+    pub limiter: Arc<dyn RateLimiter>,
 }
 
 pub struct Inner {
@@ -36,30 +47,39 @@ pub struct Inner {
     pub webhooks: Webhooks,
     pub recordings: Arc<Recordings>,
     pub admin: Admin,
-    pub media: Option<Media>,
+    pub media: Media,
     /// LiveKit's server API; `None` when no key pair is configured.
     pub livekit: Option<Arc<dyn LiveKit>>,
     pub limiter: Arc<dyn RateLimiter>,
 }
 
 impl AppState {
-    /// Fails if the configuration lacks what serving needs (the JWT secret) or names an
-    /// unusable LiveKit host.
+    /// The state with LiveKit's server API when keys are configured and no recordings
+    /// storage. Fails if the configuration lacks what serving needs (the JWT secret) or names
+    /// an unusable LiveKit host.
     pub fn new(
         config: Config,
         stores: Stores,
         limiter: Arc<dyn RateLimiter>,
     ) -> Result<Self, ConfigError> {
-        Self::with_media(config, stores, None, limiter)
+        let livekit = livekit::from_config(&config)?;
+        Self::from_parts(Parts {
+            config,
+            stores,
+            livekit,
+            media: Media::default(),
+            limiter,
+        })
     }
 
-    /// As [`new`](Self::new), with somewhere for recordings to go.
-    pub fn with_media(
-        config: Config,
-        stores: Stores,
-        media: Option<Media>,
-        limiter: Arc<dyn RateLimiter>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_parts(parts: Parts) -> Result<Self, ConfigError> {
+        let Parts {
+            config,
+            stores,
+            livekit,
+            media,
+            limiter,
+        } = parts;
         let secret = config.require_jwt_secret()?;
         let auth = Auth::new(
             stores.users.clone(),
@@ -67,7 +87,6 @@ impl AppState {
             &config.auth,
             secret,
         );
-        let livekit = livekit::from_config(&config)?;
         let rooms = Rooms::new(stores.rooms.clone(), livekit.clone(), &config);
         let moderation = Moderation::new(
             stores.rooms.clone(),
@@ -110,7 +129,7 @@ impl AppState {
     pub fn reconciler(&self) -> Option<crate::reconciler::Reconciler> {
         let lk = self.livekit.clone()?;
         let r = crate::reconciler::Reconciler::new(self.stores.rooms.clone(), lk);
-        Some(match self.media {
+        Some(match self.media.queue {
             Some(_) => r.with_recordings(self.recordings.clone()),
             None => r,
         })

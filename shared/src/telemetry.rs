@@ -3,15 +3,24 @@
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// `RUST_LOG` or `level`: a level (`info`) or `target=level` directives (`bedrud_shared=debug,info`).
+/// `Targets` rather than `EnvFilter`: no span or regex directives, and no regex engine in every
+/// Lambda binary.
+fn filter(level: &str) -> Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .or_else(|| level.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
+}
 
 pub fn init(level: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = filter(level);
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
     let result = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
         builder
             .json()
@@ -19,12 +28,16 @@ pub fn init(level: &str) {
             .with_current_span(false)
             .without_time()
             .with_ansi(false)
+            .finish()
+            .with(filter)
             .try_init()
     } else {
         builder
             .compact()
             .with_target(false)
             .with_ansi(std::io::stderr().is_terminal())
+            .finish()
+            .with(filter)
             .try_init()
     };
     // A second init (tests, embedding) keeps the first subscriber.

@@ -16,7 +16,7 @@ const IDLE: Duration = Duration::from_secs(1);
 
 /// Runs jobs until the process ends.
 pub async fn run(state: AppState) {
-    let Some(jobs) = state.media.as_ref().and_then(|m| m.jobs.clone()) else {
+    let Some(jobs) = state.media.jobs.clone() else {
         return;
     };
     loop {

@@ -62,7 +62,7 @@ pub async fn fresh_dynamo_table() -> bedrud_shared::store::dynamodb::DynamoStore
          which starts moto server and sets AWS_ENDPOINT_URL"
     );
     let table = unique("bedrud-test");
-    let store = DynamoStore::new(DynamoStore::client_from_env().await, table);
+    let store = DynamoStore::new(DynamoStore::client_from_env().unwrap(), table);
     store
         .create_table()
         .await

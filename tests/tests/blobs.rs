@@ -124,7 +124,7 @@ async fn bucket() -> (aws_sdk_s3::Client, String) {
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
         "needs the emulator the test command starts (bash .ci/test)"
     );
-    let client = S3BlobStore::client_from_env().await;
+    let client = S3BlobStore::client_from_env().unwrap();
     let name = bedrud_tests::unique("bedrud-blobs");
     client.create_bucket().bucket(&name).send().await.unwrap();
     (client, name)

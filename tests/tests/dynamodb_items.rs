@@ -25,7 +25,7 @@ async fn ttl_of(client: &aws_sdk_dynamodb::Client, table: &str, pk: &str, sk: &s
 #[tokio::test]
 async fn expiring_items_carry_the_ttl_attribute() {
     let store = fresh_dynamo_table().await;
-    let client = bedrud_shared::store::dynamodb::DynamoStore::client_from_env().await;
+    let client = bedrud_shared::store::dynamodb::DynamoStore::client_from_env().unwrap();
     let table = store.table().to_string();
     let ttl = client
         .describe_time_to_live()
@@ -82,7 +82,7 @@ async fn dynamodb_errors_map_to_retryable_or_internal() {
     let emulator = std::env::var("AWS_ENDPOINT_URL").expect("emulator (bash .ci/test)");
     let table = fresh_dynamo_table().await.table().to_string();
     let proxy = bedrud_tests::request_log::RequestLog::start(&emulator).await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().await)
+    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().unwrap())
         .endpoint_url(&proxy.endpoint)
         .build();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &table);
@@ -108,7 +108,7 @@ async fn dynamodb_errors_map_to_retryable_or_internal() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().await)
+    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().unwrap())
         .endpoint_url(&closed)
         .build();
     let gone = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &table);

@@ -3,8 +3,6 @@
 //! S3 for files, the LiveKit double for egress. The processor runs on the SQS batch it would
 //! receive, including redeliveries and a poison message.
 
-use std::sync::Arc;
-
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use bedrud_shared::AppState;
 use bedrud_shared::blobs::s3::S3BlobStore;
@@ -12,9 +10,6 @@ use bedrud_shared::config::Config;
 use bedrud_shared::http::{auth, recordings, rooms, webhook};
 use bedrud_shared::lambda;
 use bedrud_shared::queue::sqs::SqsQueue;
-use bedrud_shared::ratelimit::MemoryRateLimiter;
-use bedrud_shared::state::Media;
-use bedrud_shared::store::Stores;
 use bedrud_tests::lambda_events::{event, event_as, invoke};
 use bedrud_tests::livekit_double::LiveKitDouble;
 use bedrud_tests::{TEST_JWT_SECRET, TEST_LK_KEY, TEST_LK_SECRET, unique};
@@ -40,9 +35,9 @@ async fn cloud() -> Cloud {
         "needs the emulator the test command starts (bash .ci/test)"
     );
     let store = bedrud_tests::fresh_dynamo_table().await;
-    let sqs = SqsQueue::client_from_env().await;
+    let sqs = SqsQueue::client_from_env().unwrap();
     let queue = SqsQueue::create(&sqs, &unique("bedrud-rec")).await.unwrap();
-    let s3 = S3BlobStore::client_from_env().await;
+    let s3 = S3BlobStore::client_from_env().unwrap();
     let bucket = unique("bedrud-rec");
     S3BlobStore::create_bucket(&s3, &bucket).await.unwrap();
     let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
@@ -60,18 +55,17 @@ async fn cloud() -> Cloud {
     config.recordings.region = "us-east-1".into();
     config.recordings.queue_url = queue.clone();
     config.validate().unwrap();
-    let media = Media {
-        queue: Arc::new(SqsQueue::new(sqs.clone(), &queue)),
-        blobs: Arc::new(S3BlobStore::new(s3.clone(), &bucket)),
-        jobs: None,
-    };
-    let state = AppState::with_media(
-        config,
-        Stores::from_adapter(store),
-        Some(media),
-        Arc::new(MemoryRateLimiter::default()),
-    )
-    .unwrap();
+    // As the functions build it: the table, LiveKit, the queue and the bucket from the config.
+    let state = lambda::Init::from_config(config)
+        .unwrap()
+        .livekit()
+        .unwrap()
+        .queue()
+        .unwrap()
+        .bucket()
+        .unwrap()
+        .build()
+        .unwrap();
     Cloud {
         auth: lambda::service(auth::routes(), state.clone()),
         rooms: lambda::service(rooms::routes(), state.clone()),

@@ -33,7 +33,7 @@ async fn functions() -> Functions {
         "AWS_ENDPOINT_URL: run the README's test command (bash .ci/test), which starts moto",
     );
     let log = RequestLog::start(&emulator).await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().await)
+    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().unwrap())
         .endpoint_url(&log.endpoint)
         .build();
     let table = unique("bedrud-lambda");

@@ -45,7 +45,7 @@ async fn a_large_recording_is_copied_with_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let blobs: Arc<dyn BlobStore> = match backend.as_str() {
         "s3" => {
-            let client = S3BlobStore::client_from_env().await;
+            let client = S3BlobStore::client_from_env().unwrap();
             let bucket = bedrud_tests::unique("bedrud-large");
             S3BlobStore::create_bucket(&client, &bucket).await.unwrap();
             Arc::new(S3BlobStore::new(client, bucket))
@@ -55,13 +55,13 @@ async fn a_large_recording_is_copied_with_bounded_memory() {
     let store = Arc::new(SqliteStore::open(&dir.path().join("b.db")).unwrap());
     let stores = Stores::from_shared(store.clone());
     let media = Media {
-        queue: store.clone(),
-        blobs: blobs.clone(),
+        queue: Some(store.clone()),
+        blobs: Some(blobs.clone()),
         jobs: None,
     };
     let mut config = bedrud_shared::config::Config::default();
     config.recordings.enabled = true;
-    let recordings = Recordings::new(&stores, None, Some(media), &config);
+    let recordings = Recordings::new(&stores, None, media, &config);
 
     // The "egress output": generated on disk in 1 MiB steps, never whole in memory.
     let room = RoomId::new();

@@ -144,7 +144,7 @@ async fn sqs_adapter_sends_the_envelope() {
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
         "needs the emulator the test command starts (bash .ci/test)"
     );
-    let client = SqsQueue::client_from_env().await;
+    let client = SqsQueue::client_from_env().unwrap();
     let name = bedrud_tests::unique("bedrud-jobs");
     let url = client
         .create_queue()
@@ -179,7 +179,7 @@ async fn sqs_fifo_dedupes_on_the_job_id() {
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
         "needs the emulator the test command starts (bash .ci/test)"
     );
-    let client = SqsQueue::client_from_env().await;
+    let client = SqsQueue::client_from_env().unwrap();
     let name = format!("{}.fifo", bedrud_tests::unique("bedrud-jobs"));
     let url = client
         .create_queue()

@@ -111,7 +111,7 @@ impl Studio {
     }
 
     async fn work(&self) -> bool {
-        let jobs = self.s.state.media.as_ref().unwrap().jobs.clone().unwrap();
+        let jobs = self.s.state.media.jobs.clone().unwrap();
         worker::run_one(&self.s.state, &*jobs).await.unwrap()
     }
 }

@@ -7,6 +7,6 @@ use bedrud_shared::lambda;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::state_from_env().await?;
+    let state = lambda::Init::from_env()?.livekit()?.build()?;
     lambda::serve(admin::routes(), state).await
 }

@@ -7,8 +7,6 @@ use bedrud_shared::lambda;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::state_from_env().await?;
-    // Minting needs LiveKit's key pair: fail the instance's init, not its first request.
-    state.config.require_livekit_keys()?;
+    let state = lambda::Init::from_env()?.livekit_keys()?.build()?;
     lambda::serve(join::routes(), state).await
 }

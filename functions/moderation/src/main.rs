@@ -8,8 +8,6 @@ use bedrud_shared::lambda;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::state_from_env().await?;
-    // Every action talks to LiveKit: fail the instance's init, not its first request.
-    state.config.require_livekit_keys()?;
+    let state = lambda::Init::from_env()?.livekit()?.build()?;
     lambda::serve(moderation::routes(), state).await
 }

@@ -7,9 +7,9 @@ use bedrud_shared::lambda;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::state_from_env().await?;
-    if state.media.is_none() {
-        return Err("recordings need BUCKET_NAME and QUEUE_URL".into());
+    let state = lambda::Init::from_env()?.bucket()?.build()?;
+    if state.media.blobs.is_none() {
+        return Err("the recording processor needs BUCKET_NAME".into());
     }
     lambda::serve_recording_processor(state).await
 }

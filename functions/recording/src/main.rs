@@ -7,8 +7,6 @@ use bedrud_shared::lambda;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::state_from_env().await?;
-    // Starting and stopping egress talks to LiveKit: fail the instance's init, not a request.
-    state.config.require_livekit_keys()?;
+    let state = lambda::Init::from_env()?.livekit()?.bucket()?.build()?;
     lambda::serve(recordings::routes(), state).await
 }

@@ -12,6 +12,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tokio::io::AsyncReadExt;
 
 use super::{BlobKey, BlobReader, BlobStore};
+use crate::config::ConfigError;
 use crate::store::{StoreError, StoreResult};
 
 /// Part size for multipart uploads (S3's minimum is 5 MiB for all but the last part).
@@ -62,17 +63,15 @@ impl S3BlobStore {
         }
     }
 
-    pub async fn client_from_env() -> Client {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let custom = std::env::var_os("AWS_ENDPOINT_URL").is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-        Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(custom)
+    /// A client on the process's shared SDK configuration (see `crate::aws`); path-style
+    /// addressing when an emulator's endpoint is set (no virtual-host DNS there).
+    pub fn client_from_env() -> Result<Client, ConfigError> {
+        let conf = crate::aws::sdk_config()?;
+        Ok(Client::from_conf(
+            aws_sdk_s3::config::Builder::from(conf)
+                .force_path_style(conf.endpoint_url().is_some())
                 .build(),
-        )
+        ))
     }
 
     async fn multipart(

@@ -38,8 +38,8 @@ impl DynamoStore {
     }
 
     /// A client on the process's shared SDK configuration (see `crate::aws`).
-    pub async fn client_from_env() -> Client {
-        Client::new(crate::aws::sdk_config().await)
+    pub fn client_from_env() -> Result<Client, crate::config::ConfigError> {
+        Ok(Client::new(crate::aws::sdk_config()?))
     }
 
     pub fn table(&self) -> &str {
