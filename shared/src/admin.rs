@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::domain::policy::Caller;
 use crate::domain::{Access, Room, UnixTime, User, UserId, now};
 use crate::error::{Error, Result};
-use crate::livekit::{LiveKit, LiveKitError, LiveRoom, server_host, twirp::TwirpLiveKit};
+use crate::livekit::{LiveKit, LiveKitError, LiveRoom, server_host};
 use crate::store::{
     Page, Stores, UserChange, UserChangeOutcome, UserFilter, WebhookLog, WebhookStats,
 };
@@ -68,19 +68,7 @@ impl Admin {
         let webhooks = stores.webhooks.clone();
         let lk = &config.livekit;
         let internal_host = server_host(config).to_string();
-        let probe = (!lk.api_key.is_empty())
-            .then(|| {
-                TwirpLiveKit::with_timeout(
-                    &internal_host,
-                    &lk.api_key,
-                    &lk.api_secret,
-                    lk.skip_tls_verify,
-                    PROBE_TIMEOUT,
-                )
-                .ok()
-            })
-            .flatten()
-            .map(|c| Arc::new(c) as Arc<dyn LiveKit>);
+        let probe = livekit.as_ref().map(|l| l.with_timeout(PROBE_TIMEOUT));
         Self {
             stores: stores.clone(),
             supervisor: std::sync::RwLock::new(None),

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_http_client::tls;
 // Every service crate re-exports these same smithy types.
 use aws_sdk_dynamodb::config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -18,7 +19,8 @@ use crate::store::StoreError;
 /// `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`
 /// (what Lambda gives every function for its role), and `AWS_ENDPOINT_URL` for emulators.
 ///
-/// Deliberately not `aws-config`'s provider chain: profiles, SSO, STS and IMDS cost every
+/// HTTPS is rustls on ring, the stack the LiveKit client uses too (the SDK's default would
+/// add aws-lc). Deliberately not `aws-config`'s provider chain: profiles, SSO, STS and IMDS cost every
 /// Lambda binary about a megabyte it never runs. Outside Lambda, export credentials first
 /// (`eval "$(aws configure export-credentials --format env)"`).
 pub fn sdk_config() -> Result<&'static SdkConfig, ConfigError> {
@@ -49,8 +51,14 @@ fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigErr
         ));
     };
     let credentials = Credentials::new(id, secret, var("AWS_SESSION_TOKEN"), None, "environment");
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(https)
         .region(Region::new(region))
         .credentials_provider(SharedCredentialsProvider::new(credentials));
     builder.set_endpoint_url(var("AWS_ENDPOINT_URL"));

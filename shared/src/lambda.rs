@@ -21,15 +21,20 @@ use crate::store::dynamodb::DynamoStore;
 pub struct Init(Parts);
 
 impl Init {
-    /// Configuration from the environment (no local secrets are ever generated here), the
+    /// Configuration from the environment alone (no file; no local secrets are ever
+    /// generated here) with the secrets from `SECRETS_ARN` (Secrets Manager) over it, the
     /// DynamoDB table (`TABLE_NAME`), rate limits counted in it.
-    pub fn from_env() -> Result<Self, StartError> {
-        let loaded = Config::load(None)?;
-        crate::telemetry::init(&loaded.config.logger.level);
-        if !loaded.ignored_keys.is_empty() {
-            tracing::warn!(keys = ?loaded.ignored_keys, "config keys not used by bedrud");
+    pub async fn from_env() -> Result<Self, StartError> {
+        let mut config = Config::from_env()?;
+        crate::telemetry::init(&config.logger.level);
+        if let Some(arn) = std::env::var("SECRETS_ARN").ok().filter(|a| !a.is_empty()) {
+            let client = crate::secrets::client_from_env()?;
+            crate::secrets::fetch(&client, &arn)
+                .await?
+                .apply(&mut config);
         }
-        Self::from_config(loaded.config)
+        config.validate()?;
+        Self::from_config(config)
     }
 
     /// As [`from_env`](Self::from_env) with the configuration given.

@@ -22,6 +22,8 @@ pub mod reconciler;
 pub mod recordings;
 pub mod rooms;
 pub mod runtime;
+#[cfg(feature = "aws")]
+pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod telemetry;

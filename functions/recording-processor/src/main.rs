@@ -7,7 +7,7 @@ use bedrud_shared::lambda;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::Init::from_env()?.bucket()?.build()?;
+    let state = lambda::Init::from_env().await?.bucket()?.build()?;
     if state.media.blobs.is_none() {
         return Err("the recording processor needs BUCKET_NAME".into());
     }

@@ -80,9 +80,8 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn new(secret: &str, access_ttl_secs: u64, refresh_ttl_secs: u64) -> Self {
-        // jsonwebtoken 10 needs a process-wide crypto provider. Install the full one before
-        // anything else (livekit-api would otherwise install an HMAC-only one first).
-        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+        // jsonwebtoken 10 needs a process-wide crypto provider; HS256 is all we sign with.
+        super::jwt_hmac::install();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);

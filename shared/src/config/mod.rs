@@ -358,6 +358,15 @@ impl Config {
         })
     }
 
+    /// Defaults overlaid with the process environment, no file: how a Lambda is configured
+    /// (its package holds only the binary, and the YAML parser stays out of it). Not yet
+    /// validated: secrets may still be laid over it.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        env::apply(&mut config, &|k| std::env::var(k).ok())?;
+        Ok(config)
+    }
+
     /// Parses YAML, collecting keys we do not use instead of refusing them.
     pub fn from_yaml(text: &str) -> Result<(Config, Vec<String>), ConfigError> {
         if text.trim().is_empty() {

@@ -4,6 +4,7 @@
 
 mod port;
 mod token;
+mod transport;
 pub mod twirp;
 mod webhook;
 

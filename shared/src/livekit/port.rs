@@ -186,6 +186,8 @@ pub fn found<T>(r: LiveKitResult<T>) -> LiveKitResult<Option<T>> {
 /// The LiveKit server API calls the product makes.
 #[async_trait]
 pub trait LiveKit: Send + Sync {
+    /// The same server with another per-call time limit (status probes want a short one).
+    fn with_timeout(&self, timeout: std::time::Duration) -> std::sync::Arc<dyn LiveKit>;
     /// LiveKit's own health check: `GET /` answers 200 `OK` once it is ready (406 before).
     async fn health(&self) -> LiveKitResult<()>;
     /// Get-or-create, as LiveKit's own `CreateRoom` behaves.

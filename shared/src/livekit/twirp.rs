@@ -3,7 +3,11 @@
 //! client, because `livekit-api`'s offers no way to honour `skipTLSVerify` (DESIGN §5). One
 //! code path whether TLS is verified or not.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use http::Method;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
 
 use async_trait::async_trait;
 use livekit_api::access_token::{AccessToken, VideoGrants};
@@ -11,6 +15,7 @@ use livekit_protocol as proto;
 use prost::Message;
 
 use super::port::*;
+use super::transport::Http;
 use crate::domain::Source;
 
 /// LiveKit's server SDKs give a call ten seconds; moderation wants an answer sooner.
@@ -23,8 +28,11 @@ const ROOM_SERVICE: &str = "livekit.RoomService";
 const EGRESS: &str = "livekit.Egress";
 
 /// Talks to one LiveKit server (`livekit.internalHost`, else `livekit.host`).
+#[derive(Clone)]
 pub struct TwirpLiveKit {
-    http: reqwest::Client,
+    http: Http,
+    /// Per call, connecting included.
+    timeout: Duration,
     /// `http(s)://host[:port]` without a trailing slash.
     base: String,
     api_key: String,
@@ -84,14 +92,11 @@ impl TwirpLiveKit {
         skip_tls_verify: bool,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-            .danger_accept_invalid_certs(skip_tls_verify)
-            .build()
+        let http = Http::new(skip_tls_verify, CONNECT_TIMEOUT)
             .map_err(|e| format!("LiveKit HTTP client: {e}"))?;
         Ok(Self {
             http,
+            timeout,
             base: http_base(host)?,
             api_key: api_key.into(),
             api_secret: api_secret.into(),
@@ -115,25 +120,27 @@ impl TwirpLiveKit {
             .to_jwt()
             .map_err(|e| self.failed(format!("signing a server token: {e}")))?;
         let url = format!("{}/twirp/{service}/{method}", self.base);
+        let bearer = format!("Bearer {token}");
+        let headers = [
+            (AUTHORIZATION, bearer.as_str()),
+            (CONTENT_TYPE, "application/protobuf"),
+        ];
         let res = self
             .http
-            .post(url)
-            .bearer_auth(token)
-            .header(reqwest::header::CONTENT_TYPE, "application/protobuf")
-            .body(req.encode_to_vec())
-            .send()
+            .send(
+                Method::POST,
+                &url,
+                &headers,
+                req.encode_to_vec(),
+                self.timeout,
+            )
             .await
-            .map_err(|e| self.unreachable(describe(&e)))?;
-        let status = res.status();
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| self.unreachable(describe(&e)))?;
-        if status.is_success() {
-            return Res::decode(body.as_ref())
+            .map_err(|e| self.unreachable(e))?;
+        if (200..300).contains(&res.status) {
+            return Res::decode(res.body.as_ref())
                 .map_err(|e| self.failed(format!("{method}: undecodable answer: {e}")));
         }
-        Err(self.twirp_error(method, status.as_u16(), &body))
+        Err(self.twirp_error(method, res.status, &res.body))
     }
 
     /// Maps a Twirp error body (`{"code","msg"}`) or a bare status to ours.
@@ -177,17 +184,6 @@ impl TwirpLiveKit {
     }
 }
 
-/// The transport error's kind in words (reqwest's own text repeats the URL).
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "connection refused or failed".into()
-    } else {
-        format!("transport error: {e}")
-    }
-}
-
 /// `ws://h` → `http://h`, `wss://h` → `https://h`; http(s) kept; anything else refused.
 pub fn http_base(host: &str) -> Result<String, String> {
     let host = host.trim().trim_end_matches('/');
@@ -207,14 +203,21 @@ pub fn http_base(host: &str) -> Result<String, String> {
 
 #[async_trait]
 impl LiveKit for TwirpLiveKit {
+    fn with_timeout(&self, timeout: Duration) -> Arc<dyn LiveKit> {
+        Arc::new(Self {
+            timeout,
+            ..self.clone()
+        })
+    }
+
     async fn health(&self) -> LiveKitResult<()> {
+        let url = format!("{}/", self.base);
         let res = self
             .http
-            .get(format!("{}/", self.base))
-            .send()
+            .send(Method::GET, &url, &[], Vec::new(), self.timeout)
             .await
-            .map_err(|e| self.unreachable(describe(&e)))?;
-        match res.status().as_u16() {
+            .map_err(|e| self.unreachable(e))?;
+        match res.status {
             200 => Ok(()),
             406 => Err(self.unreachable("up but not ready yet (406)".into())),
             other => Err(self.failed(format!("GET / answered {other}"))),
