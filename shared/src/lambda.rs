@@ -87,7 +87,19 @@ impl Init {
         Ok(self)
     }
 
-    /// The recordings bucket (S3, `BUCKET_NAME`), when one is configured.
+    /// Download links into the recordings bucket (`BUCKET_NAME`), when one is configured:
+    /// signed here, without the S3 client.
+    pub async fn bucket_links(mut self) -> Result<Self, StartError> {
+        use crate::blobs::s3_links::S3Links;
+        let bucket = &self.0.config.recordings.bucket;
+        if !bucket.is_empty() {
+            let links = S3Links::from_env(bucket).await?;
+            self.0.media.links = Some(std::sync::Arc::new(links));
+        }
+        Ok(self)
+    }
+
+    /// The recordings bucket (S3, `BUCKET_NAME`) to read and write, when one is configured.
     pub fn bucket(mut self) -> Result<Self, StartError> {
         use crate::blobs::s3::S3BlobStore;
         let bucket = &self.0.config.recordings.bucket;
@@ -176,13 +188,7 @@ pub async fn process_batch(state: &AppState, event: SqsEvent) -> SqsBatchRespons
             .as_deref()
             .map(serde_json::from_str::<crate::queue::JobEnvelope>);
         let outcome = match job {
-            Some(Ok(job)) if job.kind == crate::recordings::PROCESS_RECORDING => {
-                state.recordings.process(&job).await.map(|_| ())
-            }
-            Some(Ok(job)) => Err(crate::Error::bad_request(format!(
-                "unknown job kind {}",
-                job.kind
-            ))),
+            Some(Ok(job)) => state.recordings.run_job(&job).await,
             Some(Err(e)) => Err(crate::Error::bad_request(format!("unreadable job: {e}"))),
             None => Err(crate::Error::bad_request("empty message")),
         };

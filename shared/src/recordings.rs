@@ -23,8 +23,17 @@ use crate::store::{RecordingStore, RoomStore, Stores};
 
 /// The job kind the processor handles.
 pub const PROCESS_RECORDING: &str = "process_recording";
+/// Job kind: remove a deleted recording's file.
+pub const REMOVE_RECORDING_FILE: &str = "remove_recording_file";
 /// How long a download link stays valid.
 const DOWNLOAD_TTL: Duration = Duration::from_secs(3600);
+
+/// Where a finished recording's bytes come from.
+pub enum Download {
+    /// A signed, time-limited URL to redirect to.
+    Link(String),
+    Bytes(BlobReader),
+}
 
 /// A recording and where to download it, once it is ready.
 #[derive(Debug, Clone)]
@@ -109,8 +118,6 @@ impl Recordings {
             return Err(Error::forbidden("recordings are not allowed in this room"));
         }
         let lk = self.livekit()?;
-        // Where the finished file will be served from must exist before anything is recorded.
-        self.blobs()?;
         if self.external && matches!(self.target, Target::Dir(_)) {
             return Err(Error::UpstreamDown(
                 "recordings with an external LiveKit need a bucket (recordings.bucket / BUCKET_NAME): its egress cannot write to this server's disk".into(),
@@ -235,27 +242,34 @@ impl Recordings {
         self.view(rec).await
     }
 
-    /// The finished file's bytes, for stores that cannot mint download links (the sidecar).
-    pub async fn open(
+    /// The finished file: a signed link where the store mints them (S3), else its bytes (the
+    /// sidecar's directory).
+    pub async fn download(
         &self,
         caller: &Caller,
         room: &RoomId,
         id: &RecordingId,
-    ) -> Result<(Recording, BlobReader)> {
+    ) -> Result<(Recording, Download)> {
         let rec = self.find(caller, room, id).await?;
-        let blobs = self.blobs()?;
         let key = match (&rec.status, &rec.key) {
             (RecordingStatus::Completed, Some(k)) => BlobKey::parse(k)?,
             _ => return Err(Error::conflict("the recording is not ready yet")),
         };
-        let body = blobs
+        if let Some(links) = &self.media.links {
+            let url = links.presigned_get(&key, DOWNLOAD_TTL)?;
+            return Ok((rec, Download::Link(url)));
+        }
+        let body = self
+            .blobs()?
             .get(&key)
             .await?
             .ok_or_else(|| Error::not_found("Recording file not found"))?;
-        Ok((rec, body))
+        Ok((rec, Download::Bytes(body)))
     }
 
-    /// Deletes a finished recording and its file. Running ones must be stopped first.
+    /// Deletes a finished recording; its file is removed by a job (the processor on AWS, the
+    /// worker in the sidecar), queued before the row goes so no file is left behind, and run
+    /// only once the row is gone.
     pub async fn delete(&self, caller: &Caller, room: &RoomId, id: &RecordingId) -> Result<()> {
         let rec = self.find(caller, room, id).await?;
         if !matches!(
@@ -266,12 +280,52 @@ impl Recordings {
                 "the recording is still in progress: stop it and let it finish first",
             ));
         }
+        if let Some(key) = &rec.key {
+            self.queue()?
+                .enqueue(&JobEnvelope {
+                    id: format!("remove-{}", rec.id),
+                    kind: REMOVE_RECORDING_FILE.into(),
+                    payload: json!({
+                        "roomId": rec.room_id.as_str(),
+                        "recordingId": rec.id.as_str(),
+                        "key": key,
+                    }),
+                })
+                .await?;
+        }
         if !self.store.delete_recording(&rec).await? {
             return Err(Error::conflict("the recording changed; try again"));
         }
-        if let Some(key) = &rec.key {
-            self.blobs()?.delete(&BlobKey::parse(key)?).await?;
+        Ok(())
+    }
+
+    /// Runs one queued job of either kind (the SQS processor and the sidecar's worker).
+    pub async fn run_job(&self, job: &JobEnvelope) -> Result<()> {
+        match job.kind.as_str() {
+            PROCESS_RECORDING => self.process(job).await.map(|_| ()),
+            REMOVE_RECORDING_FILE => self.remove_file(job).await,
+            other => Err(Error::bad_request(format!("unknown job kind {other}"))),
         }
+    }
+
+    /// Removes a deleted recording's file. While the row still exists (its delete has not
+    /// happened yet, or failed) the job fails and is retried, so a file is never removed from
+    /// under a recording that is still listed.
+    async fn remove_file(&self, job: &JobEnvelope) -> Result<()> {
+        let field = |k: &str| {
+            job.payload[k]
+                .as_str()
+                .ok_or_else(|| Error::bad_request(format!("job {} lacks {k}", job.id)))
+        };
+        let room = RoomId::parse(field("roomId")?)?;
+        let id = RecordingId::parse(field("recordingId")?)?;
+        let key = BlobKey::parse(field("key")?)?;
+        if self.store.recording(&room, &id).await?.is_some() {
+            return Err(Error::Unavailable(format!(
+                "recording {id} still exists; its file stays until the row is gone"
+            )));
+        }
+        self.blobs()?.delete(&key).await?;
         Ok(())
     }
 
@@ -436,17 +490,14 @@ impl Recordings {
     }
 
     async fn view(&self, recording: Recording) -> Result<RecordingView> {
-        let download_url = match (&self.media.blobs, recording.status, &recording.key) {
-            (Some(blobs), RecordingStatus::Completed, Some(key)) => {
-                let key = BlobKey::parse(key)?;
-                Some(match blobs.presigned_get(&key, DOWNLOAD_TTL).await? {
-                    Some(url) => url,
-                    None => format!(
-                        "/api/rooms/{}/recordings/{}/download",
-                        recording.room_id, recording.id
-                    ),
-                })
-            }
+        let download_url = match (recording.status, &recording.key) {
+            (RecordingStatus::Completed, Some(key)) => Some(match &self.media.links {
+                Some(links) => links.presigned_get(&BlobKey::parse(key)?, DOWNLOAD_TTL)?,
+                None => format!(
+                    "/api/rooms/{}/recordings/{}/download",
+                    recording.room_id, recording.id
+                ),
+            }),
             _ => None,
         };
         Ok(RecordingView {

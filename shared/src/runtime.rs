@@ -59,6 +59,7 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError>
             let media = Media {
                 queue: Some(store.clone()),
                 blobs: Some(blobs(config)?),
+                links: None,
                 jobs: Some(store.clone()),
             };
             Ok((Stores::from_shared(store), media))
@@ -74,9 +75,11 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError>
                 Media::default()
             } else {
                 let sqs = SqsQueue::new(SqsQueue::client_from_env()?, &rec.queue_url);
+                let links = crate::blobs::s3_links::S3Links::from_env(&rec.bucket).await?;
                 Media {
                     queue: Some(Arc::new(sqs)),
                     blobs: Some(blobs(config)?),
+                    links: Some(Arc::new(links)),
                     jobs: None,
                 }
             };

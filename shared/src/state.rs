@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use crate::admin::Admin;
 use crate::auth::Auth;
-use crate::blobs::BlobStore;
+use crate::blobs::{BlobLinks, BlobStore};
 use crate::config::{Config, ConfigError};
 use crate::livekit::{self, LiveKit};
 use crate::moderation::Moderation;
@@ -18,12 +18,14 @@ use crate::webhooks::Webhooks;
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
-/// Where recordings go: the processing queue, the file store, and in the sidecar the embedded
-/// queue's consuming side. Each is optional so a Lambda links only the ones it calls.
+/// Where recordings go: the job queue, the file store, download links, and in the sidecar
+/// the embedded queue's consuming side. Each is optional so a Lambda links only the ones it
+/// calls.
 #[derive(Clone, Default)]
 pub struct Media {
     pub queue: Option<Arc<dyn JobQueue>>,
     pub blobs: Option<Arc<dyn BlobStore>>,
+    pub links: Option<Arc<dyn BlobLinks>>,
     pub jobs: Option<Arc<dyn JobSource>>,
 }
 

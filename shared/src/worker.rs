@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::domain::now;
 use crate::queue::{ClaimedJob, JobSource};
-use crate::recordings::PROCESS_RECORDING;
 use crate::state::AppState;
 
 /// A claimed job is hidden from other workers this long; a worker that dies mid-job loses
@@ -49,10 +48,5 @@ pub async fn run_one(state: &AppState, jobs: &dyn JobSource) -> crate::Result<bo
 }
 
 async fn handle(state: &AppState, claim: &ClaimedJob) -> crate::Result<()> {
-    match claim.job.kind.as_str() {
-        PROCESS_RECORDING => state.recordings.process(&claim.job).await.map(|_| ()),
-        other => Err(crate::Error::bad_request(format!(
-            "unknown job kind {other}"
-        ))),
-    }
+    state.recordings.run_job(&claim.job).await
 }

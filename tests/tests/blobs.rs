@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use bedrud_shared::blobs::fs::FsBlobStore;
 use bedrud_shared::blobs::s3::{PART_SIZE, S3BlobStore};
-use bedrud_shared::blobs::{BlobKey, BlobReader, BlobStore};
+use bedrud_shared::blobs::s3_links::S3Links;
+use bedrud_shared::blobs::{BlobKey, BlobLinks, BlobReader, BlobStore};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
 fn body(bytes: Vec<u8>) -> BlobReader {
@@ -90,14 +91,6 @@ async fn filesystem_adapter() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsBlobStore::new(dir.path().join("blobs"));
     conformance(Arc::new(store.clone())).await;
-    let key = BlobKey::parse("a/b.txt").unwrap();
-    assert_eq!(
-        store
-            .presigned_get(&key, Duration::from_secs(60))
-            .await
-            .unwrap(),
-        None
-    );
     // No temporary files are left behind by the failed upload.
     let leftovers: Vec<_> = walk(&dir.path().join("blobs"))
         .into_iter()
@@ -155,13 +148,64 @@ async fn s3_presigned_get_downloads_the_object() {
         .put(&key, body(b"presigned bytes".to_vec()), "video/mp4")
         .await
         .unwrap();
-    let url = store
-        .presigned_get(&key, Duration::from_secs(300))
-        .await
-        .unwrap()
-        .expect("S3 signs URLs");
+    let links = S3Links::from_env(&name).await.unwrap();
+    let url = links.presigned_get(&key, Duration::from_secs(300)).unwrap();
     assert!(url.contains("X-Amz-Signature="), "{url}");
     let res = reqwest::get(&url).await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.bytes().await.unwrap().as_ref(), b"presigned bytes");
+}
+
+/// The link is byte for byte what botocore (the AWS SDK for Python) presigns for the same
+/// credentials, key, expiry and instant, with and without a session token.
+#[test]
+fn s3_links_match_the_official_sdk() {
+    let python = std::env::var("BEDRUD_TEST_PYTHON")
+        .expect("BEDRUD_TEST_PYTHON: run the README's test command (bash .ci/test)");
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(1_795_500_000);
+    let key = BlobKey::parse("recordings/RM_1/rec-2.mp4").unwrap();
+    for (token, endpoint) in [
+        (None, None),
+        (Some("session/token+=="), Some("http://127.0.0.1:5000")),
+    ] {
+        let creds = aws_credential_types::Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            token.map(String::from),
+            None,
+            "test",
+        );
+        let ours = S3Links::new("bedrud-rec", "eu-west-1", endpoint, creds)
+            .url_at(&key, Duration::from_secs(3600), at)
+            .unwrap();
+        let script = r#"
+import sys, datetime, botocore.auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+token, url = sys.argv[1] or None, sys.argv[2]
+botocore.auth.get_current_datetime = lambda: datetime.datetime(2026, 11, 24, 6, 0, 0)
+creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
+req = AWSRequest(method="GET", url=url)
+botocore.auth.S3SigV4QueryAuth(creds, "s3", "eu-west-1", expires=3600).add_auth(req)
+print(req.url)
+"#;
+        let base = ours.split('?').next().unwrap();
+        let out = std::process::Command::new(&python)
+            .args(["-c", script, token.unwrap_or(""), base])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs = String::from_utf8(out.stdout).unwrap();
+        let sorted = |u: &str| {
+            let (b, q) = u.trim().split_once('?').unwrap();
+            let mut q: Vec<&str> = q.split('&').collect();
+            q.sort();
+            format!("{b}?{}", q.join("&"))
+        };
+        assert_eq!(sorted(&ours), sorted(&theirs));
+    }
 }

@@ -55,23 +55,26 @@ async fn cloud() -> Cloud {
     config.recordings.region = "us-east-1".into();
     config.recordings.queue_url = queue.clone();
     config.validate().unwrap();
-    // As the functions build it: the table, LiveKit, the queue and the bucket from the config.
-    let state = lambda::Init::from_config(config)
-        .unwrap()
+    // As the functions build theirs (`functions/*/src/main.rs`): the recording and webhook
+    // functions sign links and queue jobs, only the processor holds the S3 client.
+    let init = || lambda::Init::from_config(config.clone()).unwrap();
+    let api = init()
         .livekit()
         .unwrap()
         .queue()
         .unwrap()
-        .bucket()
+        .bucket_links()
+        .await
         .unwrap()
         .build()
         .unwrap();
+    let processor = init().bucket().unwrap().build().unwrap();
     Cloud {
-        auth: lambda::service(auth::routes(), state.clone()),
-        rooms: lambda::service(rooms::routes(), state.clone()),
-        recording: lambda::service(recordings::routes(), state.clone()),
-        webhook: lambda::service(webhook::routes(), state.clone()),
-        state,
+        auth: lambda::service(auth::routes(), api.clone()),
+        rooms: lambda::service(rooms::routes(), api.clone()),
+        recording: lambda::service(recordings::routes(), api.clone()),
+        webhook: lambda::service(webhook::routes(), api),
+        state: processor,
         lk,
         sqs,
         s3,
@@ -273,6 +276,47 @@ async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, ["poison-1", "unknown-kind"]);
+
+    // The download route redirects to the same kind of signed link.
+    let dl = at(
+        event_as("apigw-v2-recording-download.json", &token),
+        &room_id,
+        &rec_id,
+    );
+    let req = lambda_http::request::from_str(&dl.to_string()).unwrap();
+    let res = tower::ServiceExt::oneshot(c.recording.clone(), req)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.contains(&final_key), "{location}");
+
+    // Delete: the row goes at once; the file when the processor runs the removal job.
+    let del = at(
+        event_as("apigw-v2-recording-delete.json", &token),
+        &room_id,
+        &rec_id,
+    );
+    let (status, body, _) = invoke(&c.recording, &del).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = invoke(&c.recording, &one).await;
+    assert_eq!(status, 404);
+    assert_eq!(c.object_size(&final_key).await, Some(size as i64));
+    let removal: Vec<_> = c
+        .receive()
+        .await
+        .into_iter()
+        .filter(|m| {
+            m.body
+                .as_deref()
+                .unwrap_or("")
+                .contains("remove_recording_file")
+        })
+        .collect();
+    assert_eq!(removal.len(), 1);
+    let answer = lambda::process_batch(&c.state, batch(removal)).await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    assert_eq!(c.object_size(&final_key).await, None, "removed");
 
     // The processor fixture parses as the runtime delivers it.
     let fixture: SqsEvent = serde_json::from_value(event("sqs-recording-processor.json")).unwrap();

@@ -57,6 +57,7 @@ async fn a_large_recording_is_copied_with_bounded_memory() {
     let media = Media {
         queue: Some(store.clone()),
         blobs: Some(blobs.clone()),
+        links: None,
         jobs: None,
     };
     let mut config = bedrud_shared::config::Config::default();

@@ -201,7 +201,7 @@ async fn start_webhooks_job_stored_file_completed() {
     let list = st.get("recordings").await.expect(200);
     assert_eq!(list.body.as_array().unwrap().len(), 1);
 
-    // Deleting: the row and the file go.
+    // Deleting: the row goes at once, the file with the worker's next job.
     st.s.api
         .call(
             Method::DELETE,
@@ -211,8 +211,10 @@ async fn start_webhooks_job_stored_file_completed() {
         )
         .await
         .expect(200);
-    assert!(!stored.exists());
     st.get(&format!("recordings/{rid}")).await.expect(404);
+    assert!(stored.exists());
+    assert!(st.work().await);
+    assert!(!stored.exists());
 }
 
 #[tokio::test]

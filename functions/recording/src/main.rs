@@ -1,5 +1,6 @@
 //! Lambda `recording`: `/api/rooms/{id}/recording/start|stop` and `/recordings[/{rid}]`.
-//! Egress goes through LiveKit; finished files are processed from the queue. Wiring only.
+//! Egress goes through LiveKit; download links are signed here, files are copied and removed
+//! by the processor through the queue. Wiring only.
 
 use bedrud_shared::http::recordings;
 use bedrud_shared::lambda;
@@ -10,7 +11,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = lambda::Init::from_env()
         .await?
         .livekit()?
-        .bucket()?
+        .queue()?
+        .bucket_links()
+        .await?
         .build()?;
     lambda::serve(recordings::routes(), state).await
 }

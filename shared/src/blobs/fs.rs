@@ -3,7 +3,6 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;
@@ -82,9 +81,5 @@ impl BlobStore for FsBlobStore {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io("delete", &path, e)),
         }
-    }
-
-    async fn presigned_get(&self, _key: &BlobKey, _ttl: Duration) -> StoreResult<Option<String>> {
-        Ok(None)
     }
 }

@@ -4,6 +4,8 @@
 pub mod fs;
 #[cfg(feature = "aws")]
 pub mod s3;
+#[cfg(feature = "aws")]
+pub mod s3_links;
 
 use std::fmt;
 use std::pin::Pin;
@@ -58,9 +60,12 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &BlobKey) -> StoreResult<Option<BlobReader>>;
     /// Removes the object; removing a missing object is not an error.
     async fn delete(&self, key: &BlobKey) -> StoreResult<()>;
-    /// A time-limited download URL, where the backend can mint one (S3); `None` means the
-    /// API must serve the bytes itself.
-    async fn presigned_get(&self, key: &BlobKey, ttl: Duration) -> StoreResult<Option<String>>;
+}
+
+/// Time-limited download URLs, where the backend can mint them (S3). Without one, the API
+/// serves the bytes itself.
+pub trait BlobLinks: Send + Sync {
+    fn presigned_get(&self, key: &BlobKey, ttl: Duration) -> StoreResult<String>;
 }
 
 #[cfg(test)]

@@ -1,12 +1,9 @@
 //! S3 adapter. Small bodies are one PutObject; from 8 MiB on, a multipart upload (8 MiB
 //! parts, aborted on any failure so no orphaned parts are billed). Reads stream.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tokio::io::AsyncReadExt;
@@ -225,19 +222,5 @@ impl BlobStore for S3BlobStore {
             .await
             .map(|_| ())
             .map_err(map_sdk)
-    }
-
-    async fn presigned_get(&self, key: &BlobKey, ttl: Duration) -> StoreResult<Option<String>> {
-        let config =
-            PresigningConfig::expires_in(ttl).map_err(|e| StoreError::Other(e.to_string()))?;
-        let req = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .presigned(config)
-            .await
-            .map_err(map_sdk)?;
-        Ok(Some(req.uri().to_string()))
     }
 }

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio_util::io::ReaderStream;
@@ -15,7 +15,7 @@ use super::bearer::Bearer;
 use super::rfc3339;
 use crate::domain::{RecordingId, RecordingStatus, RoomId};
 use crate::error::Result;
-use crate::recordings::RecordingView;
+use crate::recordings::{Download, RecordingView};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -140,14 +140,18 @@ async fn download(
     Bearer(claims): Bearer,
     Path((room, id)): Path<(String, String)>,
 ) -> Result<Response> {
-    let (rec, body) = s
+    let (rec, download) = s
         .recordings
-        .open(
+        .download(
             &claims.caller()?,
             &RoomId::parse(&room)?,
             &RecordingId::parse(&id)?,
         )
         .await?;
+    let body = match download {
+        Download::Link(url) => return Ok(Redirect::to(&url).into_response()),
+        Download::Bytes(body) => body,
+    };
     let disposition = format!("attachment; filename=\"{}-{}.mp4\"", rec.room_name, rec.id);
     Ok((
         [
