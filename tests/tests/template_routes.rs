@@ -138,3 +138,116 @@ async fn the_template_and_the_routers_agree() {
     }
     assert!(owner.len() >= 30, "every route counted: {}", owner.len());
 }
+
+/// Every `Action` of a function's inline policies, with the resource it is granted on
+/// (intrinsic functions rendered as text).
+fn grants(function: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for policy in function["Properties"]["Policies"]
+        .as_sequence()
+        .expect("inline policies")
+    {
+        for st in policy["Statement"].as_sequence().unwrap() {
+            assert_eq!(st["Effect"].as_str(), Some("Allow"));
+            let actions: Vec<String> = match &st["Action"] {
+                Value::String(a) => vec![a.clone()],
+                Value::Sequence(s) => s.iter().map(|a| a.as_str().unwrap().into()).collect(),
+                other => panic!("action {other:?}"),
+            };
+            let resources = match &st["Resource"] {
+                Value::Sequence(s) => s.iter().map(|r| format!("{r:?}")).collect(),
+                r => vec![format!("{r:?}")],
+            };
+            for a in &actions {
+                for r in &resources {
+                    out.push((a.clone(), r.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Least privilege, checked against what each function's `main.rs` builds: items of the
+/// table only (no Scan, batch writes or table administration), an index only where a route
+/// queries it, the queue only for the functions that enqueue, objects only for the
+/// processor (the recording function may read finished recordings, which its signed links
+/// need), the secret for everyone.
+#[test]
+fn each_function_may_do_what_it_does_and_no_more() {
+    let t = template();
+    let indexes: BTreeMap<&str, &[&str]> = [
+        ("rooms", &["gsi1"][..]),
+        ("admin", &["gsi1", "gsi3"][..]),
+        ("reconciler", &["gsi2"][..]),
+    ]
+    .into_iter()
+    .collect();
+    let mut seen = 0;
+    for (_, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        seen += 1;
+        let binary = r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let main = std::fs::read_to_string(format!(
+            "{}/../functions/{binary}/src/main.rs",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let g = grants(r);
+        let has = |action: &str| g.iter().any(|(a, _)| a == action);
+        for (a, res) in &g {
+            assert!(!a.contains('*'), "{binary}: wildcard action {a}");
+            assert!(
+                ![
+                    "dynamodb:Scan",
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:DeleteTable"
+                ]
+                .contains(&a.as_str()),
+                "{binary}: {a}"
+            );
+            if a.starts_with("dynamodb:") && res.contains("/index/") {
+                let allowed = indexes.get(binary).copied().unwrap_or(&[]);
+                assert!(
+                    a == "dynamodb:Query" && allowed.iter().any(|i| res.contains(i)),
+                    "{binary}: {a} on {res}"
+                );
+            }
+        }
+        for i in indexes.get(binary).copied().unwrap_or(&[]) {
+            assert!(
+                g.iter()
+                    .any(|(_, res)| res.contains(&format!("/index/{i}"))),
+                "{binary} queries {i}"
+            );
+        }
+        assert!(
+            has("dynamodb:GetItem") && has("dynamodb:UpdateItem"),
+            "{binary}"
+        );
+        assert!(has("secretsmanager:GetSecretValue"), "{binary}: its secret");
+        assert_eq!(
+            has("sqs:SendMessage"),
+            main.contains(".queue()"),
+            "{binary}: sqs:SendMessage exactly when main.rs builds the queue"
+        );
+        let s3: Vec<_> = g.iter().filter(|(a, _)| a.starts_with("s3:")).collect();
+        if main.contains(".bucket()") {
+            for a in ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] {
+                assert!(has(a), "{binary}: {a}");
+            }
+        } else if main.contains(".bucket_links()") {
+            assert!(
+                s3.iter()
+                    .all(|(a, res)| a == "s3:GetObject" && res.contains("recordings/*")),
+                "{binary}: links read finished recordings only: {s3:?}"
+            );
+            assert!(!s3.is_empty(), "{binary}: signed links need s3:GetObject");
+        } else {
+            assert!(s3.is_empty(), "{binary} must not touch the bucket: {s3:?}");
+        }
+    }
+    assert_eq!(seen, 9);
+}
