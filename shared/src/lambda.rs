@@ -10,31 +10,37 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use crate::config::{Config, ConfigError};
 use crate::http::{ClientIp, app};
+use crate::reconciler::Reconciler;
+use crate::recordings::Recordings;
 use crate::runtime::{Counting, StartError, limiter};
 use crate::state::{AppState, Media, Parts};
 use crate::store::Stores;
 use crate::store::dynamodb::DynamoStore;
 
-/// A Lambda instance's state, built once before the first invocation. The table always; LiveKit's
-/// server API and the recordings queue and bucket only when the function asks, because an
-/// adapter never constructed is never linked: each costs the bootstrap a megabyte or more.
+/// A Lambda instance's state, built once before the first invocation. The table always; the
+/// secrets, LiveKit's server API and the recordings queue and bucket only when the function
+/// asks, because an adapter never constructed is never linked (each costs the bootstrap from
+/// a hundred kilobytes to a megabyte) and a role need not allow what its function never does.
 pub struct Init(Parts);
 
 impl Init {
     /// Configuration from the environment alone (no file; no local secrets are ever
-    /// generated here) with the secrets from `SECRETS_ARN` (Secrets Manager) over it, the
-    /// DynamoDB table (`TABLE_NAME`), rate limits counted in it.
-    pub async fn from_env() -> Result<Self, StartError> {
-        let mut config = Config::from_env()?;
+    /// generated here), the DynamoDB table (`TABLE_NAME`), rate limits counted in it.
+    pub fn from_env() -> Result<Self, StartError> {
+        let config = Config::from_env()?;
         crate::telemetry::init(&config.logger.level);
+        Self::from_config(config)
+    }
+
+    /// The secrets in `SECRETS_ARN` (Secrets Manager) over the environment's, read once.
+    pub async fn secrets(mut self) -> Result<Self, StartError> {
         if let Some(arn) = std::env::var("SECRETS_ARN").ok().filter(|a| !a.is_empty()) {
             let client = crate::secrets::client_from_env()?;
             crate::secrets::fetch(&client, &arn)
                 .await?
-                .apply(&mut config);
+                .apply(&mut self.0.config);
         }
-        config.validate()?;
-        Self::from_config(config)
+        Ok(self)
     }
 
     /// As [`from_env`](Self::from_env) with the configuration given.
@@ -65,6 +71,7 @@ impl Init {
     /// LiveKit's key pair (minting, verifying webhooks): missing keys fail the instance's
     /// init, not its first request.
     pub fn livekit_keys(self) -> Result<Self, StartError> {
+        self.0.config.validate()?;
         self.0.config.require_livekit_keys()?;
         Ok(self)
     }
@@ -110,8 +117,34 @@ impl Init {
         Ok(self)
     }
 
+    /// The API's state (an HTTP function): needs the JWT secret.
     pub fn build(self) -> Result<AppState, StartError> {
+        self.0.config.validate()?;
         Ok(AppState::from_parts(self.0)?)
+    }
+
+    /// Only the recordings service (the processor: no API tokens, no LiveKit); needs the
+    /// bucket.
+    pub fn recordings(self) -> Result<std::sync::Arc<Recordings>, StartError> {
+        if self.0.media.blobs.is_none() {
+            return Err(ConfigError::new(
+                "BUCKET_NAME",
+                "the recording processor has no bucket",
+                "set BUCKET_NAME to the recordings bucket",
+            )
+            .into());
+        }
+        let Parts {
+            config,
+            stores,
+            livekit,
+            media,
+            ..
+        } = self.0;
+        config.validate()?;
+        Ok(std::sync::Arc::new(Recordings::new(
+            &stores, livekit, media, &config,
+        )))
     }
 }
 
@@ -145,30 +178,41 @@ pub async fn serve_reconciler(state: AppState) -> Result<(), lambda_http::Error>
         .ok_or("LiveKit keys are not configured (LIVEKIT_API_KEY / LIVEKIT_API_SECRET)")?;
     let reconciler = std::sync::Arc::new(reconciler);
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |_: lambda_http::LambdaEvent<serde_json::Value>| {
+        move |event: lambda_http::LambdaEvent<serde_json::Value>| {
             let r = reconciler.clone();
-            async move {
-                let report = r.run_once().await?;
-                Ok::<_, lambda_http::Error>(serde_json::json!({
-                    "liveRooms": report.live_rooms,
-                    "joined": report.joined,
-                    "freed": report.freed,
-                    "egress": report.egress,
-                }))
-            }
+            async move { reconcile(&r, event.payload).await }
         },
     ))
     .await
 }
 
+/// One scheduled invocation: a reconciler pass, answered with its counts. The event (an
+/// EventBridge schedule) carries nothing the pass needs.
+pub async fn reconcile(
+    reconciler: &Reconciler,
+    _event: serde_json::Value,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    let report = reconciler.run_once().await?;
+    Ok(serde_json::json!({
+        "liveRooms": report.live_rooms,
+        "joined": report.joined,
+        "freed": report.freed,
+        "egress": report.egress,
+    }))
+}
+
 /// Runs the recording processor on SQS batches, reporting failures per message
 /// (`ReportBatchItemFailures`), so one bad message is retried (and dead-lettered after the
 /// queue's `maxReceiveCount`) without the rest.
-pub async fn serve_recording_processor(state: AppState) -> Result<(), lambda_http::Error> {
+pub async fn serve_recording_processor(
+    recordings: std::sync::Arc<Recordings>,
+) -> Result<(), lambda_http::Error> {
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<SqsEvent>| {
-            let state = state.clone();
-            async move { Ok::<_, lambda_http::Error>(process_batch(&state, event.payload).await) }
+            let recordings = recordings.clone();
+            async move {
+                Ok::<_, lambda_http::Error>(process_batch(&recordings, event.payload).await)
+            }
         },
     ))
     .await
@@ -176,7 +220,7 @@ pub async fn serve_recording_processor(state: AppState) -> Result<(), lambda_htt
 
 /// One SQS batch through the processor: every message that fails (or cannot be read) is
 /// reported by its message id; a message without an id cannot be reported and is logged.
-pub async fn process_batch(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
+pub async fn process_batch(recordings: &Recordings, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let Some(id) = message.message_id.clone().filter(|i| !i.is_empty()) else {
@@ -188,7 +232,7 @@ pub async fn process_batch(state: &AppState, event: SqsEvent) -> SqsBatchRespons
             .as_deref()
             .map(serde_json::from_str::<crate::queue::JobEnvelope>);
         let outcome = match job {
-            Some(Ok(job)) => state.recordings.run_job(&job).await,
+            Some(Ok(job)) => recordings.run_job(&job).await,
             Some(Err(e)) => Err(crate::Error::bad_request(format!("unreadable job: {e}"))),
             None => Err(crate::Error::bad_request("empty message")),
         };

@@ -4,12 +4,12 @@
 //! receive, including redeliveries and a poison message.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use bedrud_shared::AppState;
 use bedrud_shared::blobs::s3::S3BlobStore;
 use bedrud_shared::config::Config;
 use bedrud_shared::http::{auth, recordings, rooms, webhook};
 use bedrud_shared::lambda;
 use bedrud_shared::queue::sqs::SqsQueue;
+use bedrud_shared::recordings::Recordings;
 use bedrud_tests::lambda_events::{event, event_as, invoke};
 use bedrud_tests::livekit_double::LiveKitDouble;
 use bedrud_tests::{TEST_JWT_SECRET, TEST_LK_KEY, TEST_LK_SECRET, unique};
@@ -21,7 +21,7 @@ struct Cloud {
     rooms: axum::Router,
     recording: axum::Router,
     webhook: axum::Router,
-    state: AppState,
+    processor: std::sync::Arc<Recordings>,
     lk: LiveKitDouble,
     sqs: aws_sdk_sqs::Client,
     s3: aws_sdk_s3::Client,
@@ -68,13 +68,13 @@ async fn cloud() -> Cloud {
         .unwrap()
         .build()
         .unwrap();
-    let processor = init().bucket().unwrap().build().unwrap();
+    let processor = init().bucket().unwrap().recordings().unwrap();
     Cloud {
         auth: lambda::service(auth::routes(), api.clone()),
         rooms: lambda::service(rooms::routes(), api.clone()),
         recording: lambda::service(recordings::routes(), api.clone()),
         webhook: lambda::service(webhook::routes(), api),
-        state: processor,
+        processor,
         lk,
         sqs,
         s3,
@@ -239,7 +239,7 @@ async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
         messages[0].clone(),
         messages[0].clone(),
     ];
-    let answer = lambda::process_batch(&c.state, batch(three)).await;
+    let answer = lambda::process_batch(&c.processor, batch(three)).await;
     assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
     let final_key = format!("recordings/{room_id}/{rec_id}.mp4");
     assert_eq!(c.object_size(&final_key).await, Some(size as i64));
@@ -268,8 +268,11 @@ async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
     let mut unknown = SqsMessage::default();
     unknown.message_id = Some("unknown-kind".into());
     unknown.body = Some(json!({"id": "x", "kind": "mystery", "payload": {}}).to_string());
-    let answer =
-        lambda::process_batch(&c.state, batch(vec![messages[0].clone(), poison, unknown])).await;
+    let answer = lambda::process_batch(
+        &c.processor,
+        batch(vec![messages[0].clone(), poison, unknown]),
+    )
+    .await;
     let failed: Vec<_> = answer
         .batch_item_failures
         .iter()
@@ -314,7 +317,7 @@ async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
         })
         .collect();
     assert_eq!(removal.len(), 1);
-    let answer = lambda::process_batch(&c.state, batch(removal)).await;
+    let answer = lambda::process_batch(&c.processor, batch(removal)).await;
     assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
     assert_eq!(c.object_size(&final_key).await, None, "removed");
 

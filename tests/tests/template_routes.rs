@@ -8,11 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
-use bedrud_shared::AppState;
-use bedrud_shared::http::{
-    admin, all_routes, app, auth, health, join, moderation, recordings, rooms, webhook,
-};
+use bedrud_shared::http::{all_routes, app};
 use bedrud_tests::TestServer;
+use bedrud_tests::lambda_events::router_of;
 use serde_yaml_ng::Value;
 use tower::ServiceExt;
 
@@ -47,20 +45,6 @@ fn declared() -> BTreeMap<String, BTreeSet<(String, String)>> {
         }
     }
     out
-}
-
-/// The router each function's `main.rs` serves.
-fn router_of(binary: &str) -> Option<Router<AppState>> {
-    Some(match binary {
-        "auth" => auth::routes().merge(health::routes()),
-        "rooms" => rooms::routes(),
-        "join" => join::routes(),
-        "moderation" => moderation::routes(),
-        "webhook" => webhook::routes(),
-        "recording" => recordings::routes(),
-        "admin" => admin::routes(),
-        _ => return None,
-    })
 }
 
 /// Whether `app` has a route for this method and path: anything but the JSON fallback 404
@@ -172,7 +156,7 @@ fn grants(function: &Value) -> Vec<(String, String)> {
 /// table only (no Scan, batch writes or table administration), an index only where a route
 /// queries it, the queue only for the functions that enqueue, objects only for the
 /// processor (the recording function may read finished recordings, which its signed links
-/// need), the secret for everyone.
+/// need), the secret for the functions that read it.
 #[test]
 fn each_function_may_do_what_it_does_and_no_more() {
     let t = template();
@@ -227,7 +211,11 @@ fn each_function_may_do_what_it_does_and_no_more() {
             has("dynamodb:GetItem") && has("dynamodb:UpdateItem"),
             "{binary}"
         );
-        assert!(has("secretsmanager:GetSecretValue"), "{binary}: its secret");
+        assert_eq!(
+            has("secretsmanager:GetSecretValue"),
+            main.contains(".secrets()"),
+            "{binary}: the secret exactly when main.rs reads it"
+        );
         assert_eq!(
             has("sqs:SendMessage"),
             main.contains(".queue()"),

@@ -7,6 +7,6 @@ use bedrud_shared::lambda;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::Init::from_env().await?.build()?;
+    let state = lambda::Init::from_env()?.secrets().await?.build()?;
     lambda::serve(auth::routes().merge(health::routes()), state).await
 }

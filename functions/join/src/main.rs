@@ -7,6 +7,10 @@ use bedrud_shared::lambda;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::Init::from_env().await?.livekit_keys()?.build()?;
+    let state = lambda::Init::from_env()?
+        .secrets()
+        .await?
+        .livekit_keys()?
+        .build()?;
     lambda::serve(join::routes(), state).await
 }

@@ -7,9 +7,7 @@ use bedrud_shared::lambda;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::Init::from_env().await?.bucket()?.build()?;
-    if state.media.blobs.is_none() {
-        return Err("the recording processor needs BUCKET_NAME".into());
-    }
-    lambda::serve_recording_processor(state).await
+    // No secrets and no LiveKit: it copies and removes files, and moves recordings on.
+    let recordings = lambda::Init::from_env()?.bucket()?.recordings()?;
+    lambda::serve_recording_processor(recordings).await
 }

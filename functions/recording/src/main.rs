@@ -8,7 +8,8 @@ use bedrud_shared::lambda;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::Init::from_env()
+    let state = lambda::Init::from_env()?
+        .secrets()
         .await?
         .livekit()?
         .queue()?
