@@ -1,10 +1,11 @@
-# Shared by the load scripts: start `bedrud run` (release) in a temp dir on a free port and
-# wait until it answers. Sets $url and $pid; stops and cleans up on exit. Extra environment
-# for the server can be passed as arguments (NAME=value ...).
+# Shared by the load scripts: start `bedrud run` (the appliance profile: release at
+# opt-level 3) in a temp dir on a free port and wait until it answers. Sets $url and $pid;
+# stops and cleans up on exit. Extra environment for the server can be passed as arguments
+# (NAME=value ...).
 start_bedrud() {
-  cargo build --release -q -p bedrud-sidecar
+  cargo build --profile appliance -q -p bedrud-sidecar
   local bin
-  bin=$(realpath target/release/bedrud)
+  bin=$(realpath target/appliance/bedrud)
   dir=$(mktemp -d)
   (cd "$dir" && exec env SERVER_PORT=0 RATELIMIT_AUTH_MAX=0 RATELIMIT_GUEST_MAX=0 "$@" \
     "$bin" run 2>"$dir/log") &

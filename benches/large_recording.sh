@@ -12,6 +12,6 @@ source .ci/tools.sh >/dev/null
 source .ci/moto.sh
 for backend in fs s3; do
   BEDRUD_LARGE_MIB=$MIB BEDRUD_LARGE_BACKEND=$backend \
-    cargo test --release -q -p bedrud-tests --test large_recording -- --nocapture 2>&1 \
+    cargo test --profile appliance -q -p bedrud-tests --test large_recording -- --nocapture 2>&1 \
     | grep 'large recording'
 done

@@ -3,7 +3,7 @@
 # each in a fresh data directory (cold: creates the database and dev secrets).
 # Usage: benches/startup.sh [path/to/bedrud] [runs]
 set -euo pipefail
-BIN=${1:-target/release/bedrud}
+BIN=${1:-target/appliance/bedrud}
 RUNS=${2:-10}
 BIN=$(realpath "$BIN")
 times=()
