@@ -57,15 +57,22 @@ impl Init {
             .into());
         }
         let client = DynamoStore::client_from_env()?;
-        let stores = Stores::from_adapter(DynamoStore::new(client, &config.database.table));
+        let store = DynamoStore::new(client, &config.database.table);
+        Ok(Self::from_store(config, store))
+    }
+
+    /// As [`from_config`](Self::from_config) over the store given (tests point it at a
+    /// proxy that records each call).
+    pub fn from_store(config: Config, store: DynamoStore) -> Self {
+        let stores = Stores::from_adapter(store);
         let limiter = limiter(Counting::Shared, &stores);
-        Ok(Self(Parts {
+        Self(Parts {
             config,
             stores,
             livekit: None,
             media: Media::default(),
             limiter,
-        }))
+        })
     }
 
     /// LiveKit's key pair (minting, verifying webhooks): missing keys fail the instance's

@@ -10,6 +10,7 @@ pub mod people;
 pub mod reconcile;
 pub mod request_log;
 pub mod scenarios;
+pub mod template;
 
 use std::time::Duration;
 

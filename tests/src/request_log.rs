@@ -3,6 +3,7 @@
 //! and can make DynamoDB answer with an error of their choice (throttling, say), as the real
 //! service does on the wire.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, to_bytes};
@@ -15,6 +16,7 @@ struct Upstream {
     http: reqwest::Client,
     log: Arc<Mutex<Vec<String>>>,
     fault: Arc<Mutex<Option<Fault>>>,
+    actions: Arc<Mutex<BTreeSet<String>>>,
 }
 
 /// A DynamoDB error answered instead of forwarding: HTTP status and the `__type` code.
@@ -29,13 +31,21 @@ pub struct RequestLog {
     pub endpoint: String,
     log: Arc<Mutex<Vec<String>>>,
     fault: Arc<Mutex<Option<Fault>>>,
+    actions: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl RequestLog {
     pub async fn start(upstream: &str) -> Self {
-        let log = Arc::new(Mutex::new(Vec::new()));
+        Self::start_into(upstream, Arc::new(Mutex::new(Vec::new()))).await
+    }
+
+    /// A proxy whose operation names go into `log`, which several proxies may share (one per
+    /// function, say), while each keeps the IAM actions of its own calls.
+    pub async fn start_into(upstream: &str, log: Arc<Mutex<Vec<String>>>) -> Self {
         let fault = Arc::new(Mutex::new(None));
+        let actions = Arc::new(Mutex::new(BTreeSet::new()));
         let state = Upstream {
+            actions: actions.clone(),
             fault: fault.clone(),
             base: upstream.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder()
@@ -54,7 +64,14 @@ impl RequestLog {
             endpoint,
             log,
             fault,
+            actions,
         }
+    }
+
+    /// The IAM actions the calls through this proxy needed, as `dynamodb:GetItem`, or
+    /// `dynamodb:Query@gsi1` for an index; a transaction needs the action of each item in it.
+    pub fn actions(&self) -> BTreeSet<String> {
+        self.actions.lock().unwrap().clone()
     }
 
     /// Every DynamoDB call answers with this error until `heal`.
@@ -99,6 +116,14 @@ async fn forward(State(up): State<Upstream>, req: Request) -> Response {
         }
     }
     let bytes = to_bytes(body, usize::MAX).await.expect("request body");
+    if let Some(target) = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        let op = target.rsplit('.').next().unwrap_or(target);
+        up.actions.lock().unwrap().extend(iam_actions(op, &bytes));
+    }
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut headers = parts.headers.clone();
     headers.remove("host");
@@ -116,4 +141,86 @@ async fn forward(State(up): State<Upstream>, req: Request) -> Response {
     }
     out.body(Body::from(res.bytes().await.expect("emulator body")))
         .expect("response")
+}
+
+/// What IAM checks for one DynamoDB request.
+fn iam_actions(op: &str, body: &[u8]) -> Vec<String> {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    match op {
+        "Query" | "Scan" => match json["IndexName"].as_str() {
+            Some(index) => vec![format!("dynamodb:{op}@{index}")],
+            None => vec![format!("dynamodb:{op}")],
+        },
+        "TransactWriteItems" => json["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_object()?.keys().next().cloned())
+            .map(|kind| match kind.as_str() {
+                "ConditionCheck" => "dynamodb:ConditionCheckItem".to_string(),
+                other => format!("dynamodb:{other}Item"),
+            })
+            .collect(),
+        other => vec![format!("dynamodb:{other}")],
+    }
+}
+
+impl RequestLog {
+    /// A DynamoDB client whose calls go through this proxy.
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let sdk = bedrud_shared::aws::sdk_config().expect("AWS settings");
+        let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .endpoint_url(&self.endpoint)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
+    }
+}
+
+/// One proxy per function, all writing one operation log: what each function's DynamoDB
+/// calls needed is checked against that function's role in `infra/template.yaml`.
+pub struct Roles {
+    upstream: String,
+    ops: Arc<Mutex<Vec<String>>>,
+    proxies: Vec<(String, RequestLog)>,
+}
+
+impl Roles {
+    pub fn new() -> Self {
+        Self {
+            upstream: std::env::var("AWS_ENDPOINT_URL").expect(
+                "AWS_ENDPOINT_URL: run the README's test command (bash .ci/test), which starts moto",
+            ),
+            ops: Arc::new(Mutex::new(Vec::new())),
+            proxies: Vec::new(),
+        }
+    }
+
+    /// A client for `binary`'s calls.
+    pub async fn client(&mut self, binary: &str) -> aws_sdk_dynamodb::Client {
+        let proxy = RequestLog::start_into(&self.upstream, self.ops.clone()).await;
+        let client = proxy.dynamodb();
+        self.proxies.push((binary.to_string(), proxy));
+        client
+    }
+
+    /// Reads (and drains) the shared operation log.
+    pub async fn log(&self) -> RequestLog {
+        RequestLog::start_into(&self.upstream, self.ops.clone()).await
+    }
+
+    /// Every DynamoDB action each function needed so far is one its role allows.
+    pub fn check(&self) {
+        for (binary, proxy) in &self.proxies {
+            let allowed = crate::template::dynamodb_allowed(binary);
+            let needed = proxy.actions();
+            let denied: Vec<_> = needed.difference(&allowed).collect();
+            assert!(denied.is_empty(), "{binary}'s role lacks {denied:?}");
+        }
+    }
+}
+
+impl Default for Roles {
+    fn default() -> Self {
+        Self::new()
+    }
 }

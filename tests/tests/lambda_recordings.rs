@@ -10,8 +10,10 @@ use bedrud_shared::http::{auth, recordings, rooms, webhook};
 use bedrud_shared::lambda;
 use bedrud_shared::queue::sqs::SqsQueue;
 use bedrud_shared::recordings::Recordings;
+use bedrud_shared::store::dynamodb::DynamoStore;
 use bedrud_tests::lambda_events::{event, event_as, invoke};
 use bedrud_tests::livekit_double::LiveKitDouble;
+use bedrud_tests::request_log::Roles;
 use bedrud_tests::{TEST_JWT_SECRET, TEST_LK_KEY, TEST_LK_SECRET, unique};
 use livekit_protocol as proto;
 use serde_json::{Value, json};
@@ -22,6 +24,7 @@ struct Cloud {
     recording: axum::Router,
     webhook: axum::Router,
     processor: std::sync::Arc<Recordings>,
+    roles: Roles,
     lk: LiveKitDouble,
     sqs: aws_sdk_sqs::Client,
     s3: aws_sdk_s3::Client,
@@ -55,10 +58,19 @@ async fn cloud() -> Cloud {
     config.recordings.region = "us-east-1".into();
     config.recordings.queue_url = queue.clone();
     config.validate().unwrap();
-    // As the functions build theirs (`functions/*/src/main.rs`): the recording and webhook
-    // functions sign links and queue jobs, only the processor holds the S3 client.
-    let init = || lambda::Init::from_config(config.clone()).unwrap();
-    let api = init()
+    // Each function as its `main.rs` builds it (the recording and webhook functions sign
+    // links and queue jobs, only the processor holds the S3 client), each with its own
+    // recording proxy in front of the table so its calls are checked against its role.
+    let mut roles = Roles::new();
+    let table = store.table().to_string();
+    let mut init = async |binary: &str| {
+        let store = DynamoStore::new(roles.client(binary).await, &table);
+        lambda::Init::from_store(config.clone(), store)
+    };
+    let auth = init("auth").await.build().unwrap();
+    let rooms = init("rooms").await.livekit().unwrap().build().unwrap();
+    let recording = init("recording")
+        .await
         .livekit()
         .unwrap()
         .queue()
@@ -68,13 +80,27 @@ async fn cloud() -> Cloud {
         .unwrap()
         .build()
         .unwrap();
-    let processor = init().bucket().unwrap().recordings().unwrap();
+    let webhook = init("webhook")
+        .await
+        .livekit()
+        .unwrap()
+        .queue()
+        .unwrap()
+        .build()
+        .unwrap();
+    let processor = init("recording-processor")
+        .await
+        .bucket()
+        .unwrap()
+        .recordings()
+        .unwrap();
     Cloud {
-        auth: lambda::service(auth::routes(), api.clone()),
-        rooms: lambda::service(rooms::routes(), api.clone()),
-        recording: lambda::service(recordings::routes(), api.clone()),
-        webhook: lambda::service(webhook::routes(), api),
+        auth: lambda::service(auth::routes(), auth),
+        rooms: lambda::service(rooms::routes(), rooms),
+        recording: lambda::service(recordings::routes(), recording),
+        webhook: lambda::service(webhook::routes(), webhook),
         processor,
+        roles,
         lk,
         sqs,
         s3,
@@ -324,4 +350,5 @@ async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
     // The processor fixture parses as the runtime delivers it.
     let fixture: SqsEvent = serde_json::from_value(event("sqs-recording-processor.json")).unwrap();
     assert_eq!(fixture.records.len(), 1);
+    c.roles.check();
 }

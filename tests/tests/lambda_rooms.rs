@@ -13,7 +13,7 @@ use bedrud_shared::store::Stores;
 use bedrud_shared::store::dynamodb::DynamoStore;
 use bedrud_tests::lambda_events::{event, event_as, invoke};
 use bedrud_tests::livekit_double::LiveKitDouble;
-use bedrud_tests::request_log::RequestLog;
+use bedrud_tests::request_log::{RequestLog, Roles};
 use bedrud_tests::{TEST_JWT_SECRET, TEST_LK_KEY, TEST_LK_SECRET, jwt_claims, unique};
 use serde_json::{Value, json};
 
@@ -24,47 +24,51 @@ struct Functions {
     moderation: axum::Router,
     webhook: axum::Router,
     state: AppState,
+    /// Every DynamoDB operation, in order, whichever function made it.
     log: RequestLog,
+    /// Each function's calls, checked against its role.
+    roles: Roles,
     lk: LiveKitDouble,
 }
 
 async fn functions() -> Functions {
-    let emulator = std::env::var("AWS_ENDPOINT_URL").expect(
-        "AWS_ENDPOINT_URL: run the README's test command (bash .ci/test), which starts moto",
-    );
-    let log = RequestLog::start(&emulator).await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().unwrap())
-        .endpoint_url(&log.endpoint)
-        .build();
-    let table = unique("bedrud-lambda");
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &table);
-    store.create_table().await.unwrap();
+    let mut roles = Roles::new();
+    let table = bedrud_tests::fresh_dynamo_table().await.table().to_string();
+    let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
     let mut config = Config::default();
     config.database.kind = "dynamodb".into();
-    config.database.table = table;
+    config.database.table = table.clone();
     config.auth.jwt_secret = TEST_JWT_SECRET.into();
     config.livekit.api_key = TEST_LK_KEY.into();
     config.livekit.api_secret = TEST_LK_SECRET.into();
     config.livekit.host = "wss://livekit.example.com".into();
-    let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
     config.livekit.internal_host = lk.url.clone();
     config.validate().unwrap();
     config.require_livekit_keys().unwrap();
-    let state = AppState::new(
-        config,
-        Stores::from_adapter(store),
-        Arc::new(MemoryRateLimiter::default()),
-    )
-    .unwrap();
+    // One proxy, store and state per function, all on one table and one operation log.
+    let mut states = Vec::new();
+    for binary in ["auth", "rooms", "join", "moderation", "webhook"] {
+        let store = DynamoStore::new(roles.client(binary).await, &table);
+        let state = AppState::new(
+            config.clone(),
+            Stores::from_adapter(store),
+            Arc::new(MemoryRateLimiter::default()),
+        )
+        .unwrap();
+        states.push(state);
+    }
+    let log = roles.log().await;
     log.take();
+    let service = |i: usize, routes| lambda::service(routes, states[i].clone());
     Functions {
-        auth: lambda::service(auth::routes(), state.clone()),
-        rooms: lambda::service(rooms::routes(), state.clone()),
-        join: lambda::service(join::routes(), state.clone()),
-        moderation: lambda::service(moderation::routes(), state.clone()),
-        webhook: lambda::service(webhook::routes(), state.clone()),
-        state,
+        auth: service(0, auth::routes()),
+        rooms: service(1, rooms::routes()),
+        join: service(2, join::routes()),
+        moderation: service(3, moderation::routes()),
+        webhook: service(4, webhook::routes()),
+        state: states[2].clone(),
         log,
+        roles,
         lk,
     }
 }
@@ -165,6 +169,7 @@ async fn rooms_and_join_functions_on_dynamodb_with_request_counts() {
     assert_eq!((status, &again["status"]), (200, &json!("archived_owned")));
     let (status, _, _) = invoke(&f.rooms, &event("apigw-v2-room-check.json")).await;
     assert_eq!(status, 410);
+    f.roles.check();
 }
 
 #[tokio::test]
@@ -255,6 +260,7 @@ async fn moderation_function_binds_on_dynamodb_through_every_fixture() {
     }
     assert!(!f.lk.has_room(name));
     assert_eq!(invoke(&f.join, &join).await.0, 410);
+    f.roles.check();
 }
 
 /// Deliveries made and signed by LiveKit's official Python SDK (`events/make_webhook_events.py`)
@@ -336,4 +342,5 @@ async fn webhook_function_applies_sdk_made_deliveries_once() {
         (status, &body["error"]),
         (401, &json!("invalid webhook signature"))
     );
+    f.roles.check();
 }

@@ -11,13 +11,8 @@ use axum::http::Request;
 use bedrud_shared::http::{all_routes, app};
 use bedrud_tests::TestServer;
 use bedrud_tests::lambda_events::router_of;
-use serde_yaml_ng::Value;
+use bedrud_tests::template::{grants, template};
 use tower::ServiceExt;
-
-fn template() -> Value {
-    let path = format!("{}/../infra/template.yaml", env!("CARGO_MANIFEST_DIR"));
-    serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// Binary name → its HTTP routes (method, path) as the template declares them.
 fn declared() -> BTreeMap<String, BTreeSet<(String, String)>> {
@@ -123,35 +118,6 @@ async fn the_template_and_the_routers_agree() {
     assert!(owner.len() >= 30, "every route counted: {}", owner.len());
 }
 
-/// Every `Action` of a function's inline policies, with the resource it is granted on
-/// (intrinsic functions rendered as text).
-fn grants(function: &Value) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for policy in function["Properties"]["Policies"]
-        .as_sequence()
-        .expect("inline policies")
-    {
-        for st in policy["Statement"].as_sequence().unwrap() {
-            assert_eq!(st["Effect"].as_str(), Some("Allow"));
-            let actions: Vec<String> = match &st["Action"] {
-                Value::String(a) => vec![a.clone()],
-                Value::Sequence(s) => s.iter().map(|a| a.as_str().unwrap().into()).collect(),
-                other => panic!("action {other:?}"),
-            };
-            let resources = match &st["Resource"] {
-                Value::Sequence(s) => s.iter().map(|r| format!("{r:?}")).collect(),
-                r => vec![format!("{r:?}")],
-            };
-            for a in &actions {
-                for r in &resources {
-                    out.push((a.clone(), r.clone()));
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Least privilege, checked against what each function's `main.rs` builds: items of the
 /// table only (no Scan, batch writes or table administration), an index only where a route
 /// queries it, the queue only for the functions that enqueue, objects only for the
@@ -162,6 +128,7 @@ fn each_function_may_do_what_it_does_and_no_more() {
     let t = template();
     let indexes: BTreeMap<&str, &[&str]> = [
         ("rooms", &["gsi1"][..]),
+        ("join", &["gsi1"][..]),
         ("admin", &["gsi1", "gsi3"][..]),
         ("reconciler", &["gsi2"][..]),
     ]

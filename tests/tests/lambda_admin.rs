@@ -1,0 +1,135 @@
+//! The `admin` and `reconciler` Lambdas on DynamoDB (moto) and the LiveKit double, each
+//! behind its own recording proxy: every route of the admin function through its `events/`
+//! fixture, a reconciler pass that seats who LiveKit has, and every DynamoDB action both
+//! needed allowed by their roles in the template.
+
+use bedrud_shared::config::Config;
+use bedrud_shared::domain::{Access, UserId, now};
+use bedrud_shared::http::{admin, auth, rooms};
+use bedrud_shared::lambda;
+use bedrud_shared::store::UserChange;
+use bedrud_shared::store::dynamodb::DynamoStore;
+use bedrud_tests::lambda_events::{event, event_as, invoke};
+use bedrud_tests::livekit_double::LiveKitDouble;
+use bedrud_tests::request_log::Roles;
+use bedrud_tests::{TEST_JWT_SECRET, TEST_LK_KEY, TEST_LK_SECRET, unique};
+use serde_json::{Value, json};
+
+fn at(mut e: Value, room: &str, user: &str) -> Value {
+    for ptr in ["/rawPath", "/requestContext/http/path"] {
+        let p = e.pointer(ptr).unwrap().as_str().unwrap();
+        let p = p
+            .replace("REPLACE_WITH_ROOM_ID", room)
+            .replace("REPLACE_WITH_USER_ID", user);
+        *e.pointer_mut(ptr).unwrap() = p.into();
+    }
+    e
+}
+
+#[tokio::test]
+async fn admin_and_reconciler_functions_on_dynamodb_within_their_roles() {
+    let setup = bedrud_tests::fresh_dynamo_table().await;
+    let table = setup.table().to_string();
+    let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
+    let mut config = Config::default();
+    config.database.kind = "dynamodb".into();
+    config.database.table = table.clone();
+    config.auth.jwt_secret = TEST_JWT_SECRET.into();
+    config.livekit.api_key = TEST_LK_KEY.into();
+    config.livekit.api_secret = TEST_LK_SECRET.into();
+    config.livekit.host = "wss://livekit.example.com".into();
+    config.livekit.internal_host = lk.url.clone();
+    config.livekit.external = true;
+    let mut roles = Roles::new();
+    let mut init = async |binary: &str| {
+        let store = DynamoStore::new(roles.client(binary).await, &table);
+        lambda::Init::from_store(config.clone(), store)
+    };
+    let auth_fn = lambda::service(auth::routes(), init("auth").await.build().unwrap());
+    let rooms_fn = lambda::service(
+        rooms::routes(),
+        init("rooms").await.livekit().unwrap().build().unwrap(),
+    );
+    let admin_fn = lambda::service(
+        admin::routes(),
+        init("admin").await.livekit().unwrap().build().unwrap(),
+    );
+    let reconciler = init("reconciler")
+        .await
+        .livekit()
+        .unwrap()
+        .queue()
+        .unwrap()
+        .build()
+        .unwrap()
+        .reconciler()
+        .unwrap();
+
+    // Two accounts; the first made admin in the store (as `bedrud admin promote` does).
+    let mut ids = Vec::new();
+    let mut tokens = Vec::new();
+    let mut emails = Vec::new();
+    for who in ["boss", "member"] {
+        let email = format!("{}@example.com", unique(who));
+        let mut register = event("apigw-v2-auth-register.json");
+        register["body"] = json!({"email": email,
+            "password": "correct horse battery staple", "name": who})
+        .to_string()
+        .into();
+        emails.push(email);
+        let (status, body, _) = invoke(&auth_fn, &register).await;
+        assert_eq!(status, 200, "{body}");
+        ids.push(body["user"]["id"].as_str().unwrap().to_string());
+        tokens.push(body["tokens"]["accessToken"].as_str().unwrap().to_string());
+    }
+    use bedrud_shared::store::UserStore;
+    setup
+        .change_user(
+            &UserId::parse(&ids[0]).unwrap(),
+            &UserChange::Accesses(vec![Access::User, Access::Admin]),
+            now(),
+        )
+        .await
+        .unwrap();
+    // Signed in again, the token carries the admin access.
+    let mut login = event("apigw-v2-auth-login.json");
+    login["body"] = json!({"email": emails[0], "password": "correct horse battery staple"})
+        .to_string()
+        .into();
+    let (status, body, _) = invoke(&auth_fn, &login).await;
+    assert_eq!(status, 200, "{body}");
+    let boss = body["tokens"]["accessToken"].as_str().unwrap().to_string();
+
+    // A room in use: created by the member, someone in LiveKit's meeting.
+    let (status, room, _) = invoke(
+        &rooms_fn,
+        &event_as("apigw-v2-room-create.json", &tokens[1]),
+    )
+    .await;
+    assert_eq!(status, 200, "{room}");
+    let room_id = room["id"].as_str().unwrap().to_string();
+    lk.connect("lambda-room", &ids[1], &[]);
+    let report = lambda::reconcile(&reconciler, json!({})).await.unwrap();
+    assert_eq!(report["joined"], 1, "{report}");
+
+    // Every admin route through its fixture.
+    let member = &ids[1];
+    for (fixture, want) in [
+        ("apigw-v2-admin-livekit-status.json", 200),
+        ("apigw-v2-admin-livekit-stats.json", 200),
+        ("apigw-v2-admin-rooms.json", 200),
+        ("apigw-v2-admin-room-participants.json", 200),
+        ("apigw-v2-admin-room-update.json", 200),
+        ("apigw-v2-admin-users.json", 200),
+        ("apigw-v2-admin-user.json", 200),
+        ("apigw-v2-admin-user-accesses.json", 200),
+        ("apigw-v2-admin-user-force-logout.json", 200),
+        ("apigw-v2-admin-user-status.json", 200),
+        ("apigw-v2-admin-room-close.json", 200),
+    ] {
+        let e = at(event_as(fixture, &boss), &room_id, member);
+        let (status, body, _) = invoke(&admin_fn, &e).await;
+        assert_eq!(status, want, "{fixture}: {body}");
+    }
+    roles.check();
+}
