@@ -6,6 +6,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use lambda_http::request::RequestContext;
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use crate::config::{Config, ConfigError};
@@ -185,7 +186,7 @@ pub async fn serve_reconciler(state: AppState) -> Result<(), lambda_http::Error>
         .ok_or("LiveKit keys are not configured (LIVEKIT_API_KEY / LIVEKIT_API_SECRET)")?;
     let reconciler = std::sync::Arc::new(reconciler);
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |event: lambda_http::LambdaEvent<serde_json::Value>| {
+        move |event: lambda_http::LambdaEvent<EventBridgeEvent>| {
             let r = reconciler.clone();
             async move { reconcile(&r, event.payload).await }
         },
@@ -193,12 +194,13 @@ pub async fn serve_reconciler(state: AppState) -> Result<(), lambda_http::Error>
     .await
 }
 
-/// One scheduled invocation: a reconciler pass, answered with its counts. The event (an
-/// EventBridge schedule) carries nothing the pass needs.
+/// One scheduled invocation (an EventBridge schedule, which carries nothing the pass needs):
+/// a reconciler pass, answered with its counts.
 pub async fn reconcile(
     reconciler: &Reconciler,
-    _event: serde_json::Value,
+    event: EventBridgeEvent,
 ) -> Result<serde_json::Value, lambda_http::Error> {
+    tracing::debug!(id = ?event.id, time = ?event.time, "scheduled reconcile");
     let report = reconciler.run_once().await?;
     Ok(serde_json::json!({
         "liveRooms": report.live_rooms,

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use bedrud_shared::lambda;
 use bedrud_shared::runtime::Counting;
@@ -69,8 +70,10 @@ async fn every_event_gives_its_documented_answer() {
                 format!("{} batch item failure(s)", out.batch_item_failures.len())
             }
             "reconciler" => {
+                let schedule: EventBridgeEvent =
+                    serde_json::from_value(fixture).expect("an EventBridge event");
                 let reconciler = state.reconciler().expect("LiveKit keys");
-                let out = lambda::reconcile(&reconciler, fixture)
+                let out = lambda::reconcile(&reconciler, schedule)
                     .await
                     .expect("a pass");
                 format!("report {}", out["liveRooms"])

@@ -109,7 +109,8 @@ async fn admin_and_reconciler_functions_on_dynamodb_within_their_roles() {
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
     lk.connect("lambda-room", &ids[1], &[]);
-    let report = lambda::reconcile(&reconciler, json!({})).await.unwrap();
+    let schedule = serde_json::from_value(event("eventbridge-reconciler-schedule.json")).unwrap();
+    let report = lambda::reconcile(&reconciler, schedule).await.unwrap();
     assert_eq!(report["joined"], 1, "{report}");
 
     // Every admin route through its fixture.
