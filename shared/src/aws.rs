@@ -24,15 +24,24 @@ use crate::store::StoreError;
 /// Lambda binary about a megabyte it never runs. Outside Lambda, export credentials first
 /// (`eval "$(aws configure export-credentials --format env)"`).
 pub fn sdk_config() -> Result<&'static SdkConfig, ConfigError> {
-    static CONFIG: OnceLock<SdkConfig> = OnceLock::new();
-    if let Some(c) = CONFIG.get() {
-        return Ok(c);
-    }
-    let config = from_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
-    Ok(CONFIG.get_or_init(|| config))
+    Ok(&process_env()?.0)
 }
 
-fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigError> {
+/// The credentials in [`sdk_config`], for signing outside an SDK client (download links).
+pub fn credentials() -> Result<&'static Credentials, ConfigError> {
+    Ok(&process_env()?.1)
+}
+
+fn process_env() -> Result<&'static (SdkConfig, Credentials), ConfigError> {
+    static ENV: OnceLock<(SdkConfig, Credentials)> = OnceLock::new();
+    if let Some(c) = ENV.get() {
+        return Ok(c);
+    }
+    let env = from_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
+    Ok(ENV.get_or_init(|| env))
+}
+
+fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<(SdkConfig, Credentials), ConfigError> {
     let region = var("AWS_REGION")
         .or_else(|| var("AWS_DEFAULT_REGION"))
         .ok_or_else(|| {
@@ -60,9 +69,9 @@ fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigErr
         .behavior_version(BehaviorVersion::latest())
         .http_client(https)
         .region(Region::new(region))
-        .credentials_provider(SharedCredentialsProvider::new(credentials));
+        .credentials_provider(SharedCredentialsProvider::new(credentials.clone()));
     builder.set_endpoint_url(var("AWS_ENDPOINT_URL"));
-    Ok(builder.build())
+    Ok((builder.build(), credentials))
 }
 
 /// Error codes that mean "try again later" in any of the services we call.
@@ -113,7 +122,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_region_credentials_and_endpoint_from_the_environment() {
-        let c = from_env(env(&[
+        let (c, _) = from_env(env(&[
             ("AWS_DEFAULT_REGION", "eu-west-1"),
             ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
             ("AWS_SECRET_ACCESS_KEY", "secret"),
@@ -132,7 +141,7 @@ mod tests {
         assert_eq!(creds.access_key_id(), "AKIDEXAMPLE");
         assert_eq!(creds.session_token(), Some("session"));
         // AWS_REGION wins over AWS_DEFAULT_REGION; no endpoint means AWS itself.
-        let c = from_env(env(&[
+        let (c, _) = from_env(env(&[
             ("AWS_REGION", "us-east-2"),
             ("AWS_DEFAULT_REGION", "eu-west-1"),
             ("AWS_ACCESS_KEY_ID", "a"),

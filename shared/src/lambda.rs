@@ -79,7 +79,6 @@ impl Init {
     /// LiveKit's key pair (minting, verifying webhooks): missing keys fail the instance's
     /// init, not its first request.
     pub fn livekit_keys(self) -> Result<Self, StartError> {
-        self.0.config.validate()?;
         self.0.config.require_livekit_keys()?;
         Ok(self)
     }
@@ -104,11 +103,11 @@ impl Init {
 
     /// Download links into the recordings bucket (`BUCKET_NAME`), when one is configured:
     /// signed here, without the S3 client.
-    pub async fn bucket_links(mut self) -> Result<Self, StartError> {
+    pub fn bucket_links(mut self) -> Result<Self, StartError> {
         use crate::blobs::s3_links::S3Links;
         let bucket = &self.0.config.recordings.bucket;
         if !bucket.is_empty() {
-            let links = S3Links::from_env(bucket).await?;
+            let links = S3Links::from_env(bucket)?;
             self.0.media.links = Some(std::sync::Arc::new(links));
         }
         Ok(self)

@@ -312,14 +312,8 @@ impl Recordings {
     /// happened yet, or failed) the job fails and is retried, so a file is never removed from
     /// under a recording that is still listed.
     async fn remove_file(&self, job: &JobEnvelope) -> Result<()> {
-        let field = |k: &str| {
-            job.payload[k]
-                .as_str()
-                .ok_or_else(|| Error::bad_request(format!("job {} lacks {k}", job.id)))
-        };
-        let room = RoomId::parse(field("roomId")?)?;
-        let id = RecordingId::parse(field("recordingId")?)?;
-        let key = BlobKey::parse(field("key")?)?;
+        let (room, id) = job_recording(job)?;
+        let key = BlobKey::parse(job_field(job, "key")?)?;
         if self.store.recording(&room, &id).await?.is_some() {
             return Err(Error::Unavailable(format!(
                 "recording {id} still exists; its file stays until the row is gone"
@@ -403,13 +397,7 @@ impl Recordings {
     /// The processing job: stream the egress file to its stable key, check its size, mark
     /// the recording completed, then drop the egress file. Safe to run twice or concurrently.
     pub async fn process(&self, job: &JobEnvelope) -> Result<Processed> {
-        let field = |k: &str| {
-            job.payload[k]
-                .as_str()
-                .ok_or_else(|| Error::bad_request(format!("job {} lacks {k}", job.id)))
-        };
-        let room = RoomId::parse(field("roomId")?)?;
-        let id = RecordingId::parse(field("recordingId")?)?;
+        let (room, id) = job_recording(job)?;
         let Some(rec) = self.store.recording(&room, &id).await? else {
             return Ok(Processed::Gone);
         };
@@ -553,4 +541,19 @@ impl Recordings {
 /// "unknown".
 fn ns_to_secs(ns: i64) -> Option<UnixTime> {
     Some(ns / 1_000_000_000).filter(|s| *s > 0)
+}
+
+/// A job payload's string field; a job without it can never succeed.
+fn job_field<'a>(job: &'a JobEnvelope, key: &str) -> Result<&'a str> {
+    job.payload[key]
+        .as_str()
+        .ok_or_else(|| Error::bad_request(format!("job {} lacks {key}", job.id)))
+}
+
+/// The recording a job is about (both job kinds carry `roomId` and `recordingId`).
+fn job_recording(job: &JobEnvelope) -> Result<(RoomId, RecordingId)> {
+    Ok((
+        RoomId::parse(job_field(job, "roomId")?)?,
+        RecordingId::parse(job_field(job, "recordingId")?)?,
+    ))
 }

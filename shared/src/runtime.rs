@@ -75,7 +75,7 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError>
                 Media::default()
             } else {
                 let sqs = SqsQueue::new(SqsQueue::client_from_env()?, &rec.queue_url);
-                let links = crate::blobs::s3_links::S3Links::from_env(&rec.bucket).await?;
+                let links = crate::blobs::s3_links::S3Links::from_env(&rec.bucket)?;
                 Media {
                     queue: Some(Arc::new(sqs)),
                     blobs: Some(blobs(config)?),

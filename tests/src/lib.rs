@@ -301,3 +301,18 @@ pub fn jwt_claims(token: &str) -> Value {
     let bytes = URL_SAFE_NO_PAD.decode(payload).expect("base64url payload");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
+
+/// A Lambda function's configuration in tests: DynamoDB `table`, the test secrets, and an
+/// external LiveKit whose server API is `livekit` (the double).
+pub fn lambda_config(table: &str, livekit: &str) -> Config {
+    let mut config = Config::default();
+    config.database.kind = "dynamodb".into();
+    config.database.table = table.into();
+    config.auth.jwt_secret = TEST_JWT_SECRET.into();
+    config.livekit.api_key = TEST_LK_KEY.into();
+    config.livekit.api_secret = TEST_LK_SECRET.into();
+    config.livekit.host = "wss://livekit.example.com".into();
+    config.livekit.internal_host = livekit.into();
+    config.livekit.external = true;
+    config
+}

@@ -203,6 +203,18 @@ impl Roles {
         client
     }
 
+    /// `binary`'s `lambda::Init` over `config`'s table through its own proxy.
+    pub async fn init(
+        &mut self,
+        binary: &str,
+        config: &bedrud_shared::config::Config,
+    ) -> bedrud_shared::lambda::Init {
+        let client = self.client(binary).await;
+        let store =
+            bedrud_shared::store::dynamodb::DynamoStore::new(client, &config.database.table);
+        bedrud_shared::lambda::Init::from_store(config.clone(), store)
+    }
+
     /// Reads (and drains) the shared operation log.
     pub async fn log(&self) -> RequestLog {
         RequestLog::start_into(&self.upstream, self.ops.clone()).await

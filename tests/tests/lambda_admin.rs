@@ -3,16 +3,14 @@
 //! fixture, a reconciler pass that seats who LiveKit has, and every DynamoDB action both
 //! needed allowed by their roles in the template.
 
-use bedrud_shared::config::Config;
 use bedrud_shared::domain::{Access, UserId, now};
 use bedrud_shared::http::{admin, auth, rooms};
 use bedrud_shared::lambda;
 use bedrud_shared::store::UserChange;
-use bedrud_shared::store::dynamodb::DynamoStore;
 use bedrud_tests::lambda_events::{event, event_as, invoke};
 use bedrud_tests::livekit_double::LiveKitDouble;
 use bedrud_tests::request_log::Roles;
-use bedrud_tests::{TEST_JWT_SECRET, TEST_LK_KEY, TEST_LK_SECRET, unique};
+use bedrud_tests::{TEST_LK_KEY, TEST_LK_SECRET, unique};
 use serde_json::{Value, json};
 
 fn at(mut e: Value, room: &str, user: &str) -> Value {
@@ -31,20 +29,9 @@ async fn admin_and_reconciler_functions_on_dynamodb_within_their_roles() {
     let setup = bedrud_tests::fresh_dynamo_table().await;
     let table = setup.table().to_string();
     let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
-    let mut config = Config::default();
-    config.database.kind = "dynamodb".into();
-    config.database.table = table.clone();
-    config.auth.jwt_secret = TEST_JWT_SECRET.into();
-    config.livekit.api_key = TEST_LK_KEY.into();
-    config.livekit.api_secret = TEST_LK_SECRET.into();
-    config.livekit.host = "wss://livekit.example.com".into();
-    config.livekit.internal_host = lk.url.clone();
-    config.livekit.external = true;
+    let config = bedrud_tests::lambda_config(&table, &lk.url);
     let mut roles = Roles::new();
-    let mut init = async |binary: &str| {
-        let store = DynamoStore::new(roles.client(binary).await, &table);
-        lambda::Init::from_store(config.clone(), store)
-    };
+    let mut init = async |binary: &str| roles.init(binary, &config).await;
     let auth_fn = lambda::service(auth::routes(), init("auth").await.build().unwrap());
     let rooms_fn = lambda::service(
         rooms::routes(),

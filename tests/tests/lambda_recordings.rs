@@ -5,16 +5,14 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use bedrud_shared::blobs::s3::S3BlobStore;
-use bedrud_shared::config::Config;
 use bedrud_shared::http::{auth, recordings, rooms, webhook};
 use bedrud_shared::lambda;
 use bedrud_shared::queue::sqs::SqsQueue;
 use bedrud_shared::recordings::Recordings;
-use bedrud_shared::store::dynamodb::DynamoStore;
 use bedrud_tests::lambda_events::{event, event_as, invoke};
 use bedrud_tests::livekit_double::LiveKitDouble;
 use bedrud_tests::request_log::Roles;
-use bedrud_tests::{TEST_JWT_SECRET, TEST_LK_KEY, TEST_LK_SECRET, unique};
+use bedrud_tests::{TEST_LK_KEY, TEST_LK_SECRET, unique};
 use livekit_protocol as proto;
 use serde_json::{Value, json};
 
@@ -44,15 +42,7 @@ async fn cloud() -> Cloud {
     let bucket = unique("bedrud-rec");
     S3BlobStore::create_bucket(&s3, &bucket).await.unwrap();
     let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
-    let mut config = Config::default();
-    config.database.kind = "dynamodb".into();
-    config.database.table = store.table().to_string();
-    config.auth.jwt_secret = TEST_JWT_SECRET.into();
-    config.livekit.api_key = TEST_LK_KEY.into();
-    config.livekit.api_secret = TEST_LK_SECRET.into();
-    config.livekit.host = "wss://livekit.example.com".into();
-    config.livekit.internal_host = lk.url.clone();
-    config.livekit.external = true;
+    let mut config = bedrud_tests::lambda_config(store.table(), &lk.url);
     config.recordings.enabled = true;
     config.recordings.bucket = bucket.clone();
     config.recordings.region = "us-east-1".into();
@@ -62,11 +52,7 @@ async fn cloud() -> Cloud {
     // links and queue jobs, only the processor holds the S3 client), each with its own
     // recording proxy in front of the table so its calls are checked against its role.
     let mut roles = Roles::new();
-    let table = store.table().to_string();
-    let mut init = async |binary: &str| {
-        let store = DynamoStore::new(roles.client(binary).await, &table);
-        lambda::Init::from_store(config.clone(), store)
-    };
+    let mut init = async |binary: &str| roles.init(binary, &config).await;
     let auth = init("auth").await.build().unwrap();
     let rooms = init("rooms").await.livekit().unwrap().build().unwrap();
     let recording = init("recording")
@@ -76,7 +62,6 @@ async fn cloud() -> Cloud {
         .queue()
         .unwrap()
         .bucket_links()
-        .await
         .unwrap()
         .build()
         .unwrap();

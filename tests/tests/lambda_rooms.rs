@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use bedrud_shared::AppState;
-use bedrud_shared::config::Config;
 use bedrud_shared::http::{auth, join, moderation, rooms, webhook};
 use bedrud_shared::lambda;
 use bedrud_shared::ratelimit::MemoryRateLimiter;
@@ -14,7 +13,7 @@ use bedrud_shared::store::dynamodb::DynamoStore;
 use bedrud_tests::lambda_events::{event, event_as, invoke};
 use bedrud_tests::livekit_double::LiveKitDouble;
 use bedrud_tests::request_log::{RequestLog, Roles};
-use bedrud_tests::{TEST_JWT_SECRET, TEST_LK_KEY, TEST_LK_SECRET, jwt_claims, unique};
+use bedrud_tests::{TEST_LK_KEY, TEST_LK_SECRET, jwt_claims, unique};
 use serde_json::{Value, json};
 
 struct Functions {
@@ -35,14 +34,7 @@ async fn functions() -> Functions {
     let mut roles = Roles::new();
     let table = bedrud_tests::fresh_dynamo_table().await.table().to_string();
     let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
-    let mut config = Config::default();
-    config.database.kind = "dynamodb".into();
-    config.database.table = table.clone();
-    config.auth.jwt_secret = TEST_JWT_SECRET.into();
-    config.livekit.api_key = TEST_LK_KEY.into();
-    config.livekit.api_secret = TEST_LK_SECRET.into();
-    config.livekit.host = "wss://livekit.example.com".into();
-    config.livekit.internal_host = lk.url.clone();
+    let config = bedrud_tests::lambda_config(&table, &lk.url);
     config.validate().unwrap();
     config.require_livekit_keys().unwrap();
     // One proxy, store and state per function, all on one table and one operation log.

@@ -13,8 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         .await?
         .livekit()?
         .queue()?
-        .bucket_links()
-        .await?
+        .bucket_links()?
         .build()?;
     lambda::serve(recordings::routes(), state).await
 }

@@ -6,7 +6,6 @@
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::ProvideCredentials;
 use aws_sigv4::http_request::{
     PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
     UriPathNormalizationMode, sign,
@@ -43,16 +42,10 @@ impl S3Links {
     }
 
     /// From the process's SDK configuration (see `crate::aws`).
-    pub async fn from_env(bucket: &str) -> Result<Self, ConfigError> {
+    pub fn from_env(bucket: &str) -> Result<Self, ConfigError> {
         let sdk = crate::aws::sdk_config()?;
-        let missing = |what: &str| ConfigError::new("AWS_REGION", format!("no {what}"), "");
-        let region = sdk.region().ok_or_else(|| missing("region"))?.to_string();
-        let credentials = sdk
-            .credentials_provider()
-            .ok_or_else(|| missing("credentials"))?
-            .provide_credentials()
-            .await
-            .map_err(|e| ConfigError::new("AWS_ACCESS_KEY_ID", e.to_string(), ""))?;
+        let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+        let credentials = crate::aws::credentials()?.clone();
         Ok(Self::new(bucket, &region, sdk.endpoint_url(), credentials))
     }
 
