@@ -1,5 +1,5 @@
 //! The store conformance suite: one set of cases over the ports, run against every adapter
-//! (`tests/tests/conformance.rs` instantiates it for SQLite and for DynamoDB on moto). Each
+//! (`tests/tests/it/conformance.rs` instantiates it for SQLite and for DynamoDB on moto). Each
 //! invariant is exercised under concurrency, because that is where read-then-write breaks.
 
 use std::collections::BTreeSet;

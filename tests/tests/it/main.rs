@@ -1,0 +1,24 @@
+//! Workspace integration tests (black-box HTTP, both stores, Lambda handlers, the template).
+//! One binary for the crate's integration tests (linking is most of a test build on two
+//! cores); `large_recording` stays apart because it measures this process's peak memory.
+
+mod admin_api;
+mod auth_api;
+mod auth_api_dynamodb;
+mod blobs;
+mod conformance;
+mod dynamodb_items;
+mod events;
+mod join_tokens;
+mod lambda_admin;
+mod lambda_auth;
+mod lambda_recordings;
+mod lambda_rooms;
+mod livekit_double;
+mod moderation_api;
+mod queue;
+mod recordings_api;
+mod rooms_api;
+mod secrets;
+mod template_routes;
+mod webhooks_api;
