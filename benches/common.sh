@@ -23,12 +23,16 @@ start_bedrud() {
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-# Registers a user and creates a public room; sets $TOKEN and $ROOM.
+# Registers a user and creates a public room; sets $TOKEN, $ROOM and $LIVE_ROOM (LiveKit's
+# name for it: `<name>.<id>`).
 user_and_room() {
   TOKEN=$(curl -sf "$url/api/auth/register" -H 'content-type: application/json' \
     -d '{"email":"load@example.com","password":"correct horse battery staple","name":"Load Test"}' \
     | json "['tokens']['accessToken']")
-  ROOM=$(curl -sf "$url/api/room/create" -H 'content-type: application/json' \
-    -H "authorization: Bearer $TOKEN" -d '{"isPublic":true}' | json "['name']")
-  export TOKEN ROOM
+  local created
+  created=$(curl -sf "$url/api/room/create" -H 'content-type: application/json' \
+    -H "authorization: Bearer $TOKEN" -d '{"isPublic":true}')
+  ROOM=$(echo "$created" | json "['name']")
+  LIVE_ROOM="$ROOM.$(echo "$created" | json "['id']")"
+  export TOKEN ROOM LIVE_ROOM
 }

@@ -20,7 +20,7 @@ source benches/common.sh
 start_bedrud LIVEKIT_API_KEY=$KEY LIVEKIT_API_SECRET=$SECRET
 user_and_room
 DELIVERIES="$dir/deliveries.txt"
-.tools/venv/bin/python benches/webhook_events.py "$KEY" "$SECRET" "$ROOM" "$EVENTS" > "$DELIVERIES"
+.tools/venv/bin/python benches/webhook_events.py "$KEY" "$SECRET" "$LIVE_ROOM" "$EVENTS" > "$DELIVERIES"
 export DELIVERIES
 echo "bedrud $url, room $ROOM, $EVENTS distinct deliveries; wrk -t$THREADS -c$CONNS -d$DURATION"
 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s benches/webhook.lua "$url/api/livekit/webhook"

@@ -20,7 +20,10 @@ from livekit import api
 
 KEY = "APItestkey"
 SECRET = "test-livekit-secret-0123456789abcdef"
-ROOM = api.Room(sid="RM_fixture", name="lambda-room")
+# LiveKit's name for one incarnation of a room is `<name>.<room id>`; the test that delivers
+# these creates room `lambda-room` with this id (tests/tests/it/lambda_rooms.rs).
+ROOM_ID = "5e1f0c2a-7b3d-4c8e-9f10-2a3b4c5d6e7f"
+ROOM = api.Room(sid="RM_fixture", name=f"lambda-room.{ROOM_ID}")
 WHO = api.ParticipantInfo(
     sid="PA_fixture1",
     identity="guest-fix00001",

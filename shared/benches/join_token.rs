@@ -56,14 +56,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("mint_join_token", |b| {
         b.iter(|| {
             tokens
-                .mint(
-                    &caller.id,
-                    &caller.name,
-                    &r.name,
-                    black_box(&granted),
-                    meta,
-                    0,
-                )
+                .mint(&caller.id, &caller.name, &r, black_box(&granted), meta, 0)
                 .unwrap()
         })
     });

@@ -7,6 +7,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use base64::Engine;
+use bedrud_shared::attendance::Attendance;
 use bedrud_shared::config::Config;
 use bedrud_shared::domain::{Room, RoomName, UserId, now};
 use bedrud_shared::livekit::WebhookVerifier;
@@ -49,11 +50,13 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let stores = Stores::from_adapter(SqliteStore::open(&dir.path().join("b.db")).unwrap());
-    let room = Room::new(
+    let mut room = Room::new(
         RoomName::parse("bench-room").unwrap(),
         UserId::new_account(),
         now(),
     );
+    room.is_public = true;
+    let live_name = room.livekit_name();
     rt.block_on(stores.rooms.create_room(&room, None)).unwrap();
     let mut config = Config::default();
     config.livekit.api_key = KEY.into();
@@ -62,12 +65,12 @@ fn bench(c: &mut Criterion) {
     let hooks = Arc::new(Webhooks::new(
         stores.rooms.clone(),
         stores.webhooks.clone(),
-        None,
+        Attendance::new(stores.rooms.clone(), stores.users.clone(), None),
         recordings,
         &config,
     ));
     let verifier = WebhookVerifier::new(KEY, SECRET);
-    let (jwt, body) = delivery("bench-room", 0);
+    let (jwt, body) = delivery(&live_name, 0);
     c.bench_function("webhook_verify", |b| {
         b.iter(|| {
             verifier
@@ -80,7 +83,7 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || {
                 i += 1;
-                delivery("bench-room", i)
+                delivery(&live_name, i)
             },
             |(jwt, body)| rt.block_on(hooks.receive(Some(&jwt), &body)).unwrap(),
             BatchSize::SmallInput,

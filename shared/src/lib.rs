@@ -4,6 +4,7 @@
 //! adapters) ← `http` (routers). `config`, `telemetry` and `runtime` wire a process.
 
 pub mod admin;
+pub mod attendance;
 pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -8,12 +8,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::domain::{RoomName, UnixTime, UserId, now};
+use crate::attendance::{Attendance, Attended};
+use crate::domain::{LiveRoomName, UnixTime, UserId, now};
 use crate::error::Result;
 use crate::livekit::{LiveKit, LiveRoom, found};
 use crate::recordings::Recordings;
-use crate::store::{RoomStore, Seen};
-use crate::webhooks::connected;
+use crate::store::{RoomStore, Seen, SeenOutcome, Stores};
 
 /// A seat younger than this is left alone: its holder may still be connecting.
 pub const GRACE_SECS: UnixTime = 120;
@@ -35,14 +35,21 @@ pub struct Report {
 pub struct Reconciler {
     rooms: Arc<dyn RoomStore>,
     livekit: Arc<dyn LiveKit>,
+    attendance: Attendance,
     recordings: Option<Arc<Recordings>>,
 }
 
 impl Reconciler {
-    pub fn new(rooms: Arc<dyn RoomStore>, livekit: Arc<dyn LiveKit>) -> Self {
+    pub fn new(stores: &Stores, livekit: Arc<dyn LiveKit>) -> Self {
+        let attendance = Attendance::new(
+            stores.rooms.clone(),
+            stores.users.clone(),
+            Some(livekit.clone()),
+        );
         Self {
-            rooms,
+            rooms: stores.rooms.clone(),
             livekit,
+            attendance,
             recordings: None,
         }
     }
@@ -62,13 +69,14 @@ impl Reconciler {
     pub async fn run_at(&self, t: UnixTime) -> Result<Report> {
         let live = self.livekit.list_rooms(&[]).await?;
         let mut report = Report::default();
-        let mut seen_names = HashSet::new();
+        let mut seen_ids = HashSet::new();
         for lr in &live {
-            let Ok(name) = RoomName::parse(&lr.name) else {
+            let Some(ours) = LiveRoomName::parse(&lr.name) else {
                 continue; // not a room of ours
             };
-            seen_names.insert(lr.name.clone());
-            if let Some((room, _)) = self.rooms.active_room(&name, None).await? {
+            seen_ids.insert(ours.id.clone());
+            let active = self.rooms.active_room(&ours.name, None).await?;
+            if let Some((room, _)) = active.filter(|(r, _)| r.id == ours.id) {
                 report.live_rooms += 1;
                 self.meeting(&room, lr, t, &mut report).await?;
             }
@@ -77,7 +85,7 @@ impl Reconciler {
         loop {
             let page = self.rooms.busy_rooms(PAGE, cursor.as_deref()).await?;
             for room in &page.items {
-                if seen_names.contains(room.name.as_str()) {
+                if seen_ids.contains(&room.id) {
                     continue;
                 }
                 // No meeting in LiveKit: every seat older than the grace period is stale.
@@ -122,7 +130,7 @@ impl Reconciler {
             self.rooms.room_session(room, &lr.sid, true, t).await?;
         }
         let participants =
-            found(self.livekit.list_participants(room.name.as_str()).await)?.unwrap_or_default();
+            found(self.livekit.list_participants(&room.livekit_name()).await)?.unwrap_or_default();
         let members: HashMap<String, crate::domain::Member> = self
             .rooms
             .active_members(room)
@@ -144,17 +152,11 @@ impl Reconciler {
             }
             let member = self.rooms.member(room, &user).await?;
             let was_active = member.as_ref().is_some_and(|m| m.is_active);
-            connected(
-                &*self.rooms,
-                Some(&*self.livekit),
-                room,
-                member.as_ref(),
-                &user,
-                &p.sid,
-                t,
-            )
-            .await?;
-            report.joined += usize::from(!was_active);
+            let attended = self
+                .attendance
+                .connected(room, member.as_ref(), &user, &p.sid, t)
+                .await?;
+            report.joined += usize::from(!was_active && attended == Attended::Seated);
         }
         for (identity, m) in &members {
             if present.contains(identity) || m.seen_at > t - GRACE_SECS {
@@ -165,6 +167,7 @@ impl Reconciler {
                 .rooms
                 .seen(room, &m.user_id, Seen::Left { session }, t)
                 .await?
+                == SeenOutcome::Applied
             {
                 report.freed += 1;
             }

@@ -123,7 +123,7 @@ impl Recordings {
                 "recordings with an external LiveKit need a bucket (recordings.bucket / BUCKET_NAME): its egress cannot write to this server's disk".into(),
             ));
         }
-        let live = lk.list_rooms(&[room.name.as_str().to_string()]).await?;
+        let live = lk.list_rooms(&[room.livekit_name()]).await?;
         if live.is_empty() {
             return Err(Error::conflict(
                 "the meeting has not started: nobody is in the room",
@@ -154,7 +154,7 @@ impl Recordings {
             ));
         }
         match lk
-            .start_recording(room.name.as_str(), &self.output(&rec))
+            .start_recording(&room.livekit_name(), &self.output(&rec))
             .await
         {
             Ok(egress) => {

@@ -4,16 +4,13 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
-
 use crate::config::Config;
 use crate::domain::policy::{self, Caller, Refusal, RoomRole};
 use crate::domain::{
-    Access, Member, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch, SessionId,
-    SettingsPatch, UnixTime, now,
+    Member, Room, RoomId, RoomMode, RoomName, RoomPatch, SessionId, SettingsPatch, UnixTime, now,
 };
 use crate::error::{Error, Result};
-use crate::livekit::{JoinToken, JoinTokens, LiveKit, LiveKitError};
+use crate::livekit::{JoinToken, JoinTokens, LiveKit, LiveKitError, participant_metadata};
 use crate::store::{CreateRoom, Occupy, RoomStore, RoomWrite};
 
 /// Pages are read in this size when a route returns a whole list.
@@ -202,7 +199,7 @@ impl Rooms {
             RoomWrite::NotFound => return Err(Refusal::NotFound.into()),
         }
         if let Some(lk) = &self.livekit {
-            match lk.delete_room(room.name.as_str()).await {
+            match lk.delete_room(&room.livekit_name()).await {
                 Ok(()) | Err(LiveKitError::NotFound(_)) => {}
                 Err(e) => tracing::warn!(error = %e, room = %room.id, "LiveKit room not closed"),
             }
@@ -220,7 +217,9 @@ impl Rooms {
                     .store
                     .active_room(&room.name, Some(&c.id))
                     .await?
-                    .is_some_and(|(r, m)| r.id == room.id && m.is_some_and(|m| !m.banned)),
+                    .is_some_and(|(r, m)| {
+                        r.id == room.id && m.is_some_and(|m| m.admitted && !m.banned)
+                    }),
             };
         let members = if visible && room.is_active {
             self.store.active_members(&room).await?
@@ -279,8 +278,13 @@ impl Rooms {
             }
         }
         let rights = policy::rights(&room, admission.role, &admission.restrictions);
-        let metadata = metadata(caller, admission.role, &admission.restrictions);
-        let token = tokens.mint(&caller.id, &caller.name, &room.name, &rights, &metadata, t)?;
+        let metadata = participant_metadata(
+            None,
+            admission.role,
+            &caller.accesses,
+            admission.restrictions.chat_blocked,
+        );
+        let token = tokens.mint(&caller.id, &caller.name, &room, &rights, &metadata, t)?;
         Ok(Entry {
             room,
             role: admission.role,
@@ -355,22 +359,6 @@ fn refuse_guests(caller: &Caller) -> Result<()> {
         return Err(Error::forbidden("Guests cannot create or manage rooms"));
     }
     Ok(())
-}
-
-/// Participant metadata as the clients read it: `accesses` (the web client shows a moderator
-/// badge for `"moderator"`), our `role`, and `chatBlocked` (Android greys out chat). Display
-/// only: no decision ever reads it back.
-fn metadata(caller: &Caller, role: RoomRole, restrictions: &Restrictions) -> String {
-    let mut accesses: Vec<&str> = caller.accesses.iter().map(|a| a.as_str()).collect();
-    if role == RoomRole::Moderator && !caller.accesses.contains(&Access::Moderator) {
-        accesses.push(Access::Moderator.as_str());
-    }
-    json!({
-        "role": role.as_str(),
-        "accesses": accesses,
-        "chatBlocked": restrictions.chat_blocked,
-    })
-    .to_string()
 }
 
 /// Seconds after creation that Bedrud stamps as a room's `expiresAt` (informational).

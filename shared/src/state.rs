@@ -2,6 +2,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::admin::Admin;
+use crate::attendance::Attendance;
 use crate::auth::Auth;
 use crate::blobs::{BlobLinks, BlobStore};
 use crate::config::{Config, ConfigError};
@@ -105,7 +106,7 @@ impl AppState {
         let webhooks = Webhooks::new(
             stores.rooms.clone(),
             stores.webhooks.clone(),
-            livekit.clone(),
+            Attendance::new(stores.rooms.clone(), stores.users.clone(), livekit.clone()),
             recordings.clone(),
             &config,
         );
@@ -130,7 +131,7 @@ impl AppState {
     /// The reconciler over this state's store and LiveKit; `None` without LiveKit keys.
     pub fn reconciler(&self) -> Option<crate::reconciler::Reconciler> {
         let lk = self.livekit.clone()?;
-        let r = crate::reconciler::Reconciler::new(self.stores.rooms.clone(), lk);
+        let r = crate::reconciler::Reconciler::new(&self.stores, lk);
         Some(match self.media.queue {
             Some(_) => r.with_recordings(self.recordings.clone()),
             None => r,

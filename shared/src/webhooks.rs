@@ -1,16 +1,17 @@
 //! LiveKit webhooks applied: each verified event id once, each effect a guarded transition
 //! in the store (`RoomStore::seen`, `room_session`), so duplicates and reordering are
-//! harmless. A participant who connects although banned (an old token still admits them on
-//! self-hosted LiveKit) is removed again.
+//! harmless. A participant the room would not let in now (banned, not admitted to a private
+//! room, no seat left: an old token still admits them to LiveKit) is removed again
+//! ([`Attendance`]). LiveKit room names name one incarnation of a room (`<name>.<id>`), so
+//! reports about an earlier room of the same name change nothing.
 
 use std::sync::Arc;
 
+use crate::attendance::Attendance;
 use crate::config::Config;
-use crate::domain::{Member, Room, RoomName, UnixTime, UserId, now};
+use crate::domain::{LiveRoomName, Room, UnixTime, UserId, now};
 use crate::error::{Error, Result};
-use crate::livekit::{
-    LiveEvent, LiveEventKind, LiveKit, LiveKitError, WebhookRefusal, WebhookVerifier,
-};
+use crate::livekit::{LiveEvent, LiveEventKind, WebhookRefusal, WebhookVerifier};
 use crate::recordings::Recordings;
 use crate::store::{RoomStore, Seen, WebhookLog, WebhookStats};
 
@@ -30,7 +31,7 @@ pub struct Webhooks {
     verifier: Option<WebhookVerifier>,
     rooms: Arc<dyn RoomStore>,
     log: Arc<dyn WebhookLog>,
-    livekit: Option<Arc<dyn LiveKit>>,
+    attendance: Attendance,
     recordings: Arc<Recordings>,
 }
 
@@ -38,7 +39,7 @@ impl Webhooks {
     pub fn new(
         rooms: Arc<dyn RoomStore>,
         log: Arc<dyn WebhookLog>,
-        livekit: Option<Arc<dyn LiveKit>>,
+        attendance: Attendance,
         recordings: Arc<Recordings>,
         config: &Config,
     ) -> Self {
@@ -49,7 +50,7 @@ impl Webhooks {
             verifier,
             rooms,
             log,
-            livekit,
+            attendance,
             recordings,
         }
     }
@@ -141,58 +142,33 @@ impl Webhooks {
 
     async fn joined(&self, room: &str, identity: &str, session: &str, at: UnixTime) -> Result<()> {
         // Identities that are not ours (recorders, agents) hold no seat.
-        let (Ok(name), Ok(user)) = (RoomName::parse(room), UserId::parse(identity)) else {
+        let (Some(live), Ok(user)) = (LiveRoomName::parse(room), UserId::parse(identity)) else {
             return Ok(());
         };
-        // Room and member in one read: the ban decides whether they may stay.
-        let Some((r, member)) = self.rooms.active_room(&name, Some(&user)).await? else {
+        // Room and member in one read: admission and bans decide whether they may stay.
+        let Some((r, member)) = self.rooms.active_room(&live.name, Some(&user)).await? else {
             return Ok(());
         };
-        connected(
-            &*self.rooms,
-            self.livekit.as_deref(),
-            &r,
-            member.as_ref(),
-            &user,
-            session,
-            at,
-        )
-        .await
+        if r.id != live.id {
+            return Ok(()); // an earlier room of the same name
+        }
+        self.attendance
+            .connected(&r, member.as_ref(), &user, session, at)
+            .await?;
+        Ok(())
     }
 
-    /// The active room LiveKit's room name refers to; names that are not ours are ignored.
+    /// The active room LiveKit's room name refers to; names that are not ours, and rooms
+    /// archived since, are ignored.
     async fn room(&self, name: &str) -> Result<Option<Room>> {
-        let Ok(name) = RoomName::parse(name) else {
+        let Some(live) = LiveRoomName::parse(name) else {
             return Ok(None);
         };
-        Ok(self.rooms.active_room(&name, None).await?.map(|(r, _)| r))
+        Ok(self
+            .rooms
+            .active_room(&live.name, None)
+            .await?
+            .map(|(r, _)| r)
+            .filter(|r| r.id == live.id))
     }
-}
-
-/// Someone is connected to the room's meeting (a webhook or the reconciler saw it): they hold
-/// a seat, unless they are banned, in which case LiveKit removes them again.
-pub(crate) async fn connected(
-    rooms: &dyn RoomStore,
-    livekit: Option<&dyn LiveKit>,
-    room: &Room,
-    member: Option<&Member>,
-    user: &UserId,
-    session: &str,
-    at: UnixTime,
-) -> Result<()> {
-    rooms.seen(room, user, Seen::Joined { session }, at).await?;
-    if member.is_some_and(|m| m.banned)
-        && let Some(lk) = livekit
-    {
-        match lk
-            .remove_participant(room.name.as_str(), user.as_str())
-            .await
-        {
-            Ok(()) | Err(LiveKitError::NotFound(_)) => {
-                rooms.seen(room, user, Seen::Left { session }, at).await?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use bedrud_shared::domain::{
-    Access, DisplayName, Email, Provider, Session, SessionId, User, UserId, now,
+    Access, DisplayName, Email, Provider, REFRESH_GRACE_SECS, Session, SessionId, User, UserId, now,
 };
 use bedrud_shared::store::{Rotation, StoreError, Stores};
 
@@ -54,6 +54,7 @@ fn session(user: &UserId, expires_in: i64) -> Session {
         created_at: t,
         expires_at: t + expires_in,
         revoked: false,
+        rotated_at: None,
     }
 }
 
@@ -285,8 +286,13 @@ pub async fn rotation_is_compare_and_swap(s: &Stores) {
         .filter(|o| matches!(o, Rotation::Rotated(_)))
         .collect();
     assert_eq!(rotated.len(), 1, "{outcomes:?}");
+    // The losers presented the generation just rotated out: they get the winner's, and
+    // nothing is revoked (two tabs refreshing at once must not sign the user out).
     assert_eq!(
-        outcomes.iter().filter(|o| **o == Rotation::Reused).count(),
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Rotation::Current(x) if x.generation == 1))
+            .count(),
         9,
         "{outcomes:?}"
     );
@@ -294,9 +300,26 @@ pub async fn rotation_is_compare_and_swap(s: &Stores) {
         unreachable!()
     };
     assert_eq!((after.generation, after.expires_at), (1, exp));
+    // Past the grace period the same token is a replay.
+    let late = now() + REFRESH_GRACE_SECS + 1;
+    assert_eq!(
+        s.sessions
+            .rotate_session(&a.id, &sess.id, 0, exp, late)
+            .await
+            .unwrap(),
+        Rotation::Reused
+    );
 
     assert!(
         matches!(s.sessions.rotate_session(&a.id, &sess.id, 1, exp, now()).await.unwrap(), Rotation::Rotated(x) if x.generation == 2)
+    );
+    // Two generations back is a replay at once.
+    assert_eq!(
+        s.sessions
+            .rotate_session(&a.id, &sess.id, 0, exp, now())
+            .await
+            .unwrap(),
+        Rotation::Reused
     );
     s.sessions
         .revoke_session(&a.id, &sess.id, now())

@@ -214,6 +214,7 @@ pub async fn capacity_under_concurrency(s: &Stores) {
             .change_member(&r, &joined[0], &MemberChange::Ban, now())
             .await
             .unwrap()
+            .is_some()
     );
     assert_eq!(
         s.rooms
@@ -261,7 +262,13 @@ pub async fn member_changes_persist(s: &Stores) {
         MemberChange::Restrict(restricted.clone()),
         MemberChange::Role(MemberRole::Moderator),
     ] {
-        assert!(s.rooms.change_member(&r, &u, &change, now()).await.unwrap());
+        assert!(
+            s.rooms
+                .change_member(&r, &u, &change, now())
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
     let (_, m) = s
         .rooms
@@ -315,10 +322,11 @@ pub async fn member_changes_persist(s: &Stores) {
     );
     s.rooms.archive_room(&r.id, now()).await.unwrap();
     assert!(
-        !s.rooms
+        s.rooms
             .change_member(&r, &u, &MemberChange::Ban, now())
             .await
             .unwrap()
+            .is_none()
     );
 }
 
@@ -394,11 +402,11 @@ pub async fn owned_rooms_paginate(s: &Stores) {
     assert_eq!(seen, ids);
 }
 
-/// Presence reports from LiveKit: joins take a seat even past capacity (they are in), a
-/// leave frees it only for the current connection, older reports never undo newer ones,
-/// and a finished meeting frees every seat taken before it ended.
+/// Presence reports from LiveKit: joins take a seat only while one is free (an old token
+/// cannot beat capacity), a leave frees it only for the current connection, older reports
+/// never undo newer ones, and a finished meeting frees every seat taken before it ended.
 pub async fn presence_reports_are_guarded(s: &Stores) {
-    use bedrud_shared::store::Seen;
+    use bedrud_shared::store::{Seen, SeenOutcome};
     let owner = UserId::new_account();
     let r = room(&owner, 1);
     created(s, &r).await;
@@ -410,13 +418,28 @@ pub async fn presence_reports_are_guarded(s: &Stores) {
     };
     let joined = |session| Seen::Joined { session };
     let left = |session| Seen::Left { session };
-    assert!(s.rooms.seen(&r, &a, joined("PA_a1"), t).await.unwrap());
     assert!(
-        !s.rooms.seen(&r, &a, joined("PA_a1"), t).await.unwrap(),
+        s.rooms
+            .seen(&r, &a, joined("PA_a1"), t)
+            .await
+            .unwrap()
+            .changed()
+    );
+    assert!(
+        !s.rooms
+            .seen(&r, &a, joined("PA_a1"), t)
+            .await
+            .unwrap()
+            .changed(),
         "duplicate"
     );
-    assert!(s.rooms.seen(&r, &b, joined("PA_b1"), t).await.unwrap());
-    assert_eq!(seats(s, &r).await, 2, "LiveKit's word beats capacity");
+    assert_eq!(
+        s.rooms.seen(&r, &b, joined("PA_b1"), t).await.unwrap(),
+        SeenOutcome::Full,
+        "no seat left: the caller removes the connection"
+    );
+    assert_eq!(seats(s, &r).await, 1);
+    assert!(s.rooms.member(&r, &b).await.unwrap().is_none());
     let m = s.rooms.member(&r, &a).await.unwrap().unwrap();
     assert_eq!(
         (m.is_active, m.session.as_deref(), m.seen_at),
@@ -424,29 +447,73 @@ pub async fn presence_reports_are_guarded(s: &Stores) {
     );
 
     // A reconnect replaces the session without a second seat; the old one's leave is void.
-    assert!(s.rooms.seen(&r, &a, joined("PA_a2"), t + 1).await.unwrap());
-    assert_eq!(seats(s, &r).await, 2);
-    assert!(!s.rooms.seen(&r, &a, left("PA_a1"), t + 2).await.unwrap());
-    assert!(s.rooms.seen(&r, &a, left("PA_a2"), t + 2).await.unwrap());
     assert!(
-        !s.rooms.seen(&r, &a, left("PA_a2"), t + 2).await.unwrap(),
-        "once"
+        s.rooms
+            .seen(&r, &a, joined("PA_a2"), t + 1)
+            .await
+            .unwrap()
+            .changed()
     );
     assert_eq!(seats(s, &r).await, 1);
+    assert!(
+        !s.rooms
+            .seen(&r, &a, left("PA_a1"), t + 2)
+            .await
+            .unwrap()
+            .changed()
+    );
+    assert!(
+        s.rooms
+            .seen(&r, &a, left("PA_a2"), t + 2)
+            .await
+            .unwrap()
+            .changed()
+    );
+    assert!(
+        !s.rooms
+            .seen(&r, &a, left("PA_a2"), t + 2)
+            .await
+            .unwrap()
+            .changed(),
+        "once"
+    );
+    assert_eq!(seats(s, &r).await, 0);
     // An older join arriving late does not bring them back.
-    assert!(!s.rooms.seen(&r, &a, joined("PA_a2"), t + 1).await.unwrap());
+    assert!(
+        !s.rooms
+            .seen(&r, &a, joined("PA_a2"), t + 1)
+            .await
+            .unwrap()
+            .changed()
+    );
 
     // Reordered delivery for someone never seen: the leave (newer) arrives first and is
     // remembered, so the older join that follows takes no seat.
     let late = UserId::new_account();
-    assert!(s.rooms.seen(&r, &late, left("PA_l"), t + 4).await.unwrap());
+    assert!(
+        s.rooms
+            .seen(&r, &late, left("PA_l"), t + 4)
+            .await
+            .unwrap()
+            .changed()
+    );
     assert!(
         !s.rooms
             .seen(&r, &late, joined("PA_l"), t + 3)
             .await
             .unwrap()
+            .changed()
     );
     assert!(!s.rooms.member(&r, &late).await.unwrap().unwrap().is_active);
+    assert_eq!(seats(s, &r).await, 0);
+    // With the seat free again, b's connection takes it.
+    assert!(
+        s.rooms
+            .seen(&r, &b, joined("PA_b2"), t + 3)
+            .await
+            .unwrap()
+            .changed()
+    );
     assert_eq!(seats(s, &r).await, 1);
 
     // A seat taken through the API after the meeting finished survives the finish.
@@ -491,7 +558,7 @@ pub async fn presence_reports_are_guarded(s: &Stores) {
         .collect();
     let mut applied = 0;
     for t in tasks {
-        applied += usize::from(t.await.unwrap().unwrap());
+        applied += usize::from(t.await.unwrap().unwrap().changed());
     }
     assert_eq!((applied, seats(s, &r).await), (1, 1));
     let tasks: Vec<_> = (0..10)
@@ -505,7 +572,7 @@ pub async fn presence_reports_are_guarded(s: &Stores) {
         .collect();
     let mut applied = 0;
     for t in tasks {
-        applied += usize::from(t.await.unwrap().unwrap());
+        applied += usize::from(t.await.unwrap().unwrap().changed());
     }
     assert_eq!((applied, seats(s, &r).await), (1, 0));
 }

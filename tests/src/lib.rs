@@ -295,6 +295,16 @@ pub fn count(statuses: &[u16], code: u16) -> usize {
     statuses.iter().filter(|&&s| s == code).count()
 }
 
+/// LiveKit's name for a room as the API answered it (create, join): `<name>.<id>`, one name
+/// per incarnation of a room name.
+pub fn livekit_room(room: &Value) -> String {
+    format!(
+        "{}.{}",
+        room["name"].as_str().expect("room name"),
+        room["id"].as_str().expect("room id")
+    )
+}
+
 /// Decodes a JWT's payload without verifying it (clients do exactly this).
 pub fn jwt_claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("three-part JWT");

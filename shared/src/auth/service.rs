@@ -9,7 +9,7 @@ use crate::domain::{
     Access, DisplayName, Email, Password, Provider, Session, SessionId, User, UserId, now,
 };
 use crate::error::{Error, Result};
-use crate::store::{Rotation, SessionStore, StoreError, UserStore};
+use crate::store::{DEACTIVATED, Rotation, SessionStore, StoreError, UserStore};
 
 /// Largest preferences blob, as Bedrud (4 KiB).
 pub const MAX_PREFERENCES: usize = 4096;
@@ -197,7 +197,9 @@ impl Auth {
             )
             .await?
         {
-            Rotation::Rotated(session) => {
+            // A refresh that lost the race to another (two tabs, a retry after a lost answer)
+            // gets the winner's generation: the same pair a second time, not a sign-out.
+            Rotation::Rotated(session) | Rotation::Current(session) => {
                 let user = self.live_user(&session.user_id).await?;
                 let tokens = self.tokens_for(&user, &sid, session.generation, t)?;
                 Ok((user, tokens))
@@ -339,8 +341,16 @@ impl Auth {
             created_at: t,
             expires_at: t + self.keys.refresh_ttl,
             revoked: false,
+            rotated_at: None,
         };
-        self.sessions.insert_session(&session).await?;
+        // Refused by the store if the account was deactivated since it was read.
+        self.sessions
+            .insert_session(&session)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(DEACTIVATED) => Error::forbidden("Account is deactivated"),
+                other => other.into(),
+            })?;
         self.tokens_for(user, &session.id, 0, t)
     }
 

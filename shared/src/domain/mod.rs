@@ -6,24 +6,28 @@ mod identity;
 pub mod name;
 mod password;
 pub mod policy;
+mod presence;
 mod recording;
 mod room;
 mod room_name;
 mod session;
+mod standing;
 mod user;
 
 pub use email::Email;
 pub use identity::UserId;
 pub use name::DisplayName;
 pub use password::Password;
+pub use presence::presence_change;
 pub use recording::{Recording, RecordingId, RecordingMove, RecordingStatus};
 pub use room::{
-    Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomPatch, RoomSettings,
-    SettingsPatch, Source,
+    LiveRoomName, Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomPatch,
+    RoomSettings, SettingsPatch, Source,
 };
 pub use room_name::RoomName;
-pub use session::{Session, SessionId};
-pub use user::{Access, Provider, User};
+pub use session::{REFRESH_GRACE_SECS, Replay, Session, SessionId};
+pub use standing::{MemberChange, Standing};
+pub use user::{Access, Provider, User, is_active_admin};
 
 /// Seconds since the Unix epoch: what tokens, TTL attributes and both stores speak.
 pub type UnixTime = i64;

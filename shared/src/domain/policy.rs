@@ -55,14 +55,17 @@ impl RoomRole {
     }
 }
 
-/// `None` is an anonymous visitor: never more than a participant.
+/// `None` is an anonymous visitor: never more than a participant. A banned member moderates
+/// nothing, whatever role their record still carries.
 pub fn role(room: &Room, member: Option<&Member>, caller: Option<&Caller>) -> RoomRole {
     let Some(caller) = caller else {
         return RoomRole::Participant;
     };
+    let room_moderator =
+        member.is_some_and(|m| m.role == super::MemberRole::Moderator && !m.banned);
     if room.is_owner(&caller.id) {
         RoomRole::Owner
-    } else if caller.is_admin() || member.is_some_and(|m| m.role == super::MemberRole::Moderator) {
+    } else if caller.is_admin() || room_moderator {
         RoomRole::Moderator
     } else {
         RoomRole::Participant
@@ -105,8 +108,9 @@ pub struct Admission {
 }
 
 /// `member` is the caller's record in this room (same room id), if any; `caller` is `None` for
-/// an anonymous visitor (room checks). A private room admits its owner, admins, and people
-/// who are already members (earlier joins, invites, moderators).
+/// an anonymous visitor (room checks). A private room admits its owner, admins, and members
+/// let in explicitly (an earlier admitted entry, a promotion): never someone whose record
+/// only carries a restriction or a ban.
 pub fn admit(
     room: &Room,
     member: Option<&Member>,
@@ -119,7 +123,7 @@ pub fn admit(
     if role != RoomRole::Owner && member.is_some_and(|m| m.banned) {
         return Err(Refusal::Banned);
     }
-    if !room.is_public && role == RoomRole::Participant && member.is_none() {
+    if !room.is_public && role == RoomRole::Participant && !member.is_some_and(|m| m.admitted) {
         return Err(Refusal::Private {
             approval: room.settings.require_approval,
         });
@@ -196,6 +200,7 @@ mod tests {
             role: MemberRole::Participant,
             is_active: false,
             banned: false,
+            admitted: true,
             restrictions: Restrictions::default(),
             joined_at: 0,
             left_at: None,
@@ -212,8 +217,14 @@ mod tests {
             admit(&r, None, Some(&stranger)),
             Err(Refusal::Private { approval: false })
         );
-        let m = member(&r, &stranger);
+        let mut m = member(&r, &stranger);
         assert!(admit(&r, Some(&m), Some(&stranger)).is_ok());
+        // A record that only carries a restriction (or a lifted ban) does not open the door.
+        m.admitted = false;
+        assert_eq!(
+            admit(&r, Some(&m), Some(&stranger)),
+            Err(Refusal::Private { approval: false })
+        );
         let boss = caller(owner(), &[Access::User]);
         assert_eq!(admit(&r, None, Some(&boss)).unwrap().role, RoomRole::Owner);
         let admin = caller(UserId::new_account(), &[Access::Admin]);
@@ -239,6 +250,11 @@ mod tests {
         assert!(!admit(&r, Some(&m), Some(&u)).unwrap().needs_slot);
         m.banned = true;
         assert_eq!(admit(&r, Some(&m), Some(&u)), Err(Refusal::Banned));
+        // A banned moderator moderates nothing.
+        m.role = MemberRole::Moderator;
+        assert_eq!(role(&r, Some(&m), Some(&u)), RoomRole::Participant);
+        m.banned = false;
+        assert_eq!(role(&r, Some(&m), Some(&u)), RoomRole::Moderator);
         r.is_active = false;
         assert_eq!(admit(&r, None, Some(&u)), Err(Refusal::Archived));
     }

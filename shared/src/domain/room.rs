@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{DisplayName, RoomName, UnixTime, UserId};
+use super::{DisplayName, RoomName, Standing, UnixTime, UserId};
 use crate::error::Error;
 
 /// A room's id: a UUID, stable across renames of nothing (names are only unique while active).
@@ -304,9 +304,16 @@ impl Restrictions {
     }
 
     pub fn deny(&mut self, s: Source) {
-        if !self.denies(s) {
+        self.set(s, true);
+    }
+
+    /// Denies or allows one source, keeping the list sorted and unique.
+    pub fn set(&mut self, s: Source, denied: bool) {
+        if denied && !self.denies(s) {
             self.denied.push(s);
             self.denied.sort();
+        } else if !denied {
+            self.denied.retain(|d| *d != s);
         }
     }
 }
@@ -321,6 +328,8 @@ pub struct Member {
     pub role: MemberRole,
     pub is_active: bool,
     pub banned: bool,
+    /// Let in explicitly (see [`Standing::admitted`]); the only thing that opens a private room.
+    pub admitted: bool,
     pub restrictions: Restrictions,
     pub joined_at: UnixTime,
     pub left_at: Option<UnixTime>,
@@ -331,9 +340,105 @@ pub struct Member {
     pub seen_at: UnixTime,
 }
 
+impl Member {
+    /// What moderation and admission decide about this member.
+    pub fn standing(&self) -> Standing {
+        Standing {
+            role: self.role,
+            banned: self.banned,
+            admitted: self.admitted,
+            restrictions: self.restrictions.clone(),
+        }
+    }
+
+    pub fn set_standing(&mut self, s: Standing) {
+        self.role = s.role;
+        self.banned = s.banned;
+        self.admitted = s.admitted;
+        self.restrictions = s.restrictions;
+    }
+
+    /// A record of someone the room has not seen yet: not admitted, no seat.
+    pub fn blank(room: &RoomId, user: &UserId, name: DisplayName, now: UnixTime) -> Self {
+        Self {
+            room_id: room.clone(),
+            user_id: user.clone(),
+            name,
+            role: MemberRole::Participant,
+            is_active: false,
+            banned: false,
+            admitted: false,
+            restrictions: Restrictions::default(),
+            joined_at: now,
+            left_at: None,
+            session: None,
+            seen_at: now,
+        }
+    }
+
+    /// Admission of a record written before admission was stored: moderators were promoted,
+    /// and a record carrying a real display name came from an entry the policy admitted
+    /// (records made by moderation or by LiveKit's reports carry the identity as name).
+    pub fn legacy_admitted(role: MemberRole, name: &str, user: &UserId) -> bool {
+        role == MemberRole::Moderator || name != user.as_str()
+    }
+}
+
+/// LiveKit's name for one incarnation of a room: `<name>.<id>`. Room names are free again
+/// once a room is archived, and LiveKit admits any unexpired token for a room name, so a
+/// token for an earlier room of the same name must not reach the meeting of a later one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRoomName {
+    pub name: RoomName,
+    pub id: RoomId,
+}
+
+impl LiveRoomName {
+    pub fn of(room: &Room) -> String {
+        format!("{}.{}", room.name, room.id)
+    }
+
+    /// `None` for a LiveKit room that is not one of ours.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (name, id) = raw.split_once('.')?;
+        Some(Self {
+            name: RoomName::parse(name).ok().filter(|n| n.as_str() == name)?,
+            id: RoomId::parse(id).ok()?,
+        })
+    }
+}
+
+impl Room {
+    /// The LiveKit room this incarnation's meeting runs in.
+    pub fn livekit_name(&self) -> String {
+        LiveRoomName::of(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn livekit_names_name_one_incarnation() {
+        let owner = UserId::new_account();
+        let room = Room::new(RoomName::parse("standup").unwrap(), owner.clone(), 0);
+        let later = Room::new(RoomName::parse("standup").unwrap(), owner, 0);
+        assert_ne!(room.livekit_name(), later.livekit_name());
+        let parsed = LiveRoomName::parse(&room.livekit_name()).unwrap();
+        assert_eq!(
+            (parsed.name, parsed.id),
+            (room.name.clone(), room.id.clone())
+        );
+        for theirs in [
+            "standup",
+            "Standup.x",
+            &format!("STANDUP.{}", room.id),
+            "a.b.c",
+        ] {
+            assert!(LiveRoomName::parse(theirs).is_none(), "{theirs}");
+        }
+    }
 
     #[test]
     fn ids_modes_sources_round_trip() {

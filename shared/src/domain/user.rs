@@ -90,3 +90,8 @@ impl User {
         }
     }
 }
+
+/// Whether a user counts as an active platform admin (what the last-admin rule protects).
+pub fn is_active_admin(is_active: bool, accesses: &[Access]) -> bool {
+    is_active && accesses.iter().any(|a| *a >= Access::Admin)
+}

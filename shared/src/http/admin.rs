@@ -119,7 +119,7 @@ async fn participants(
         .collect();
     let (live, error) = match &s.livekit {
         None => (None, Some("LiveKit is not configured".to_string())),
-        Some(lk) => match found(lk.list_participants(room.name.as_str()).await) {
+        Some(lk) => match found(lk.list_participants(&room.livekit_name()).await) {
             Ok(list) => (Some(list.unwrap_or_default()), None),
             Err(e) => (None, Some(e.to_string())),
         },

@@ -2,6 +2,7 @@
 //! participants, data, egress) as a port with a Twirp adapter. Only this module names
 //! `livekit-api` / `livekit-protocol` types.
 
+mod metadata;
 mod port;
 mod token;
 mod transport;
@@ -10,6 +11,7 @@ mod webhook;
 
 use std::sync::Arc;
 
+pub use metadata::participant_metadata;
 pub use port::*;
 pub use token::{JoinToken, JoinTokens};
 pub use webhook::{LiveEvent, LiveEventKind, WebhookRefusal, WebhookVerifier};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use livekit_api::access_token::{AccessToken, VideoGrants};
 
 use crate::domain::policy::Rights;
-use crate::domain::{DisplayName, RoomName, UnixTime, UserId};
+use crate::domain::{DisplayName, Room, UnixTime, UserId};
 use crate::error::Error;
 
 /// The key pair and token policy, built once per process.
@@ -47,20 +47,20 @@ impl JoinTokens {
         &self.api_key
     }
 
-    /// Signs a token for `identity` in `room`. Every right is written out explicitly: LiveKit
-    /// grants everything that is left unset.
+    /// Signs a token for `identity` in this incarnation of `room` (its LiveKit name). Every
+    /// right is written out explicitly: LiveKit grants everything that is left unset.
     pub fn mint(
         &self,
         identity: &UserId,
         name: &DisplayName,
-        room: &RoomName,
+        room: &Room,
         rights: &Rights,
         metadata: &str,
         now: UnixTime,
     ) -> Result<JoinToken, Error> {
         let grants = VideoGrants {
             room_join: true,
-            room: room.as_str().into(),
+            room: room.livekit_name(),
             can_publish: Some(!rights.sources.is_empty()),
             can_publish_sources: rights.sources.iter().map(|s| s.as_str().into()).collect(),
             can_publish_data: Some(rights.publish_data),

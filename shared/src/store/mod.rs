@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use crate::domain::MemberChange;
 use crate::domain::{
-    Access, DisplayName, Email, Member, MemberRole, Recording, RecordingId, RecordingMove,
-    Restrictions, Room, RoomId, RoomName, RoomPatch, Session, SessionId, UnixTime, User, UserId,
+    Access, DisplayName, Email, Member, Recording, RecordingId, RecordingMove, Room, RoomId,
+    RoomName, RoomPatch, Session, SessionId, Standing, UnixTime, User, UserId,
 };
 use crate::error::Error;
 
@@ -41,6 +42,9 @@ impl From<StoreError> for Error {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The conflict a write for a deactivated (or vanished) account answers with.
+pub const DEACTIVATED: &str = "account deactivated";
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -83,6 +87,9 @@ pub trait UserStore: Send + Sync {
 pub enum Rotation {
     /// The presented generation was current; the session now holds `generation + 1`.
     Rotated(Session),
+    /// The presented generation was rotated out moments ago (two tabs refreshing at once):
+    /// nothing changed; answer with the session's current generation.
+    Current(Session),
     /// The presented generation is older than the current one: a replayed token.
     Reused,
     /// Revoked, expired or unknown: the token is simply no longer valid.
@@ -93,10 +100,13 @@ pub enum Rotation {
 /// sessions together makes "all sessions of a user" one strongly consistent read.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
+    /// Opens a session for an active user, as one conditional write: a deactivation that
+    /// commits first makes this fail with `Conflict(DEACTIVATED)`, and one that
+    /// commits after revokes it, so no session outlives a deactivation.
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
     /// Compare-and-swap: moves a live session from `generation` to `generation + 1` and
     /// extends it to `expires_at`. Exactly one of concurrent callers with the same
-    /// generation gets `Rotated`.
+    /// generation gets `Rotated`; the others are judged by [`Session::replay`].
     async fn rotate_session(
         &self,
         user: &UserId,
@@ -150,15 +160,12 @@ pub enum Occupy {
     RoomGone,
 }
 
-/// A moderation change to one member of an active room; creates the member if needed (a
-/// ban can precede any join).
+/// A member as a moderation change left it, and its standing just before the change (what
+/// an undo returns to).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MemberChange {
-    /// Banned and inactive; frees their slot if they held one.
-    Ban,
-    Unban,
-    Restrict(Restrictions),
-    Role(MemberRole),
+pub struct Changed {
+    pub before: Standing,
+    pub member: Member,
 }
 
 /// What LiveKit reported about one participant's connection (`session` is its participant
@@ -169,38 +176,22 @@ pub enum Seen<'a> {
     Left { session: &'a str },
 }
 
-/// What a presence report does to a member as stored: `Some((active, seat change))` to write
-/// (activity after, and +1 / -1 / 0 on the room's seat count), or `None` to ignore it: older
-/// than what the store knows, a duplicate, or a leave of a connection that is not the
-/// member's current one. A leave of someone not seated is still written (inactive, with its
-/// time), so a `joined` that arrives after it but happened before it is refused. One rule
-/// for every adapter.
-pub fn presence_change(
-    m: Option<&Member>,
-    joined: bool,
-    session: &str,
-    at: UnixTime,
-) -> Option<(bool, i64)> {
-    let seen_at = m.map_or(0, |m| m.seen_at);
-    let active = m.is_some_and(|m| m.is_active);
-    let current = m.and_then(|m| m.session.as_deref());
-    if at < seen_at {
-        return None;
+/// What a presence report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeenOutcome {
+    Applied,
+    /// Older than what the store knows, a duplicate, or the room is gone: nothing changed.
+    Ignored,
+    /// A connection that holds no seat, in a room whose seats are all taken: nothing
+    /// changed, and the caller removes the connection (an old token cannot beat capacity).
+    Full,
+}
+
+impl SeenOutcome {
+    /// Whether the report changed the store.
+    pub fn changed(self) -> bool {
+        self == SeenOutcome::Applied
     }
-    if joined {
-        if active && current == Some(session) {
-            return None;
-        }
-        return Some((true, if active { 0 } else { 1 }));
-    }
-    if !active {
-        let news = current != Some(session) || at > seen_at || m.is_none();
-        return news.then_some((false, 0));
-    }
-    // A leave ends the current connection; with none recorded (the join event was lost) it
-    // must be newer than the seat taken since.
-    let ends_current = current == Some(session) || (current.is_none() && at > seen_at);
-    ends_current.then_some((false, -1))
 }
 
 /// Recordings. One live recording per room is a store invariant; every status change is a
@@ -257,11 +248,6 @@ pub enum UserChangeOutcome {
     NotFound,
     /// It would leave no active admin.
     LastAdmin,
-}
-
-/// Whether a user counts as an active platform admin (what the last-admin rule protects).
-pub fn is_active_admin(is_active: bool, accesses: &[Access]) -> bool {
-    is_active && accesses.iter().any(|a| *a >= Access::Admin)
 }
 
 /// Which users an admin list shows.
@@ -337,25 +323,28 @@ pub trait RoomStore: Send + Sync {
         name: &DisplayName,
         now: UnixTime,
     ) -> StoreResult<Occupy>;
-    /// Applies a moderation change; false if the room is not active.
+    /// Applies a moderation change to the member as stored, in one atomic step (a ban also
+    /// frees their seat), creating the record if the change leaves something to remember.
+    /// `None` if the room is not this active room.
     async fn change_member(
         &self,
         room: &Room,
         user: &UserId,
         change: &MemberChange,
         now: UnixTime,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<Changed>>;
     /// Applies what LiveKit saw, unless the store already knows something newer: a join
-    /// makes the member active with that session (taking a seat without a capacity check:
-    /// they are in); a leave frees the seat only if it ends the member's current session, so
-    /// a late `participant_left` never unseats someone who came back. True if it changed.
+    /// makes the member active with that session, taking a seat only while one is free
+    /// (`Full` otherwise); a leave frees the seat only if it ends the member's current
+    /// session, so a late `participant_left` never unseats someone who came back. A record
+    /// this creates is not an admission.
     async fn seen(
         &self,
         room: &Room,
         user: &UserId,
         seen: Seen<'_>,
         at: UnixTime,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<SeenOutcome>;
     /// LiveKit's meeting for this room started (`started`) or finished. Finishing frees every
     /// seat taken before `at` and forgets the meeting's sid; returns the seats freed.
     async fn room_session(

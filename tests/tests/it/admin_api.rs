@@ -212,11 +212,13 @@ async fn admins_list_inspect_update_and_close_every_room() {
 
     // Live participants beside the stored seats.
     let name = format!("{tag}-0");
-    s.api
+    let joined = s
+        .api
         .post("/api/room/join", user.bearer(), &json!({"roomName": name}))
         .await
         .expect(200);
-    lk.connect(&name, &user.id, &[proto::TrackSource::Microphone]);
+    let live = bedrud_tests::livekit_room(&joined.body);
+    lk.connect(&live, &user.id, &[proto::TrackSource::Microphone]);
     let p = s
         .api
         .get(
@@ -246,7 +248,7 @@ async fn admins_list_inspect_update_and_close_every_room() {
         .delete(&format!("/api/admin/rooms/{id}"), admin.bearer())
         .await
         .expect(200);
-    assert!(!lk.has_room(&name), "LiveKit's room deleted");
+    assert!(!lk.has_room(&live), "LiveKit's room deleted");
     let archived = s
         .api
         .get(

@@ -4,8 +4,8 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use bedrud_shared::domain::{Session, SessionId, UserId, now};
-use bedrud_shared::store::{CounterStore, SessionStore, WebhookLog};
-use bedrud_tests::fresh_dynamo_table;
+use bedrud_shared::store::{CounterStore, SessionStore, UserStore, WebhookLog};
+use bedrud_tests::{fresh_dynamo_table, unique};
 
 async fn ttl_of(client: &aws_sdk_dynamodb::Client, table: &str, pk: &str, sk: &str) -> i64 {
     let item = client
@@ -39,13 +39,16 @@ async fn expiring_items_carry_the_ttl_attribute() {
     assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
 
     let t = now();
+    let user = bedrud_tests::conformance::account(&format!("{}@example.com", unique("ttl")));
+    store.insert_user(&user).await.unwrap();
     let session = Session {
         id: SessionId::new(),
-        user_id: UserId::new_account(),
+        user_id: user.id.clone(),
         generation: 0,
         created_at: t,
         expires_at: t + 3600,
         revoked: false,
+        rotated_at: None,
     };
     store.insert_session(&session).await.unwrap();
     let got = ttl_of(

@@ -95,7 +95,7 @@ async fn admin_and_reconciler_functions_on_dynamodb_within_their_roles() {
     .await;
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
-    lk.connect("lambda-room", &ids[1], &[]);
+    lk.connect(&bedrud_tests::livekit_room(&room), &ids[1], &[]);
     let schedule = serde_json::from_value(event("eventbridge-reconciler-schedule.json")).unwrap();
     let report = lambda::reconcile(&reconciler, schedule).await.unwrap();
     assert_eq!(report["joined"], 1, "{report}");

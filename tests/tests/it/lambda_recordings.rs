@@ -186,7 +186,8 @@ async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
     let (status, room, _) = invoke(&c.rooms, &create).await;
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
-    c.lk.connect("rec-room", &owner_id, &[proto::TrackSource::Camera]);
+    let live = bedrud_tests::livekit_room(&room);
+    c.lk.connect(&live, &owner_id, &[proto::TrackSource::Camera]);
 
     let start = at(
         event_as("apigw-v2-recording-start.json", &token),

@@ -114,7 +114,7 @@ async fn rooms_and_join_functions_on_dynamodb_with_request_counts() {
     assert_eq!(status, 200, "{joined}");
     assert_eq!(
         jwt_claims(joined["token"].as_str().unwrap())["video"]["room"],
-        "lambda-room"
+        json!(bedrud_tests::livekit_room(&created))
     );
     assert_eq!(
         f.log.take(),
@@ -187,7 +187,7 @@ async fn moderation_function_binds_on_dynamodb_through_every_fixture() {
     assert_eq!(status, 200, "{created}");
     let (id, name) = (
         created["id"].as_str().unwrap(),
-        created["name"].as_str().unwrap(),
+        &bedrud_tests::livekit_room(&created),
     );
     let join = event_as("apigw-v2-room-join.json", user);
     assert_eq!(invoke(&f.join, &join).await.0, 200);
@@ -255,6 +255,9 @@ async fn moderation_function_binds_on_dynamodb_through_every_fixture() {
     f.roles.check();
 }
 
+/// The room id `events/make_webhook_events.py` signs its deliveries for.
+const FIXTURE_ROOM_ID: &str = "5e1f0c2a-7b3d-4c8e-9f10-2a3b4c5d6e7f";
+
 /// Deliveries made and signed by LiveKit's official Python SDK (`events/make_webhook_events.py`)
 /// through the webhook function on DynamoDB.
 #[tokio::test]
@@ -266,12 +269,18 @@ async fn webhook_function_applies_sdk_made_deliveries_once() {
     .to_string()
     .into();
     let (_, body, _) = invoke(&f.auth, &register).await;
-    let owner = body["tokens"]["accessToken"].as_str().unwrap().to_string();
-    let (status, created, _) =
-        invoke(&f.rooms, &event_as("apigw-v2-room-create.json", &owner)).await;
-    assert_eq!(status, 200, "{created}");
-    assert_eq!(created["name"], "lambda-room", "the fixtures' room");
-    let id = bedrud_shared::domain::RoomId::parse(created["id"].as_str().unwrap()).unwrap();
+    let owner = bedrud_shared::domain::UserId::parse(body["user"]["id"].as_str().unwrap()).unwrap();
+    // The fixtures' room: LiveKit names it `lambda-room.<id>` (events/make_webhook_events.py),
+    // so it is made with that id, public (the fixture's guest joins on its own).
+    let mut room = bedrud_shared::domain::Room::new(
+        bedrud_shared::domain::RoomName::parse("lambda-room").unwrap(),
+        owner,
+        bedrud_shared::domain::now(),
+    );
+    room.id = bedrud_shared::domain::RoomId::parse(FIXTURE_ROOM_ID).unwrap();
+    room.is_public = true;
+    f.state.stores.rooms.create_room(&room, None).await.unwrap();
+    let id = room.id.clone();
     let seats = || async {
         let r = f.state.stores.rooms.room(&id).await.unwrap().unwrap();
         (r.active_count, r.live_sid)

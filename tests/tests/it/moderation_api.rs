@@ -17,6 +17,8 @@ struct Meeting {
     owner: Person,
     id: String,
     name: String,
+    /// LiveKit's name for the room (`<name>.<id>`).
+    live: String,
 }
 
 const MIC_AND_CAMERA: &[TrackSource] = &[TrackSource::Microphone, TrackSource::Camera];
@@ -34,6 +36,7 @@ impl Meeting {
         Self {
             id: created["id"].as_str().unwrap().to_string(),
             name: created["name"].as_str().unwrap().to_string(),
+            live: bedrud_tests::livekit_room(&created),
             s,
             lk,
             owner,
@@ -44,7 +47,7 @@ impl Meeting {
     async fn participant(&self) -> Person {
         let p = people::user(&self.s.api).await;
         self.join(&p).await.expect(200);
-        self.lk.connect(&self.name, &p.id, MIC_AND_CAMERA);
+        self.lk.connect(&self.live, &p.id, MIC_AND_CAMERA);
         p
     }
 
@@ -131,13 +134,33 @@ async fn authorization_matrix() {
     let admin = people::admin(api, &m.s.state).await;
     let moderator = m.participant().await;
     m.act(&m.owner, "promote/{}", &moderator).await.expect(200);
+    // A moderator who was banned keeps no power; a bystander who was only restricted (never
+    // in the room) gains none.
+    let banned_moderator = m.participant().await;
+    m.act(&m.owner, "promote/{}", &banned_moderator)
+        .await
+        .expect(200);
+    m.act(&m.owner, "ban/{}", &banned_moderator)
+        .await
+        .expect(200);
+    let restricted = people::user(api).await;
+    m.act(&m.owner, "mute/{}", &restricted).await.expect(200);
+    m.act(&m.owner, "chat/{}/block", &restricted)
+        .await
+        .expect(200);
 
     for route in TARGETED {
         let path = m.path(route, &target.id);
         let body = body_for(route);
         let r = api.post(&path, None, &body).await.expect(401);
         assert!(!r.error().is_empty());
-        for who in [&bystander, &outsider, &guest] {
+        for who in [
+            &bystander,
+            &outsider,
+            &guest,
+            &banned_moderator,
+            &restricted,
+        ] {
             let r = api.post(&path, who.bearer(), &body).await.expect(403);
             assert_eq!(r.error(), "Insufficient permissions", "{route}");
         }
@@ -152,7 +175,7 @@ async fn authorization_matrix() {
         }
         // Owner, moderator and admin may.
         for who in [&m.owner, &moderator, &admin] {
-            m.lk.connect(&m.name, &target.id, MIC_AND_CAMERA);
+            m.lk.connect(&m.live, &target.id, MIC_AND_CAMERA);
             let r = api.post(&path, who.bearer(), &body).await;
             assert_eq!(r.status, 200, "{route} by {}: {}", who.id, r.raw);
             assert!(r.body["status"].is_string(), "{}", r.raw);
@@ -177,7 +200,13 @@ async fn authorization_matrix() {
     for route in ["mute-all", "end"] {
         let path = format!("/api/room/{}/{route}", m.id);
         api.post(&path, None, &json!({})).await.expect(401);
-        for who in [&bystander, &outsider, &guest] {
+        for who in [
+            &bystander,
+            &outsider,
+            &guest,
+            &banned_moderator,
+            &restricted,
+        ] {
             api.post(&path, who.bearer(), &json!({})).await.expect(403);
         }
     }
@@ -185,8 +214,14 @@ async fn authorization_matrix() {
     api.post(&mute_all, moderator.bearer(), &json!({}))
         .await
         .expect(200);
+    // Ending the owner's meeting is the owner's (or an admin's) decision, not a moderator's.
     let end = format!("/api/room/{}/end", m.id);
-    api.post(&end, moderator.bearer(), &json!({}))
+    let r = api
+        .post(&end, moderator.bearer(), &json!({}))
+        .await
+        .expect(403);
+    assert_eq!(r.error(), "Only the room owner or an admin can do this");
+    api.post(&end, m.owner.bearer(), &json!({}))
         .await
         .expect(200);
 }
@@ -204,7 +239,7 @@ fn assert_room_admin(m: &Meeting) {
             continue;
         }
         assert!(g.room_admin, "{} needs roomAdmin", c.method);
-        assert_eq!(g.room, m.name, "{} names the room", c.method);
+        assert_eq!(g.room, m.live, "{} names the room", c.method);
         assert!(!g.room_create && !g.room_list && !g.room_record && !g.room_join);
     }
 }
@@ -255,7 +290,7 @@ async fn each_action_makes_exact_twirp_calls_with_exact_grants() {
     }
     // Banning someone in the meeting removes them and tells the room.
     m.join(&p).await.expect(200);
-    m.lk.connect(&m.name, &p.id, MIC_AND_CAMERA);
+    m.lk.connect(&m.live, &p.id, MIC_AND_CAMERA);
     m.lk.clear_calls();
     m.act(&m.owner, "ban/{}", &p).await.expect(200);
     assert_eq!(
@@ -268,7 +303,7 @@ async fn each_action_makes_exact_twirp_calls_with_exact_grants() {
     // (Checked on a fresh participant to read the double's state.)
     let q = m.participant().await;
     m.act(&m.owner, "promote/{}", &q).await.expect(200);
-    let info = m.lk.participant(&m.name, &q.id).unwrap();
+    let info = m.lk.participant(&m.live, &q.id).unwrap();
     let meta: Value = serde_json::from_str(&info.metadata).unwrap();
     assert_eq!(meta["accesses"], json!(["user", "moderator"]));
     assert_eq!(meta["role"], "moderator");
@@ -276,7 +311,7 @@ async fn each_action_makes_exact_twirp_calls_with_exact_grants() {
     let again = m.act(&m.owner, "promote/{}", &q).await.expect(200);
     assert_eq!(again.body["status"], "already_moderator");
     m.act(&m.owner, "chat/{}/block", &q).await.expect(200);
-    let info = m.lk.participant(&m.name, &q.id).unwrap();
+    let info = m.lk.participant(&m.live, &q.id).unwrap();
     assert!(!info.permission.unwrap().can_publish_data);
     let meta: Value = serde_json::from_str(&info.metadata).unwrap();
     assert_eq!(meta["chatBlocked"], true);
@@ -290,7 +325,7 @@ async fn each_action_makes_exact_twirp_calls_with_exact_grants() {
         .expect(200);
     assert_eq!(m.lk.methods(), ["SendData", "DeleteRoom"]);
     assert_room_admin(&m);
-    assert!(!m.lk.has_room(&m.name));
+    assert!(!m.lk.has_room(&m.live));
 }
 
 #[tokio::test]
@@ -301,7 +336,7 @@ async fn mute_binds_until_permissions_give_the_microphone_back() {
     let r = m.act(&m.owner, "mute/{}", &p).await.expect(200);
     assert_eq!(r.body["inMeeting"], true);
     // Live: the microphone track is silenced and the permission no longer allows it.
-    let info = m.lk.participant(&m.name, &p.id).unwrap();
+    let info = m.lk.participant(&m.live, &p.id).unwrap();
     let perm = info.permission.unwrap();
     assert!(
         !perm
@@ -339,7 +374,7 @@ async fn mute_binds_until_permissions_give_the_microphone_back() {
             .expect(200);
     assert_eq!(r.body["status"], "success");
     let perm =
-        m.lk.participant(&m.name, &p.id)
+        m.lk.participant(&m.live, &p.id)
             .unwrap()
             .permission
             .unwrap();
@@ -357,7 +392,7 @@ async fn ban_removes_refuses_join_and_refresh_and_unban_lets_back_in() {
     let r = m.act(&m.owner, "ban/{}", &p).await.expect(200);
     assert_eq!(r.body["inMeeting"], true);
     assert!(
-        m.lk.participant(&m.name, &p.id).is_none(),
+        m.lk.participant(&m.live, &p.id).is_none(),
         "removed from LiveKit"
     );
     for r in [m.join(&p).await, m.refresh(&p).await] {
@@ -539,7 +574,7 @@ fn uuid_like() -> String {
 #[tokio::test]
 async fn mute_all_spares_owner_and_moderators_and_end_closes_the_meeting() {
     let m = Meeting::start().await;
-    m.lk.connect(&m.name, &m.owner.id, MIC_AND_CAMERA);
+    m.lk.connect(&m.live, &m.owner.id, MIC_AND_CAMERA);
     let a = m.participant().await;
     let b = m.participant().await;
     let moderator = m.participant().await;
@@ -555,7 +590,7 @@ async fn mute_all_spares_owner_and_moderators_and_end_closes_the_meeting() {
         assert!(!sources(&m.grant(p).await).contains(&"microphone".to_string()));
     }
     for id in [&m.owner.id, &moderator.id] {
-        let info = m.lk.participant(&m.name, id).unwrap();
+        let info = m.lk.participant(&m.live, id).unwrap();
         assert!(info.tracks.iter().all(|t| !t.muted), "{id} spared");
     }
     // `allowUnmute`: a one-shot mute, the microphone stays allowed.
@@ -574,7 +609,7 @@ async fn mute_all_spares_owner_and_moderators_and_end_closes_the_meeting() {
         .post(&end, m.owner.bearer(), &json!({}))
         .await
         .expect(200);
-    assert!(!m.lk.has_room(&m.name));
+    assert!(!m.lk.has_room(&m.live));
     m.join(&a).await.expect(410);
     let owner = m.join(&m.owner).await.expect(200);
     assert_eq!(owner.body["status"], "archived_owned");
@@ -584,12 +619,12 @@ async fn mute_all_spares_owner_and_moderators_and_end_closes_the_meeting() {
 async fn deleting_a_room_closes_its_livekit_room() {
     let m = Meeting::start().await;
     m.participant().await;
-    assert!(m.lk.has_room(&m.name));
+    assert!(m.lk.has_room(&m.live));
     m.s.api
         .delete(&format!("/api/room/{}", m.id), m.owner.bearer())
         .await
         .expect(200);
-    assert!(!m.lk.has_room(&m.name));
+    assert!(!m.lk.has_room(&m.live));
     let c = m.lk.calls().pop().unwrap();
     assert_eq!(c.method, "RoomService/DeleteRoom");
     assert!(c.grants.unwrap().room_create);

@@ -18,6 +18,8 @@ struct Studio {
     owner: Person,
     id: String,
     name: String,
+    /// LiveKit's name for the room (`<name>.<id>`).
+    live: String,
     dir: tempfile::TempDir,
     n: std::sync::atomic::AtomicU64,
 }
@@ -41,10 +43,12 @@ impl Studio {
         )
         .await;
         let name = created["name"].as_str().unwrap().to_string();
-        lk.connect(&name, &owner.id, &[proto::TrackSource::Camera]);
+        let live = bedrud_tests::livekit_room(&created);
+        lk.connect(&live, &owner.id, &[proto::TrackSource::Camera]);
         Self {
             id: created["id"].as_str().unwrap().into(),
             name,
+            live,
             s,
             lk,
             owner,
@@ -408,7 +412,7 @@ async fn a_finished_meeting_stays_live_while_its_recording_is_written() {
         created_at: bedrud_shared::domain::now(),
         room: Some(proto::Room {
             sid: "RM_rec".into(),
-            name: st.name.clone(),
+            name: st.live.clone(),
             ..Default::default()
         }),
         ..Default::default()

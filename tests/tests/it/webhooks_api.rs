@@ -21,6 +21,8 @@ struct Hooks {
     owner: Person,
     id: String,
     name: String,
+    /// LiveKit's name for the room (`<name>.<id>`).
+    live: String,
     url: String,
     n: std::sync::atomic::AtomicU64,
 }
@@ -36,6 +38,7 @@ impl Hooks {
         Self {
             id: created["id"].as_str().unwrap().into(),
             name: created["name"].as_str().unwrap().into(),
+            live: bedrud_tests::livekit_room(&created),
             s,
             lk,
             owner,
@@ -52,7 +55,7 @@ impl Hooks {
             created_at: at,
             room: Some(proto::Room {
                 sid: "RM_live".into(),
-                name: self.name.clone(),
+                name: self.live.clone(),
                 ..Default::default()
             }),
             participant: identity.map(|(identity, sid)| proto::ParticipantInfo {
@@ -223,7 +226,7 @@ async fn room_started_and_finished_and_the_other_events() {
     let mut egress = h.event("egress_started", None, now());
     egress.egress_info = Some(proto::EgressInfo {
         egress_id: "EG_1".into(),
-        room_name: h.name.clone(),
+        room_name: h.live.clone(),
         status: proto::EgressStatus::EgressActive as i32,
         ..Default::default()
     });
@@ -257,11 +260,11 @@ async fn a_banned_participant_who_connects_anyway_is_removed() {
         .await
         .expect(200);
     // Their old token still admits them on self-hosted LiveKit.
-    h.lk.connect(&h.name, &a.id, &[proto::TrackSource::Microphone]);
+    h.lk.connect(&h.live, &a.id, &[proto::TrackSource::Microphone]);
     h.lk.clear_calls();
     h.joined(&a, "PA_sneaky").await;
     assert_eq!(h.lk.methods(), ["RemoveParticipant"]);
-    assert!(h.lk.participant(&h.name, &a.id).is_none());
+    assert!(h.lk.participant(&h.live, &a.id).is_none());
     assert_eq!(h.seats().await, 0);
 }
 

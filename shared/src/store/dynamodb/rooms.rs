@@ -16,12 +16,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_n, opt_s, s};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
-    DisplayName, Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch,
-    RoomSettings, Session, SessionId, Source, UnixTime, UserId,
+    DisplayName, Member, MemberChange, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName,
+    RoomPatch, RoomSettings, Session, SessionId, Source, UnixTime, UserId, presence_change,
 };
 use crate::store::{
-    CreateRoom, MemberChange, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen, StoreError,
-    StoreResult, presence_change,
+    Changed, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen, SeenOutcome,
+    StoreError, StoreResult,
 };
 
 const ROOM: &str = "ROOM";
@@ -158,6 +158,8 @@ fn member_item(room: &Room, m: &Member) -> Item {
         ("role".to_string(), s(m.role.as_str())),
         ("isActive".to_string(), b(m.is_active)),
         ("banned".to_string(), b(m.banned)),
+        ("admitted".to_string(), b(m.admitted)),
+        ("srev".to_string(), n(0)),
         ("denied".to_string(), denied_item(&m.restrictions)),
         ("chatBlocked".to_string(), b(m.restrictions.chat_blocked)),
         ("joinedAt".to_string(), n(m.joined_at)),
@@ -178,13 +180,22 @@ fn denied_item(r: &Restrictions) -> AttributeValue {
 
 fn member_from(item: &Item) -> StoreResult<Member> {
     let bad = |what: &str| StoreError::Other(format!("stored member has a bad {what}"));
+    let user_id = UserId::parse(&get_s(item, "userId")?).map_err(|_| bad("userId"))?;
+    let name = get_s(item, "name")?;
+    let role = MemberRole::parse(&get_s(item, "role")?).ok_or_else(|| bad("role"))?;
+    // Items written before admission was stored carry no `admitted`.
+    let admitted = match item.get("admitted") {
+        Some(v) => *v.as_bool().map_err(|_| bad("admitted"))?,
+        None => Member::legacy_admitted(role, &name, &user_id),
+    };
     Ok(Member {
         room_id: RoomId::parse(&get_s(item, "roomId")?).map_err(|_| bad("roomId"))?,
-        user_id: UserId::parse(&get_s(item, "userId")?).map_err(|_| bad("userId"))?,
-        name: DisplayName::from_trusted(get_s(item, "name")?),
-        role: MemberRole::parse(&get_s(item, "role")?).ok_or_else(|| bad("role"))?,
+        user_id,
+        name: DisplayName::from_trusted(name),
+        role,
         is_active: get_bool(item, "isActive")?,
         banned: get_bool(item, "banned")?,
+        admitted,
         restrictions: Restrictions {
             denied: get_list_s(item, "denied")?
                 .iter()
@@ -197,23 +208,6 @@ fn member_from(item: &Item) -> StoreResult<Member> {
         session: opt_s(item, "session"),
         seen_at: opt_n(item, "seenAt").unwrap_or(0),
     })
-}
-
-/// A member record of a room that has never seen this user.
-fn fresh_member(room: &Room, user: &UserId, name: &DisplayName, now: UnixTime) -> Member {
-    Member {
-        room_id: room.id.clone(),
-        user_id: user.clone(),
-        name: name.clone(),
-        role: MemberRole::Participant,
-        is_active: false,
-        banned: false,
-        restrictions: Restrictions::default(),
-        joined_at: now,
-        left_at: None,
-        session: None,
-        seen_at: now,
-    }
 }
 
 fn tx_put(p: Put) -> TransactWriteItem {
@@ -344,20 +338,18 @@ impl DynamoStore {
         }
     }
 
-    /// Writes a change to one member, creating the record if this incarnation has none.
-    /// The first item checks the room is still this active room.
+    /// The write of a member's new standing (and, for a ban, the seat it frees), as read at
+    /// `srev`: the first item checks the room is still this active room, the second that the
+    /// member's standing is unchanged since the read (`srev`, moved on by every write of it).
     fn member_write(
         &self,
         room: &Room,
-        user: &UserId,
-        existing: Option<&Member>,
-        change: &MemberChange,
-        now: UnixTime,
+        existing: Option<(&Member, i64)>,
+        after: &Member,
     ) -> Vec<TransactWriteItem> {
-        // First item: the room is still this active room. DynamoDB allows one operation per
-        // item, so a ban that frees a seat makes the seat update carry that condition.
-        let frees_seat =
-            matches!(change, MemberChange::Ban) && existing.is_some_and(|m| m.is_active);
+        // DynamoDB allows one operation per item, so a ban that frees a seat makes the seat
+        // update carry the room's condition.
+        let frees_seat = existing.is_some_and(|(m, _)| m.is_active) && !after.is_active;
         let first = if frees_seat {
             tx_update(self.seat_update(room, -1))
         } else {
@@ -371,49 +363,43 @@ impl DynamoStore {
                 .expect("complete check");
             TransactWriteItem::builder().condition_check(check).build()
         };
-        let mut items = vec![first];
-        let Some(m) = existing else {
-            let placeholder = DisplayName::from_trusted(user.to_string());
-            let mut fresh = fresh_member(room, user, &placeholder, now);
-            match change {
-                MemberChange::Ban => fresh.banned = true,
-                MemberChange::Unban => {}
-                MemberChange::Restrict(r) => fresh.restrictions = r.clone(),
-                MemberChange::Role(role) => fresh.role = *role,
-            }
-            items.push(self.first_record(room, &fresh));
-            return items;
+        let Some((was, srev)) = existing else {
+            return vec![first, self.first_record(room, after)];
         };
-        let update = Update::builder()
+        let mut sets = "SET #role = :role, banned = :banned, admitted = :admitted, \
+                        denied = :denied, chatBlocked = :chat, srev = :next"
+            .to_string();
+        let mut u = Update::builder()
             .table_name(&self.table)
             .key("pk", name_pk(&room.name))
-            .key("sk", member_sk(user))
-            .expression_attribute_values(":rid", s(room.id.as_str()));
-        let update = match change {
-            MemberChange::Ban if m.is_active => update
-                .update_expression("SET banned = :t, isActive = :f, leftAt = :now")
-                .condition_expression("roomId = :rid AND isActive = :t")
-                .expression_attribute_values(":t", b(true))
-                .expression_attribute_values(":f", b(false))
-                .expression_attribute_values(":now", n(now)),
-            MemberChange::Ban | MemberChange::Unban => update
-                .update_expression("SET banned = :v")
-                .condition_expression("roomId = :rid AND isActive = :f")
-                .expression_attribute_values(":v", b(matches!(change, MemberChange::Ban)))
-                .expression_attribute_values(":f", b(m.is_active)),
-            MemberChange::Restrict(r) => update
-                .update_expression("SET denied = :d, chatBlocked = :c")
-                .condition_expression("roomId = :rid")
-                .expression_attribute_values(":d", denied_item(r))
-                .expression_attribute_values(":c", b(r.chat_blocked)),
-            MemberChange::Role(role) => update
-                .update_expression("SET #role = :role")
-                .condition_expression("roomId = :rid")
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":role", s(role.as_str())),
+            .key("sk", member_sk(&after.user_id))
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":rid", s(room.id.as_str()))
+            .expression_attribute_values(":role", s(after.role.as_str()))
+            .expression_attribute_values(":banned", b(after.banned))
+            .expression_attribute_values(":admitted", b(after.admitted))
+            .expression_attribute_values(":denied", denied_item(&after.restrictions))
+            .expression_attribute_values(":chat", b(after.restrictions.chat_blocked))
+            .expression_attribute_values(":was", b(was.is_active))
+            .expression_attribute_values(":srev", n(srev))
+            .expression_attribute_values(":next", n(srev + 1));
+        if frees_seat {
+            sets.push_str(", isActive = :active, leftAt = :left");
+            u = u
+                .expression_attribute_values(":active", b(false))
+                .expression_attribute_values(":left", n(after.left_at.unwrap_or_default()));
+        }
+        let unchanged = if srev == 0 {
+            "(srev = :srev OR attribute_not_exists(srev))"
+        } else {
+            "srev = :srev"
         };
-        items.push(tx_update(update.build().expect("complete update")));
-        items
+        let update = u
+            .update_expression(sets)
+            .condition_expression(format!("roomId = :rid AND isActive = :was AND {unchanged}"))
+            .build()
+            .expect("complete update");
+        vec![first, tx_update(update)]
     }
 
     /// Items of one `gsi1` partition, newest first.
@@ -758,8 +744,9 @@ impl RoomStore for DynamoStore {
         for _ in 0..ATTEMPTS {
             let member = match &seen {
                 None => {
-                    let mut m = fresh_member(room, user, name, now);
+                    let mut m = Member::blank(&room.id, user, name.clone(), now);
                     m.is_active = true;
+                    m.admitted = true;
                     self.first_record(room, &m)
                 }
                 Some(_) => tx_update(
@@ -768,7 +755,8 @@ impl RoomStore for DynamoStore {
                         .key("pk", name_pk(&room.name))
                         .key("sk", member_sk(user))
                         .update_expression(
-                            "SET isActive = :t, #name = :name, joinedAt = :now, seenAt = :now \
+                            "SET isActive = :t, admitted = :t, #name = :name, joinedAt = :now, \
+                             seenAt = :now, srev = if_not_exists(srev, :zero) + :one \
                              REMOVE leftAt, #session",
                         )
                         .condition_expression("roomId = :rid AND isActive = :f AND banned = :f")
@@ -779,6 +767,8 @@ impl RoomStore for DynamoStore {
                         .expression_attribute_values(":name", s(name.as_str()))
                         .expression_attribute_values(":now", n(now))
                         .expression_attribute_values(":rid", s(room.id.as_str()))
+                        .expression_attribute_values(":zero", n(0))
+                        .expression_attribute_values(":one", n(1))
                         .build()
                         .expect("complete update"),
                 ),
@@ -811,21 +801,48 @@ impl RoomStore for DynamoStore {
         Err(StoreError::Unavailable("room seats kept changing".into()))
     }
 
+    /// Read, apply the change to the standing as read, write it back only if nobody changed
+    /// that standing meanwhile; a race re-reads and applies the change again.
     async fn change_member(
         &self,
         room: &Room,
         user: &UserId,
         change: &MemberChange,
         now: UnixTime,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Changed>> {
         for _ in 0..ATTEMPTS {
-            let Some((current, member)) = self.active_pair(&room.name, Some(user)).await? else {
-                return Ok(false);
+            let (room_item, member_item) = self.room_and_member(&room.name, Some(user)).await?;
+            let Some(current) = room_item.as_ref().map(room_from).transpose()? else {
+                return Ok(None);
             };
             if current.id != room.id {
-                return Ok(false);
+                return Ok(None);
             }
-            let items = self.member_write(room, user, member.as_ref(), change, now);
+            let existing = match &member_item {
+                Some(item) => Some((member_from(item)?, opt_n(item, "srev").unwrap_or(0)))
+                    .filter(|(m, _)| m.room_id == room.id),
+                None => None,
+            };
+            let mut m = match &existing {
+                Some((m, _)) => m.clone(),
+                None => Member::blank(
+                    &room.id,
+                    user,
+                    DisplayName::from_trusted(user.to_string()),
+                    now,
+                ),
+            };
+            let before = m.standing();
+            let after = change.apply(&before);
+            if after == before {
+                return Ok(Some(Changed { before, member: m }));
+            }
+            if after.banned && m.is_active {
+                m.is_active = false;
+                m.left_at = Some(now);
+            }
+            m.set_standing(after);
+            let items = self.member_write(room, existing.as_ref().map(|(m, r)| (m, *r)), &m);
             match self
                 .client
                 .transact_write_items()
@@ -833,9 +850,9 @@ impl RoomStore for DynamoStore {
                 .send()
                 .await
             {
-                Ok(_) => return Ok(true),
+                Ok(_) => return Ok(Some(Changed { before, member: m })),
                 Err(e) => match failed_conditions(&e) {
-                    Some(f) if f.contains(&0) => return Ok(false),
+                    Some(f) if f.contains(&0) => return Ok(None),
                     Some(_) => continue,
                     None => return Err(map_sdk(e)),
                 },
@@ -852,26 +869,29 @@ impl RoomStore for DynamoStore {
         user: &UserId,
         seen: Seen<'_>,
         at: UnixTime,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<SeenOutcome> {
         let (joined, session) = match seen {
             Seen::Joined { session } => (true, session),
             Seen::Left { session } => (false, session),
         };
         for _ in 0..ATTEMPTS {
             let Some((current, member)) = self.active_pair(&room.name, Some(user)).await? else {
-                return Ok(false);
+                return Ok(SeenOutcome::Ignored);
             };
             if current.id != room.id {
-                return Ok(false);
+                return Ok(SeenOutcome::Ignored);
             }
             let Some((active, change)) = presence_change(member.as_ref(), joined, session, at)
             else {
-                return Ok(false);
+                return Ok(SeenOutcome::Ignored);
             };
+            if change > 0 && current.is_full() {
+                return Ok(SeenOutcome::Full);
+            }
             let write = match &member {
                 None => {
                     let placeholder = DisplayName::from_trusted(user.to_string());
-                    let mut m = fresh_member(room, user, &placeholder, at);
+                    let mut m = Member::blank(&room.id, user, placeholder, at);
                     m.is_active = active;
                     m.session = Some(session.to_string());
                     if !active {
@@ -923,7 +943,8 @@ impl RoomStore for DynamoStore {
             };
             let mut items = vec![write];
             if change != 0 {
-                items.push(tx_update(self.count_update(room, change, false)));
+                // A seat is taken only while one is free (capacity holds for old tokens too).
+                items.push(tx_update(self.count_update(room, change, change > 0)));
             }
             match self
                 .client
@@ -932,7 +953,7 @@ impl RoomStore for DynamoStore {
                 .send()
                 .await
             {
-                Ok(_) => return Ok(true),
+                Ok(_) => return Ok(SeenOutcome::Applied),
                 Err(e) if failed_conditions(&e).is_some() => continue,
                 Err(e) => return Err(map_sdk(e)),
             }

@@ -1,10 +1,12 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem,
+};
 
-use super::item::{Item, get_n, get_s, n, s};
-use super::{DynamoStore, applied, is_condition_failed, map_sdk};
-use crate::domain::{Session, SessionId, UnixTime, UserId};
-use crate::store::{Rotation, SessionStore, StoreError, StoreResult};
+use super::item::{Item, get_n, get_s, n, opt_n, s};
+use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
+use crate::domain::{Replay, Session, SessionId, UnixTime, UserId};
+use crate::store::{DEACTIVATED, Rotation, SessionStore, StoreError, StoreResult};
 
 /// Expired sessions linger a day before TTL removes them, so late replays still read as
 /// "invalid" from a real record.
@@ -27,6 +29,7 @@ pub(super) fn from_item(item: &Item) -> StoreResult<Session> {
         created_at: get_n(item, "createdAt")?,
         expires_at: get_n(item, "expiresAt")?,
         revoked: item.contains_key("revokedAt"),
+        rotated_at: opt_n(item, "rotatedAt"),
     })
 }
 
@@ -51,10 +54,11 @@ impl DynamoStore {
 
 #[async_trait]
 impl SessionStore for DynamoStore {
+    /// One transaction: the session, and a check that its user is active. A deactivation
+    /// writes the user item first, so a session either fails here or is revoked after it.
     async fn insert_session(&self, session: &Session) -> StoreResult<()> {
         let (pk, sk) = keys(&session.user_id, &session.id);
-        self.client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .item("pk", pk)
             .item("sk", sk)
@@ -65,10 +69,31 @@ impl SessionStore for DynamoStore {
             .item("expiresAt", n(session.expires_at))
             .item("ttl", n(session.expires_at + TTL_GRACE))
             .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("complete put");
+        let active = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", s(format!("USER#{}", session.user_id)))
+            .key("sk", s(super::users::PROFILE))
+            .condition_expression("isActive = :t")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .build()
+            .expect("complete check");
+        let sent = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(active).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
             .send()
-            .await
-            .map(|_| ())
-            .map_err(map_sdk)
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) => match failed_conditions(&e) {
+                Some(f) if f.contains(&0) => Err(StoreError::Conflict(DEACTIVATED)),
+                Some(_) => Err(StoreError::Conflict("session id taken")),
+                None => Err(map_sdk(e)),
+            },
+        }
     }
 
     /// Compare-and-swap on `generation`; on failure one consistent read tells a replay
@@ -88,7 +113,9 @@ impl SessionStore for DynamoStore {
             .table_name(&self.table)
             .key("pk", pk)
             .key("sk", sk)
-            .update_expression("SET generation = generation + :one, expiresAt = :exp, #ttl = :ttl")
+            .update_expression(
+                "SET generation = generation + :one, expiresAt = :exp, #ttl = :ttl, rotatedAt = :now",
+            )
             .condition_expression(
                 "generation = :gen AND attribute_not_exists(revokedAt) AND expiresAt > :now",
             )
@@ -109,10 +136,12 @@ impl SessionStore for DynamoStore {
                 Ok(Rotation::Rotated(from_item(&item)?))
             }
             Err(e) if is_condition_failed(&e) => Ok(match self.session(user, id).await? {
-                Some(current) if !current.revoked && current.generation > generation => {
-                    Rotation::Reused
-                }
-                _ => Rotation::Invalid,
+                Some(current) => match current.replay(generation, now) {
+                    Replay::Current => Rotation::Current(current),
+                    Replay::Reused => Rotation::Reused,
+                    Replay::Invalid => Rotation::Invalid,
+                },
+                None => Rotation::Invalid,
             }),
             Err(e) => Err(map_sdk(e)),
         }

@@ -5,13 +5,14 @@ use aws_sdk_dynamodb::types::{
 
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_s, s};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
-use crate::domain::{Access, DisplayName, Email, Provider, UnixTime, User, UserId};
+use crate::domain::{
+    Access, DisplayName, Email, Provider, UnixTime, User, UserId, is_active_admin,
+};
 use crate::store::{
     Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
-    is_active_admin,
 };
 
-const PROFILE: &str = "PROFILE";
+pub(super) const PROFILE: &str = "PROFILE";
 
 fn user_pk(id: &UserId) -> AttributeValue {
     s(format!("USER#{id}"))

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_rooms.sql"),
     include_str!("migrations/0004_presence.sql"),
     include_str!("migrations/0005_recordings.sql"),
+    include_str!("migrations/0006_admission.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 

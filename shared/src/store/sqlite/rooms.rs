@@ -6,18 +6,18 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 
 use super::{SqliteStore, map_err};
 use crate::domain::{
-    DisplayName, Member, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName, RoomPatch,
-    RoomSettings, Session, SessionId, Source, UnixTime, UserId,
+    DisplayName, Member, MemberChange, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName,
+    RoomPatch, RoomSettings, Session, SessionId, Source, UnixTime, UserId, presence_change,
 };
 use crate::store::{
-    CreateRoom, MemberChange, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen, StoreError,
-    StoreResult, presence_change,
+    Changed, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen, SeenOutcome,
+    StoreError, StoreResult,
 };
 
 const ROOM_COLUMNS: &str = "id, name, created_by, admin_id, is_active, is_public, \
     max_participants, mode, allow_chat, allow_video, allow_audio, require_approval, e2ee, \
     is_persistent, recordings_allowed, active_count, created_at, updated_at, archived_at, live_sid";
-const MEMBER_COLUMNS: &str = "room_id, user_id, name, role, is_active, banned, denied, \
+const MEMBER_COLUMNS: &str = "room_id, user_id, name, role, is_active, banned, admitted, denied, \
     chat_blocked, joined_at, left_at, session, seen_at";
 
 fn corrupt(what: &str) -> rusqlite::Error {
@@ -28,52 +28,54 @@ fn corrupt(what: &str) -> rusqlite::Error {
     )
 }
 
+/// Rows are read by column name, so a column added later cannot shift the others.
 fn row_to_room(r: &Row<'_>) -> rusqlite::Result<Room> {
-    let text = |i: usize| r.get::<_, String>(i);
+    let text = |c: &str| r.get::<_, String>(c);
     Ok(Room {
-        id: RoomId::parse(&text(0)?).map_err(|_| corrupt("room id"))?,
-        name: RoomName::parse(&text(1)?).map_err(|_| corrupt("room name"))?,
-        created_by: UserId::parse(&text(2)?).map_err(|_| corrupt("created_by"))?,
-        admin_id: UserId::parse(&text(3)?).map_err(|_| corrupt("admin_id"))?,
-        is_active: r.get(4)?,
-        is_public: r.get(5)?,
-        max_participants: r.get(6)?,
-        mode: RoomMode::parse(&text(7)?).map_err(|_| corrupt("mode"))?,
+        id: RoomId::parse(&text("id")?).map_err(|_| corrupt("room id"))?,
+        name: RoomName::parse(&text("name")?).map_err(|_| corrupt("room name"))?,
+        created_by: UserId::parse(&text("created_by")?).map_err(|_| corrupt("created_by"))?,
+        admin_id: UserId::parse(&text("admin_id")?).map_err(|_| corrupt("admin_id"))?,
+        is_active: r.get("is_active")?,
+        is_public: r.get("is_public")?,
+        max_participants: r.get("max_participants")?,
+        mode: RoomMode::parse(&text("mode")?).map_err(|_| corrupt("mode"))?,
         settings: RoomSettings {
-            allow_chat: r.get(8)?,
-            allow_video: r.get(9)?,
-            allow_audio: r.get(10)?,
-            require_approval: r.get(11)?,
-            e2ee: r.get(12)?,
-            is_persistent: r.get(13)?,
-            recordings_allowed: r.get(14)?,
+            allow_chat: r.get("allow_chat")?,
+            allow_video: r.get("allow_video")?,
+            allow_audio: r.get("allow_audio")?,
+            require_approval: r.get("require_approval")?,
+            e2ee: r.get("e2ee")?,
+            is_persistent: r.get("is_persistent")?,
+            recordings_allowed: r.get("recordings_allowed")?,
         },
-        active_count: r.get(15)?,
-        created_at: r.get(16)?,
-        updated_at: r.get(17)?,
-        archived_at: r.get(18)?,
-        live_sid: r.get(19)?,
+        active_count: r.get("active_count")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        archived_at: r.get("archived_at")?,
+        live_sid: r.get("live_sid")?,
     })
 }
 
 fn row_to_member(r: &Row<'_>) -> rusqlite::Result<Member> {
-    let denied: String = r.get(6)?;
+    let denied: String = r.get("denied")?;
     let denied: Vec<String> = serde_json::from_str(&denied).map_err(|_| corrupt("denied"))?;
     Ok(Member {
-        room_id: RoomId::parse(&r.get::<_, String>(0)?).map_err(|_| corrupt("room id"))?,
-        user_id: UserId::parse(&r.get::<_, String>(1)?).map_err(|_| corrupt("user id"))?,
-        name: DisplayName::from_trusted(r.get(2)?),
-        role: MemberRole::parse(&r.get::<_, String>(3)?).ok_or_else(|| corrupt("role"))?,
-        is_active: r.get(4)?,
-        banned: r.get(5)?,
+        room_id: RoomId::parse(&r.get::<_, String>("room_id")?).map_err(|_| corrupt("room id"))?,
+        user_id: UserId::parse(&r.get::<_, String>("user_id")?).map_err(|_| corrupt("user id"))?,
+        name: DisplayName::from_trusted(r.get("name")?),
+        role: MemberRole::parse(&r.get::<_, String>("role")?).ok_or_else(|| corrupt("role"))?,
+        is_active: r.get("is_active")?,
+        banned: r.get("banned")?,
+        admitted: r.get("admitted")?,
         restrictions: Restrictions {
             denied: denied.iter().filter_map(|s| Source::parse(s)).collect(),
-            chat_blocked: r.get(7)?,
+            chat_blocked: r.get("chat_blocked")?,
         },
-        joined_at: r.get(8)?,
-        left_at: r.get(9)?,
-        session: r.get(10)?,
-        seen_at: r.get(11)?,
+        joined_at: r.get("joined_at")?,
+        left_at: r.get("left_at")?,
+        session: r.get("session")?,
+        seen_at: r.get("seen_at")?,
     })
 }
 
@@ -404,10 +406,11 @@ impl RoomStore for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO room_members (room_id, user_id, name, role, is_active, banned, \
-                 denied, chat_blocked, joined_at, seen_at) VALUES (?1, ?2, ?3, 'participant', 1, \
-                 0, '[]', 0, ?4, ?4) ON CONFLICT DO UPDATE SET is_active = 1, \
-                 name = excluded.name, joined_at = excluded.joined_at, left_at = NULL, \
-                 session = NULL, seen_at = excluded.seen_at",
+                 admitted, denied, chat_blocked, joined_at, seen_at) VALUES (?1, ?2, ?3, \
+                 'participant', 1, 0, 1, '[]', 0, ?4, ?4) ON CONFLICT DO UPDATE SET \
+                 is_active = 1, admitted = 1, name = excluded.name, \
+                 joined_at = excluded.joined_at, left_at = NULL, session = NULL, \
+                 seen_at = excluded.seen_at",
                 params![rid, user, name, now],
             )
             .map_err(map_err)?;
@@ -428,66 +431,64 @@ impl RoomStore for SqliteStore {
         user: &UserId,
         change: &MemberChange,
         now: UnixTime,
-    ) -> StoreResult<bool> {
-        let (rid, user, change) = (
-            room.id.as_str().to_string(),
-            user.as_str().to_string(),
-            change.clone(),
-        );
+    ) -> StoreResult<Option<Changed>> {
+        let (rid, uid, change) = (room.id.clone(), user.clone(), change.clone());
         self.write(move |c| {
             let tx = immediate(c)?;
-            if !room_by_id(&tx, &rid)?.is_some_and(|r| r.is_active) {
-                return Ok(false);
+            if !room_by_id(&tx, rid.as_str())?.is_some_and(|r| r.is_active) {
+                return Ok(None);
             }
-            ensure_member(&tx, &rid, &user, now)?;
-            let run = |sql: &str, value: &dyn rusqlite::ToSql| {
-                tx.execute(sql, params![rid, user, value]).map_err(map_err)
-            };
-            match &change {
-                MemberChange::Ban => {
-                    let freed = run(
-                        "UPDATE room_members SET is_active = 0, left_at = ?3 \
-                         WHERE room_id = ?1 AND user_id = ?2 AND is_active = 1",
-                        &now,
-                    )?;
-                    run(
-                        "UPDATE room_members SET banned = ?3 WHERE room_id = ?1 AND user_id = ?2",
-                        &true,
-                    )?;
-                    if freed == 1 {
-                        tx.execute(
-                            "UPDATE rooms SET active_count = active_count - 1 WHERE id = ?1",
-                            [&rid],
-                        )
-                        .map_err(map_err)?;
-                    }
-                }
-                MemberChange::Unban => {
-                    run(
-                        "UPDATE room_members SET banned = ?3 WHERE room_id = ?1 AND user_id = ?2",
-                        &false,
-                    )?;
-                }
-                MemberChange::Restrict(r) => {
-                    run(
-                        "UPDATE room_members SET denied = ?3 WHERE room_id = ?1 AND user_id = ?2",
-                        &denied_json(r),
-                    )?;
-                    run(
-                        "UPDATE room_members SET chat_blocked = ?3 \
-                         WHERE room_id = ?1 AND user_id = ?2",
-                        &r.chat_blocked,
-                    )?;
-                }
-                MemberChange::Role(role) => {
-                    run(
-                        "UPDATE room_members SET role = ?3 WHERE room_id = ?1 AND user_id = ?2",
-                        &role.as_str(),
-                    )?;
-                }
+            let existing = member(&tx, rid.as_str(), uid.as_str())?;
+            let mut m = existing.clone().unwrap_or_else(|| {
+                Member::blank(&rid, &uid, DisplayName::from_trusted(uid.to_string()), now)
+            });
+            let before = m.standing();
+            let after = change.apply(&before);
+            if after == before {
+                return Ok(Some(Changed { before, member: m }));
+            }
+            // A ban frees the seat its holder had.
+            let frees_seat = after.banned && m.is_active;
+            m.set_standing(after);
+            if frees_seat {
+                m.is_active = false;
+                m.left_at = Some(now);
+            }
+            tx.execute(
+                &format!(
+                    "INSERT INTO room_members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+                     ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO UPDATE SET \
+                     role = excluded.role, is_active = excluded.is_active, \
+                     banned = excluded.banned, admitted = excluded.admitted, \
+                     denied = excluded.denied, chat_blocked = excluded.chat_blocked, \
+                     left_at = excluded.left_at"
+                ),
+                params![
+                    m.room_id.as_str(),
+                    m.user_id.as_str(),
+                    m.name.as_str(),
+                    m.role.as_str(),
+                    m.is_active,
+                    m.banned,
+                    m.admitted,
+                    denied_json(&m.restrictions),
+                    m.restrictions.chat_blocked,
+                    m.joined_at,
+                    m.left_at,
+                    m.session,
+                    m.seen_at,
+                ],
+            )
+            .map_err(map_err)?;
+            if frees_seat {
+                tx.execute(
+                    "UPDATE rooms SET active_count = MAX(active_count - 1, 0) WHERE id = ?1",
+                    [rid.as_str()],
+                )
+                .map_err(map_err)?;
             }
             tx.commit().map_err(map_err)?;
-            Ok(true)
+            Ok(Some(Changed { before, member: m }))
         })
         .await
     }
@@ -498,7 +499,7 @@ impl RoomStore for SqliteStore {
         user: &UserId,
         seen: Seen<'_>,
         at: UnixTime,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<SeenOutcome> {
         let (rid, user) = (room.id.as_str().to_string(), user.as_str().to_string());
         let (joined, session) = match seen {
             Seen::Joined { session } => (true, session.to_string()),
@@ -506,13 +507,16 @@ impl RoomStore for SqliteStore {
         };
         self.write(move |c| {
             let tx = immediate(c)?;
-            if !room_by_id(&tx, &rid)?.is_some_and(|r| r.is_active) {
-                return Ok(false);
-            }
+            let Some(current) = room_by_id(&tx, &rid)?.filter(|r| r.is_active) else {
+                return Ok(SeenOutcome::Ignored);
+            };
             let m = member(&tx, &rid, &user)?;
             let Some((active, change)) = presence_change(m.as_ref(), joined, &session, at) else {
-                return Ok(false);
+                return Ok(SeenOutcome::Ignored);
             };
+            if change > 0 && current.is_full() {
+                return Ok(SeenOutcome::Full);
+            }
             ensure_member(&tx, &rid, &user, at)?;
             tx.execute(
                 "UPDATE room_members SET is_active = ?3, session = ?4, seen_at = ?5, \
@@ -530,7 +534,7 @@ impl RoomStore for SqliteStore {
                 .map_err(map_err)?;
             }
             tx.commit().map_err(map_err)?;
-            Ok(true)
+            Ok(SeenOutcome::Applied)
         })
         .await
     }

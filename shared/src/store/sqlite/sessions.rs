@@ -2,15 +2,15 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{SqliteStore, map_err};
-use crate::domain::{Session, SessionId, UnixTime, UserId};
-use crate::store::{Rotation, SessionStore, StoreError, StoreResult};
+use crate::domain::{Replay, Session, SessionId, UnixTime, UserId};
+use crate::store::{DEACTIVATED, Rotation, SessionStore, StoreError, StoreResult};
 
-const COLUMNS: &str = "id, user_id, generation, created_at, expires_at, revoked_at";
+const COLUMNS: &str = "id, user_id, generation, created_at, expires_at, revoked_at, rotated_at";
 
 fn row_to_session(r: &Row<'_>) -> rusqlite::Result<Session> {
-    let user: String = r.get(1)?;
+    let user: String = r.get("user_id")?;
     Ok(Session {
-        id: SessionId::from_trusted(r.get(0)?),
+        id: SessionId::from_trusted(r.get("id")?),
         user_id: UserId::parse(&user).map_err(|_| {
             rusqlite::Error::FromSqlConversionFailure(
                 1,
@@ -18,10 +18,11 @@ fn row_to_session(r: &Row<'_>) -> rusqlite::Result<Session> {
                 "bad user id".into(),
             )
         })?,
-        generation: r.get::<_, i64>(2)? as u64,
-        created_at: r.get(3)?,
-        expires_at: r.get(4)?,
-        revoked: r.get::<_, Option<i64>>(5)?.is_some(),
+        generation: r.get::<_, i64>("generation")? as u64,
+        created_at: r.get("created_at")?,
+        expires_at: r.get("expires_at")?,
+        revoked: r.get::<_, Option<i64>>("revoked_at")?.is_some(),
+        rotated_at: r.get("rotated_at")?,
     })
 }
 
@@ -31,21 +32,30 @@ fn key(user: &UserId, id: &SessionId) -> (String, String) {
 
 #[async_trait]
 impl SessionStore for SqliteStore {
+    /// Inserted only while the user is active, on the one writer: a deactivation either
+    /// commits before (no row) or after (it revokes this row).
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
         let s = s.clone();
         self.write(move |c| {
-            c.execute(
-                &format!("INSERT INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, NULL)"),
-                params![
-                    s.id.as_str(),
-                    s.user_id.as_str(),
-                    s.generation as i64,
-                    s.created_at,
-                    s.expires_at
-                ],
-            )
-            .map(|_| ())
-            .map_err(map_err)
+            let inserted = c
+                .execute(
+                    &format!(
+                        "INSERT INTO sessions ({COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, NULL, NULL \
+                         WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND is_active = 1)"
+                    ),
+                    params![
+                        s.id.as_str(),
+                        s.user_id.as_str(),
+                        s.generation as i64,
+                        s.created_at,
+                        s.expires_at
+                    ],
+                )
+                .map_err(map_err)?;
+            if inserted == 0 {
+                return Err(StoreError::Conflict(DEACTIVATED));
+            }
+            Ok(())
         })
         .await
     }
@@ -60,13 +70,15 @@ impl SessionStore for SqliteStore {
     ) -> StoreResult<Rotation> {
         let (user, id) = key(user, id);
         self.write(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
             let rotated = tx
                 .query_row(
                     &format!(
-                        "UPDATE sessions SET generation = generation + 1, expires_at = ?3 \
-                         WHERE id = ?1 AND user_id = ?5 AND generation = ?2 AND revoked_at IS NULL \
-                         AND expires_at > ?4 RETURNING {COLUMNS}"
+                        "UPDATE sessions SET generation = generation + 1, expires_at = ?3, \
+                         rotated_at = ?4 WHERE id = ?1 AND user_id = ?5 AND generation = ?2 \
+                         AND revoked_at IS NULL AND expires_at > ?4 RETURNING {COLUMNS}"
                     ),
                     params![id, generation as i64, expires_at, now, user],
                     row_to_session,
@@ -76,17 +88,23 @@ impl SessionStore for SqliteStore {
             let outcome = match rotated {
                 Some(s) => Rotation::Rotated(s),
                 None => {
-                    let current: Option<(i64, Option<i64>)> = tx
+                    let current = tx
                         .query_row(
-                            "SELECT generation, revoked_at FROM sessions WHERE id = ?1 AND user_id = ?2",
+                            &format!(
+                                "SELECT {COLUMNS} FROM sessions WHERE id = ?1 AND user_id = ?2"
+                            ),
                             [&id, &user],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
+                            row_to_session,
                         )
                         .optional()
                         .map_err(map_err)?;
                     match current {
-                        Some((g, None)) if (g as u64) > generation => Rotation::Reused,
-                        _ => Rotation::Invalid,
+                        Some(s) => match s.replay(generation, now) {
+                            Replay::Current => Rotation::Current(s),
+                            Replay::Reused => Rotation::Reused,
+                            Replay::Invalid => Rotation::Invalid,
+                        },
+                        None => Rotation::Invalid,
                     }
                 }
             };

@@ -3,10 +3,11 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::rooms::immediate;
 use super::{SqliteStore, map_err};
-use crate::domain::{Access, DisplayName, Email, Provider, UnixTime, User, UserId};
+use crate::domain::{
+    Access, DisplayName, Email, Provider, UnixTime, User, UserId, is_active_admin,
+};
 use crate::store::{
     Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
-    is_active_admin,
 };
 
 const COLUMNS: &str = "id, email, name, provider, accesses, avatar_url, is_active, password_hash, created_at, updated_at";
