@@ -7,7 +7,7 @@ start_bedrud() {
   local bin
   bin=$(realpath target/appliance/bedrud)
   dir=$(mktemp -d)
-  (cd "$dir" && exec env SERVER_PORT=0 RATELIMIT_AUTH_MAX=0 RATELIMIT_GUEST_MAX=0 "$@" \
+  (cd "$dir" && exec env SERVER_PORT=0 RATELIMIT_AUTH_MAX=0 RATELIMIT_GUEST_MAX=0 RATELIMIT_ACCOUNT_MAX=0 "$@" \
     "$bin" run 2>"$dir/log") &
   pid=$!
   trap 'kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT

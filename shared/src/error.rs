@@ -16,6 +16,8 @@ pub enum Error {
     #[error("{0}")]
     Gone(String),
     #[error("{0}")]
+    RequestTimeout(String),
+    #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     Unprocessable(String),
@@ -27,11 +29,12 @@ pub enum Error {
     /// A dependency is down or throttling; the client may retry. Detail is logged.
     #[error("service temporarily unavailable")]
     Unavailable(String),
-    /// A dependency answered with an error; the message names it and what to check.
-    #[error("{0}")]
+    /// A dependency answered with an error. The detail (which host, what to check) goes to
+    /// the log and to platform admins; everyone else gets the generic message.
+    #[error("a service this request needs failed; try again later")]
     BadGateway(String),
-    /// A dependency cannot be reached; the message names it and what to check.
-    #[error("{0}")]
+    /// A dependency cannot be reached or is not configured; detail as for `BadGateway`.
+    #[error("a service this request needs is unavailable; try again later")]
     UpstreamDown(String),
     /// A bug or unexpected state. Detail is logged, never sent.
     #[error("internal server error")]
@@ -56,6 +59,17 @@ impl Error {
     }
     pub fn internal(m: impl std::fmt::Display) -> Self {
         Self::Internal(m.to_string())
+    }
+}
+
+impl Error {
+    /// What operators need to fix a dependency failure: shown to admins and logged, never
+    /// sent to anyone else (it names internal hosts).
+    pub fn upstream_detail(&self) -> Option<&str> {
+        match self {
+            Error::BadGateway(d) | Error::UpstreamDown(d) => Some(d),
+            _ => None,
+        }
     }
 }
 

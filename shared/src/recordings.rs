@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::livekit::{Egress, EgressStatus, LiveKit, LiveKitError, RecordingOutput};
-use crate::moderation::moderated_room;
+use crate::moderation::{moderated_room, owned_room};
 use crate::queue::{JobEnvelope, JobQueue};
 use crate::state::Media;
 use crate::store::{RecordingStore, RoomStore, Stores};
@@ -180,8 +180,11 @@ impl Recordings {
                 }
             }
             Err(e) => {
+                // The row says what a room owner may read; the detail (hosts, keys to check)
+                // goes to the log and, through the error, to admins.
+                tracing::warn!(recording = %rec.id, room = %room.id, error = %e, "LiveKit refused to start a recording");
                 let mut mv = RecordingMove::to(RecordingStatus::Failed);
-                mv.error = Some(e.to_string());
+                mv.error = Some("the media server could not start the recording".into());
                 self.store.move_recording(&rec, &mv, now()).await?;
                 Err(e.into())
             }
@@ -196,14 +199,15 @@ impl Recordings {
             return Err(Error::not_found("no recording is running in this room"));
         };
         let mv = match &rec.egress_id {
-            Some(egress) => {
-                match lk.stop_egress(egress).await {
-                    // Already over on LiveKit's side: its `egress_ended` moves the row on.
-                    Ok(_) | Err(LiveKitError::NotFound(_)) => {}
-                    Err(e) => return Err(e.into()),
+            Some(egress) => match lk.stop_egress(egress).await {
+                Ok(_) => RecordingMove::to(RecordingStatus::Ending),
+                // LiveKit ended it already (time limit, failure) and `egress_ended` has not
+                // arrived yet: take LiveKit's own account of it now, as the webhook would.
+                Err(LiveKitError::NotFound(_) | LiveKitError::Precondition { .. }) => {
+                    return self.settle_ended(lk, &room, &rec, egress).await;
                 }
-                RecordingMove::to(RecordingStatus::Ending)
-            }
+                Err(e) => return Err(e.into()),
+            },
             // LiveKit has not answered the start yet: nothing will ever report on this row,
             // so it ends here (and `start` stops the egress if one comes back).
             None => {
@@ -221,6 +225,32 @@ impl Recordings {
                 .await?
                 .unwrap_or(rec),
         })
+    }
+
+    /// A recording whose egress LiveKit no longer runs: its state as ListEgress reports it,
+    /// through the same state machine as the webhooks; `ending` if LiveKit has forgotten it
+    /// (its `egress_ended` or the reconciler settles it then).
+    async fn settle_ended(
+        &self,
+        lk: &Arc<dyn LiveKit>,
+        room: &Room,
+        rec: &Recording,
+        egress: &str,
+    ) -> Result<Recording> {
+        let listed = lk.list_egress(Some(&room.livekit_name()), false).await?;
+        match listed.iter().find(|e| e.egress_id == egress) {
+            Some(info) => self.egress_seen(info, true).await?,
+            None => {
+                self.store
+                    .move_recording(rec, &RecordingMove::to(RecordingStatus::Ending), now())
+                    .await?;
+            }
+        }
+        Ok(self
+            .store
+            .recording(&rec.room_id, &rec.id)
+            .await?
+            .unwrap_or_else(|| rec.clone()))
     }
 
     pub async fn list(&self, caller: &Caller, room: &RoomId) -> Result<Vec<RecordingView>> {
@@ -270,8 +300,14 @@ impl Recordings {
     /// Deletes a finished recording; its file is removed by a job (the processor on AWS, the
     /// worker in the sidecar), queued before the row goes so no file is left behind, and run
     /// only once the row is gone.
+    /// Deleting is the room owner's (or an admin's) decision, not a room moderator's.
     pub async fn delete(&self, caller: &Caller, room: &RoomId, id: &RecordingId) -> Result<()> {
-        let rec = self.find(caller, room, id).await?;
+        let room = owned_room(&*self.rooms, caller, room, false).await?;
+        let rec = self
+            .store
+            .recording(&room.id, id)
+            .await?
+            .ok_or_else(|| Error::not_found("Recording not found"))?;
         if !matches!(
             rec.status,
             RecordingStatus::Completed | RecordingStatus::Failed

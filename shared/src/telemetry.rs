@@ -20,7 +20,11 @@ fn filter(level: &str) -> Targets {
 
 pub fn init(level: &str) {
     let filter = filter(level);
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
+    // `fmt()` alone keeps its own INFO ceiling under any filter layered on it: open it fully
+    // and let `filter` decide, or `debug` would show nothing below INFO.
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
+        .with_writer(std::io::stderr);
     let result = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
         builder
             .json()

@@ -11,6 +11,7 @@ use bedrud_shared::{reconciler, worker};
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
+use crate::harden;
 use crate::livekit_config::{Listening, generate, outbound_ip};
 use crate::supervisor::{self, Policy, Source, Supervisor};
 
@@ -32,9 +33,13 @@ pub fn main(config_path: Option<&Path>) -> ExitCode {
 }
 
 async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
+    harden::private_umask();
     let loaded = Config::load(config_path)?;
     let mut config = loaded.config;
     telemetry::init(&config.logger.level);
+    let files = harden::raise_nofile_limit();
+    info!(open_files = files, "file descriptor limit");
+    harden::tighten_existing(&config);
     match &loaded.source {
         Some(p) => info!(file = %p.display(), "configuration loaded"),
         None => info!("no config.yaml found; using defaults and environment"),
@@ -75,9 +80,11 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     // Recording processing and any later job kinds, from the embedded queue.
     tokio::spawn(worker::run(state.clone()));
 
+    let limits = socket::Limits::from_config(&state.config.server);
     socket::serve(
         listener,
         socket::socket_app(all_routes(), state),
+        limits,
         shutdown_signal(),
     )
     .await

@@ -47,6 +47,7 @@ pub async fn test_state(
     config.livekit.host = "ws://127.0.0.1:7880".into();
     config.rate_limit.auth_max_requests = 0;
     config.rate_limit.guest_max_requests = 0;
+    config.rate_limit.account_max_attempts = 0;
     adjust(&mut config);
     config.validate().expect("test config is valid");
     (build(config, counting).await.expect("state builds"), dir)
@@ -94,7 +95,8 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         let app = socket::socket_app(all_routes(), state.clone());
-        let task = tokio::spawn(socket::serve(listener, app, async {
+        let limits = socket::Limits::from_config(&state.config.server);
+        let task = tokio::spawn(socket::serve(listener, app, limits, async {
             let _ = stopped.await;
         }));
         Self {

@@ -144,6 +144,16 @@ pub(super) fn apply(
         "RATELIMIT_GUEST_WINDOW",
         get("RATELIMIT_GUEST_WINDOW"),
     )?;
+    parse_into(
+        &mut rl.account_max_attempts,
+        "RATELIMIT_ACCOUNT_MAX",
+        get("RATELIMIT_ACCOUNT_MAX"),
+    )?;
+    parse_into(
+        &mut rl.account_window_secs,
+        "RATELIMIT_ACCOUNT_WINDOW",
+        get("RATELIMIT_ACCOUNT_WINDOW"),
+    )?;
 
     set_str(&mut c.logger.level, get("LOG_LEVEL"));
     Ok(())

@@ -97,6 +97,16 @@ pub struct ServerConfig {
     pub max_participants_limit: u32,
     /// Active rooms one user may own at once; admins are exempt (Bedrud's key).
     pub max_rooms_per_user: u32,
+    /// Time a client has to send a request's headers, from its first byte or, on a
+    /// keep-alive connection, from the end of the previous response (so it also closes idle
+    /// connections).
+    pub header_timeout: Ttl,
+    /// Time a request may take once its headers are in, body included (408 after).
+    pub request_timeout: Ttl,
+    /// Open connections in all; more are closed at once.
+    pub max_connections: usize,
+    /// Open connections per client address (trusted proxies are exempt).
+    pub max_connections_per_client: usize,
 }
 
 impl Default for ServerConfig {
@@ -114,6 +124,10 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             max_participants_limit: 1000,
             max_rooms_per_user: 100,
+            header_timeout: Ttl::from_secs(10),
+            request_timeout: Ttl::from_secs(30),
+            max_connections: 10_000,
+            max_connections_per_client: 256,
         }
     }
 }
@@ -260,6 +274,9 @@ pub struct RateLimitConfig {
     pub auth_window_secs: u64,
     pub guest_max_requests: u32,
     pub guest_window_secs: u64,
+    /// Password attempts per account (login, password change), from any client.
+    pub account_max_attempts: u32,
+    pub account_window_secs: u64,
 }
 
 impl Default for RateLimitConfig {
@@ -269,6 +286,8 @@ impl Default for RateLimitConfig {
             auth_window_secs: 60,
             guest_max_requests: 5,
             guest_window_secs: 60,
+            account_max_attempts: 10,
+            account_window_secs: 900,
         }
     }
 }
@@ -285,6 +304,41 @@ impl Default for LoggerConfig {
             level: "info".into(),
         }
     }
+}
+
+/// Fewest distinct characters a JWT secret may have: `"a"` × 32 or a run of spaces is long
+/// but guessable.
+pub const MIN_JWT_SECRET_VARIETY: usize = 10;
+
+/// Long enough and not trivially guessable (whitespace only, or a few characters repeated).
+fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
+    const FIX: &str = "set a random secret (e.g. `openssl rand -base64 32`) in auth.jwtSecret or JWT_SECRET";
+    if secret.len() < MIN_JWT_SECRET {
+        return Err(ConfigError::new(
+            "auth.jwtSecret",
+            format!(
+                "is {} characters; at least {MIN_JWT_SECRET} are required",
+                secret.len()
+            ),
+            FIX,
+        ));
+    }
+    let variety = secret
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if variety < MIN_JWT_SECRET_VARIETY {
+        return Err(ConfigError::new(
+            "auth.jwtSecret",
+            format!(
+                "has only {variety} distinct non-blank characters; at least \
+                 {MIN_JWT_SECRET_VARIETY} are required (it looks guessable)"
+            ),
+            FIX,
+        ));
+    }
+    Ok(())
 }
 
 /// A configuration problem, printed as one line: the key, what is wrong, how to fix it.
@@ -432,16 +486,8 @@ impl Config {
                 "use a duration such as 15m",
             ));
         }
-        let secret = &self.auth.jwt_secret;
-        if !secret.is_empty() && secret.len() < MIN_JWT_SECRET {
-            return Err(ConfigError::new(
-                "auth.jwtSecret",
-                format!(
-                    "is {} characters; at least {MIN_JWT_SECRET} are required",
-                    secret.len()
-                ),
-                "set a random secret (e.g. `openssl rand -base64 32`) in auth.jwtSecret or JWT_SECRET",
-            ));
+        if !self.auth.jwt_secret.is_empty() {
+            check_jwt_secret(&self.auth.jwt_secret)?;
         }
         let ttl = self.auth.access_ttl().as_secs();
         if !(30..=7 * 24 * 3600).contains(&ttl) {
@@ -492,6 +538,33 @@ impl Config {
                 "list your proxy's addresses in server.trustedProxies (SERVER_TRUSTED_PROXIES)",
             ));
         }
+        for (key, t) in [
+            ("server.headerTimeout", self.server.header_timeout),
+            ("server.requestTimeout", self.server.request_timeout),
+        ] {
+            if !(1..=3600).contains(&t.as_secs()) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("is {t}; it must be between 1s and 1h"),
+                    "use a duration such as 10s",
+                ));
+            }
+        }
+        for (key, n) in [
+            ("server.maxConnections", self.server.max_connections),
+            (
+                "server.maxConnectionsPerClient",
+                self.server.max_connections_per_client,
+            ),
+        ] {
+            if n == 0 {
+                return Err(ConfigError::new(
+                    key,
+                    "is 0, so no client could connect",
+                    "use a value such as 10000 (maxConnections) or 256 (per client)",
+                ));
+            }
+        }
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::new(
                 "server.maxBodyBytes",
@@ -518,7 +591,8 @@ impl Config {
         Ok((&lk.api_key, &lk.api_secret))
     }
 
-    /// The secret for API tokens, or the error a serverless start must fail with.
+    /// The secret for API tokens, or the error a serverless start must fail with (checked
+    /// here too: on AWS it arrives from Secrets Manager after the configuration was read).
     pub fn require_jwt_secret(&self) -> Result<&str, ConfigError> {
         if self.auth.jwt_secret.is_empty() {
             return Err(ConfigError::new(
@@ -527,6 +601,7 @@ impl Config {
                 "set JWT_SECRET (at least 32 random characters); only the local server generates one",
             ));
         }
+        check_jwt_secret(&self.auth.jwt_secret)?;
         Ok(&self.auth.jwt_secret)
     }
 }
@@ -582,6 +657,22 @@ mod tests {
     fn proxy_without_trusted_list_is_refused() {
         let (c, _) = Config::from_yaml("server:\n  behindProxy: true\n").unwrap();
         assert_eq!(c.validate().unwrap_err().key, "server.trustedProxies");
+    }
+
+    #[test]
+    fn trivial_jwt_secrets_are_refused() {
+        for bad in ["a".repeat(32), " ".repeat(40), "abab".repeat(10), "0123456789".repeat(2)] {
+            let mut c = Config::default();
+            c.auth.jwt_secret = bad.clone();
+            let err = c.validate().unwrap_err();
+            assert_eq!(err.key, "auth.jwtSecret", "{bad:?}");
+            assert!(err.fix.contains("openssl rand"), "{err}");
+            assert_eq!(c.require_jwt_secret().unwrap_err().key, "auth.jwtSecret");
+        }
+        let mut c = Config::default();
+        c.auth.jwt_secret = "k3Yb8Qz1-Xw7Vn2Lp9Rt4Hs6Jd0Mf5Ga".into();
+        c.validate().unwrap();
+        assert!(c.require_jwt_secret().is_ok());
     }
 
     #[test]

@@ -16,6 +16,10 @@ impl Ttl {
         self.0.as_secs()
     }
 
+    pub fn as_duration(self) -> Duration {
+        self.0
+    }
+
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if let Ok(secs) = s.parse::<u64>() {

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -11,7 +11,7 @@ use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::bearer::{Bearer, MaybeBearer};
+use super::bearer::{Bearer, LenientBearer};
 use super::client_ip::ClientIp;
 use super::json::JsonBody;
 use super::rfc3339;
@@ -136,6 +136,43 @@ fn auth_rule(state: &AppState) -> Rule {
     }
 }
 
+/// Password attempts against one account, from anywhere: guessing spread over many
+/// addresses (or with a stolen token) is held to this too.
+async fn limit_account(state: &AppState, account: &str) -> Result<()> {
+    let c = &state.config.rate_limit;
+    let rule = Rule {
+        max: c.account_max_attempts,
+        window_secs: c.account_window_secs,
+    };
+    enforce(
+        state.limiter.as_ref(),
+        "account",
+        account,
+        rule,
+        "too many password attempts for this account, please try again later",
+    )
+    .await
+}
+
+/// A request that a cookie authenticates must declare JSON. A cross-site form can only send
+/// form or text bodies, and a cross-site `fetch` with a JSON type needs a CORS preflight this
+/// server does not grant, so another site cannot ride the cookie (the web client always
+/// sends `Content-Type: application/json`).
+pub(crate) fn require_json_for_cookie(headers: &HeaderMap) -> Result<()> {
+    let json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if json {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "requests authenticated by cookie must be sent with Content-Type: application/json",
+        ))
+    }
+}
+
 pub(crate) fn guest_rule(state: &AppState) -> Rule {
     let c = &state.config.rate_limit;
     Rule {
@@ -166,6 +203,7 @@ async fn login(
     JsonBody(b): JsonBody<LoginBody>,
 ) -> Result<Response> {
     limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
+    limit_account(&s, &b.email.trim().to_lowercase()).await?;
     let (user, tokens) = s.auth.login(&b.email, &b.password).await?;
     Ok(with_refresh_cookie(
         &s,
@@ -195,11 +233,15 @@ async fn refresh(
     headers: HeaderMap,
     JsonBody(b): JsonBody<RefreshBody>,
 ) -> Result<Response> {
-    let token = b
-        .refresh_token
-        .filter(|t| !t.is_empty())
-        .or_else(|| cookie_value(&headers, REFRESH_COOKIE))
-        .ok_or_else(|| Error::bad_request("refresh_token is required"))?;
+    let token = match b.refresh_token.filter(|t| !t.is_empty()) {
+        Some(t) => t,
+        None => {
+            let cookie = cookie_value(&headers, REFRESH_COOKIE)
+                .ok_or_else(|| Error::bad_request("refresh_token is required"))?;
+            require_json_for_cookie(&headers)?;
+            cookie
+        }
+    };
     let (_, tokens) = s.auth.refresh(&token).await?;
     let body = json!({ "access_token": tokens.access, "refresh_token": tokens.refresh });
     Ok(with_refresh_cookie(&s, Json(body), &tokens))
@@ -207,13 +249,20 @@ async fn refresh(
 
 async fn logout(
     State(s): State<AppState>,
-    MaybeBearer(access): MaybeBearer,
+    LenientBearer(access): LenientBearer,
     headers: HeaderMap,
     JsonBody(b): JsonBody<RefreshBody>,
 ) -> Result<Response> {
-    let refresh = b
-        .refresh_token
-        .or_else(|| cookie_value(&headers, REFRESH_COOKIE));
+    let refresh = match b.refresh_token {
+        Some(t) => Some(t),
+        None => {
+            let cookie = cookie_value(&headers, REFRESH_COOKIE);
+            if cookie.is_some() && access.is_none() {
+                require_json_for_cookie(&headers)?;
+            }
+            cookie
+        }
+    };
     if !s.auth.logout(refresh.as_deref(), access.as_ref()).await? {
         return Err(Error::unauthorized("Missing authorization"));
     }
@@ -246,9 +295,12 @@ async fn update_me(
 
 async fn change_password(
     State(s): State<AppState>,
+    ip: ClientIp,
     Bearer(claims): Bearer,
     JsonBody(b): JsonBody<PasswordBody>,
 ) -> Result<Json<Value>> {
+    limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
+    limit_account(&s, &claims.user_id).await?;
     s.auth
         .change_password(&claims, &b.current_password, &b.new_password)
         .await?;

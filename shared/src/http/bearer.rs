@@ -16,8 +16,15 @@ pub struct Bearer(pub AccessClaims);
 /// else.
 pub struct VerifiedToken(pub AccessClaims);
 
-/// Like [`Bearer`], but absent or invalid credentials are simply `None`.
+/// Like [`Bearer`], but no `Authorization` header at all is `None` (an anonymous visitor).
+/// A header that is present but invalid or expired is still 401: answering as if anonymous
+/// would tell an owner with an expired token "this room is private" instead of prompting the
+/// client to refresh.
 pub struct MaybeBearer(pub Option<AccessClaims>);
+
+/// For logout only: an access token that is invalid or expired is ignored, because the
+/// refresh token (body or cookie) may still name the session to end.
+pub struct LenientBearer(pub Option<AccessClaims>);
 
 fn token(parts: &Parts) -> Option<&str> {
     let raw = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
@@ -42,10 +49,22 @@ impl FromRequestParts<AppState> for MaybeBearer {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let Some(t) = token(parts) else {
+        if !parts.headers.contains_key(AUTHORIZATION) {
             return Ok(MaybeBearer(None));
+        }
+        let t = token(parts).ok_or_else(|| Error::unauthorized("Invalid authorization"))?;
+        state.auth.authenticate(t).await.map(|c| MaybeBearer(Some(c)))
+    }
+}
+
+impl FromRequestParts<AppState> for LenientBearer {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let Some(t) = token(parts) else {
+            return Ok(LenientBearer(None));
         };
-        Ok(MaybeBearer(state.auth.authenticate(t).await.ok()))
+        Ok(LenientBearer(state.auth.authenticate(t).await.ok()))
     }
 }
 

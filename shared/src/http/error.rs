@@ -14,6 +14,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Gone(_) => StatusCode::GONE,
+            Error::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -25,7 +26,13 @@ impl Error {
     }
 }
 
-/// `{"error": "<message>"}` with the status; server-side detail goes to the log only.
+/// A dependency failure's detail, carried on the response so [`reveal_to_admins`] can show it
+/// to a platform admin; everyone else sees the generic message.
+#[derive(Debug, Clone)]
+pub(crate) struct UpstreamDetail(pub String);
+
+/// `{"error": "<message>"}` with the status; server-side detail goes to the log (and, for a
+/// dependency failure, to admins).
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match &self {
@@ -37,6 +44,10 @@ impl IntoResponse for Error {
             _ => {}
         }
         let mut res = (self.status(), Json(json!({ "error": self.to_string() }))).into_response();
+        if let Some(detail) = self.upstream_detail() {
+            res.extensions_mut()
+                .insert(UpstreamDetail(detail.to_string()));
+        }
         if let Error::TooManyRequests {
             retry_after_secs, ..
         } = self
@@ -45,5 +56,34 @@ impl IntoResponse for Error {
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         res
+    }
+}
+
+/// Middleware: a dependency failure answered to a platform admin (a live admin session)
+/// carries the operator's detail instead of the generic message.
+pub(crate) async fn reveal_to_admins(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim_start_matches("Bearer ").trim().to_string());
+    let res = next.run(req).await;
+    let Some(UpstreamDetail(detail)) = res.extensions().get::<UpstreamDetail>().cloned() else {
+        return res;
+    };
+    let Some(token) = bearer else { return res };
+    match state.auth.authenticate(&token).await {
+        Ok(claims) if claims.caller().is_ok_and(|c| c.is_admin()) => {
+            let mut shown = (res.status(), Json(json!({ "error": detail }))).into_response();
+            if let Some(v) = res.headers().get(header::RETRY_AFTER) {
+                shown.headers_mut().insert(header::RETRY_AFTER, v.clone());
+            }
+            shown
+        }
+        _ => res,
     }
 }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::auth::{
-    UserView, cookie_value, guest_rule, http_only_cookie, limit, session_body, with_refresh_cookie,
+    UserView, cookie_value, guest_rule, http_only_cookie, limit, require_json_for_cookie,
+    session_body, with_refresh_cookie,
 };
 use super::bearer::VerifiedToken;
 use super::client_ip::ClientIp;
@@ -118,8 +119,12 @@ async fn guest_join(
     )
     .await?;
     let name = DisplayName::parse(&b.guest_name, MAX_GUEST_NAME)?;
-    let known =
-        cookie_value(&headers, GUEST_COOKIE).and_then(|m| s.auth.keys().verify_guest_marker(&m));
+    let marker = cookie_value(&headers, GUEST_COOKIE);
+    if marker.is_some() {
+        // The cookie picks (and renames) this browser's guest: not for other sites to do.
+        require_json_for_cookie(&headers)?;
+    }
+    let known = marker.and_then(|m| s.auth.keys().verify_guest_marker(&m));
     let returning = known.clone().map(|id| Caller {
         id,
         name: name.clone(),

@@ -42,8 +42,8 @@ pub fn all_routes() -> Router<AppState> {
         .merge(admin::routes())
 }
 
-/// Wraps capability routes into a service: JSON 404/405, the configured body limit (413), and
-/// a request log line.
+/// Wraps capability routes into a service: JSON 404/405, the configured body limit (413),
+/// dependency-failure detail for admins only, and a request log line.
 pub fn app(routes: Router<AppState>, state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
     routes
@@ -55,6 +55,10 @@ pub fn app(routes: Router<AppState>, state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::reveal_to_admins,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

@@ -155,6 +155,10 @@ pub enum LiveKitError {
     /// LiveKit could not be reached, timed out, or said it is unavailable.
     #[error("LiveKit at {host} is unreachable ({detail}); check livekit.internalHost")]
     Unreachable { host: String, detail: String },
+    /// The call does not apply to the object's state (Twirp `failed_precondition`): e.g.
+    /// stopping an egress LiveKit has already ended.
+    #[error("LiveKit at {host} refused the call in this state: {detail}")]
+    Precondition { host: String, detail: String },
     /// LiveKit answered with another error.
     #[error("LiveKit at {host} failed: {detail}")]
     Failed { host: String, detail: String },
@@ -165,7 +169,9 @@ impl From<LiveKitError> for Error {
         match e {
             LiveKitError::NotFound(_) => Error::not_found("Participant not found"),
             LiveKitError::Unreachable { .. } => Error::UpstreamDown(e.to_string()),
-            LiveKitError::Refused { .. } | LiveKitError::Failed { .. } => {
+            LiveKitError::Refused { .. }
+            | LiveKitError::Precondition { .. }
+            | LiveKitError::Failed { .. } => {
                 Error::BadGateway(e.to_string())
             }
         }

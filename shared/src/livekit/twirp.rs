@@ -165,6 +165,10 @@ impl TwirpLiveKit {
                 }
             }
             ("unavailable" | "deadline_exceeded", _) | ("", 502..=504) => self.unreachable(detail),
+            ("failed_precondition", _) | ("", 412) => LiveKitError::Precondition {
+                host: self.base.clone(),
+                detail,
+            },
             _ => self.failed(detail),
         }
     }

@@ -21,8 +21,9 @@ async fn serve(max_auth: u32) -> (Api, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = Api::new(&format!("http://{}", listener.local_addr().unwrap()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let limits = socket::Limits::from_config(&state.config.server);
     let app = socket::socket_app(auth::routes().merge(health::routes()), state);
-    tokio::spawn(socket::serve(listener, app, async {
+    tokio::spawn(socket::serve(listener, app, limits, async {
         let _ = stopped.await;
     }));
     (api, stop)

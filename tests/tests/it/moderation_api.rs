@@ -428,9 +428,14 @@ async fn livekit_failures_answer_5xx_and_change_nothing() {
     let m = Meeting::start().await;
     let p = m.participant().await;
 
-    // Down before anything: 503 naming the host, nothing persisted.
+    // Down before anything: 503, nothing persisted. The owner is told to try again; only a
+    // platform admin is shown the internal host and what to check.
     m.lk.fail(Failure::all(503, "unavailable"));
     let r = m.act(&m.owner, "mute/{}", &p).await.expect(503);
+    assert!(!r.error().contains(&m.lk.url), "{}", r.raw);
+    assert!(r.error().contains("try again later"), "{}", r.raw);
+    let admin = people::admin(&m.s.api, &m.s.state).await;
+    let r = m.act(&admin, "mute/{}", &p).await.expect(503);
     assert!(r.error().contains(&m.lk.url), "{}", r.raw);
     assert!(r.error().contains("internalHost"), "{}", r.raw);
     m.lk.heal();
@@ -438,7 +443,7 @@ async fn livekit_failures_answer_5xx_and_change_nothing() {
 
     // Failing half-way (the permission change): 502, the stored mute is undone.
     m.lk.fail(Failure::method("UpdateParticipant", 500, "internal"));
-    let r = m.act(&m.owner, "mute/{}", &p).await.expect(502);
+    let r = m.act(&admin, "mute/{}", &p).await.expect(502);
     assert!(r.error().contains("UpdateParticipant"), "{}", r.raw);
     m.lk.heal();
     assert!(sources(&m.grant(&p).await).contains(&"microphone".to_string()));
@@ -475,7 +480,8 @@ async fn unreachable_and_wrong_key_livekit_are_told_apart() {
         format!("http://{}", l.local_addr().unwrap())
     };
     let s = TestServer::with_config(|c| c.livekit.internal_host = closed.clone()).await;
-    let owner = people::user(&s.api).await;
+    // The detail (host, what to check) is shown to platform admins only.
+    let owner = people::admin(&s.api, &s.state).await;
     let p = people::user(&s.api).await;
     let id = people::room(&s.api, &owner, json!({"isPublic": true})).await["id"]
         .as_str()
@@ -505,7 +511,8 @@ async fn unreachable_and_wrong_key_livekit_are_told_apart() {
     let wrong = LiveKitDouble::start(TEST_LK_KEY, "another-secret-0123456789abcdefghij").await;
     let m = Meeting::with_double(wrong).await;
     let p = m.participant().await;
-    let r = m.act(&m.owner, "mute/{}", &p).await.expect(502);
+    let admin = people::admin(&m.s.api, &m.s.state).await;
+    let r = m.act(&admin, "mute/{}", &p).await.expect(502);
     assert!(r.error().contains("apiSecret"), "{}", r.raw);
     assert!(
         m.lk.calls()

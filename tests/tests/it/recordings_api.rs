@@ -333,17 +333,21 @@ async fn who_may_record_and_when() {
             .await
             .expect(409);
     assert!(r.error().contains("not started"));
-    // LiveKit refuses the egress: the row is kept as failed and the answer names LiveKit.
+    // LiveKit refuses the egress: the row is kept as failed. The owner is told to try again,
+    // and neither the answer nor the stored error names the internal LiveKit host.
     st.lk.fail(bedrud_tests::livekit_double::Failure::method(
         "StartRoomCompositeEgress",
         503,
         "unavailable",
     ));
     let r = st.post(&st.owner, "recording/start").await.expect(503);
-    assert!(r.error().contains("LiveKit"));
+    assert!(r.error().contains("try again later"), "{}", r.raw);
+    assert!(!r.raw.contains(&st.lk.url), "{}", r.raw);
     st.lk.heal();
     let list = st.get("recordings").await.expect(200);
     assert_eq!(list.body[0]["status"], "failed");
+    let stored = list.body[0]["error"].as_str().unwrap();
+    assert!(!stored.contains(&st.lk.url) && !stored.contains("127.0.0.1"), "{stored}");
     // The room's switch, and the server's.
     let no_rec = people::room(
         &st.s.api,
