@@ -81,9 +81,9 @@ pub fn raise_nofile_limit() -> u64 {
                 rlim_max: lim.rlim_max,
             };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return raised.rlim_cur as u64;
+                return raised.rlim_cur;
             }
         }
     }
-    lim.rlim_cur as u64
+    lim.rlim_cur
 }

@@ -233,6 +233,17 @@ impl LiveKitDouble {
             .and_then(|r| r.participants.get(identity).cloned())
     }
 
+    /// A participant writes its own metadata, as `canUpdateOwnMetadata` lets a client do.
+    pub fn set_metadata(&self, room: &str, identity: &str, metadata: &str) {
+        let mut w = self.world();
+        let p = w
+            .rooms
+            .get_mut(room)
+            .and_then(|r| r.participants.get_mut(identity))
+            .expect("connected participant");
+        p.metadata = metadata.into();
+    }
+
     pub fn has_room(&self, room: &str) -> bool {
         self.world().rooms.contains_key(room)
     }

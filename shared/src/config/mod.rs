@@ -312,7 +312,8 @@ pub const MIN_JWT_SECRET_VARIETY: usize = 10;
 
 /// Long enough and not trivially guessable (whitespace only, or a few characters repeated).
 fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
-    const FIX: &str = "set a random secret (e.g. `openssl rand -base64 32`) in auth.jwtSecret or JWT_SECRET";
+    const FIX: &str =
+        "set a random secret (e.g. `openssl rand -base64 32`) in auth.jwtSecret or JWT_SECRET";
     if secret.len() < MIN_JWT_SECRET {
         return Err(ConfigError::new(
             "auth.jwtSecret",
@@ -661,7 +662,12 @@ mod tests {
 
     #[test]
     fn trivial_jwt_secrets_are_refused() {
-        for bad in ["a".repeat(32), " ".repeat(40), "abab".repeat(10), "0123456789".repeat(2)] {
+        for bad in [
+            "a".repeat(32),
+            " ".repeat(40),
+            "abab".repeat(10),
+            "0123456789".repeat(2),
+        ] {
             let mut c = Config::default();
             c.auth.jwt_secret = bad.clone();
             let err = c.validate().unwrap_err();

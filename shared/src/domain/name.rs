@@ -111,13 +111,18 @@ mod tests {
     #[test]
     fn bidi_overrides_and_invisible_characters_go() {
         let spoof = "Ann\u{202E}nimda\u{202C} \u{200B}Lee\u{2066}\u{FEFF}";
-        assert_eq!(DisplayName::parse(spoof, 50).unwrap().as_str(), "Annnimda Lee");
+        assert_eq!(
+            DisplayName::parse(spoof, 50).unwrap().as_str(),
+            "Annnimda Lee"
+        );
         assert!(DisplayName::parse("\u{200B}\u{202E}\u{200B}", 50).is_err());
         // Joiners stay inside words (Persian needs ZWNJ), not at the edges.
         let persian = "می\u{200C}خواهم";
         assert_eq!(DisplayName::parse(persian, 50).unwrap().as_str(), persian);
         assert_eq!(
-            DisplayName::parse("\u{200D}Ann\u{200C} Lee", 50).unwrap().as_str(),
+            DisplayName::parse("\u{200D}Ann\u{200C} Lee", 50)
+                .unwrap()
+                .as_str(),
             "Ann Lee"
         );
     }

@@ -53,7 +53,11 @@ impl FromRequestParts<AppState> for MaybeBearer {
             return Ok(MaybeBearer(None));
         }
         let t = token(parts).ok_or_else(|| Error::unauthorized("Invalid authorization"))?;
-        state.auth.authenticate(t).await.map(|c| MaybeBearer(Some(c)))
+        state
+            .auth
+            .authenticate(t)
+            .await
+            .map(|c| MaybeBearer(Some(c)))
     }
 }
 

@@ -199,7 +199,10 @@ fn admit(
         tracing::warn!(%peer, max = limits.max_connections, "connection refused: server full");
         return None;
     };
-    let proxy = limits.trusted_proxies.iter().any(|n| n.contains(&peer.ip()));
+    let proxy = limits
+        .trusted_proxies
+        .iter()
+        .any(|n| n.contains(&peer.ip()));
     let client = if proxy {
         None
     } else {

@@ -171,9 +171,7 @@ impl From<LiveKitError> for Error {
             LiveKitError::Unreachable { .. } => Error::UpstreamDown(e.to_string()),
             LiveKitError::Refused { .. }
             | LiveKitError::Precondition { .. }
-            | LiveKitError::Failed { .. } => {
-                Error::BadGateway(e.to_string())
-            }
+            | LiveKitError::Failed { .. } => Error::BadGateway(e.to_string()),
         }
     }
 }

@@ -17,6 +17,15 @@ struct Running {
 
 /// Starts the binary in `dir` with `env`, and waits for the line that names its URL.
 fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Running {
+    start_with(dir, env, |_| {})
+}
+
+/// [`start`], with the command adjusted first (limits, umask).
+fn start_with(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    adjust: impl FnOnce(&mut Command),
+) -> Running {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bedrud"));
     cmd.arg("run")
         .current_dir(dir)
@@ -29,6 +38,7 @@ fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Running {
     for (k, v) in env {
         cmd.env(k, v);
     }
+    adjust(&mut cmd);
     let mut child = cmd.spawn().expect("spawn bedrud");
     let (tx, rx) = mpsc::channel();
     let stderr = child.stderr.take().unwrap();
@@ -204,6 +214,99 @@ fn bad_config_fails_fast_with_one_line_naming_the_key() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.yaml"));
+}
+
+/// A guessable JWT secret stops the server at start, naming the key and how to make one.
+#[test]
+fn a_trivial_jwt_secret_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for secret in ["a".repeat(40), " ".repeat(48)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_bedrud"))
+            .arg("run")
+            .current_dir(dir.path())
+            .env_remove("CONFIG_PATH")
+            .env("SERVER_PORT", "0")
+            .env("JWT_SECRET", &secret)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("auth.jwtSecret") && stderr.contains("openssl rand"),
+            "{stderr}"
+        );
+    }
+}
+
+/// The database, its secrets and the recordings are readable by the server's user only (files
+/// an earlier version left open are closed too), the open-file limit is raised to the hard
+/// limit, and `RUST_LOG=debug` shows debug lines.
+#[test]
+fn private_files_raised_fd_limit_and_debug_logging() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("recordings/room")).unwrap();
+    let old = data.join("recordings/room/old.mp4");
+    std::fs::write(&old, b"meeting").unwrap();
+    for (p, mode) in [(&data, 0o755), (&old, 0o644)] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let running = start_with(dir.path(), &[("RUST_LOG", "debug")], |cmd| {
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::umask(0o022);
+                let mut lim = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+                lim.rlim_cur = lim.rlim_max.min(256);
+                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+                Ok(())
+            });
+        }
+    });
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&old), 0o600);
+    assert_eq!(mode(&data.join("recordings")), 0o700);
+    for f in ["bedrud.db", "dev-secrets.json"] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    let wal = data.join("bedrud.db-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600);
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", running.child.id())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        fields[3], fields[4],
+        "soft limit raised to the hard one: {line}"
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        Api::new(&running.url)
+            .get("/api/health", None)
+            .await
+            .expect(200);
+    });
+    let debug = (0..200).find_map(|_| {
+        running
+            .log
+            .recv_timeout(Duration::from_millis(100))
+            .ok()
+            .filter(|l| l.contains("DEBUG") && l.contains("/api/health"))
+    });
+    assert!(debug.is_some(), "RUST_LOG=debug shows the request line");
+    running.terminate();
 }
 
 /// `bedrud aws-init` creates the template's table on the emulator, and a second run is a no-op.

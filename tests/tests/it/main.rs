@@ -20,5 +20,6 @@ mod queue;
 mod recordings_api;
 mod rooms_api;
 mod secrets;
+mod security_api;
 mod template_routes;
 mod webhooks_api;

@@ -347,7 +347,10 @@ async fn who_may_record_and_when() {
     let list = st.get("recordings").await.expect(200);
     assert_eq!(list.body[0]["status"], "failed");
     let stored = list.body[0]["error"].as_str().unwrap();
-    assert!(!stored.contains(&st.lk.url) && !stored.contains("127.0.0.1"), "{stored}");
+    assert!(
+        !stored.contains(&st.lk.url) && !stored.contains("127.0.0.1"),
+        "{stored}"
+    );
     // The room's switch, and the server's.
     let no_rec = people::room(
         &st.s.api,
