@@ -833,3 +833,107 @@ pub async fn all_rooms_paginate_and_filter(s: &Stores) {
         .unwrap();
     assert_eq!(alphas.items.len(), 3);
 }
+
+/// Moderation changes apply to the standing as stored: concurrent denials by several
+/// moderators all take effect, an undo takes back only its own change, a ban demotes and frees
+/// the seat, and only a join or a promotion admits (never a restriction or a lifted ban).
+pub async fn moderation_merges_and_admission_is_explicit(s: &Stores) {
+    use bedrud_shared::domain::Standing;
+    let r = room(&UserId::new_account(), 0);
+    created(s, &r).await;
+    let u = UserId::new_account();
+    let sources = [
+        Source::Camera,
+        Source::Microphone,
+        Source::ScreenShare,
+        Source::ScreenShareAudio,
+    ];
+    let tasks: Vec<_> = sources
+        .iter()
+        .map(|src| {
+            let (st, r, u, src) = (s.rooms.clone(), r.clone(), u.clone(), *src);
+            tokio::spawn(async move {
+                st.change_member(&r, &u, &MemberChange::Deny(vec![src]), now())
+                    .await
+                    .unwrap()
+                    .expect("active room")
+            })
+        })
+        .collect();
+    let mut changes = Vec::new();
+    for t in tasks {
+        changes.push(t.await.unwrap());
+    }
+    let m = s.rooms.member(&r, &u).await.unwrap().unwrap();
+    assert_eq!(m.restrictions.denied, sources.to_vec(), "every denial kept");
+    assert!(!m.admitted, "restrictions admit nobody");
+    // Undo of the camera's (whatever order they ran in): the others stay.
+    let camera = &changes[0];
+    let undo = MemberChange::Revert {
+        from: camera.member.standing(),
+        to: camera.before.clone(),
+    };
+    s.rooms.change_member(&r, &u, &undo, now()).await.unwrap();
+    let m = s.rooms.member(&r, &u).await.unwrap().unwrap();
+    assert_eq!(m.restrictions.denied, sources[1..].to_vec());
+    // Ban, unban: still not admitted. A join admits; a ban then demotes and frees the seat.
+    for change in [MemberChange::Ban, MemberChange::Unban] {
+        s.rooms.change_member(&r, &u, &change, now()).await.unwrap();
+    }
+    assert!(!s.rooms.member(&r, &u).await.unwrap().unwrap().admitted);
+    let seen = s.rooms.member(&r, &u).await.unwrap();
+    let joined = s
+        .rooms
+        .occupy(&r, seen.as_ref(), &u, &name("Ann"), now())
+        .await
+        .unwrap();
+    assert_eq!(joined, Occupy::Joined);
+    let promoted = s
+        .rooms
+        .change_member(&r, &u, &MemberChange::Role(MemberRole::Moderator), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        promoted.before,
+        Standing {
+            role: MemberRole::Participant,
+            banned: false,
+            admitted: true,
+            restrictions: promoted.member.restrictions.clone(),
+        }
+    );
+    let banned = s
+        .rooms
+        .change_member(&r, &u, &MemberChange::Ban, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            banned.member.role,
+            banned.member.banned,
+            banned.member.is_active
+        ),
+        (MemberRole::Participant, true, false)
+    );
+    assert_eq!(
+        s.rooms.room(&r.id).await.unwrap().unwrap().active_count,
+        0,
+        "the ban freed the seat"
+    );
+    // A promotion admits someone never seen.
+    let invited = UserId::new_account();
+    let p = s
+        .rooms
+        .change_member(
+            &r,
+            &invited,
+            &MemberChange::Role(MemberRole::Moderator),
+            now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(p.member.admitted && !p.before.admitted);
+}

@@ -54,6 +54,7 @@ macro_rules! all_cases {
             owner_room_limit_under_concurrency,
             capacity_under_concurrency,
             member_changes_persist,
+            moderation_merges_and_admission_is_explicit,
             room_updates_are_partial,
             owned_rooms_paginate,
             presence_reports_are_guarded,
