@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::domain::policy::Caller;
-use crate::domain::{Access, Room, UnixTime, User, UserId, now};
+use crate::domain::{Access, Member, Room, RoomId, UnixTime, User, UserId, now};
 use crate::error::{Error, Result};
-use crate::livekit::{LiveKit, LiveKitError, LiveRoom, server_host};
+use crate::livekit::{LiveKit, LiveKitError, LiveParticipant, LiveRoom, found, server_host};
 use crate::store::{
-    Page, Stores, UserChange, UserChangeOutcome, UserFilter, WebhookLog, WebhookStats,
+    Page, RoomFilter, Stores, UserChange, UserChangeOutcome, UserFilter, WebhookLog, WebhookStats,
 };
 
 /// The probe gives up after this: an admin page must answer quickly, and a LiveKit that
@@ -47,6 +47,14 @@ pub struct LiveKitStatus {
     pub rooms: Option<Vec<LiveRoom>>,
     pub webhooks: WebhookStats,
     pub warning: Option<String>,
+}
+
+/// A room's seats as stored and LiveKit's participants (or why they could not be read).
+#[derive(Debug, Clone)]
+pub struct RoomPresence {
+    pub room: Room,
+    pub stored: Vec<Member>,
+    pub live: std::result::Result<Vec<LiveParticipant>, String>,
 }
 
 /// Reports the embedded LiveKit's supervisor (running, restarting, gave up, last exit…).
@@ -89,6 +97,36 @@ impl Admin {
         after: Option<&str>,
     ) -> Result<Page<User>> {
         Ok(self.stores.users.list_users(filter, limit, after).await?)
+    }
+
+    /// Every room, newest first, for the admins' list.
+    pub async fn rooms(
+        &self,
+        filter: &RoomFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<Room>> {
+        Ok(self.stores.rooms.all_rooms(filter, limit, after).await?)
+    }
+
+    /// A room's seats as stored beside LiveKit's live view of its meeting; LiveKit's failure
+    /// is reported, not raised (the stored half is still worth showing).
+    pub async fn room_presence(&self, id: &RoomId) -> Result<RoomPresence> {
+        let room = self
+            .stores
+            .rooms
+            .room(id)
+            .await?
+            .ok_or_else(|| Error::not_found("Room not found"))?;
+        let stored = self.stores.rooms.active_members(&room).await?;
+        let live = match &self.livekit {
+            None => Err("LiveKit is not configured".to_string()),
+            Some(lk) => match found(lk.list_participants(&room.livekit_name()).await) {
+                Ok(list) => Ok(list.unwrap_or_default()),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        Ok(RoomPresence { room, stored, live })
     }
 
     /// A user and the rooms they own now.

@@ -13,7 +13,7 @@ use aws_types::SdkConfig;
 use aws_types::region::Region;
 
 use crate::config::ConfigError;
-use crate::store::StoreError;
+use crate::error::StoreError;
 
 /// The process's SDK configuration, read once from the environment: `AWS_REGION` (or
 /// `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`

@@ -74,3 +74,28 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What an adapter (store, queue, blob store) can fail with, independent of the backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness or condition check failed (e.g. the email is taken).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// Temporary: busy, throttled, unreachable. Safe to retry.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store failure: {0}")]
+    Other(String),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => Error::conflict(what),
+            StoreError::Unavailable(m) => Error::Unavailable(m),
+            StoreError::Other(m) => Error::Internal(m),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -12,9 +12,10 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use crate::config::{Config, ConfigError};
 use crate::http::{ClientIp, app};
 use crate::reconciler::Reconciler;
+use crate::recordings::Media;
 use crate::recordings::Recordings;
 use crate::runtime::{Counting, StartError, limiter};
-use crate::state::{AppState, Media, Parts};
+use crate::state::{AppState, Parts};
 use crate::store::Stores;
 use crate::store::dynamodb::DynamoStore;
 

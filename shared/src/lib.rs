@@ -1,7 +1,19 @@
 //! Bedrud's application core, shared by every Lambda and by the all-in-one sidecar.
 //!
-//! Layers: `domain` (validated types) ← `auth` (flows) ← `store` / `ratelimit` (ports and
-//! adapters) ← `http` (routers). `config`, `telemetry` and `runtime` wire a process.
+//! Layers, lowest first; a module uses its own layer and those below, never one above, and no
+//! two modules use each other (`tests/tests/it/module_graph.rs` checks both):
+//!
+//! 0. `error`: the application error and the adapters' error.
+//! 1. `domain`: validated types and the pure rules (policy, standing, presence, sessions).
+//! 2. `config`, `telemetry`.
+//! 3. Ports and adapters: `store` (SQLite, DynamoDB), `queue`, `blobs`, `livekit` (server API,
+//!    tokens, webhook verification), `ratelimit`, `aws`, `secrets`.
+//! 4. Services, one per capability: `auth`, `rooms`, `moderation`, `attendance`, `webhooks`,
+//!    `reconciler`, `recordings`, `admin`.
+//! 5. `state`: the services assembled once per process.
+//! 6. `http` (one router per capability, every handler through a service), `worker`,
+//!    `runtime` (the sidecar's and the tests' assembly).
+//! 7. `lambda`: one function's wiring.
 
 pub mod admin;
 pub mod attendance;

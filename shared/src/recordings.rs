@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::blobs::{BlobKey, BlobReader, BlobStore};
+use crate::blobs::{BlobKey, BlobLinks, BlobReader, BlobStore};
 use crate::config::Config;
 use crate::domain::policy::Caller;
 use crate::domain::{
@@ -17,8 +17,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::livekit::{Egress, EgressStatus, LiveKit, LiveKitError, RecordingOutput};
 use crate::moderation::{moderated_room, owned_room};
-use crate::queue::{JobEnvelope, JobQueue};
-use crate::state::Media;
+use crate::queue::{JobEnvelope, JobQueue, JobSource};
 use crate::store::{RecordingStore, RoomStore, Stores};
 
 /// The job kind the processor handles.
@@ -27,6 +26,17 @@ pub const PROCESS_RECORDING: &str = "process_recording";
 pub const REMOVE_RECORDING_FILE: &str = "remove_recording_file";
 /// How long a download link stays valid.
 const DOWNLOAD_TTL: Duration = Duration::from_secs(3600);
+
+/// Where recordings go: the job queue, the file store, download links, and in the sidecar
+/// the embedded queue's consuming side. Each is optional so a Lambda links only the ones it
+/// calls.
+#[derive(Clone, Default)]
+pub struct Media {
+    pub queue: Option<Arc<dyn JobQueue>>,
+    pub blobs: Option<Arc<dyn BlobStore>>,
+    pub links: Option<Arc<dyn BlobLinks>>,
+    pub jobs: Option<Arc<dyn JobSource>>,
+}
 
 /// Where a finished recording's bytes come from.
 pub enum Download {

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::blobs::BlobStore;
 use crate::config::{Config, ConfigError};
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter, StoreRateLimiter};
-use crate::state::{AppState, Media, Parts};
+use crate::recordings::Media;
+use crate::state::{AppState, Parts};
 use crate::store::{StoreError, Stores};
 
 /// Why a process could not start; printed as one line.

@@ -4,13 +4,11 @@ use std::sync::Arc;
 use crate::admin::Admin;
 use crate::attendance::Attendance;
 use crate::auth::Auth;
-use crate::blobs::{BlobLinks, BlobStore};
 use crate::config::{Config, ConfigError};
 use crate::livekit::{self, LiveKit};
 use crate::moderation::Moderation;
-use crate::queue::{JobQueue, JobSource};
 use crate::ratelimit::RateLimiter;
-use crate::recordings::Recordings;
+use crate::recordings::{Media, Recordings};
 use crate::rooms::Rooms;
 use crate::store::Stores;
 use crate::webhooks::Webhooks;
@@ -18,17 +16,6 @@ use crate::webhooks::Webhooks;
 /// Everything a request handler needs, built once at start (per process or Lambda instance).
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
-
-/// Where recordings go: the job queue, the file store, download links, and in the sidecar
-/// the embedded queue's consuming side. Each is optional so a Lambda links only the ones it
-/// calls.
-#[derive(Clone, Default)]
-pub struct Media {
-    pub queue: Option<Arc<dyn JobQueue>>,
-    pub blobs: Option<Arc<dyn BlobStore>>,
-    pub links: Option<Arc<dyn BlobLinks>>,
-    pub jobs: Option<Arc<dyn JobSource>>,
-}
 
 /// What a process's state is assembled from. A Lambda passes only the adapters its routes
 /// call: an adapter never constructed is never linked (the S3, SQS and LiveKit clients each

@@ -17,8 +17,7 @@ use bedrud_shared::domain::{
     Recording, RecordingId, RecordingMove, RecordingStatus, RoomId, UserId, now,
 };
 use bedrud_shared::queue::JobEnvelope;
-use bedrud_shared::recordings::{PROCESS_RECORDING, Processed, Recordings};
-use bedrud_shared::state::Media;
+use bedrud_shared::recordings::{Media, PROCESS_RECORDING, Processed, Recordings};
 use bedrud_shared::store::Stores;
 use bedrud_shared::store::sqlite::SqliteStore;
 use serde_json::json;

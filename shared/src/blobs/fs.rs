@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;
 
 use super::{BlobKey, BlobReader, BlobStore};
-use crate::store::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct FsBlobStore {

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
 use crate::error::Error;
-use crate::store::StoreResult;
+use crate::error::StoreResult;
 
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
 

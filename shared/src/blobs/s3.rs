@@ -10,7 +10,7 @@ use tokio::io::AsyncReadExt;
 
 use super::{BlobKey, BlobReader, BlobStore};
 use crate::config::ConfigError;
-use crate::store::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult};
 
 /// Part size for multipart uploads (S3's minimum is 5 MiB for all but the last part).
 pub const PART_SIZE: usize = 8 * 1024 * 1024;

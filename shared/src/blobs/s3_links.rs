@@ -15,7 +15,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{BlobKey, BlobLinks};
 use crate::config::ConfigError;
-use crate::store::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult};
 
 /// Signs links to one bucket with the process's credentials and region.
 pub struct S3Links {

@@ -1,21 +1,22 @@
-//! `/api/admin/*`: platform admins only (403 for everyone else, 401 without a token).
+//! `/api/admin/*`: platform admins only (403 for everyone else, 401 without a token). Every
+//! handler goes through the `Admin` service (or the room and moderation services) and answers
+//! a typed view.
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::routing::get;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
-use super::bearer::Bearer;
+use super::bearer::AdminCaller;
 use super::json::JsonBody;
 use super::rfc3339;
 use super::rooms::{RoomView, UpdateBody};
-use crate::admin::Check;
-use crate::domain::RoomId;
-use crate::domain::policy::Caller;
+use crate::admin::{Check, RoomPresence};
+use crate::domain::{Member, Room, RoomId};
 use crate::error::{Error, Result};
-use crate::livekit::{LiveRoom, found};
+use crate::livekit::{LiveParticipant, LiveRoom};
 use crate::state::AppState;
 use crate::store::RoomFilter;
 
@@ -34,7 +35,7 @@ pub fn routes() -> Router<AppState> {
 
 /// `?q=` part of the name, `?status=active|archived`, `?limit=` (1–100, default 20),
 /// `?cursor=` from the previous page's `nextCursor`.
-#[derive(serde::Deserialize)]
+#[derive(Deserialize)]
 struct RoomsQuery {
     q: Option<String>,
     status: Option<String>,
@@ -42,16 +43,40 @@ struct RoomsQuery {
     cursor: Option<String>,
 }
 
+/// A room as admins list it: the room, its seats held now, and whether a meeting runs.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AdminRoomView {
+    #[serde(flatten)]
+    room: RoomView,
+    active_count: u32,
+    live: bool,
+}
+
+impl From<&Room> for AdminRoomView {
+    fn from(r: &Room) -> Self {
+        Self {
+            room: RoomView::from(r),
+            active_count: r.active_count,
+            live: r.live_sid.is_some(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoomsPage {
+    rooms: Vec<AdminRoomView>,
+    limit: u32,
+    next_cursor: Option<String>,
+}
+
 async fn rooms(
     State(s): State<AppState>,
     _: AdminCaller,
-    query: std::result::Result<
-        axum::extract::Query<RoomsQuery>,
-        axum::extract::rejection::QueryRejection,
-    >,
-) -> Result<Json<Value>> {
-    let axum::extract::Query(q) =
-        query.map_err(|e| Error::bad_request(format!("bad query: {e}")))?;
+    query: std::result::Result<Query<RoomsQuery>, QueryRejection>,
+) -> Result<Json<RoomsPage>> {
+    let Query(q) = query.map_err(|e| Error::bad_request(format!("bad query: {e}")))?;
     let active = match q.status.as_deref() {
         None | Some("") | Some("all") => None,
         Some("active") => Some(true),
@@ -70,26 +95,97 @@ async fn rooms(
         text: q.q.filter(|t| !t.trim().is_empty()),
         active,
     };
-    let page = s
-        .stores
-        .rooms
-        .all_rooms(&filter, limit, q.cursor.as_deref())
-        .await?;
-    let rooms: Vec<Value> = page
-        .items
-        .iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(RoomView::from(r)).expect("room JSON");
-            v["activeCount"] = json!(r.active_count);
-            v["live"] = json!(r.live_sid.is_some());
-            v
-        })
-        .collect();
-    Ok(Json(json!({
-        "rooms": rooms,
-        "limit": limit,
-        "nextCursor": page.next,
-    })))
+    let page = s.admin.rooms(&filter, limit, q.cursor.as_deref()).await?;
+    Ok(Json(RoomsPage {
+        rooms: page.items.iter().map(AdminRoomView::from).collect(),
+        limit,
+        next_cursor: page.next,
+    }))
+}
+
+/// Someone holding a seat, as the store has it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SeatView {
+    identity: String,
+    name: String,
+    role: &'static str,
+    joined_at: String,
+    session: Option<String>,
+}
+
+impl From<&Member> for SeatView {
+    fn from(m: &Member) -> Self {
+        Self {
+            identity: m.user_id.to_string(),
+            name: m.name.to_string(),
+            role: m.role.as_str(),
+            joined_at: rfc3339(m.joined_at),
+            session: m.session.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TrackView {
+    sid: String,
+    source: Option<&'static str>,
+    muted: bool,
+}
+
+/// Someone in the meeting, as LiveKit has it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LiveParticipantView {
+    sid: String,
+    identity: String,
+    name: String,
+    joined_at: i64,
+    tracks: Vec<TrackView>,
+}
+
+impl From<&LiveParticipant> for LiveParticipantView {
+    fn from(p: &LiveParticipant) -> Self {
+        Self {
+            sid: p.sid.clone(),
+            identity: p.identity.clone(),
+            name: p.name.clone(),
+            joined_at: p.joined_at,
+            tracks: p
+                .tracks
+                .iter()
+                .map(|t| TrackView {
+                    sid: t.sid.clone(),
+                    source: t.source.map(|s| s.as_str()),
+                    muted: t.muted,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ParticipantsView {
+    room: RoomView,
+    participants: Option<Vec<LiveParticipantView>>,
+    stored: Vec<SeatView>,
+    livekit_error: Option<String>,
+}
+
+impl From<&RoomPresence> for ParticipantsView {
+    fn from(p: &RoomPresence) -> Self {
+        Self {
+            room: RoomView::from(&p.room),
+            participants: p
+                .live
+                .as_ref()
+                .ok()
+                .map(|l| l.iter().map(LiveParticipantView::from).collect()),
+            stored: p.stored.iter().map(SeatView::from).collect(),
+            livekit_error: p.live.as_ref().err().cloned(),
+        }
+    }
 }
 
 /// LiveKit's live view beside ours: who is connected, and who holds a seat.
@@ -97,56 +193,15 @@ async fn participants(
     State(s): State<AppState>,
     _: AdminCaller,
     Path(room_id): Path<String>,
-) -> Result<Json<Value>> {
-    let room = s
-        .stores
-        .rooms
-        .room(&RoomId::parse(&room_id)?)
-        .await?
-        .ok_or_else(|| Error::not_found("Room not found"))?;
-    let members = s.stores.rooms.active_members(&room).await?;
-    let stored: Vec<Value> = members
-        .iter()
-        .map(|m| {
-            json!({
-                "identity": m.user_id.as_str(),
-                "name": m.name.as_str(),
-                "role": m.role.as_str(),
-                "joinedAt": rfc3339(m.joined_at),
-                "session": m.session,
-            })
-        })
-        .collect();
-    let (live, error) = match &s.livekit {
-        None => (None, Some("LiveKit is not configured".to_string())),
-        Some(lk) => match found(lk.list_participants(&room.livekit_name()).await) {
-            Ok(list) => (Some(list.unwrap_or_default()), None),
-            Err(e) => (None, Some(e.to_string())),
-        },
-    };
-    let live: Option<Vec<Value>> = live.map(|list| {
-        list.iter()
-            .map(|p| {
-                json!({
-                    "sid": p.sid,
-                    "identity": p.identity,
-                    "name": p.name,
-                    "joinedAt": p.joined_at,
-                    "tracks": p.tracks.iter().map(|t| json!({
-                        "sid": t.sid,
-                        "source": t.source.map(|s| s.as_str()),
-                        "muted": t.muted,
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect()
-    });
-    Ok(Json(json!({
-        "room": RoomView::from(&room),
-        "participants": live,
-        "stored": stored,
-        "livekitError": error,
-    })))
+) -> Result<Json<ParticipantsView>> {
+    let presence = s.admin.room_presence(&RoomId::parse(&room_id)?).await?;
+    Ok(Json(ParticipantsView::from(&presence)))
+}
+
+#[derive(Serialize)]
+struct Done {
+    status: &'static str,
+    message: &'static str,
 }
 
 /// Closes the room for everyone: LiveKit's room deleted, the room archived.
@@ -154,11 +209,12 @@ async fn close_room(
     State(s): State<AppState>,
     AdminCaller(caller): AdminCaller,
     Path(room_id): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Done>> {
     s.moderation.end(&caller, &RoomId::parse(&room_id)?).await?;
-    Ok(Json(
-        json!({ "status": "success", "message": "Room closed" }),
-    ))
+    Ok(Json(Done {
+        status: "success",
+        message: "Room closed",
+    }))
 }
 
 async fn update_room(
@@ -174,61 +230,112 @@ async fn update_room(
     Ok(Json(RoomView::from(&room)))
 }
 
-/// A caller holding the admin (or superadmin) access.
-pub struct AdminCaller(pub Caller);
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckView {
+    ok: bool,
+    latency_ms: u64,
+    error: Option<String>,
+}
 
-impl FromRequestParts<AppState> for AdminCaller {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let Bearer(claims) = Bearer::from_request_parts(parts, state).await?;
-        let caller = claims.caller()?;
-        if !caller.is_admin() {
-            return Err(Error::forbidden("Admin access required"));
+impl From<&Check> for CheckView {
+    fn from(c: &Check) -> Self {
+        Self {
+            ok: c.ok,
+            latency_ms: c.latency_ms,
+            error: c.error.clone(),
         }
-        Ok(AdminCaller(caller))
     }
 }
 
-fn check(c: &Check) -> Value {
-    json!({ "ok": c.ok, "latencyMs": c.latency_ms, "error": c.error })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhooksView {
+    count: u64,
+    last_received_at: Option<String>,
 }
 
-fn room(r: &LiveRoom) -> Value {
-    json!({
-        "name": r.name,
-        "sid": r.sid,
-        "numParticipants": r.num_participants,
-        "numPublishers": r.num_publishers,
-        "creationTime": r.created_at,
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LiveKitStatusView {
+    status: &'static str,
+    mode: &'static str,
+    host: String,
+    internal_host: String,
+    health: CheckView,
+    api: CheckView,
+    active_rooms: Option<usize>,
+    webhooks: WebhooksView,
+    warning: Option<String>,
+    supervisor: Option<serde_json::Value>,
 }
 
-async fn livekit_status(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Value>> {
+async fn livekit_status(
+    State(s): State<AppState>,
+    _: AdminCaller,
+) -> Result<Json<LiveKitStatusView>> {
     let st = s.admin.livekit_status().await?;
-    Ok(Json(json!({
-        "status": if st.connected { "connected" } else { "disconnected" },
-        "mode": st.mode,
-        "host": st.host,
-        "internalHost": st.internal_host,
-        "health": check(&st.health),
-        "api": check(&st.api),
-        "activeRooms": st.rooms.as_ref().map(|r| r.len()),
-        "webhooks": {
-            "count": st.webhooks.count,
-            "lastReceivedAt": st.webhooks.last_at.map(rfc3339),
+    Ok(Json(LiveKitStatusView {
+        status: if st.connected {
+            "connected"
+        } else {
+            "disconnected"
         },
-        "warning": st.warning,
-        "supervisor": st.supervisor,
-    })))
+        mode: st.mode,
+        health: CheckView::from(&st.health),
+        api: CheckView::from(&st.api),
+        active_rooms: st.rooms.as_ref().map(Vec::len),
+        webhooks: WebhooksView {
+            count: st.webhooks.count,
+            last_received_at: st.webhooks.last_at.map(rfc3339),
+        },
+        host: st.host,
+        internal_host: st.internal_host,
+        warning: st.warning,
+        supervisor: st.supervisor,
+    }))
 }
 
-async fn livekit_stats(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Value>> {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LiveRoomView {
+    name: String,
+    sid: String,
+    num_participants: u32,
+    num_publishers: u32,
+    creation_time: i64,
+}
+
+impl From<&LiveRoom> for LiveRoomView {
+    fn from(r: &LiveRoom) -> Self {
+        Self {
+            name: r.name.clone(),
+            sid: r.sid.clone(),
+            num_participants: r.num_participants,
+            num_publishers: r.num_publishers,
+            creation_time: r.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LiveKitStatsView {
+    active_rooms: usize,
+    total_participants: u32,
+    total_publishers: u32,
+    rooms: Vec<LiveRoomView>,
+}
+
+async fn livekit_stats(
+    State(s): State<AppState>,
+    _: AdminCaller,
+) -> Result<Json<LiveKitStatsView>> {
     let rooms = s.admin.livekit_stats().await?;
-    Ok(Json(json!({
-        "activeRooms": rooms.len(),
-        "totalParticipants": rooms.iter().map(|r| r.num_participants).sum::<u32>(),
-        "totalPublishers": rooms.iter().map(|r| r.num_publishers).sum::<u32>(),
-        "rooms": rooms.iter().map(room).collect::<Vec<_>>(),
-    })))
+    Ok(Json(LiveKitStatsView {
+        active_rooms: rooms.len(),
+        total_participants: rooms.iter().map(|r| r.num_participants).sum(),
+        total_publishers: rooms.iter().map(|r| r.num_publishers).sum(),
+        rooms: rooms.iter().map(LiveRoomView::from).collect(),
+    }))
 }

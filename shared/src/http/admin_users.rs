@@ -7,10 +7,9 @@ use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post, put};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
-use super::admin::AdminCaller;
+use super::bearer::AdminCaller;
 use super::json::{JsonBody, shape_is_bad_request};
 use super::rfc3339;
 use super::rooms::RoomView;
@@ -32,18 +31,59 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// What admins see of a user (never the password hash).
-fn view(u: &User) -> Value {
-    json!({
-        "id": u.id.as_str(),
-        "email": u.email.as_ref().map(|e| e.as_str()),
-        "name": u.name.as_str(),
-        "provider": u.provider.as_str(),
-        "accesses": u.accesses.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-        "isActive": u.is_active,
-        "isAdmin": u.accesses.iter().any(|a| *a >= Access::Admin),
-        "avatarUrl": u.avatar_url,
-        "createdAt": rfc3339(u.created_at),
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AdminUserView {
+    id: String,
+    email: Option<String>,
+    name: String,
+    provider: &'static str,
+    accesses: Vec<&'static str>,
+    is_active: bool,
+    is_admin: bool,
+    avatar_url: Option<String>,
+    created_at: String,
+}
+
+fn view(u: &User) -> AdminUserView {
+    AdminUserView {
+        id: u.id.to_string(),
+        email: u.email.as_ref().map(|e| e.to_string()),
+        name: u.name.to_string(),
+        provider: u.provider.as_str(),
+        accesses: u.accesses.iter().map(|a| a.as_str()).collect(),
+        is_active: u.is_active,
+        is_admin: u.accesses.iter().any(|a| *a >= Access::Admin),
+        avatar_url: u.avatar_url.clone(),
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UsersPage {
+    users: Vec<AdminUserView>,
+    limit: u32,
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct UserDetail {
+    user: AdminUserView,
+    rooms: Vec<RoomView>,
+}
+
+/// An account change and the account after it.
+#[derive(Serialize)]
+struct Changed {
+    message: &'static str,
+    user: AdminUserView,
+}
+
+#[derive(Serialize)]
+struct LoggedOut {
+    message: &'static str,
+    sessions: u64,
 }
 
 /// A user id from the path: anything not shaped like one names nobody.
@@ -66,7 +106,7 @@ async fn users(
     State(s): State<AppState>,
     _: AdminCaller,
     query: std::result::Result<Query<UsersQuery>, QueryRejection>,
-) -> Result<Json<Value>> {
+) -> Result<Json<UsersPage>> {
     let Query(q) = query.map_err(|e| Error::bad_request(format!("bad query: {e}")))?;
     let access = match q.role.as_deref().filter(|r| !r.is_empty()) {
         None => None,
@@ -94,23 +134,23 @@ async fn users(
         active,
     };
     let page = s.admin.users(&filter, limit, q.cursor.as_deref()).await?;
-    Ok(Json(json!({
-        "users": page.items.iter().map(view).collect::<Vec<_>>(),
-        "limit": limit,
-        "nextCursor": page.next,
-    })))
+    Ok(Json(UsersPage {
+        users: page.items.iter().map(view).collect(),
+        limit,
+        next_cursor: page.next,
+    }))
 }
 
 async fn user(
     State(s): State<AppState>,
     _: AdminCaller,
     Path(id): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<UserDetail>> {
     let (u, rooms) = s.admin.user(&user_id(&id)?).await?;
-    Ok(Json(json!({
-        "user": view(&u),
-        "rooms": rooms.iter().map(RoomView::from).collect::<Vec<_>>(),
-    })))
+    Ok(Json(UserDetail {
+        user: view(&u),
+        rooms: rooms.iter().map(RoomView::from).collect(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -123,7 +163,7 @@ async fn status(
     AdminCaller(caller): AdminCaller,
     Path(id): Path<String>,
     body: std::result::Result<JsonBody<StatusBody>, Error>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Changed>> {
     let JsonBody(b) = body.map_err(shape_is_bad_request)?;
     let u = s
         .admin
@@ -134,7 +174,10 @@ async fn status(
     } else {
         "User deactivated; every session ended"
     };
-    Ok(Json(json!({ "message": message, "user": view(&u) })))
+    Ok(Json(Changed {
+        message,
+        user: view(&u),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -147,24 +190,26 @@ async fn accesses(
     AdminCaller(caller): AdminCaller,
     Path(id): Path<String>,
     body: std::result::Result<JsonBody<AccessesBody>, Error>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Changed>> {
     let JsonBody(b) = body.map_err(shape_is_bad_request)?;
     let u = s
         .admin
         .set_accesses(&caller, &user_id(&id)?, &b.accesses)
         .await?;
-    Ok(Json(
-        json!({ "message": "User accesses updated", "user": view(&u) }),
-    ))
+    Ok(Json(Changed {
+        message: "User accesses updated",
+        user: view(&u),
+    }))
 }
 
 async fn force_logout(
     State(s): State<AppState>,
     _: AdminCaller,
     Path(id): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<LoggedOut>> {
     let ended = s.admin.force_logout(&user_id(&id)?).await?;
-    Ok(Json(
-        json!({ "message": "All sessions revoked", "sessions": ended }),
-    ))
+    Ok(Json(LoggedOut {
+        message: "All sessions revoked",
+        sessions: ended,
+    }))
 }

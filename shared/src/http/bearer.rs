@@ -3,6 +3,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::auth::AccessClaims;
+use crate::domain::policy::Caller;
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -78,5 +79,21 @@ impl FromRequestParts<AppState> for VerifiedToken {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = token(parts).ok_or_else(|| Error::unauthorized("Missing authorization"))?;
         state.auth.keys().verify_access(token).map(VerifiedToken)
+    }
+}
+
+/// A caller holding the admin (or superadmin) access.
+pub struct AdminCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let Bearer(claims) = Bearer::from_request_parts(parts, state).await?;
+        let caller = claims.caller()?;
+        if !caller.is_admin() {
+            return Err(Error::forbidden("Admin access required"));
+        }
+        Ok(AdminCaller(caller))
     }
 }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::UnixTime;
-use crate::store::StoreResult;
+use crate::error::StoreResult;
 
 /// A job as it travels: the SQS message body, and the row of the embedded table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::MessageAttributeValue;
 
 use super::{JobEnvelope, JobQueue};
-use crate::store::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult};
 
 #[derive(Clone)]
 pub struct SqsQueue {

@@ -16,32 +16,7 @@ use crate::domain::{
     Access, DisplayName, Email, Member, Recording, RecordingId, RecordingMove, Room, RoomId,
     RoomName, RoomPatch, Session, SessionId, Standing, UnixTime, User, UserId,
 };
-use crate::error::Error;
-
-/// What a store can fail with, independent of the backend.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A uniqueness or condition check failed (e.g. the email is taken).
-    #[error("conflict: {0}")]
-    Conflict(&'static str),
-    /// Temporary: busy, throttled, unreachable. Safe to retry.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    #[error("store failure: {0}")]
-    Other(String),
-}
-
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(what) => Error::conflict(what),
-            StoreError::Unavailable(m) => Error::Unavailable(m),
-            StoreError::Other(m) => Error::Internal(m),
-        }
-    }
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
+pub use crate::error::{StoreError, StoreResult};
 
 /// The conflict a write for a deactivated (or vanished) account answers with.
 pub const DEACTIVATED: &str = "account deactivated";

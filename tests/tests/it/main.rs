@@ -16,6 +16,7 @@ mod lambda_recordings;
 mod lambda_rooms;
 mod livekit_double;
 mod moderation_api;
+mod module_graph;
 mod queue;
 mod recordings_api;
 mod rooms_api;

@@ -4,6 +4,7 @@
 
 mod counters;
 mod item;
+mod keys;
 mod recordings;
 pub(crate) mod rooms;
 pub(crate) mod sessions;

@@ -10,10 +10,9 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
     Update,
 };
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_n, opt_s, s};
+use super::keys::{self, decode_cursor, encode_cursor};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
     DisplayName, Member, MemberChange, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName,
@@ -45,8 +44,9 @@ fn member_sk(user: &UserId) -> AttributeValue {
     s(format!("MEMBER#{user}"))
 }
 
+/// The owner's active-room count lives in their user partition.
 fn count_pk(owner: &UserId) -> AttributeValue {
-    s(format!("USER#{owner}"))
+    keys::user_pk(owner)
 }
 
 fn b(v: bool) -> AttributeValue {
@@ -218,22 +218,6 @@ fn tx_update(u: Update) -> TransactWriteItem {
     TransactWriteItem::builder().update(u).build()
 }
 
-/// A page cursor is the query's LastEvaluatedKey (string attributes only), made opaque.
-pub(super) fn encode_cursor(key: &Item) -> String {
-    let plain: HashMap<&str, &str> = key
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str(), v.as_s().ok()?.as_str())))
-        .collect();
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).expect("strings serialize"))
-}
-
-pub(super) fn decode_cursor(cursor: &str) -> StoreResult<Item> {
-    let bad = || StoreError::Other("malformed page cursor".into());
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    Ok(plain.into_iter().map(|(k, v)| (k, s(v))).collect())
-}
-
 impl DynamoStore {
     /// Room by name and (optionally) one member, in one strongly consistent BatchGetItem.
     async fn room_and_member(
@@ -263,7 +247,7 @@ impl DynamoStore {
             keys = keys.keys(key(member_sk(u)));
         }
         if let Some((u, sid)) = session {
-            let (pk, sk) = super::sessions::keys(u, sid);
+            let (pk, sk) = keys::session(u, sid);
             keys = keys.keys(HashMap::from([
                 ("pk".to_string(), pk),
                 ("sk".to_string(), sk),

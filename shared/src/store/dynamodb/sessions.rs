@@ -4,6 +4,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{Item, get_n, get_s, n, opt_n, s};
+use super::keys;
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{Replay, Session, SessionId, UnixTime, UserId};
 use crate::store::{DEACTIVATED, Rotation, SessionStore, StoreError, StoreResult};
@@ -11,13 +12,6 @@ use crate::store::{DEACTIVATED, Rotation, SessionStore, StoreError, StoreResult}
 /// Expired sessions linger a day before TTL removes them, so late replays still read as
 /// "invalid" from a real record.
 const TTL_GRACE: i64 = 24 * 3600;
-
-pub(super) fn keys(user: &UserId, id: &SessionId) -> (AttributeValue, AttributeValue) {
-    (
-        s(format!("USER#{user}")),
-        s(format!("SESSION#{}", id.as_str())),
-    )
-}
 
 pub(super) fn from_item(item: &Item) -> StoreResult<Session> {
     let user = get_s(item, "userId")?;
@@ -36,7 +30,7 @@ pub(super) fn from_item(item: &Item) -> StoreResult<Session> {
 impl DynamoStore {
     /// Marks a session revoked unless it already is; true if this call revoked it.
     async fn revoke(&self, user: &UserId, id: &SessionId, now: UnixTime) -> StoreResult<bool> {
-        let (pk, sk) = keys(user, id);
+        let (pk, sk) = keys::session(user, id);
         applied(
             self.client
                 .update_item()
@@ -57,7 +51,7 @@ impl SessionStore for DynamoStore {
     /// One transaction: the session, and a check that its user is active. A deactivation
     /// writes the user item first, so a session either fails here or is revoked after it.
     async fn insert_session(&self, session: &Session) -> StoreResult<()> {
-        let (pk, sk) = keys(&session.user_id, &session.id);
+        let (pk, sk) = keys::session(&session.user_id, &session.id);
         let put = Put::builder()
             .table_name(&self.table)
             .item("pk", pk)
@@ -73,8 +67,8 @@ impl SessionStore for DynamoStore {
             .expect("complete put");
         let active = ConditionCheck::builder()
             .table_name(&self.table)
-            .key("pk", s(format!("USER#{}", session.user_id)))
-            .key("sk", s(super::users::PROFILE))
+            .key("pk", keys::user_pk(&session.user_id))
+            .key("sk", s(keys::PROFILE))
             .condition_expression("isActive = :t")
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .build()
@@ -106,7 +100,7 @@ impl SessionStore for DynamoStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<Rotation> {
-        let (pk, sk) = keys(user, id);
+        let (pk, sk) = keys::session(user, id);
         let out = self
             .client
             .update_item()
@@ -148,7 +142,7 @@ impl SessionStore for DynamoStore {
     }
 
     async fn session(&self, user: &UserId, id: &SessionId) -> StoreResult<Option<Session>> {
-        let (pk, sk) = keys(user, id);
+        let (pk, sk) = keys::session(user, id);
         self.get(pk, sk).await?.as_ref().map(from_item).transpose()
     }
 
@@ -178,7 +172,7 @@ impl SessionStore for DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .filter_expression("attribute_not_exists(revokedAt)")
-                .expression_attribute_values(":pk", s(format!("USER#{user}")))
+                .expression_attribute_values(":pk", keys::user_pk(user))
                 .expression_attribute_values(":prefix", s("SESSION#"))
                 .projection_expression("sessionId")
                 .consistent_read(true)

@@ -4,6 +4,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_s, s};
+use super::keys::{PROFILE, decode_cursor, encode_cursor, user_pk};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
     Access, DisplayName, Email, Provider, UnixTime, User, UserId, is_active_admin,
@@ -11,12 +12,6 @@ use crate::domain::{
 use crate::store::{
     Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
 };
-
-pub(super) const PROFILE: &str = "PROFILE";
-
-fn user_pk(id: &UserId) -> AttributeValue {
-    s(format!("USER#{id}"))
-}
 
 fn email_pk(email: &Email) -> AttributeValue {
     s(format!("EMAIL#{email}"))
@@ -379,7 +374,7 @@ impl UserStore for DynamoStore {
         limit: u32,
         after: Option<&str>,
     ) -> StoreResult<Page<User>> {
-        let start = after.map(super::rooms::decode_cursor).transpose()?;
+        let start = after.map(decode_cursor).transpose()?;
         let mut q = self
             .client
             .query()
@@ -414,10 +409,7 @@ impl UserStore for DynamoStore {
             .iter()
             .map(from_item)
             .collect::<StoreResult<_>>()?;
-        let next = out
-            .last_evaluated_key
-            .as_ref()
-            .map(super::rooms::encode_cursor);
+        let next = out.last_evaluated_key.as_ref().map(encode_cursor);
         Ok(Page { items, next })
     }
 
