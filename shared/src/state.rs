@@ -1,3 +1,6 @@
+//! The application state: every service, built once per process (or Lambda instance) from
+//! the configuration and the adapters that process uses.
+
 use std::ops::Deref;
 use std::sync::Arc;
 

@@ -1,3 +1,6 @@
+//! Password hashing: argon2id off the async runtime, a few at a time, with a dummy hash so
+//! unknown accounts cost what known ones do.
+
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;

@@ -1,3 +1,6 @@
+//! The auth flows behind `/api/auth/*`: register, sign in (password and guest), refresh
+//! rotation, logout, profile and password changes. Each invariant is one store write.
+
 use std::sync::Arc;
 
 use tracing::{info, warn};

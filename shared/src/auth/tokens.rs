@@ -1,3 +1,6 @@
+//! API tokens: typed HS256 JWTs (access, refresh, the guest marker) and the claims clients
+//! decode from them.
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 

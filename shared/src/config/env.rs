@@ -1,4 +1,5 @@
-//! Environment overrides, applied after the YAML file. Names follow Bedrud (DESIGN §6).
+//! Environment overrides, applied after the YAML file. Names follow Bedrud's (README,
+//! Configuration).
 
 use super::{Config, ConfigError, Ttl};
 

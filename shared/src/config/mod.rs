@@ -184,7 +184,7 @@ impl DatabaseConfig {
     }
 }
 
-/// The `livekit:` block, exactly as DESIGN §6 lists it.
+/// The `livekit:` block: Bedrud's keys, plus the embedded-mode ones.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LiveKitConfig {

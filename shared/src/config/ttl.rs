@@ -1,3 +1,5 @@
+//! Durations in configuration: `15m`, `7d` or whole seconds.
+
 use std::fmt;
 use std::time::Duration;
 

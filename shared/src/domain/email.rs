@@ -1,3 +1,5 @@
+//! Email addresses, normalised and validated once.
+
 use std::fmt;
 
 use crate::error::Error;

@@ -1,3 +1,5 @@
+//! User ids: account UUIDs and Bedrud's `guest-…` identities (LiveKit identities too).
+
 use std::fmt;
 
 use rand::distr::{Distribution, Uniform};

@@ -1,3 +1,5 @@
+//! Display names, cleaned of what would spoof or break a client.
+
 use std::fmt;
 
 use crate::error::Error;

@@ -1,3 +1,5 @@
+//! Passwords as presented and as chosen (length rules), never printed.
+
 use std::fmt;
 
 use crate::error::Error;

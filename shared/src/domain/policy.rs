@@ -73,7 +73,7 @@ pub fn role(room: &Room, member: Option<&Member>, caller: Option<&Caller>) -> Ro
 }
 
 /// Why someone may not enter. The texts are part of the client contract: the web client
-/// branches on the words `private`, `banned`, `full` and `approval` (client-contract Q5).
+/// branches on the words `private`, `banned`, `full` and `approval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     NotFound,

@@ -1,3 +1,5 @@
+//! Room names by Bedrud's rules, and generated ones.
+
 use std::fmt;
 
 use rand::distr::{Distribution, Uniform};

@@ -1,3 +1,5 @@
+//! Sessions (refresh-token families) and the rule that judges a token that lost a rotation.
+
 use super::{UnixTime, UserId};
 
 /// One signed-in device: a family of refresh tokens. Each refresh moves `generation` on by

@@ -1,3 +1,5 @@
+//! Accounts: providers, platform accesses, and the user record.
+
 use super::{DisplayName, Email, UnixTime, UserId};
 
 /// How an account signs in. Guests are recognised by clients through `provider == "guest"`.

@@ -1,4 +1,5 @@
-//! `/api/auth/*` in Bedrud's wire format (see `reference/client-contract.md`, rows 2–12).
+//! `/api/auth/*` in Bedrud's wire format: the superset every client decodes (web, Android,
+//! iOS, desktop), refresh through the `refresh_token` cookie for the web.
 
 use axum::Json;
 use axum::Router;

@@ -1,3 +1,6 @@
+//! Who is calling: the access-token extractors (required, optional, verified only, lenient
+//! for logout) and the admin gate.
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;

@@ -1,3 +1,6 @@
+//! The HTTP face of [`Error`]: a status and `{"error": ...}`, detail logged (and shown to
+//! platform admins for dependency failures).
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,3 +1,5 @@
+//! `/api/health` (the process answers) and `/api/ready` (its store answers).
+
 use axum::Json;
 use axum::Router;
 use axum::extract::State;

@@ -1,4 +1,5 @@
-//! `/api/room/join`, `/guest-join`, `/refresh-token`: the hot path (client-contract rows 17–19).
+//! `/api/room/join`, `/guest-join`, `/refresh-token`: the hot path, in the shapes the web,
+//! Android, iOS and desktop clients decode.
 
 use axum::Json;
 use axum::Router;

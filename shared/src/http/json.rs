@@ -1,3 +1,6 @@
+//! JSON request bodies with the error envelope on every failure, lenient where the clients
+//! are (no `Content-Type`, an empty body as `{}`).
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;

@@ -1,6 +1,7 @@
-//! `POST /api/room/{roomId}/…` moderation in Bedrud's paths (client-contract rows 23–30) plus
-//! the ones Bedrud lacks: unban, chat unblock, permissions, mute-all, end. Clients send no
-//! body, an empty one or `{}`; every success answers JSON.
+//! `POST /api/room/{roomId}/…` moderation in Bedrud's paths (kick, ban, mute, video off,
+//! screen share stop, promote, demote, chat block) plus the ones Bedrud lacks: unban, chat
+//! unblock, permissions, mute-all, end. Clients send no body, an empty one or `{}`; every
+//! success answers JSON.
 
 use axum::Json;
 use axum::Router;

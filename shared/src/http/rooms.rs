@@ -1,4 +1,5 @@
-//! `/api/room/*` room management in Bedrud's wire format (client-contract rows 13–16, 20–22).
+//! `/api/room/*` room management in Bedrud's wire format: create, list, check, settings,
+//! archive, presence.
 
 use axum::Json;
 use axum::Router;

@@ -1,6 +1,6 @@
 //! The LiveKit port over Twirp: protobuf bodies (`livekit-protocol` types), a short-lived
 //! server token per call carrying exactly the grant that method needs, and our own HTTP
-//! client, because `livekit-api`'s offers no way to honour `skipTLSVerify` (DESIGN §5). One
+//! client, because `livekit-api`'s offers no way to honour `skipTLSVerify`. One
 //! code path whether TLS is verified or not.
 
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use crate::domain::Source;
 /// LiveKit's server SDKs give a call ten seconds; moderation wants an answer sooner.
 const CALL_TIMEOUT: Duration = Duration::from_secs(8);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Server tokens live just long enough for one call (DESIGN §5: at most 5 minutes).
+/// Server tokens live just long enough for one call (LiveKit accepts up to a few minutes).
 const SERVER_TOKEN_TTL: Duration = Duration::from_secs(120);
 
 const ROOM_SERVICE: &str = "livekit.RoomService";

@@ -279,3 +279,50 @@ fn shared_has_no_import_cycles() {
     }
     assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));
 }
+
+/// Every source file opens with a header comment saying what it is for, and none points at
+/// documents that are not in this repository.
+#[test]
+fn every_module_has_a_header_and_cites_only_this_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut bad = Vec::new();
+    let mut stack: Vec<PathBuf> = [
+        "shared/src",
+        "sidecar/src",
+        "functions",
+        "tests/src",
+        "tests/tests",
+    ]
+    .iter()
+    .map(|d| root.join(d))
+    .collect();
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().and_then(|x| x.to_str()) == Some("rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                let shown = p.strip_prefix(&root).unwrap().display().to_string();
+                if !text.starts_with("//!") {
+                    bad.push(format!("{shown}: no `//!` header"));
+                }
+                // Spelled in pieces so this file does not match itself.
+                let outside = [
+                    concat!("DESIGN", " §"),
+                    concat!("client", "-contract"),
+                    concat!("reference", "/"),
+                    concat!("design", " note"),
+                ];
+                for outside in outside {
+                    if text.contains(outside) {
+                        bad.push(format!(
+                            "{shown}: cites `{outside}`, which is not in the repository"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -1,3 +1,5 @@
+//! Shared fixed-window counters on DynamoDB (rate limits across Lambda instances).
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
 

@@ -1,3 +1,5 @@
+//! Sessions (refresh-token families) on DynamoDB, in their user's partition.
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem,

@@ -1,3 +1,6 @@
+//! Accounts on DynamoDB: the profile item, the email claim that keeps emails unique, the
+//! admins' list index and the active-admin counter.
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,

@@ -1,3 +1,5 @@
+//! Shared fixed-window counters on SQLite.
+
 use async_trait::async_trait;
 use rusqlite::params;
 

@@ -1,3 +1,5 @@
+//! Sessions (refresh-token families) on SQLite.
+
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 

@@ -1,3 +1,5 @@
+//! Accounts on SQLite: unique emails by index, the last-admin rule inside one transaction.
+
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
 

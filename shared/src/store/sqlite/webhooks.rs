@@ -1,3 +1,5 @@
+//! LiveKit webhook bookkeeping on SQLite: event ids claimed once, deliveries counted.
+
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
