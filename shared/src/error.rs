@@ -36,9 +36,10 @@ pub enum Error {
     /// A dependency cannot be reached or is not configured; detail as for `BadGateway`.
     #[error("a service this request needs is unavailable; try again later")]
     UpstreamDown(String),
-    /// A bug or unexpected state. Detail is logged, never sent.
+    /// A bug or unexpected state. The cause, with its whole chain of sources, is logged;
+    /// it is never sent.
     #[error("internal server error")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl Error {
@@ -57,8 +58,9 @@ impl Error {
     pub fn not_found(m: impl Into<String>) -> Self {
         Self::NotFound(m.into())
     }
-    pub fn internal(m: impl std::fmt::Display) -> Self {
-        Self::Internal(m.to_string())
+    /// An unexpected failure, keeping its cause (and the cause's own sources) for the log.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(cause.into())
     }
 }
 
@@ -74,6 +76,18 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and every source under it, `outer: inner: innermost`: what the log shows.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        next = s.source();
+    }
+    out
+}
 
 /// What an adapter (store, queue, blob store) can fail with, independent of the backend.
 #[derive(Debug, thiserror::Error)]
@@ -93,9 +107,32 @@ impl From<StoreError> for Error {
         match e {
             StoreError::Conflict(what) => Error::conflict(what),
             StoreError::Unavailable(m) => Error::Unavailable(m),
-            StoreError::Other(m) => Error::Internal(m),
+            StoreError::Other(m) => Error::internal(m),
         }
     }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading the egress file")]
+    struct Reading(#[source] std::io::Error);
+
+    #[test]
+    fn internal_keeps_its_chain_for_the_log() {
+        let cause = Reading(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file",
+        ));
+        let e = Error::internal(cause);
+        assert_eq!(e.to_string(), "internal server error");
+        assert_eq!(
+            chain(&e),
+            "internal server error: reading the egress file: no such file"
+        );
+    }
+}

@@ -39,7 +39,9 @@ pub(crate) struct UpstreamDetail(pub String);
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match &self {
-            Error::Internal(detail) => tracing::error!(%detail, "request failed"),
+            Error::Internal(cause) => {
+                tracing::error!(error = %crate::error::chain(cause.as_ref()), "request failed")
+            }
             Error::Unavailable(detail) => tracing::warn!(%detail, "dependency unavailable"),
             Error::BadGateway(detail) | Error::UpstreamDown(detail) => {
                 tracing::warn!(%detail, "dependency failed")
@@ -88,5 +90,19 @@ pub(crate) async fn reveal_to_admins(
             shown
         }
         _ => res,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_internal_error_answers_without_its_cause() {
+        let cause = std::io::Error::other("disk /var/lib/bedrud is full");
+        let res = Error::internal(cause).into_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], br#"{"error":"internal server error"}"#);
     }
 }
