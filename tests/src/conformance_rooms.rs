@@ -35,16 +35,12 @@ pub async fn rooms_round_trip(s: &Stores) {
     let mut r = room(&owner, 7);
     r.is_public = false;
     r.mode = RoomMode::Webinar;
-    // Every switch away from its default, so a store that drops `false` is caught.
-    r.settings = RoomSettings {
-        allow_chat: false,
-        allow_video: false,
-        allow_audio: false,
-        require_approval: true,
-        e2ee: true,
-        is_persistent: true,
-        recordings_allowed: false,
-    };
+    // Every switch away from its default, so a store that drops `false` (or a switch) is
+    // caught.
+    let defaults = RoomSettings::default().flags();
+    r.settings = RoomSettings::from_flags(|k| {
+        defaults.iter().find(|(n, _)| *n == k).map(|(_, v)| !v)
+    });
     created(s, &r).await;
     assert_eq!(s.rooms.room(&r.id).await.unwrap(), Some(r.clone()));
     let (by_name, member) = s
@@ -936,4 +932,139 @@ pub async fn moderation_merges_and_admission_is_explicit(s: &Stores) {
         .unwrap()
         .unwrap();
     assert!(p.member.admitted && !p.before.admitted);
+}
+
+/// What an oldest-shape fixture wrote (each backend writes it raw, in the shape of the
+/// first release: no admission, presence, revision or rotation attributes, and only the
+/// switches the room was created with).
+pub struct Legacy {
+    pub room: Room,
+    /// An ordinary member who joined under a display name (so: admitted).
+    pub member: UserId,
+    /// A moderator who was banned before bans demoted.
+    pub banned_moderator: UserId,
+    /// A session of `member` at generation 0, never rotated.
+    pub session: bedrud_shared::domain::SessionId,
+}
+
+/// Records in the oldest shape are read with defaults for everything added since, and every
+/// flow still works on them: join (admission by the legacy rule), presence, moderation, a
+/// settings change, a refresh rotation and archiving.
+pub async fn oldest_shapes_work(s: &Stores, f: &Legacy) {
+    use bedrud_shared::domain::policy::{self, Caller, RoomRole};
+    use bedrud_shared::domain::{Access, RoomPatch, SettingsPatch};
+    use bedrud_shared::store::{Rotation, Seen};
+    let r = s
+        .rooms
+        .room(&f.room.id)
+        .await
+        .unwrap()
+        .expect("legacy room");
+    assert_eq!(
+        r.settings, f.room.settings,
+        "switches as written, defaults for the rest"
+    );
+    assert_eq!(r.live_sid, None);
+    let (active, member) = s
+        .rooms
+        .active_room(&r.name, Some(&f.member))
+        .await
+        .unwrap()
+        .unwrap();
+    let member = member.expect("legacy member");
+    assert!(
+        member.admitted,
+        "a member who joined under a name was admitted"
+    );
+    let caller = Caller {
+        id: f.member.clone(),
+        name: member.name.clone(),
+        accesses: vec![Access::User],
+    };
+    policy::admit(&active, Some(&member), Some(&caller)).expect("admitted to the private room");
+    let banned = s
+        .rooms
+        .member(&r, &f.banned_moderator)
+        .await
+        .unwrap()
+        .unwrap();
+    let them = Caller {
+        id: f.banned_moderator.clone(),
+        name: banned.name.clone(),
+        accesses: vec![Access::User],
+    };
+    assert_eq!(
+        policy::role(&r, Some(&banned), Some(&them)),
+        RoomRole::Participant
+    );
+
+    let got = s
+        .rooms
+        .occupy(&active, Some(&member), &f.member, &member.name, now())
+        .await
+        .unwrap();
+    assert_eq!(got, Occupy::Joined);
+    let joined = Seen::Joined {
+        session: "PA_legacy",
+    };
+    assert!(
+        s.rooms
+            .seen(&r, &f.member, joined, now())
+            .await
+            .unwrap()
+            .changed()
+    );
+    let changed = s
+        .rooms
+        .change_member(
+            &r,
+            &f.member,
+            &MemberChange::Deny(vec![Source::Microphone]),
+            now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(changed.member.restrictions.denies(Source::Microphone));
+    assert!(changed.member.admitted && changed.member.is_active);
+
+    let patch = RoomPatch {
+        settings: SettingsPatch {
+            e2ee: Some(true),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let RoomWrite::Done(updated) = s.rooms.update_room(&r.id, &patch, now()).await.unwrap() else {
+        panic!("legacy room not updated");
+    };
+    let mut want = f.room.settings;
+    want.e2ee = true;
+    assert_eq!(
+        updated.settings, want,
+        "a partial change leaves the other switches"
+    );
+
+    let exp = now() + 3600;
+    let rotated = s
+        .sessions
+        .rotate_session(&f.member, &f.session, 0, exp, now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(rotated, Rotation::Rotated(ref x) if x.generation == 1),
+        "{rotated:?}"
+    );
+    let again = s
+        .sessions
+        .rotate_session(&f.member, &f.session, 0, exp, now())
+        .await
+        .unwrap();
+    assert!(matches!(again, Rotation::Current(_)), "{again:?}");
+
+    assert!(matches!(
+        s.rooms.archive_room(&r.id, now()).await.unwrap(),
+        RoomWrite::Done(_)
+    ));
+    assert!(!s.rooms.room(&r.id).await.unwrap().unwrap().is_active);
 }

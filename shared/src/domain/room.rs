@@ -71,89 +71,81 @@ impl RoomMode {
     }
 }
 
-/// The room's switches, stored and returned exactly as sent (`false` stays `false`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomSettings {
-    pub allow_chat: bool,
-    pub allow_video: bool,
-    pub allow_audio: bool,
-    pub require_approval: bool,
-    pub e2ee: bool,
-    pub is_persistent: bool,
-    pub recordings_allowed: bool,
-}
-
-impl Default for RoomSettings {
-    /// What a room gets for switches the creator did not send.
-    fn default() -> Self {
-        Self {
-            allow_chat: true,
-            allow_video: true,
-            allow_audio: true,
-            require_approval: false,
-            e2ee: false,
-            is_persistent: false,
-            recordings_allowed: true,
+/// Declares the room's switches once: each field, its wire and storage name, its default.
+/// Both stores and every router read and write the switches through the generated lists, so
+/// adding a switch is one line here (records written before it read as its default).
+macro_rules! room_settings {
+    ($( $(#[$doc:meta])* $field:ident : $wire:literal = $default:expr ),+ $(,)?) => {
+        /// The room's switches, stored and returned exactly as sent (`false` stays `false`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct RoomSettings {
+            $( $(#[$doc])* pub $field: bool, )+
         }
-    }
-}
 
-/// A partial change to [`RoomSettings`]: absent switches stay as they are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SettingsPatch {
-    pub allow_chat: Option<bool>,
-    pub allow_video: Option<bool>,
-    pub allow_audio: Option<bool>,
-    pub require_approval: Option<bool>,
-    pub e2ee: Option<bool>,
-    pub is_persistent: Option<bool>,
-    pub recordings_allowed: Option<bool>,
-}
-
-impl SettingsPatch {
-    pub fn apply(&self, s: &mut RoomSettings) {
-        let set = |field: &mut bool, v: Option<bool>| {
-            if let Some(v) = v {
-                *field = v;
+        impl Default for RoomSettings {
+            /// What a room gets for switches the creator did not send.
+            fn default() -> Self {
+                Self { $( $field: $default, )+ }
             }
-        };
-        set(&mut s.allow_chat, self.allow_chat);
-        set(&mut s.allow_video, self.allow_video);
-        set(&mut s.allow_audio, self.allow_audio);
-        set(&mut s.require_approval, self.require_approval);
-        set(&mut s.e2ee, self.e2ee);
-        set(&mut s.is_persistent, self.is_persistent);
-        set(&mut s.recordings_allowed, self.recordings_allowed);
-    }
-
-    /// `self` over `under`: switches set here win, the rest come from `under`.
-    pub fn or(self, under: SettingsPatch) -> SettingsPatch {
-        SettingsPatch {
-            allow_chat: self.allow_chat.or(under.allow_chat),
-            allow_video: self.allow_video.or(under.allow_video),
-            allow_audio: self.allow_audio.or(under.allow_audio),
-            require_approval: self.require_approval.or(under.require_approval),
-            e2ee: self.e2ee.or(under.e2ee),
-            is_persistent: self.is_persistent.or(under.is_persistent),
-            recordings_allowed: self.recordings_allowed.or(under.recordings_allowed),
         }
-    }
 
-    /// Each switch that is set, by its wire name (stores update exactly these).
-    pub fn fields(&self) -> Vec<(&'static str, bool)> {
-        [
-            ("allowChat", self.allow_chat),
-            ("allowVideo", self.allow_video),
-            ("allowAudio", self.allow_audio),
-            ("requireApproval", self.require_approval),
-            ("e2ee", self.e2ee),
-            ("isPersistent", self.is_persistent),
-            ("recordingsAllowed", self.recordings_allowed),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect()
-    }
+        /// A partial change to [`RoomSettings`]: absent switches stay as they are.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct SettingsPatch {
+            $( pub $field: Option<bool>, )+
+        }
+
+        impl RoomSettings {
+            /// Every switch's name (`allowChat`, …): on the wire and in both stores.
+            pub const NAMES: &'static [&'static str] = &[ $( $wire, )+ ];
+
+            /// Each switch by name, in declaration order.
+            pub fn flags(&self) -> Vec<(&'static str, bool)> {
+                vec![ $( ($wire, self.$field), )+ ]
+            }
+
+            /// The switches from what a record holds by name; a missing one (a record written
+            /// before the switch existed) takes its default.
+            pub fn from_flags(get: impl Fn(&str) -> Option<bool>) -> Self {
+                let d = Self::default();
+                Self { $( $field: get($wire).unwrap_or(d.$field), )+ }
+            }
+        }
+
+        impl SettingsPatch {
+            /// The switches a request names; absent ones stay `None`.
+            pub fn from_flags(get: impl Fn(&str) -> Option<bool>) -> Self {
+                Self { $( $field: get($wire), )+ }
+            }
+
+            pub fn apply(&self, s: &mut RoomSettings) {
+                $( if let Some(v) = self.$field { s.$field = v; } )+
+            }
+
+            /// `self` over `under`: switches set here win, the rest come from `under`.
+            pub fn or(self, under: SettingsPatch) -> SettingsPatch {
+                SettingsPatch { $( $field: self.$field.or(under.$field), )+ }
+            }
+
+            /// Each switch that is set, by name (stores update exactly these).
+            pub fn fields(&self) -> Vec<(&'static str, bool)> {
+                [ $( ($wire, self.$field), )+ ]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|v| (k, v)))
+                    .collect()
+            }
+        }
+    };
+}
+
+room_settings! {
+    allow_chat: "allowChat" = true,
+    allow_video: "allowVideo" = true,
+    allow_audio: "allowAudio" = true,
+    require_approval: "requireApproval" = false,
+    e2ee: "e2ee" = false,
+    is_persistent: "isPersistent" = false,
+    recordings_allowed: "recordingsAllowed" = true,
 }
 
 /// A change to a room's policy; `None` leaves a field as it is.

@@ -50,29 +50,18 @@ pub struct RoomView {
     deleted_at: Option<String>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SettingsView {
-    allow_chat: bool,
-    allow_video: bool,
-    allow_audio: bool,
-    require_approval: bool,
-    e2ee: bool,
-    is_persistent: bool,
-    recordings_allowed: bool,
+/// The switches as clients read them: every switch by name (the domain's one list).
+pub struct SettingsView(RoomSettings);
+
+impl Serialize for SettingsView {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        ser.collect_map(self.0.flags())
+    }
 }
 
 impl From<&RoomSettings> for SettingsView {
     fn from(s: &RoomSettings) -> Self {
-        Self {
-            allow_chat: s.allow_chat,
-            allow_video: s.allow_video,
-            allow_audio: s.allow_audio,
-            require_approval: s.require_approval,
-            e2ee: s.e2ee,
-            is_persistent: s.is_persistent,
-            recordings_allowed: s.recordings_allowed,
-        }
+        Self(*s)
     }
 }
 
@@ -96,30 +85,33 @@ impl From<&Room> for RoomView {
     }
 }
 
-/// Room switches as sent; every key optional, `false` kept as `false`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SettingsBody {
-    allow_chat: Option<bool>,
-    allow_video: Option<bool>,
-    allow_audio: Option<bool>,
-    require_approval: Option<bool>,
-    e2ee: Option<bool>,
-    is_persistent: Option<bool>,
-    recordings_allowed: Option<bool>,
+/// Room switches as sent: any of the domain's switch names, `false` kept as `false`, `null`
+/// or absent meaning "unchanged"; other keys are ignored, a non-boolean switch is refused.
+#[derive(Debug, Default)]
+pub(crate) struct SettingsBody(SettingsPatch);
+
+impl<'de> Deserialize<'de> for SettingsBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let map = serde_json::Map::<String, Value>::deserialize(d)?;
+        for name in RoomSettings::NAMES {
+            match map.get(*name) {
+                None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+                Some(other) => {
+                    return Err(serde::de::Error::custom(format!(
+                        "{name} must be a boolean, not {other}"
+                    )));
+                }
+            }
+        }
+        Ok(Self(SettingsPatch::from_flags(|k| {
+            map.get(k).and_then(Value::as_bool)
+        })))
+    }
 }
 
 impl SettingsBody {
     fn patch(&self) -> SettingsPatch {
-        SettingsPatch {
-            allow_chat: self.allow_chat,
-            allow_video: self.allow_video,
-            allow_audio: self.allow_audio,
-            require_approval: self.require_approval,
-            e2ee: self.e2ee,
-            is_persistent: self.is_persistent,
-            recordings_allowed: self.recordings_allowed,
-        }
+        self.0
     }
 }
 

@@ -17,6 +17,7 @@ mod lambda_rooms;
 mod livekit_double;
 mod moderation_api;
 mod module_graph;
+mod oldest_shapes;
 mod queue;
 mod recordings_api;
 mod rooms_api;

@@ -45,6 +45,11 @@ pub fn get_bool(item: &Item, name: &str) -> Result<bool, StoreError> {
         .ok_or_else(|| corrupt(name))
 }
 
+/// A boolean attribute that older items may lack.
+pub fn opt_bool(item: &Item, name: &str) -> Option<bool> {
+    item.get(name).and_then(|v| v.as_bool().ok()).copied()
+}
+
 pub fn get_list_s(item: &Item, name: &str) -> Result<Vec<String>, StoreError> {
     let list = item
         .get(name)

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
     Update,
 };
 
-use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_n, opt_s, s};
+use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_bool, opt_n, opt_s, s};
 use super::keys::{self, decode_cursor, encode_cursor};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
@@ -59,15 +59,12 @@ fn order_key(t: UnixTime, id: &RoomId) -> AttributeValue {
 }
 
 fn settings_item(st: &RoomSettings) -> AttributeValue {
-    AttributeValue::M(HashMap::from([
-        ("allowChat".to_string(), b(st.allow_chat)),
-        ("allowVideo".to_string(), b(st.allow_video)),
-        ("allowAudio".to_string(), b(st.allow_audio)),
-        ("requireApproval".to_string(), b(st.require_approval)),
-        ("e2ee".to_string(), b(st.e2ee)),
-        ("isPersistent".to_string(), b(st.is_persistent)),
-        ("recordingsAllowed".to_string(), b(st.recordings_allowed)),
-    ]))
+    AttributeValue::M(
+        st.flags()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), b(v)))
+            .collect(),
+    )
 }
 
 /// The room's attributes, under whichever key the caller adds.
@@ -108,41 +105,40 @@ fn active_room_item(r: &Room) -> Item {
     item
 }
 
+/// A room item of any age: the attributes every room was written with are required; those
+/// added since (and each switch) read as their defaults when an older item lacks them.
 fn room_from(item: &Item) -> StoreResult<Room> {
     let bad = |what: &str| StoreError::Other(format!("stored room has a bad {what}"));
-    let st = item
-        .get("settings")
-        .and_then(|v| v.as_m().ok())
-        .ok_or_else(|| bad("settings"))?;
-    let flag = |k: &str| -> StoreResult<bool> {
-        st.get(k)
-            .and_then(|v| v.as_bool().ok())
-            .copied()
-            .ok_or_else(|| bad(k))
+    let settings = match item.get("settings") {
+        None => RoomSettings::default(),
+        Some(v) => {
+            let st = v.as_m().map_err(|_| bad("settings"))?;
+            RoomSettings::from_flags(|k| st.get(k).and_then(|v| v.as_bool().ok()).copied())
+        }
     };
-    let count =
-        |k: &str| -> StoreResult<u32> { u32::try_from(get_n(item, k)?.max(0)).map_err(|_| bad(k)) };
+    let count = |k: &str| -> StoreResult<u32> {
+        match item.get(k) {
+            None => Ok(0),
+            Some(_) => u32::try_from(get_n(item, k)?.max(0)).map_err(|_| bad(k)),
+        }
+    };
+    let created_at = get_n(item, "createdAt")?;
     Ok(Room {
         id: RoomId::parse(&get_s(item, "id")?).map_err(|_| bad("id"))?,
         name: RoomName::parse(&get_s(item, "name")?).map_err(|_| bad("name"))?,
         created_by: UserId::parse(&get_s(item, "createdBy")?).map_err(|_| bad("createdBy"))?,
         admin_id: UserId::parse(&get_s(item, "adminId")?).map_err(|_| bad("adminId"))?,
         is_active: get_bool(item, "isActive")?,
-        is_public: get_bool(item, "isPublic")?,
+        is_public: opt_bool(item, "isPublic").unwrap_or(false),
         max_participants: count("maxParticipants")?,
-        mode: RoomMode::parse(&get_s(item, "mode")?).map_err(|_| bad("mode"))?,
-        settings: RoomSettings {
-            allow_chat: flag("allowChat")?,
-            allow_video: flag("allowVideo")?,
-            allow_audio: flag("allowAudio")?,
-            require_approval: flag("requireApproval")?,
-            e2ee: flag("e2ee")?,
-            is_persistent: flag("isPersistent")?,
-            recordings_allowed: flag("recordingsAllowed")?,
+        mode: match opt_s(item, "mode") {
+            None => RoomMode::default(),
+            Some(m) => RoomMode::parse(&m).map_err(|_| bad("mode"))?,
         },
+        settings,
         active_count: count("activeCount")?,
-        created_at: get_n(item, "createdAt")?,
-        updated_at: get_n(item, "updatedAt")?,
+        created_at,
+        updated_at: opt_n(item, "updatedAt").unwrap_or(created_at),
         archived_at: opt_n(item, "archivedAt"),
         live_sid: opt_s(item, "liveSid"),
     })
@@ -178,32 +174,38 @@ fn denied_item(r: &Restrictions) -> AttributeValue {
     AttributeValue::L(r.denied.iter().map(|d| s(d.as_str())).collect())
 }
 
+/// A member item of any age: who and where are required; everything added since reads as
+/// its default (admission by the legacy rule).
 fn member_from(item: &Item) -> StoreResult<Member> {
     let bad = |what: &str| StoreError::Other(format!("stored member has a bad {what}"));
     let user_id = UserId::parse(&get_s(item, "userId")?).map_err(|_| bad("userId"))?;
     let name = get_s(item, "name")?;
-    let role = MemberRole::parse(&get_s(item, "role")?).ok_or_else(|| bad("role"))?;
-    // Items written before admission was stored carry no `admitted`.
+    let role = match opt_s(item, "role") {
+        None => MemberRole::Participant,
+        Some(r) => MemberRole::parse(&r).ok_or_else(|| bad("role"))?,
+    };
     let admitted = match item.get("admitted") {
         Some(v) => *v.as_bool().map_err(|_| bad("admitted"))?,
         None => Member::legacy_admitted(role, &name, &user_id),
     };
+    let denied = match item.get("denied") {
+        None => Vec::new(),
+        Some(_) => get_list_s(item, "denied")?,
+    };
+    let joined_at = opt_n(item, "joinedAt").unwrap_or(0);
     Ok(Member {
         room_id: RoomId::parse(&get_s(item, "roomId")?).map_err(|_| bad("roomId"))?,
         user_id,
         name: DisplayName::from_trusted(name),
         role,
-        is_active: get_bool(item, "isActive")?,
-        banned: get_bool(item, "banned")?,
+        is_active: opt_bool(item, "isActive").unwrap_or(false),
+        banned: opt_bool(item, "banned").unwrap_or(false),
         admitted,
         restrictions: Restrictions {
-            denied: get_list_s(item, "denied")?
-                .iter()
-                .filter_map(|d| Source::parse(d))
-                .collect(),
-            chat_blocked: get_bool(item, "chatBlocked")?,
+            denied: denied.iter().filter_map(|d| Source::parse(d)).collect(),
+            chat_blocked: opt_bool(item, "chatBlocked").unwrap_or(false),
         },
-        joined_at: get_n(item, "joinedAt")?,
+        joined_at,
         left_at: opt_n(item, "leftAt"),
         session: opt_s(item, "session"),
         seen_at: opt_n(item, "seenAt").unwrap_or(0),
@@ -594,13 +596,14 @@ impl RoomStore for DynamoStore {
         };
         let mut sets = vec![
             "updatedAt = :now".to_string(),
-            "rev = rev + :one".to_string(),
+            "rev = if_not_exists(rev, :zero) + :one".to_string(),
         ];
         let mut names: HashMap<String, String> = HashMap::new();
         let mut values: Item = Item::from([
             (":id".to_string(), s(id.as_str())),
             (":now".to_string(), n(now)),
             (":one".to_string(), n(1)),
+            (":zero".to_string(), n(0)),
         ]);
         if let Some(v) = patch.is_public {
             sets.push("isPublic = :pub".into());
@@ -661,7 +664,13 @@ impl RoomStore for DynamoStore {
             if &room.id != id {
                 continue;
             }
-            let rev = get_n(&item, "rev")?;
+            // Items written before `rev` existed count as revision 0.
+            let rev = opt_n(&item, "rev").unwrap_or(0);
+            let unchanged = if rev == 0 {
+                "id = :id AND (rev = :rev OR attribute_not_exists(rev))"
+            } else {
+                "id = :id AND rev = :rev"
+            };
             room.is_active = false;
             room.active_count = 0;
             room.archived_at = Some(now);
@@ -675,7 +684,7 @@ impl RoomStore for DynamoStore {
                 .table_name(&self.table)
                 .key("pk", name_pk(&name))
                 .key("sk", s(ROOM))
-                .condition_expression("id = :id AND rev = :rev")
+                .condition_expression(unchanged)
                 .expression_attribute_values(":id", s(id.as_str()))
                 .expression_attribute_values(":rev", n(rev))
                 .build()

@@ -50,7 +50,14 @@ impl SqliteStore {
                                  ORDER BY run_at, created_at LIMIT 1) \
                      RETURNING id, kind, payload, attempts",
                     params![now, now + visibility_secs],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?)),
+                    |r| {
+                        Ok((
+                            r.get::<_, String>("id")?,
+                            r.get::<_, String>("kind")?,
+                            r.get::<_, String>("payload")?,
+                            r.get::<_, i64>("attempts")?,
+                        ))
+                    },
                 )
                 .optional()
                 .map_err(map_err)?;
@@ -95,7 +102,7 @@ impl SqliteStore {
                    last_error = ?4, updated_at = ?5 \
                  WHERE id = ?1 AND status = 'active' AND attempts = ?2 RETURNING status, run_at",
                 params![id, attempts, retry_at, error, now],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+                |r| Ok((r.get::<_, String>("status")?, r.get::<_, i64>("run_at")?)),
             )
             .optional()
             .map_err(map_err)
@@ -109,7 +116,7 @@ impl SqliteStore {
         let id = id.to_string();
         self.read(move |c| {
             c.query_row("SELECT status, run_at FROM jobs WHERE id = ?1", [id], |r| {
-                Ok(state(&r.get::<_, String>(0)?, r.get(1)?))
+                Ok(state(&r.get::<_, String>("status")?, r.get("run_at")?))
             })
             .optional()
             .map_err(map_err)

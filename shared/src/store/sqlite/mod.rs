@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_presence.sql"),
     include_str!("migrations/0005_recordings.sql"),
     include_str!("migrations/0006_admission.sql"),
+    include_str!("migrations/0007_room_settings.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 

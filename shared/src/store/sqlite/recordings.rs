@@ -23,23 +23,23 @@ fn bad(what: &str) -> rusqlite::Error {
 }
 
 fn row_to_recording(r: &Row<'_>) -> rusqlite::Result<Recording> {
-    let text = |i: usize| r.get::<_, String>(i);
+    let text = |c: &str| r.get::<_, String>(c);
     Ok(Recording {
-        id: RecordingId::parse(&text(0)?).map_err(|_| bad("id"))?,
-        room_id: RoomId::parse(&text(1)?).map_err(|_| bad("room id"))?,
-        room_name: text(2)?,
-        started_by: UserId::parse(&text(3)?).map_err(|_| bad("started_by"))?,
-        status: RecordingStatus::parse(&text(4)?).ok_or_else(|| bad("status"))?,
-        egress_id: r.get(5)?,
-        egress_key: text(6)?,
-        key: r.get(7)?,
-        size: r.get(8)?,
-        duration_ms: r.get(9)?,
-        error: r.get(10)?,
-        created_at: r.get(11)?,
-        started_at: r.get(12)?,
-        ended_at: r.get(13)?,
-        updated_at: r.get(14)?,
+        id: RecordingId::parse(&text("id")?).map_err(|_| bad("id"))?,
+        room_id: RoomId::parse(&text("room_id")?).map_err(|_| bad("room id"))?,
+        room_name: text("room_name")?,
+        started_by: UserId::parse(&text("started_by")?).map_err(|_| bad("started_by"))?,
+        status: RecordingStatus::parse(&text("status")?).ok_or_else(|| bad("status"))?,
+        egress_id: r.get("egress_id")?,
+        egress_key: text("egress_key")?,
+        key: r.get("key")?,
+        size: r.get("size")?,
+        duration_ms: r.get("duration_ms")?,
+        error: r.get("error")?,
+        created_at: r.get("created_at")?,
+        started_at: r.get("started_at")?,
+        ended_at: r.get("ended_at")?,
+        updated_at: r.get("updated_at")?,
     })
 }
 

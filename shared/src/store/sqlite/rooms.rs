@@ -15,8 +15,7 @@ use crate::store::{
 };
 
 const ROOM_COLUMNS: &str = "id, name, created_by, admin_id, is_active, is_public, \
-    max_participants, mode, allow_chat, allow_video, allow_audio, require_approval, e2ee, \
-    is_persistent, recordings_allowed, active_count, created_at, updated_at, archived_at, live_sid";
+    max_participants, mode, settings, active_count, created_at, updated_at, archived_at, live_sid";
 const MEMBER_COLUMNS: &str = "room_id, user_id, name, role, is_active, banned, admitted, denied, \
     chat_blocked, joined_at, left_at, session, seen_at";
 
@@ -40,21 +39,31 @@ fn row_to_room(r: &Row<'_>) -> rusqlite::Result<Room> {
         is_public: r.get("is_public")?,
         max_participants: r.get("max_participants")?,
         mode: RoomMode::parse(&text("mode")?).map_err(|_| corrupt("mode"))?,
-        settings: RoomSettings {
-            allow_chat: r.get("allow_chat")?,
-            allow_video: r.get("allow_video")?,
-            allow_audio: r.get("allow_audio")?,
-            require_approval: r.get("require_approval")?,
-            e2ee: r.get("e2ee")?,
-            is_persistent: r.get("is_persistent")?,
-            recordings_allowed: r.get("recordings_allowed")?,
-        },
+        settings: settings_from(&text("settings")?)?,
         active_count: r.get("active_count")?,
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
         archived_at: r.get("archived_at")?,
         live_sid: r.get("live_sid")?,
     })
+}
+
+/// The switches from their JSON object; a switch the object lacks reads as its default.
+fn settings_from(json: &str) -> rusqlite::Result<RoomSettings> {
+    let obj: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(json).map_err(|_| corrupt("settings"))?;
+    Ok(RoomSettings::from_flags(|k| {
+        obj.get(k).and_then(|v| v.as_bool())
+    }))
+}
+
+/// Switches as a JSON object by name (all of a room's, or the ones a patch sets).
+fn flags_json(flags: &[(&str, bool)]) -> String {
+    let obj: serde_json::Map<String, serde_json::Value> = flags
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::Bool(*v)))
+        .collect();
+    serde_json::Value::Object(obj).to_string()
 }
 
 fn row_to_member(r: &Row<'_>) -> rusqlite::Result<Member> {
@@ -168,11 +177,10 @@ impl RoomStore for SqliteStore {
                     return Ok(CreateRoom::LimitReached);
                 }
             }
-            let s = &r.settings;
             tx.execute(
                 &format!(
                     "INSERT INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, \
-                     ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15, ?16, NULL, NULL)"
+                     ?8, 0, ?9, ?10, NULL, NULL)"
                 ),
                 params![
                     r.id.as_str(),
@@ -182,13 +190,7 @@ impl RoomStore for SqliteStore {
                     r.is_public,
                     r.max_participants,
                     r.mode.as_str(),
-                    s.allow_chat,
-                    s.allow_video,
-                    s.allow_audio,
-                    s.require_approval,
-                    s.e2ee,
-                    s.is_persistent,
-                    s.recordings_allowed,
+                    flags_json(&r.settings.flags()),
                     r.created_at,
                     r.updated_at,
                 ],
@@ -305,32 +307,20 @@ impl RoomStore for SqliteStore {
     ) -> StoreResult<RoomWrite> {
         let (id, p) = (id.as_str().to_string(), patch.clone());
         self.write(move |c| {
-            let s = &p.settings;
             let updated = c
                 .query_row(
                     &format!(
                         "UPDATE rooms SET is_public = COALESCE(?2, is_public), \
                          max_participants = COALESCE(?3, max_participants), \
-                         mode = COALESCE(?4, mode), allow_chat = COALESCE(?5, allow_chat), \
-                         allow_video = COALESCE(?6, allow_video), \
-                         allow_audio = COALESCE(?7, allow_audio), \
-                         require_approval = COALESCE(?8, require_approval), \
-                         e2ee = COALESCE(?9, e2ee), is_persistent = COALESCE(?10, is_persistent), \
-                         recordings_allowed = COALESCE(?11, recordings_allowed), updated_at = ?12 \
-                         WHERE id = ?1 AND is_active = 1 RETURNING {ROOM_COLUMNS}"
+                         mode = COALESCE(?4, mode), settings = json_patch(settings, ?5), \
+                         updated_at = ?6 WHERE id = ?1 AND is_active = 1 RETURNING {ROOM_COLUMNS}"
                     ),
                     params![
                         id,
                         p.is_public,
                         p.max_participants,
                         p.mode.map(|m| m.as_str()),
-                        s.allow_chat,
-                        s.allow_video,
-                        s.allow_audio,
-                        s.require_approval,
-                        s.e2ee,
-                        s.is_persistent,
-                        s.recordings_allowed,
+                        flags_json(&p.settings.fields()),
                         now,
                     ],
                     row_to_room,

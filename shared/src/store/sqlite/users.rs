@@ -15,10 +15,10 @@ use crate::store::{
 const COLUMNS: &str = "id, email, name, provider, accesses, avatar_url, is_active, password_hash, created_at, updated_at";
 
 fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
-    let id: String = r.get(0)?;
-    let email: Option<String> = r.get(1)?;
-    let provider: String = r.get(3)?;
-    let accesses: String = r.get(4)?;
+    let id: String = r.get("id")?;
+    let email: Option<String> = r.get("email")?;
+    let provider: String = r.get("provider")?;
+    let accesses: String = r.get("accesses")?;
     let corrupt = |what: &str| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
@@ -32,18 +32,18 @@ fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
             .map(|e| Email::parse(&e))
             .transpose()
             .map_err(|_| corrupt("email"))?,
-        name: DisplayName::from_trusted(r.get(2)?),
+        name: DisplayName::from_trusted(r.get("name")?),
         provider: Provider::parse(&provider).ok_or_else(|| corrupt("provider"))?,
         accesses: serde_json::from_str::<Vec<String>>(&accesses)
             .map_err(|_| corrupt("accesses"))?
             .iter()
             .filter_map(|a| Access::parse(a))
             .collect(),
-        avatar_url: r.get(5)?,
-        is_active: r.get(6)?,
-        password_hash: r.get(7)?,
-        created_at: r.get(8)?,
-        updated_at: r.get(9)?,
+        avatar_url: r.get("avatar_url")?,
+        is_active: r.get("is_active")?,
+        password_hash: r.get("password_hash")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
     })
 }
 
