@@ -1,5 +1,5 @@
-//! What the AWS adapters share: one SDK configuration per process, and one mapping of SDK
-//! failures onto the store's errors.
+//! What the AWS adapters share: the SDK configuration read from the environment, and one
+//! mapping of SDK failures onto the adapters' errors.
 
 use std::sync::OnceLock;
 
@@ -15,25 +15,71 @@ use aws_types::region::Region;
 use crate::config::ConfigError;
 use crate::error::StoreError;
 
-/// The process's SDK configuration, read once from the environment: `AWS_REGION` (or
-/// `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`
-/// (what Lambda gives every function for its role), and `AWS_ENDPOINT_URL` for emulators.
+/// An AWS service we call, for its endpoint override (`AWS_ENDPOINT_URL_<SERVICE>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    DynamoDb,
+    Sqs,
+    S3,
+    SecretsManager,
+}
+
+impl Service {
+    const ALL: [Service; 4] = [
+        Service::DynamoDb,
+        Service::Sqs,
+        Service::S3,
+        Service::SecretsManager,
+    ];
+
+    /// The suffix every AWS SDK uses for the service's endpoint variable.
+    fn env_suffix(self) -> &'static str {
+        match self {
+            Service::DynamoDb => "DYNAMODB",
+            Service::Sqs => "SQS",
+            Service::S3 => "S3",
+            Service::SecretsManager => "SECRETS_MANAGER",
+        }
+    }
+}
+
+/// What the environment says, read once: region, credentials, endpoints.
+#[derive(Debug, Clone)]
+struct Env {
+    region: String,
+    credentials: Credentials,
+    /// Per service, in `Service::ALL` order: `AWS_ENDPOINT_URL_<SERVICE>`, else
+    /// `AWS_ENDPOINT_URL`, else AWS itself.
+    endpoints: [Option<String>; 4],
+}
+
+/// The SDK configuration for one service's client: `AWS_REGION` (or `AWS_DEFAULT_REGION`),
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` (what Lambda gives every
+/// function for its role), and the endpoint an emulator or proxy sets for it. Each call makes
+/// a new HTTPS client, so every client owns its connection pool: a process builds its clients
+/// once, and a client made on one Tokio runtime never hands another runtime its connections
+/// (tests run one runtime each).
 ///
 /// HTTPS is rustls on ring, the stack the LiveKit client uses too (the SDK's default would
 /// add aws-lc). Deliberately not `aws-config`'s provider chain: profiles, SSO, STS and IMDS cost every
 /// Lambda binary about a megabyte it never runs. Outside Lambda, export credentials first
 /// (`eval "$(aws configure export-credentials --format env)"`).
-pub fn sdk_config() -> Result<&'static SdkConfig, ConfigError> {
-    Ok(&process_env()?.0)
+pub fn sdk_config(service: Service) -> Result<SdkConfig, ConfigError> {
+    Ok(process_env()?.config(service))
 }
 
-/// The credentials in [`sdk_config`], for signing outside an SDK client (download links).
+/// Where `service`'s requests go when an emulator or proxy is configured.
+pub fn endpoint(service: Service) -> Result<Option<String>, ConfigError> {
+    Ok(process_env()?.endpoint(service).map(str::to_string))
+}
+
+/// The credentials the clients sign with, for signing outside an SDK client (download links).
 pub fn credentials() -> Result<&'static Credentials, ConfigError> {
-    Ok(&process_env()?.1)
+    Ok(&process_env()?.credentials)
 }
 
-fn process_env() -> Result<&'static (SdkConfig, Credentials), ConfigError> {
-    static ENV: OnceLock<(SdkConfig, Credentials)> = OnceLock::new();
+fn process_env() -> Result<&'static Env, ConfigError> {
+    static ENV: OnceLock<Env> = OnceLock::new();
     if let Some(c) = ENV.get() {
         return Ok(c);
     }
@@ -41,7 +87,7 @@ fn process_env() -> Result<&'static (SdkConfig, Credentials), ConfigError> {
     Ok(ENV.get_or_init(|| env))
 }
 
-fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<(SdkConfig, Credentials), ConfigError> {
+fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Env, ConfigError> {
     let region = var("AWS_REGION")
         .or_else(|| var("AWS_DEFAULT_REGION"))
         .ok_or_else(|| {
@@ -60,18 +106,40 @@ fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<(SdkConfig, Credenti
         ));
     };
     let credentials = Credentials::new(id, secret, var("AWS_SESSION_TOKEN"), None, "environment");
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let mut builder = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(https)
-        .region(Region::new(region))
-        .credentials_provider(SharedCredentialsProvider::new(credentials.clone()));
-    builder.set_endpoint_url(var("AWS_ENDPOINT_URL"));
-    Ok((builder.build(), credentials))
+    let general = var("AWS_ENDPOINT_URL");
+    let endpoints = Service::ALL.map(|svc| {
+        var(&format!("AWS_ENDPOINT_URL_{}", svc.env_suffix())).or_else(|| general.clone())
+    });
+    Ok(Env {
+        region,
+        credentials,
+        endpoints,
+    })
+}
+
+impl Env {
+    fn endpoint(&self, service: Service) -> Option<&str> {
+        let i = Service::ALL
+            .iter()
+            .position(|s| *s == service)
+            .expect("every service is listed");
+        self.endpoints[i].as_deref()
+    }
+
+    fn config(&self, service: Service) -> SdkConfig {
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let mut builder = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(https)
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(SharedCredentialsProvider::new(self.credentials.clone()));
+        builder.set_endpoint_url(self.endpoint(service).map(str::to_string));
+        builder.build()
+    }
 }
 
 /// Error codes that mean "try again later" in any of the services we call.
@@ -122,14 +190,19 @@ mod tests {
 
     #[tokio::test]
     async fn reads_region_credentials_and_endpoint_from_the_environment() {
-        let (c, _) = from_env(env(&[
+        let c = from_env(env(&[
             ("AWS_DEFAULT_REGION", "eu-west-1"),
             ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
             ("AWS_SECRET_ACCESS_KEY", "secret"),
             ("AWS_SESSION_TOKEN", "session"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
         ]))
         .unwrap();
+        // The service's own variable wins over the general one, as in every AWS SDK.
+        let dynamodb = c.config(Service::DynamoDb);
+        assert_eq!(dynamodb.endpoint_url(), Some("http://127.0.0.1:8000"));
+        let c = c.config(Service::Sqs);
         assert_eq!(c.region().unwrap().as_ref(), "eu-west-1");
         assert_eq!(c.endpoint_url(), Some("http://127.0.0.1:5000"));
         let creds = c
@@ -141,13 +214,14 @@ mod tests {
         assert_eq!(creds.access_key_id(), "AKIDEXAMPLE");
         assert_eq!(creds.session_token(), Some("session"));
         // AWS_REGION wins over AWS_DEFAULT_REGION; no endpoint means AWS itself.
-        let (c, _) = from_env(env(&[
+        let c = from_env(env(&[
             ("AWS_REGION", "us-east-2"),
             ("AWS_DEFAULT_REGION", "eu-west-1"),
             ("AWS_ACCESS_KEY_ID", "a"),
             ("AWS_SECRET_ACCESS_KEY", "b"),
         ]))
-        .unwrap();
+        .unwrap()
+        .config(Service::S3);
         assert_eq!(c.region().unwrap().as_ref(), "us-east-2");
         assert_eq!(c.endpoint_url(), None);
     }

@@ -69,7 +69,9 @@ pub async fn fetch(client: &Client, arn: &str) -> Result<Secrets, ConfigError> {
 
 /// A client on the process's shared SDK configuration (see `crate::aws`).
 pub fn client_from_env() -> Result<Client, ConfigError> {
-    Ok(Client::new(crate::aws::sdk_config()?))
+    Ok(Client::new(&crate::aws::sdk_config(
+        crate::aws::Service::SecretsManager,
+    )?))
 }
 
 #[cfg(test)]

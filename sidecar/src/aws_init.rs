@@ -9,7 +9,7 @@ use bedrud_shared::store::dynamodb::DynamoStore;
 
 pub fn main(table: &str, queue: Option<&str>, bucket: Option<&str>) -> ExitCode {
     // The SDK settings come from the environment alone; a missing region or key fails here.
-    if let Err(e) = bedrud_shared::aws::sdk_config() {
+    if let Err(e) = bedrud_shared::aws::sdk_config(bedrud_shared::aws::Service::DynamoDb) {
         eprintln!("bedrud: {e}");
         return ExitCode::from(2);
     }

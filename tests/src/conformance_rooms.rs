@@ -38,9 +38,8 @@ pub async fn rooms_round_trip(s: &Stores) {
     // Every switch away from its default, so a store that drops `false` (or a switch) is
     // caught.
     let defaults = RoomSettings::default().flags();
-    r.settings = RoomSettings::from_flags(|k| {
-        defaults.iter().find(|(n, _)| *n == k).map(|(_, v)| !v)
-    });
+    r.settings =
+        RoomSettings::from_flags(|k| defaults.iter().find(|(n, _)| *n == k).map(|(_, v)| !v));
     created(s, &r).await;
     assert_eq!(s.rooms.room(&r.id).await.unwrap(), Some(r.clone()));
     let (by_name, member) = s

@@ -168,8 +168,9 @@ fn iam_actions(op: &str, body: &[u8]) -> Vec<String> {
 impl RequestLog {
     /// A DynamoDB client whose calls go through this proxy.
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        let sdk = bedrud_shared::aws::sdk_config().expect("AWS settings");
-        let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+        let sdk = bedrud_shared::aws::sdk_config(bedrud_shared::aws::Service::DynamoDb)
+            .expect("AWS settings");
+        let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .endpoint_url(&self.endpoint)
             .build();
         aws_sdk_dynamodb::Client::from_conf(conf)
@@ -187,9 +188,12 @@ pub struct Roles {
 impl Roles {
     pub fn new() -> Self {
         Self {
-            upstream: std::env::var("AWS_ENDPOINT_URL").expect(
-                "AWS_ENDPOINT_URL: run the README's test command (bash .ci/test), which starts moto",
-            ),
+            upstream: bedrud_shared::aws::endpoint(bedrud_shared::aws::Service::DynamoDb)
+                .ok()
+                .flatten()
+                .expect(
+                    "AWS_ENDPOINT_URL: run the README's test command (bash .ci/test), which starts moto",
+                ),
             ops: Arc::new(Mutex::new(Vec::new())),
             proxies: Vec::new(),
         }

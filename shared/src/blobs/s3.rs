@@ -60,12 +60,12 @@ impl S3BlobStore {
         }
     }
 
-    /// A client on the process's shared SDK configuration (see `crate::aws`); path-style
-    /// addressing when an emulator's endpoint is set (no virtual-host DNS there).
+    /// A client on its own connections, configured from the environment (see `crate::aws`);
+    /// path-style addressing when an emulator's endpoint is set (no virtual-host DNS there).
     pub fn client_from_env() -> Result<Client, ConfigError> {
-        let conf = crate::aws::sdk_config()?;
+        let conf = crate::aws::sdk_config(crate::aws::Service::S3)?;
         Ok(Client::from_conf(
-            aws_sdk_s3::config::Builder::from(conf)
+            aws_sdk_s3::config::Builder::from(&conf)
                 .force_path_style(conf.endpoint_url().is_some())
                 .build(),
         ))

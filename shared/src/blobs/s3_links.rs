@@ -41,9 +41,9 @@ impl S3Links {
         }
     }
 
-    /// From the process's SDK configuration (see `crate::aws`).
+    /// From the environment's S3 settings (see `crate::aws`).
     pub fn from_env(bucket: &str) -> Result<Self, ConfigError> {
-        let sdk = crate::aws::sdk_config()?;
+        let sdk = crate::aws::sdk_config(crate::aws::Service::S3)?;
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
         let credentials = crate::aws::credentials()?.clone();
         Ok(Self::new(bucket, &region, sdk.endpoint_url(), credentials))

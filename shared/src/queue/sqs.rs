@@ -65,7 +65,9 @@ impl SqsQueue {
 
     /// A client on the process's shared SDK configuration (see `crate::aws`).
     pub fn client_from_env() -> Result<Client, crate::config::ConfigError> {
-        Ok(Client::new(crate::aws::sdk_config()?))
+        Ok(Client::new(&crate::aws::sdk_config(
+            crate::aws::Service::Sqs,
+        )?))
     }
 }
 

@@ -85,9 +85,11 @@ async fn dynamodb_errors_map_to_retryable_or_internal() {
     let emulator = std::env::var("AWS_ENDPOINT_URL").expect("emulator (bash .ci/test)");
     let table = fresh_dynamo_table().await.table().to_string();
     let proxy = bedrud_tests::request_log::RequestLog::start(&emulator).await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().unwrap())
-        .endpoint_url(&proxy.endpoint)
-        .build();
+    let conf = aws_sdk_dynamodb::config::Builder::from(
+        &bedrud_shared::aws::sdk_config(bedrud_shared::aws::Service::DynamoDb).unwrap(),
+    )
+    .endpoint_url(&proxy.endpoint)
+    .build();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &table);
     let someone = UserId::new_account();
     assert!(store.user_by_id(&someone).await.unwrap().is_none());
@@ -111,9 +113,11 @@ async fn dynamodb_errors_map_to_retryable_or_internal() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    let conf = aws_sdk_dynamodb::config::Builder::from(bedrud_shared::aws::sdk_config().unwrap())
-        .endpoint_url(&closed)
-        .build();
+    let conf = aws_sdk_dynamodb::config::Builder::from(
+        &bedrud_shared::aws::sdk_config(bedrud_shared::aws::Service::DynamoDb).unwrap(),
+    )
+    .endpoint_url(&closed)
+    .build();
     let gone = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &table);
     let err = gone.user_by_id(&someone).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");

@@ -38,9 +38,11 @@ impl DynamoStore {
         }
     }
 
-    /// A client on the process's shared SDK configuration (see `crate::aws`).
+    /// A client on its own connections, configured from the environment (see `crate::aws`).
     pub fn client_from_env() -> Result<Client, crate::config::ConfigError> {
-        Ok(Client::new(crate::aws::sdk_config()?))
+        Ok(Client::new(&crate::aws::sdk_config(
+            crate::aws::Service::DynamoDb,
+        )?))
     }
 
     pub fn table(&self) -> &str {
