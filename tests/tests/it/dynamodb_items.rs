@@ -82,7 +82,9 @@ async fn expiring_items_carry_the_ttl_attribute() {
 async fn dynamodb_errors_map_to_retryable_or_internal() {
     use bedrud_shared::store::dynamodb::DynamoStore;
     use bedrud_shared::store::{StoreError, UserStore};
-    let emulator = std::env::var("AWS_ENDPOINT_URL").expect("emulator (bash .ci/test)");
+    let emulator = bedrud_shared::aws::endpoint(bedrud_shared::aws::Service::DynamoDb)
+        .unwrap()
+        .expect("emulator (bash .ci/test)");
     let table = fresh_dynamo_table().await.table().to_string();
     let proxy = bedrud_tests::request_log::RequestLog::start(&emulator).await;
     let conf = aws_sdk_dynamodb::config::Builder::from(
