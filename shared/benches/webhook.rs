@@ -59,8 +59,8 @@ fn bench(c: &mut Criterion) {
     let live_name = room.livekit_name();
     rt.block_on(stores.rooms.create_room(&room, None)).unwrap();
     let mut config = Config::default();
-    config.livekit.api_key = KEY.into();
-    config.livekit.api_secret = SECRET.into();
+    config.livekit.api_key = Some(KEY.into());
+    config.livekit.api_secret = Some(SECRET.into());
     let recordings = Arc::new(Recordings::new(&stores, None, Default::default(), &config));
     let hooks = Arc::new(Webhooks::new(
         stores.rooms.clone(),

@@ -9,7 +9,7 @@ use lambda_http::request::RequestContext;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, DatabaseKind};
 use crate::http::{ClientIp, app};
 use crate::reconciler::Reconciler;
 use crate::recordings::Media;
@@ -47,19 +47,19 @@ impl Init {
 
     /// As [`from_env`](Self::from_env) with the configuration given.
     pub fn from_config(config: Config) -> Result<Self, StartError> {
-        if config.database.kind != "dynamodb" {
-            return Err(ConfigError::new(
-                "database.type",
-                format!(
-                    "`{}` is not built into Lambda functions",
-                    config.database.kind
-                ),
-                "set TABLE_NAME to the DynamoDB table",
-            )
-            .into());
-        }
+        let table = match (&config.database.kind, &config.database.table) {
+            (DatabaseKind::DynamoDb, Some(table)) => table.clone(),
+            _ => {
+                return Err(ConfigError::new(
+                    "database.type",
+                    "a Lambda function runs on DynamoDB",
+                    "set TABLE_NAME to the DynamoDB table",
+                )
+                .into());
+            }
+        };
         let client = DynamoStore::client_from_env()?;
-        let store = DynamoStore::new(client, &config.database.table);
+        let store = DynamoStore::new(client, table);
         Ok(Self::from_store(config, store))
     }
 
@@ -94,8 +94,7 @@ impl Init {
     /// The recordings queue (SQS, `QUEUE_URL`), when one is configured.
     pub fn queue(mut self) -> Result<Self, StartError> {
         use crate::queue::sqs::SqsQueue;
-        let url = &self.0.config.recordings.queue_url;
-        if !url.is_empty() {
+        if let Some(url) = &self.0.config.recordings.queue_url {
             let sqs = SqsQueue::new(SqsQueue::client_from_env()?, url);
             self.0.media.queue = Some(std::sync::Arc::new(sqs));
         }
@@ -106,8 +105,7 @@ impl Init {
     /// signed here, without the S3 client.
     pub fn bucket_links(mut self) -> Result<Self, StartError> {
         use crate::blobs::s3_links::S3Links;
-        let bucket = &self.0.config.recordings.bucket;
-        if !bucket.is_empty() {
+        if let Some(bucket) = &self.0.config.recordings.bucket {
             let links = S3Links::from_env(bucket)?;
             self.0.media.links = Some(std::sync::Arc::new(links));
         }
@@ -117,8 +115,7 @@ impl Init {
     /// The recordings bucket (S3, `BUCKET_NAME`) to read and write, when one is configured.
     pub fn bucket(mut self) -> Result<Self, StartError> {
         use crate::blobs::s3::S3BlobStore;
-        let bucket = &self.0.config.recordings.bucket;
-        if !bucket.is_empty() {
+        if let Some(bucket) = &self.0.config.recordings.bucket {
             let s3 = S3BlobStore::new(S3BlobStore::client_from_env()?, bucket);
             self.0.media.blobs = Some(std::sync::Arc::new(s3));
         }

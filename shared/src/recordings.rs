@@ -93,18 +93,19 @@ impl Recordings {
         config: &Config,
     ) -> Self {
         let rec = &config.recordings;
-        let target = if rec.bucket.is_empty() {
+        let target = match &rec.bucket {
             // The egress process needs a path it can open whatever its working directory.
-            Target::Dir(std::path::absolute(&rec.dir).unwrap_or_else(|_| rec.dir.clone()))
-        } else {
-            Target::S3 {
-                bucket: rec.bucket.clone(),
-                region: rec.region.clone(),
-                endpoint: (!rec.endpoint.is_empty()).then(|| rec.endpoint.clone()),
+            None => Target::Dir(std::path::absolute(&rec.dir).unwrap_or_else(|_| rec.dir.clone())),
+            Some(bucket) => Target::S3 {
+                bucket: bucket.clone(),
+                region: rec.region.clone().unwrap_or_default(),
+                endpoint: rec.endpoint.clone(),
                 force_path_style: rec.force_path_style,
-                credentials: (!rec.access_key.is_empty())
-                    .then(|| (rec.access_key.clone(), rec.secret.clone())),
-            }
+                credentials: rec.access_key.clone().map(|key| {
+                    let secret = rec.secret.as_ref().map(|s| s.expose().to_string());
+                    (key, secret.unwrap_or_default())
+                }),
+            },
         };
         Self {
             rooms: stores.rooms.clone(),

@@ -82,13 +82,8 @@ impl Rooms {
         config: &Config,
     ) -> Self {
         let lk = &config.livekit;
-        let tokens = (!lk.api_key.is_empty()).then(|| {
-            JoinTokens::new(
-                &lk.api_key,
-                &lk.api_secret,
-                lk.token_ttl.as_secs(),
-                lk.allow_self_metadata,
-            )
+        let tokens = lk.keys().map(|(key, secret)| {
+            JoinTokens::new(key, secret, lk.token_ttl.as_secs(), lk.allow_self_metadata)
         });
         Self {
             store,

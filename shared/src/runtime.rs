@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::blobs::BlobStore;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, DatabaseKind};
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter, StoreRateLimiter};
 use crate::recordings::Media;
 use crate::state::{AppState, Parts};
@@ -51,9 +51,9 @@ pub fn limiter(counting: Counting, stores: &Stores) -> Arc<dyn RateLimiter> {
 
 /// The adapter `database.type` names, if this build links it, and where recordings go.
 pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError> {
-    match config.database.kind.as_str() {
+    match config.database.kind {
         #[cfg(feature = "embedded")]
-        "sqlite" => {
+        DatabaseKind::Sqlite => {
             let store = Arc::new(crate::store::sqlite::SqliteStore::open(
                 &config.database.path,
             )?);
@@ -66,29 +66,32 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError>
             Ok((Stores::from_shared(store), media))
         }
         #[cfg(feature = "aws")]
-        "dynamodb" => {
+        DatabaseKind::DynamoDb => {
             use crate::queue::sqs::SqsQueue;
             use crate::store::dynamodb::DynamoStore;
             let client = DynamoStore::client_from_env()?;
-            let stores = Stores::from_adapter(DynamoStore::new(client, &config.database.table));
+            let table = config.database.table.as_deref().unwrap_or_default();
+            let stores = Stores::from_adapter(DynamoStore::new(client, table));
             let rec = &config.recordings;
-            let media = if rec.queue_url.is_empty() || rec.bucket.is_empty() {
-                Media::default()
-            } else {
-                let sqs = SqsQueue::new(SqsQueue::client_from_env()?, &rec.queue_url);
-                let links = crate::blobs::s3_links::S3Links::from_env(&rec.bucket)?;
-                Media {
-                    queue: Some(Arc::new(sqs)),
-                    blobs: Some(blobs(config)?),
-                    links: Some(Arc::new(links)),
-                    jobs: None,
+            let media = match (&rec.queue_url, &rec.bucket) {
+                (Some(queue), Some(bucket)) => {
+                    let sqs = SqsQueue::new(SqsQueue::client_from_env()?, queue);
+                    let links = crate::blobs::s3_links::S3Links::from_env(bucket)?;
+                    Media {
+                        queue: Some(Arc::new(sqs)),
+                        blobs: Some(blobs(config)?),
+                        links: Some(Arc::new(links)),
+                        jobs: None,
+                    }
                 }
+                _ => Media::default(),
             };
             Ok((stores, media))
         }
+        #[allow(unreachable_patterns)]
         other => Err(StartError::Config(ConfigError::new(
             "database.type",
-            format!("`{other}` is not built into this binary"),
+            format!("`{other:?}` is not built into this binary"),
             "set TABLE_NAME for DynamoDB in Lambda; the sidecar uses sqlite",
         ))),
     }
@@ -98,11 +101,11 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError>
 fn blobs(config: &Config) -> Result<Arc<dyn BlobStore>, ConfigError> {
     let rec = &config.recordings;
     #[cfg(feature = "aws")]
-    if !rec.bucket.is_empty() {
+    if let Some(bucket) = &rec.bucket {
         use crate::blobs::s3::S3BlobStore;
         return Ok(Arc::new(S3BlobStore::new(
             S3BlobStore::client_from_env()?,
-            &rec.bucket,
+            bucket,
         )));
     }
     Ok(Arc::new(crate::blobs::fs::FsBlobStore::new(&rec.dir)))

@@ -7,16 +7,16 @@
 use aws_sdk_secretsmanager::Client;
 use serde::Deserialize;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Secret};
 
 /// The secret's fields; unknown fields are refused, since a typo would silently leave a
 /// secret unset.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Secrets {
-    jwt_secret: Option<String>,
+    jwt_secret: Option<Secret>,
     livekit_api_key: Option<String>,
-    livekit_api_secret: Option<String>,
+    livekit_api_secret: Option<Secret>,
 }
 
 impl Secrets {
@@ -31,14 +31,16 @@ impl Secrets {
     }
 
     pub fn apply(self, config: &mut Config) {
-        let set = |target: &mut String, value: Option<String>| {
-            if let Some(v) = value.filter(|v| !v.is_empty()) {
-                *target = v;
-            }
-        };
-        set(&mut config.auth.jwt_secret, self.jwt_secret);
-        set(&mut config.livekit.api_key, self.livekit_api_key);
-        set(&mut config.livekit.api_secret, self.livekit_api_secret);
+        let blank = |s: &Secret| s.expose().is_empty();
+        if let Some(v) = self.jwt_secret.filter(|v| !blank(v)) {
+            config.auth.jwt_secret = Some(v);
+        }
+        if let Some(v) = self.livekit_api_key.filter(|v| !v.is_empty()) {
+            config.livekit.api_key = Some(v);
+        }
+        if let Some(v) = self.livekit_api_secret.filter(|v| !blank(v)) {
+            config.livekit.api_secret = Some(v);
+        }
     }
 }
 
@@ -81,14 +83,15 @@ mod tests {
     #[test]
     fn fields_present_win_and_unknown_fields_are_refused() {
         let mut config = Config::default();
-        config.livekit.api_key = "from-env".into();
+        config.livekit.api_key = Some("from-env".into());
         Secrets::parse(r#"{"jwtSecret": "j", "livekitApiSecret": "s", "livekitApiKey": ""}"#)
             .unwrap()
             .apply(&mut config);
-        assert_eq!(config.auth.jwt_secret, "j");
-        assert_eq!(config.livekit.api_secret, "s");
+        assert_eq!(config.auth.jwt_secret, Some("j".into()));
+        assert_eq!(config.livekit.api_secret, Some("s".into()));
         assert_eq!(
-            config.livekit.api_key, "from-env",
+            config.livekit.api_key.as_deref(),
+            Some("from-env"),
             "an empty field changes nothing"
         );
         let e = Secrets::parse(r#"{"jwt_secret": "j"}"#).unwrap_err();

@@ -44,8 +44,9 @@ impl Webhooks {
         config: &Config,
     ) -> Self {
         let lk = &config.livekit;
-        let verifier =
-            (!lk.api_key.is_empty()).then(|| WebhookVerifier::new(&lk.api_key, &lk.api_secret));
+        let verifier = lk
+            .keys()
+            .map(|(key, secret)| WebhookVerifier::new(key, secret));
         Self {
             verifier,
             rooms,

@@ -63,7 +63,7 @@ pub async fn examine(config: &Config) -> Vec<Finding> {
     out.extend(schemes(config));
     if lk.external {
         out.push(reachable(config).await);
-        if config.recordings.enabled && config.recordings.bucket.trim().is_empty() {
+        if config.recordings.enabled && config.recordings.bucket.is_none() {
             out.push(bad(
                 Level::Fail,
                 "recordings",
@@ -73,7 +73,7 @@ pub async fn examine(config: &Config) -> Vec<Finding> {
             ));
         }
     } else {
-        out.extend(binary(&lk.binary_path).await);
+        out.extend(binary(lk.binary_path.as_deref()).await);
         for (port, what) in [
             (lk.port, "LiveKit's port (livekit.port)"),
             (7881, "LiveKit's ICE/TCP port"),
@@ -81,16 +81,20 @@ pub async fn examine(config: &Config) -> Vec<Finding> {
         ] {
             out.push(port_free(port, what));
         }
-        if !lk.config_path.trim().is_empty() {
-            out.extend(static_yaml(config, Path::new(&lk.config_path)));
+        if let Some(path) = &lk.config_path {
+            out.extend(static_yaml(config, path));
         }
     }
     out
 }
 
 fn secret(config: &Config) -> Finding {
-    let n = config.livekit.api_secret.len();
-    if config.livekit.api_key.is_empty() {
+    let n = config
+        .livekit
+        .api_secret
+        .as_ref()
+        .map_or(0, |s| s.expose().len());
+    if config.livekit.api_key.is_none() {
         bad(
             Level::Fail,
             "api key",
@@ -136,7 +140,7 @@ fn schemes(config: &Config) -> Vec<Finding> {
     } else {
         out.push(ok("livekit.host", lk.host.clone()));
     }
-    let internal = lk.internal_host.trim();
+    let internal = lk.internal_host.as_deref().unwrap_or_default().trim();
     if !internal.is_empty()
         && !["http://", "https://", "ws://", "wss://"]
             .iter()
@@ -156,10 +160,11 @@ fn schemes(config: &Config) -> Vec<Finding> {
 async fn reachable(config: &Config) -> Finding {
     let host = bedrud_shared::livekit::server_host(config);
     let lk = &config.livekit;
+    let (key, secret) = lk.keys().unwrap_or_default();
     let client = match TwirpLiveKit::with_timeout(
         host,
-        &lk.api_key,
-        &lk.api_secret,
+        key,
+        secret,
         lk.skip_tls_verify,
         Duration::from_secs(3),
     ) {
@@ -186,7 +191,7 @@ async fn reachable(config: &Config) -> Finding {
     }
 }
 
-async fn binary(configured: &str) -> Vec<Finding> {
+async fn binary(configured: Option<&Path>) -> Vec<Finding> {
     use std::os::unix::fs::PermissionsExt;
     let Some(path) = supervisor::find_binary(configured) else {
         return vec![bad(
@@ -309,7 +314,11 @@ fn static_yaml(config: &Config, path: &Path) -> Vec<Finding> {
             },
             format!(
                 "add webhook: {{api_key: {}, urls: [http://127.0.0.1{ours}]}}",
-                config.livekit.api_key
+                config
+                    .livekit
+                    .api_key
+                    .as_deref()
+                    .unwrap_or("<livekit.apiKey>")
             ),
         ));
     }

@@ -138,8 +138,7 @@ fn node_ip(
     config: &Config,
     outbound: impl Fn() -> Option<IpAddr>,
 ) -> Result<Option<IpAddr>, ConfigError> {
-    let configured = config.livekit.node_ip.trim();
-    if !configured.is_empty() {
+    if let Some(configured) = config.livekit.node_ip.as_deref().map(str::trim) {
         return configured.parse::<IpAddr>().map(Some).map_err(|_| {
             ConfigError::new(
                 "livekit.nodeIP",
@@ -160,23 +159,23 @@ fn turn(config: &Config) -> Result<Option<Turn>, ConfigError> {
     if !s.enable_tls {
         return Ok(None);
     }
+    let mut files = Vec::new();
     for (key, value, env) in [
         ("server.certFile", &s.cert_file, "SERVER_CERT_FILE"),
         ("server.keyFile", &s.key_file, "SERVER_KEY_FILE"),
     ] {
-        if value.trim().is_empty() || !Path::new(value).is_file() {
-            return Err(ConfigError::new(
-                key,
-                format!("TLS is on but {value:?} is not a readable file; TURN/TLS needs it"),
-                format!("set {key} ({env}) to the PEM file, or turn server.enableTLS off"),
-            ));
+        match value {
+            Some(p) if p.is_file() => files.push(p.to_string_lossy().into_owned()),
+            _ => {
+                return Err(ConfigError::new(
+                    key,
+                    format!("TLS is on but {value:?} is not a readable file; TURN/TLS needs it"),
+                    format!("set {key} ({env}) to the PEM file, or turn server.enableTLS off"),
+                ));
+            }
         }
     }
-    let domain = if s.domain.trim().is_empty() {
-        s.host.trim()
-    } else {
-        s.domain.trim()
-    };
+    let domain = s.domain.as_deref().unwrap_or(&s.host).trim();
     if domain.is_empty() || domain.parse::<IpAddr>().is_ok() || domain == "localhost" {
         return Err(ConfigError::new(
             "server.domain",
@@ -189,8 +188,8 @@ fn turn(config: &Config) -> Result<Option<Turn>, ConfigError> {
         domain: domain.to_string(),
         tls_port: 5349,
         udp_port: 3478,
-        cert_file: s.cert_file.clone(),
-        key_file: s.key_file.clone(),
+        key_file: files.pop().expect("two files checked"),
+        cert_file: files.pop().expect("two files checked"),
     }))
 }
 

@@ -1,6 +1,6 @@
 //! `bedrud run`: load configuration, fill local secrets, open the store, serve until a signal.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use bedrud_shared::config::{Config, ConfigError, fill_dev_secrets};
@@ -116,7 +116,7 @@ async fn embedded_livekit(
             "removed LiveKit config files left by stopped processes"
         );
     }
-    let Some(binary) = supervisor::find_binary(&lk.binary_path) else {
+    let Some(binary) = supervisor::find_binary(lk.binary_path.as_deref()) else {
         warn!(
             "livekit-server not found (livekit.binaryPath, LIVEKIT_BIN, PATH): meetings cannot \
              start until it is installed (https://docs.livekit.io/home/self-hosting/local/) or \
@@ -125,15 +125,8 @@ async fn embedded_livekit(
         );
         return Ok(None);
     };
-    let source = if lk.config_path.trim().is_empty() {
-        let listening = Listening {
-            ip: local.ip(),
-            port: local.port(),
-        };
-        Source::Generated(Box::new(generate(config, &listening, outbound_ip)?))
-    } else {
-        let path = PathBuf::from(&lk.config_path);
-        std::fs::File::open(&path).map_err(|e| {
+    let source = if let Some(path) = &lk.config_path {
+        std::fs::File::open(path).map_err(|e| {
             ConfigError::new(
                 "livekit.configPath",
                 format!("{}: {e}", path.display()),
@@ -141,9 +134,15 @@ async fn embedded_livekit(
             )
         })?;
         Source::File {
-            path,
+            path: path.clone(),
             port: lk.port,
         }
+    } else {
+        let listening = Listening {
+            ip: local.ip(),
+            port: local.port(),
+        };
+        Source::Generated(Box::new(generate(config, &listening, outbound_ip)?))
     };
     let version = supervisor::version(&binary).await;
     info!(binary = %binary.display(), version = version.as_deref().unwrap_or("?"), "starting the embedded LiveKit");

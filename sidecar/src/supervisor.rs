@@ -417,9 +417,9 @@ async fn health(port: u16) -> Option<u16> {
 }
 
 /// Finds `livekit-server`: `livekit.binaryPath`, else `LIVEKIT_BIN`, else `PATH`.
-pub fn find_binary(configured: &str) -> Option<PathBuf> {
-    let explicit = (!configured.trim().is_empty())
-        .then(|| PathBuf::from(configured))
+pub fn find_binary(configured: Option<&Path>) -> Option<PathBuf> {
+    let explicit = configured
+        .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("LIVEKIT_BIN").map(PathBuf::from));
     if let Some(p) = explicit {
         return p.is_file().then_some(p);

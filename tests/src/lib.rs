@@ -41,9 +41,9 @@ pub async fn test_state(
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.database.path = dir.path().join("bedrud.db");
-    config.auth.jwt_secret = TEST_JWT_SECRET.into();
-    config.livekit.api_key = TEST_LK_KEY.into();
-    config.livekit.api_secret = TEST_LK_SECRET.into();
+    config.auth.jwt_secret = Some(TEST_JWT_SECRET.into());
+    config.livekit.api_key = Some(TEST_LK_KEY.into());
+    config.livekit.api_secret = Some(TEST_LK_SECRET.into());
     config.livekit.host = "ws://127.0.0.1:7880".into();
     config.rate_limit.auth_max_requests = 0;
     config.rate_limit.guest_max_requests = 0;
@@ -318,13 +318,13 @@ pub fn jwt_claims(token: &str) -> Value {
 /// external LiveKit whose server API is `livekit` (the double).
 pub fn lambda_config(table: &str, livekit: &str) -> Config {
     let mut config = Config::default();
-    config.database.kind = "dynamodb".into();
-    config.database.table = table.into();
-    config.auth.jwt_secret = TEST_JWT_SECRET.into();
-    config.livekit.api_key = TEST_LK_KEY.into();
-    config.livekit.api_secret = TEST_LK_SECRET.into();
+    config.database.kind = bedrud_shared::config::DatabaseKind::DynamoDb;
+    config.database.table = Some(table.into());
+    config.auth.jwt_secret = Some(TEST_JWT_SECRET.into());
+    config.livekit.api_key = Some(TEST_LK_KEY.into());
+    config.livekit.api_secret = Some(TEST_LK_SECRET.into());
     config.livekit.host = "wss://livekit.example.com".into();
-    config.livekit.internal_host = livekit.into();
+    config.livekit.internal_host = Some(livekit.into());
     config.livekit.external = true;
     config
 }

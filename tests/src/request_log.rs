@@ -214,8 +214,8 @@ impl Roles {
         config: &bedrud_shared::config::Config,
     ) -> bedrud_shared::lambda::Init {
         let client = self.client(binary).await;
-        let store =
-            bedrud_shared::store::dynamodb::DynamoStore::new(client, &config.database.table);
+        let table = config.database.table.clone().expect("a DynamoDB table");
+        let store = bedrud_shared::store::dynamodb::DynamoStore::new(client, table);
         bedrud_shared::lambda::Init::from_store(config.clone(), store)
     }
 

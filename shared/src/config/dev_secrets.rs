@@ -7,23 +7,23 @@ use std::path::{Path, PathBuf};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 
-use super::{Config, ConfigError};
+use super::{Config, ConfigError, Secret};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DevSecrets {
-    pub jwt_secret: String,
+    pub jwt_secret: Secret,
     pub livekit_api_key: String,
-    pub livekit_api_secret: String,
+    pub livekit_api_secret: Secret,
 }
 
 impl DevSecrets {
     fn generate() -> Self {
         let mut rng = rand::rng();
         Self {
-            jwt_secret: Alphanumeric.sample_string(&mut rng, 48),
+            jwt_secret: Secret::new(Alphanumeric.sample_string(&mut rng, 48)),
             livekit_api_key: format!("API{}", Alphanumeric.sample_string(&mut rng, 12)),
-            livekit_api_secret: Alphanumeric.sample_string(&mut rng, 48),
+            livekit_api_secret: Secret::new(Alphanumeric.sample_string(&mut rng, 48)),
         }
     }
 }
@@ -33,9 +33,9 @@ impl DevSecrets {
 pub fn fill_dev_secrets(
     config: &mut Config,
 ) -> Result<Option<(PathBuf, Vec<&'static str>)>, ConfigError> {
-    let need_jwt = config.auth.jwt_secret.is_empty();
+    let need_jwt = config.auth.jwt_secret.is_none();
     // External LiveKit keys must match the server; only the embedded server can take ours.
-    let need_lk = config.livekit.api_key.is_empty() && !config.livekit.external;
+    let need_lk = config.livekit.api_key.is_none() && !config.livekit.external;
     if !need_jwt && !need_lk {
         return Ok(None);
     }
@@ -43,12 +43,12 @@ pub fn fill_dev_secrets(
     let secrets = load_or_create(&path)?;
     let mut filled = Vec::new();
     if need_jwt {
-        config.auth.jwt_secret = secrets.jwt_secret;
+        config.auth.jwt_secret = Some(secrets.jwt_secret);
         filled.push("auth.jwtSecret");
     }
     if need_lk {
-        config.livekit.api_key = secrets.livekit_api_key;
-        config.livekit.api_secret = secrets.livekit_api_secret;
+        config.livekit.api_key = Some(secrets.livekit_api_key);
+        config.livekit.api_secret = Some(secrets.livekit_api_secret);
         filled.push("livekit.apiKey/apiSecret");
     }
     Ok(Some((path, filled)))
@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn configured_secrets_are_left_alone() {
         let mut c = Config::default();
-        c.auth.jwt_secret = "configured-jwt-secret-0123456789abcdefXYZ".into();
+        c.auth.jwt_secret = Some("configured-jwt-secret-0123456789abcdefXYZ".into());
         c.livekit.external = true;
         assert!(fill_dev_secrets(&mut c).unwrap().is_none());
     }

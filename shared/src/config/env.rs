@@ -1,7 +1,7 @@
 //! Environment overrides, applied after the YAML file. Names follow Bedrud's (README,
 //! Configuration).
 
-use super::{Config, ConfigError, Ttl};
+use super::{Config, ConfigError, DatabaseKind, Secret, Ttl};
 
 /// Applies every recognised variable; a value that does not parse names the variable.
 pub(super) fn apply(
@@ -17,9 +17,9 @@ pub(super) fn apply(
         "SERVER_ENABLE_TLS",
         get("SERVER_ENABLE_TLS"),
     )?;
-    set_str(&mut c.server.cert_file, get("SERVER_CERT_FILE"));
-    set_str(&mut c.server.key_file, get("SERVER_KEY_FILE"));
-    set_str(&mut c.server.domain, get("SERVER_DOMAIN"));
+    set_opt(&mut c.server.cert_file, get("SERVER_CERT_FILE"));
+    set_opt(&mut c.server.key_file, get("SERVER_KEY_FILE"));
+    set_opt(&mut c.server.domain, get("SERVER_DOMAIN"));
     parse_bool(
         &mut c.server.behind_proxy,
         "SERVER_BEHIND_PROXY",
@@ -54,15 +54,23 @@ pub(super) fn apply(
     }
     // TABLE_NAME (what SAM sets) selects DynamoDB unless DB_TYPE says otherwise.
     if let Some(t) = get("TABLE_NAME") {
-        c.database.table = t;
-        c.database.kind = "dynamodb".into();
+        c.database.table = Some(t);
+        c.database.kind = DatabaseKind::DynamoDb;
     }
-    set_str(&mut c.database.kind, get("DB_TYPE"));
+    if let Some(v) = get("DB_TYPE") {
+        c.database.kind = DatabaseKind::parse(&v).ok_or_else(|| {
+            ConfigError::new(
+                "DB_TYPE",
+                format!("`{v}` is not a supported store"),
+                "use sqlite (embedded) or dynamodb (with TABLE_NAME)",
+            )
+        })?;
+    }
 
     set_str(&mut c.livekit.host, get("LIVEKIT_HOST"));
-    set_str(&mut c.livekit.internal_host, get("LIVEKIT_INTERNAL_HOST"));
-    set_str(&mut c.livekit.api_key, get("LIVEKIT_API_KEY"));
-    set_str(&mut c.livekit.api_secret, get("LIVEKIT_API_SECRET"));
+    set_opt(&mut c.livekit.internal_host, get("LIVEKIT_INTERNAL_HOST"));
+    set_opt(&mut c.livekit.api_key, get("LIVEKIT_API_KEY"));
+    set_secret(&mut c.livekit.api_secret, get("LIVEKIT_API_SECRET"));
     parse_bool(
         &mut c.livekit.external,
         "LIVEKIT_EXTERNAL",
@@ -73,9 +81,9 @@ pub(super) fn apply(
         "LIVEKIT_SKIP_TLS_VERIFY",
         get("LIVEKIT_SKIP_TLS_VERIFY"),
     )?;
-    set_str(&mut c.livekit.config_path, get("LIVEKIT_CONFIG_PATH"));
+    set_opt(&mut c.livekit.config_path, get("LIVEKIT_CONFIG_PATH"));
     parse_into(&mut c.livekit.port, "LIVEKIT_PORT", get("LIVEKIT_PORT"))?;
-    set_str(&mut c.livekit.node_ip, get("LIVEKIT_NODE_IP"));
+    set_opt(&mut c.livekit.node_ip, get("LIVEKIT_NODE_IP"));
     parse_bool(
         &mut c.livekit.allow_self_metadata,
         "LIVEKIT_ALLOW_SELF_METADATA",
@@ -94,19 +102,19 @@ pub(super) fn apply(
     if let Some(d) = get("RECORDINGS_DIR") {
         rec.dir = d.into();
     }
-    set_str(&mut rec.bucket, get("BUCKET_NAME"));
-    set_str(&mut rec.region, get("AWS_REGION"));
-    set_str(&mut rec.endpoint, get("RECORDINGS_S3_ENDPOINT"));
+    set_opt(&mut rec.bucket, get("BUCKET_NAME"));
+    set_opt(&mut rec.region, get("AWS_REGION"));
+    set_opt(&mut rec.endpoint, get("RECORDINGS_S3_ENDPOINT"));
     parse_bool(
         &mut rec.force_path_style,
         "RECORDINGS_S3_FORCE_PATH_STYLE",
         get("RECORDINGS_S3_FORCE_PATH_STYLE"),
     )?;
-    set_str(&mut rec.access_key, get("RECORDINGS_S3_ACCESS_KEY"));
-    set_str(&mut rec.secret, get("RECORDINGS_S3_SECRET"));
-    set_str(&mut rec.queue_url, get("QUEUE_URL"));
+    set_opt(&mut rec.access_key, get("RECORDINGS_S3_ACCESS_KEY"));
+    set_secret(&mut rec.secret, get("RECORDINGS_S3_SECRET"));
+    set_opt(&mut rec.queue_url, get("QUEUE_URL"));
 
-    set_str(&mut c.auth.jwt_secret, get("JWT_SECRET"));
+    set_secret(&mut c.auth.jwt_secret, get("JWT_SECRET"));
     if let Some(v) = get("AUTH_ACCESS_TOKEN_TTL") {
         c.auth.access_token_ttl = Some(ttl("AUTH_ACCESS_TOKEN_TTL", &v)?);
     }
@@ -163,6 +171,21 @@ pub(super) fn apply(
 fn set_str(slot: &mut String, value: Option<String>) {
     if let Some(v) = value {
         *slot = v;
+    }
+}
+
+/// An optional setting: a non-blank value sets it (a blank one leaves it as it is).
+fn set_opt<T: From<String>>(slot: &mut Option<T>, value: Option<String>) {
+    if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+        *slot = Some(T::from(v));
+    }
+}
+
+/// An optional secret: any non-empty value sets it, blanks included, so validation refuses a
+/// secret of spaces instead of running on a generated one.
+fn set_secret(slot: &mut Option<Secret>, value: Option<String>) {
+    if let Some(v) = value {
+        *slot = Some(Secret::new(v));
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod dev_secrets;
 mod env;
+mod secret;
 mod ttl;
 
 use std::net::IpAddr;
@@ -12,7 +13,10 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 pub use dev_secrets::{DevSecrets, fill_dev_secrets};
+pub use secret::Secret;
 pub use ttl::Ttl;
+
+use secret::{blank_is_none, empty_is_none};
 
 /// Shortest LiveKit API secret LiveKit itself accepts for HS256 signing.
 pub const MIN_LIVEKIT_SECRET: usize = 32;
@@ -40,20 +44,26 @@ pub struct RecordingsConfig {
     pub enabled: bool,
     pub dir: PathBuf,
     /// Recordings bucket (`BUCKET_NAME`).
-    pub bucket: String,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub bucket: Option<String>,
     /// The bucket's region, for the egress upload (`AWS_REGION`).
-    pub region: String,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub region: Option<String>,
     /// S3 endpoint the egress worker uploads to, for S3-compatible stores
-    /// (`RECORDINGS_S3_ENDPOINT`); empty means AWS.
-    pub endpoint: String,
+    /// (`RECORDINGS_S3_ENDPOINT`); unset means AWS.
+    #[serde(deserialize_with = "blank_is_none")]
+    pub endpoint: Option<String>,
     pub force_path_style: bool,
     /// Credentials LiveKit's egress uploads with (`RECORDINGS_S3_ACCESS_KEY`,
     /// `RECORDINGS_S3_SECRET`): LiveKit Cloud needs them; a self-hosted egress worker may use
-    /// its own (left empty).
-    pub access_key: String,
-    pub secret: String,
+    /// its own (left unset).
+    #[serde(deserialize_with = "blank_is_none")]
+    pub access_key: Option<String>,
+    #[serde(deserialize_with = "empty_is_none")]
+    pub secret: Option<Secret>,
     /// The processing queue (`QUEUE_URL`); the sidecar uses its embedded job table.
-    pub queue_url: String,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub queue_url: Option<String>,
 }
 
 impl Default for RecordingsConfig {
@@ -61,13 +71,13 @@ impl Default for RecordingsConfig {
         Self {
             enabled: false,
             dir: PathBuf::from("data/recordings"),
-            bucket: String::new(),
-            region: String::new(),
-            endpoint: String::new(),
+            bucket: None,
+            region: None,
+            endpoint: None,
             force_path_style: false,
-            access_key: String::new(),
-            secret: String::new(),
-            queue_url: String::new(),
+            access_key: None,
+            secret: None,
+            queue_url: None,
         }
     }
 }
@@ -84,10 +94,13 @@ pub struct ServerConfig {
     #[serde(rename = "enableTLS")]
     pub enable_tls: bool,
     /// The server's TLS certificate and key (PEM); the embedded LiveKit's TURN/TLS uses them too.
-    pub cert_file: String,
-    pub key_file: String,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub cert_file: Option<PathBuf>,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub key_file: Option<PathBuf>,
     /// The public name clients reach this server by (TURN's domain when TLS is on).
-    pub domain: String,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub domain: Option<String>,
     pub behind_proxy: bool,
     /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDRs).
     pub trusted_proxies: Vec<String>,
@@ -116,9 +129,9 @@ impl Default for ServerConfig {
             port: 8090,
             name: "Bedrud".into(),
             enable_tls: false,
-            cert_file: String::new(),
-            key_file: String::new(),
-            domain: String::new(),
+            cert_file: None,
+            key_file: None,
+            domain: None,
             behind_proxy: false,
             trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,
@@ -158,18 +171,41 @@ fn parse_net(s: &str) -> Option<IpNet> {
 pub struct DatabaseConfig {
     /// `sqlite` (embedded, default) or `dynamodb` (AWS; `TABLE_NAME` selects it).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: DatabaseKind,
     pub path: PathBuf,
     /// DynamoDB table name (`TABLE_NAME`).
-    pub table: String,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub table: Option<String>,
+}
+
+/// Which store a process runs on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseKind {
+    /// The embedded SQLite file (the sidecar, local use).
+    #[default]
+    Sqlite,
+    /// A DynamoDB table (the Lambda functions).
+    #[serde(rename = "dynamodb")]
+    DynamoDb,
+}
+
+impl DatabaseKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sqlite" => Some(Self::Sqlite),
+            "dynamodb" => Some(Self::DynamoDb),
+            _ => None,
+        }
+    }
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
-            kind: "sqlite".into(),
+            kind: DatabaseKind::Sqlite,
             path: PathBuf::from("data/bedrud.db"),
-            table: String::new(),
+            table: None,
         }
     }
 }
@@ -189,17 +225,22 @@ impl DatabaseConfig {
 #[serde(rename_all = "camelCase", default)]
 pub struct LiveKitConfig {
     pub host: String,
-    pub internal_host: String,
-    pub api_key: String,
-    pub api_secret: String,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub internal_host: Option<String>,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub api_key: Option<String>,
+    #[serde(deserialize_with = "empty_is_none")]
+    pub api_secret: Option<Secret>,
     pub external: bool,
     #[serde(rename = "skipTLSVerify")]
     pub skip_tls_verify: bool,
-    pub config_path: String,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub config_path: Option<PathBuf>,
     /// The `livekit-server` executable for the embedded mode (else `LIVEKIT_BIN`, else PATH).
-    pub binary_path: String,
-    #[serde(rename = "nodeIP")]
-    pub node_ip: String,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub binary_path: Option<PathBuf>,
+    #[serde(rename = "nodeIP", deserialize_with = "blank_is_none")]
+    pub node_ip: Option<String>,
     pub port: u16,
     /// Lifetime of join tokens. Short, because a kicked user can reconnect with an unexpired
     /// token on self-hosted LiveKit; clients renew through `/api/room/refresh-token`.
@@ -210,18 +251,28 @@ pub struct LiveKitConfig {
     pub allow_self_metadata: bool,
 }
 
+impl LiveKitConfig {
+    /// The key pair, when one is configured (validation makes it both or neither).
+    pub fn keys(&self) -> Option<(&str, &str)> {
+        match (&self.api_key, &self.api_secret) {
+            (Some(k), Some(s)) => Some((k, s.expose())),
+            _ => None,
+        }
+    }
+}
+
 impl Default for LiveKitConfig {
     fn default() -> Self {
         Self {
             host: "ws://127.0.0.1:7880".into(),
-            internal_host: String::new(),
-            api_key: String::new(),
-            api_secret: String::new(),
+            internal_host: None,
+            api_key: None,
+            api_secret: None,
             external: false,
             skip_tls_verify: false,
-            config_path: String::new(),
-            binary_path: String::new(),
-            node_ip: String::new(),
+            config_path: None,
+            binary_path: None,
+            node_ip: None,
             port: 7880,
             token_ttl: Ttl::from_secs(15 * 60),
             allow_self_metadata: true,
@@ -233,7 +284,8 @@ impl Default for LiveKitConfig {
 #[serde(rename_all = "camelCase", default)]
 pub struct AuthConfig {
     /// HS256 key for API tokens.
-    pub jwt_secret: String,
+    #[serde(deserialize_with = "empty_is_none")]
+    pub jwt_secret: Option<Secret>,
     #[serde(rename = "accessTokenTTL")]
     pub access_token_ttl: Option<Ttl>,
     #[serde(rename = "refreshTokenTTL")]
@@ -247,7 +299,7 @@ pub struct AuthConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
-            jwt_secret: String::new(),
+            jwt_secret: None,
             access_token_ttl: None,
             refresh_token_ttl: Ttl::from_secs(7 * 24 * 3600),
             token_duration: None,
@@ -443,18 +495,20 @@ impl Config {
     /// Checks every rule a deployment needs before serving.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let lk = &self.livekit;
-        if !lk.api_secret.is_empty() && lk.api_secret.len() < MIN_LIVEKIT_SECRET {
+        if let Some(secret) = lk.api_secret.as_ref().map(Secret::expose)
+            && secret.len() < MIN_LIVEKIT_SECRET
+        {
             return Err(ConfigError::new(
                 "livekit.apiSecret",
                 format!(
                     "is {} characters; LiveKit needs at least {MIN_LIVEKIT_SECRET}",
-                    lk.api_secret.len()
+                    secret.len()
                 ),
                 "set a longer secret (e.g. `openssl rand -base64 32`) in livekit.apiSecret or LIVEKIT_API_SECRET",
             ));
         }
-        if lk.api_secret.is_empty() != lk.api_key.is_empty() {
-            let (key, env) = if lk.api_key.is_empty() {
+        if lk.api_secret.is_none() != lk.api_key.is_none() {
+            let (key, env) = if lk.api_key.is_none() {
                 ("livekit.apiKey", "LIVEKIT_API_KEY")
             } else {
                 ("livekit.apiSecret", "LIVEKIT_API_SECRET")
@@ -466,11 +520,11 @@ impl Config {
             ));
         }
         if lk.external {
-            for (key, value, env) in [
-                ("livekit.host", &lk.host, "LIVEKIT_HOST"),
-                ("livekit.apiKey", &lk.api_key, "LIVEKIT_API_KEY"),
+            for (key, missing, env) in [
+                ("livekit.host", lk.host.trim().is_empty(), "LIVEKIT_HOST"),
+                ("livekit.apiKey", lk.api_key.is_none(), "LIVEKIT_API_KEY"),
             ] {
-                if value.is_empty() {
+                if missing {
                     return Err(ConfigError::new(
                         key,
                         "is required when livekit.external is true",
@@ -487,8 +541,8 @@ impl Config {
                 "use a duration such as 15m",
             ));
         }
-        if !self.auth.jwt_secret.is_empty() {
-            check_jwt_secret(&self.auth.jwt_secret)?;
+        if let Some(secret) = &self.auth.jwt_secret {
+            check_jwt_secret(secret.expose())?;
         }
         let ttl = self.auth.access_ttl().as_secs();
         if !(30..=7 * 24 * 3600).contains(&ttl) {
@@ -505,23 +559,12 @@ impl Config {
                 "use a duration such as 7d",
             ));
         }
-        match self.database.kind.as_str() {
-            "sqlite" => {}
-            "dynamodb" if self.database.table.is_empty() => {
-                return Err(ConfigError::new(
-                    "database.table",
-                    "is required when database.type is dynamodb",
-                    "set TABLE_NAME to the DynamoDB table's name",
-                ));
-            }
-            "dynamodb" => {}
-            other => {
-                return Err(ConfigError::new(
-                    "database.type",
-                    format!("`{other}` is not supported"),
-                    "use `sqlite` (embedded) or `dynamodb` (set TABLE_NAME)",
-                ));
-            }
+        if self.database.kind == DatabaseKind::DynamoDb && self.database.table.is_none() {
+            return Err(ConfigError::new(
+                "database.table",
+                "is required when database.type is dynamodb",
+                "set TABLE_NAME to the DynamoDB table's name",
+            ));
         }
         for p in &self.server.trusted_proxies {
             if parse_net(p).is_none() {
@@ -581,29 +624,27 @@ impl Config {
 
     /// LiveKit's key pair, or the error a function that mints or calls LiveKit fails with.
     pub fn require_livekit_keys(&self) -> Result<(&str, &str), ConfigError> {
-        let lk = &self.livekit;
-        if lk.api_key.is_empty() {
-            return Err(ConfigError::new(
+        self.livekit.keys().ok_or_else(|| {
+            ConfigError::new(
                 "livekit.apiKey",
                 "is not set",
                 "set LIVEKIT_API_KEY and LIVEKIT_API_SECRET to your LiveKit server's key pair",
-            ));
-        }
-        Ok((&lk.api_key, &lk.api_secret))
+            )
+        })
     }
 
     /// The secret for API tokens, or the error a serverless start must fail with (checked
     /// here too: on AWS it arrives from Secrets Manager after the configuration was read).
     pub fn require_jwt_secret(&self) -> Result<&str, ConfigError> {
-        if self.auth.jwt_secret.is_empty() {
-            return Err(ConfigError::new(
+        let secret = self.auth.jwt_secret.as_ref().ok_or_else(|| {
+            ConfigError::new(
                 "auth.jwtSecret",
                 "is not set",
                 "set JWT_SECRET (at least 32 random characters); only the local server generates one",
-            ));
-        }
-        check_jwt_secret(&self.auth.jwt_secret)?;
-        Ok(&self.auth.jwt_secret)
+            )
+        })?;
+        check_jwt_secret(secret.expose())?;
+        Ok(secret.expose())
     }
 }
 
@@ -631,7 +672,7 @@ mod tests {
         let (c, ignored) = Config::from_yaml(yaml).unwrap();
         assert_eq!(c.server.port, 9000);
         assert!(c.server.enable_tls && c.livekit.skip_tls_verify);
-        assert_eq!(c.livekit.node_ip, "10.0.0.1");
+        assert_eq!(c.livekit.node_ip.as_deref(), Some("10.0.0.1"));
         assert_eq!(c.auth.access_ttl().as_secs(), 24 * 3600);
         assert_eq!(ignored, vec!["auth.sessionSecret", "webxdc"]);
         c.validate().unwrap();
@@ -660,6 +701,40 @@ mod tests {
         assert_eq!(c.validate().unwrap_err().key, "server.trustedProxies");
     }
 
+    /// Every secret set to a recognisable value: none of them appears when the whole
+    /// configuration is formatted (as a panic, a debug log or an error report would).
+    #[test]
+    fn secrets_never_print() {
+        let mut c = Config::default();
+        c.auth.jwt_secret = Some("jwt-SECRET-value-0123456789abcdefgh".into());
+        c.livekit.api_key = Some("APIkey".into());
+        c.livekit.api_secret = Some("livekit-SECRET-value-0123456789abcd".into());
+        c.recordings.access_key = Some("AKIDEXAMPLE".into());
+        c.recordings.secret = Some("s3-SECRET-value".into());
+        let shown = format!("{c:?} {c:#?}");
+        for secret in [
+            "jwt-SECRET-value",
+            "livekit-SECRET-value",
+            "s3-SECRET-value",
+        ] {
+            assert!(!shown.contains(secret), "{secret} printed in {shown}");
+        }
+        assert!(shown.contains("Secret(••••••••)"));
+        let s = Secret::new("hunter2-hunter2");
+        assert_eq!(format!("{s} {s:?}"), "•••••••• Secret(••••••••)");
+        assert_eq!(s.expose(), "hunter2-hunter2");
+    }
+
+    #[test]
+    fn blank_values_are_unset_and_kinds_are_typed() {
+        let yaml = "database:\n  type: dynamodb\n  table: bedrud\nlivekit:\n  internalHost: \"\"\n  nodeIP: \" \"\n";
+        let (c, _) = Config::from_yaml(yaml).unwrap();
+        assert_eq!(c.database.kind, DatabaseKind::DynamoDb);
+        assert_eq!(c.database.table.as_deref(), Some("bedrud"));
+        assert_eq!((c.livekit.internal_host, c.livekit.node_ip), (None, None));
+        assert!(Config::from_yaml("database:\n  type: postgres\n").is_err());
+    }
+
     #[test]
     fn trivial_jwt_secrets_are_refused() {
         for bad in [
@@ -669,14 +744,14 @@ mod tests {
             "0123456789".repeat(2),
         ] {
             let mut c = Config::default();
-            c.auth.jwt_secret = bad.clone();
+            c.auth.jwt_secret = Some(bad.clone().into());
             let err = c.validate().unwrap_err();
             assert_eq!(err.key, "auth.jwtSecret", "{bad:?}");
             assert!(err.fix.contains("openssl rand"), "{err}");
             assert_eq!(c.require_jwt_secret().unwrap_err().key, "auth.jwtSecret");
         }
         let mut c = Config::default();
-        c.auth.jwt_secret = "k3Yb8Qz1-Xw7Vn2Lp9Rt4Hs6Jd0Mf5Ga".into();
+        c.auth.jwt_secret = Some("k3Yb8Qz1-Xw7Vn2Lp9Rt4Hs6Jd0Mf5Ga".into());
         c.validate().unwrap();
         assert!(c.require_jwt_secret().is_ok());
     }

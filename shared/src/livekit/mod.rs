@@ -22,27 +22,22 @@ use crate::config::{Config, ConfigError};
 /// `None` when no key pair is configured (nothing to call).
 pub fn from_config(config: &Config) -> Result<Option<Arc<dyn LiveKit>>, ConfigError> {
     let lk = &config.livekit;
-    if lk.api_key.is_empty() {
+    let Some((key, secret)) = lk.keys() else {
         return Ok(None);
-    }
+    };
     let host = server_host(config);
-    let client = twirp::TwirpLiveKit::new(host, &lk.api_key, &lk.api_secret, lk.skip_tls_verify)
-        .map_err(|e| {
-            ConfigError::new(
-                "livekit.internalHost",
-                e,
-                "set livekit.internalHost (or livekit.host) to e.g. http://127.0.0.1:7880",
-            )
-        })?;
+    let client = twirp::TwirpLiveKit::new(host, key, secret, lk.skip_tls_verify).map_err(|e| {
+        ConfigError::new(
+            "livekit.internalHost",
+            e,
+            "set livekit.internalHost (or livekit.host) to e.g. http://127.0.0.1:7880",
+        )
+    })?;
     Ok(Some(Arc::new(client)))
 }
 
 /// Where the server API is reached: `internalHost` when set, else the public `host`.
 pub fn server_host(config: &Config) -> &str {
     let lk = &config.livekit;
-    if lk.internal_host.trim().is_empty() {
-        &lk.host
-    } else {
-        &lk.internal_host
-    }
+    lk.internal_host.as_deref().unwrap_or(&lk.host)
 }

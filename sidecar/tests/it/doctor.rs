@@ -22,9 +22,9 @@ fn free_port() -> u16 {
 
 fn config() -> Config {
     let mut c = Config::default();
-    c.livekit.api_key = "APIdoctor".into();
-    c.livekit.api_secret = "doctor-secret-0123456789abcdef012345".into();
-    c.livekit.binary_path = fake().to_string_lossy().into();
+    c.livekit.api_key = Some("APIdoctor".into());
+    c.livekit.api_secret = Some("doctor-secret-0123456789abcdef012345".into());
+    c.livekit.binary_path = Some(fake());
     c.livekit.port = free_port();
     c.server.port = free_port();
     c
@@ -48,7 +48,7 @@ async fn embedded_binary_ports_and_secret() {
     );
 
     let mut missing = c.clone();
-    missing.livekit.binary_path = "/nonexistent/livekit-server".into();
+    missing.livekit.binary_path = Some("/nonexistent/livekit-server".into());
     let f = examine(&missing).await;
     let f = find(&f, "livekit-server", Level::Fail).unwrap();
     assert!(f.fix.contains("livekit.external"), "{f:?}");
@@ -59,7 +59,7 @@ async fn embedded_binary_ports_and_secret() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut not_exec = c.clone();
-    not_exec.livekit.binary_path = plain.to_string_lossy().into();
+    not_exec.livekit.binary_path = Some(plain);
     let f = examine(&not_exec).await;
     assert!(
         find(&f, "livekit-server", Level::Fail)
@@ -76,7 +76,7 @@ async fn embedded_binary_ports_and_secret() {
     assert!(f.cause.contains(&busy.livekit.port.to_string()), "{f:?}");
 
     let mut short = c.clone();
-    short.livekit.api_secret = "short".into();
+    short.livekit.api_secret = Some("short".into());
     let f = examine(&short).await;
     assert!(
         find(&f, "api secret", Level::Fail)
@@ -90,12 +90,12 @@ async fn embedded_binary_ports_and_secret() {
 async fn hosts_schemes_and_tls_expectations() {
     let mut c = config();
     c.livekit.host = "https://livekit.example.com".into();
-    c.livekit.internal_host = "livekit.internal:7880".into();
+    c.livekit.internal_host = Some("livekit.internal:7880".into());
     let f = examine(&c).await;
     assert!(find(&f, "livekit.host", Level::Fail).is_some());
     assert!(find(&f, "livekit.internalHost", Level::Fail).is_some());
     c.livekit.host = "ws://livekit.example.com".into();
-    c.livekit.internal_host.clear();
+    c.livekit.internal_host = None;
     c.server.enable_tls = true;
     let f = examine(&c).await;
     let w = find(&f, "livekit.host", Level::Warn).unwrap();
@@ -107,7 +107,7 @@ async fn external_livekit_reachable_or_not() {
     let lk = LiveKitDouble::start("APIdoctor", "doctor-secret-0123456789abcdef012345").await;
     let mut c = config();
     c.livekit.external = true;
-    c.livekit.internal_host = lk.url.clone();
+    c.livekit.internal_host = Some(lk.url.clone());
     let f = examine(&c).await;
     assert!(find(&f, "internalHost", Level::Ok).is_some(), "{f:?}");
     assert!(
@@ -122,9 +122,9 @@ async fn external_livekit_reachable_or_not() {
             .fix
             .contains("BUCKET_NAME")
     );
-    c.recordings.bucket = "recordings".into();
+    c.recordings.bucket = Some("recordings".into());
     assert!(find(&examine(&c).await, "recordings", Level::Fail).is_none());
-    c.livekit.internal_host = format!("http://127.0.0.1:{}", free_port());
+    c.livekit.internal_host = Some(format!("http://127.0.0.1:{}", free_port()));
     let f = examine(&c).await;
     let down = find(&f, "internalHost", Level::Fail).unwrap();
     assert!(down.symptom.contains("LiveKit disconnected"), "{down:?}");
@@ -139,7 +139,7 @@ async fn static_livekit_yaml_mistakes() {
         let path = dir.path().join(format!("lk-{}.yaml", yaml.len()));
         std::fs::write(&path, yaml).unwrap();
         let mut c = c.clone();
-        c.livekit.config_path = path.to_string_lossy().into();
+        c.livekit.config_path = Some(path);
         async move { examine(&c).await }
     };
     let good = format!(

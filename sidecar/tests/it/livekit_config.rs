@@ -12,8 +12,8 @@ use serde_yaml_ng::Value;
 
 fn config() -> Config {
     let mut c = Config::default();
-    c.livekit.api_key = "APIembedded".into();
-    c.livekit.api_secret = "embedded-secret-0123456789abcdef0123".into();
+    c.livekit.api_key = Some("APIembedded".into());
+    c.livekit.api_secret = Some("embedded-secret-0123456789abcdef0123".into());
     c
 }
 
@@ -69,7 +69,7 @@ fn assert_known_keys(v: &Value) {
 #[test]
 fn golden_without_tls() {
     let mut c = config();
-    c.livekit.node_ip = "203.0.113.7".into();
+    c.livekit.node_ip = Some("203.0.113.7".into());
     let yaml = generate(&c, &on(8090), no_outbound).unwrap().to_yaml();
     assert_eq!(
         yaml,
@@ -112,10 +112,10 @@ fn node_ip_comes_from_config_then_host_then_the_outbound_route() {
             .clone()
     };
     let mut c = config();
-    c.livekit.node_ip = "203.0.113.7".into();
+    c.livekit.node_ip = Some("203.0.113.7".into());
     c.server.host = "10.0.0.5".into();
     assert_eq!(node(&c).as_deref(), Some("203.0.113.7"));
-    c.livekit.node_ip.clear();
+    c.livekit.node_ip = None;
     assert_eq!(node(&c).as_deref(), Some("10.0.0.5"));
     c.server.host = "0.0.0.0".into();
     assert_eq!(node(&c).as_deref(), Some("198.51.100.4"));
@@ -133,7 +133,7 @@ fn node_ip_comes_from_config_then_host_then_the_outbound_route() {
         ["http://127.0.0.1:41234/api/livekit/webhook"]
     );
     // A bad node IP is refused with the key and the fix.
-    c.livekit.node_ip = "not-an-ip".into();
+    c.livekit.node_ip = Some("not-an-ip".into());
     let e = generate(&c, &on(8090), no_outbound)
         .unwrap_err()
         .to_string();
@@ -152,8 +152,8 @@ fn tls_turns_on_turn_with_the_servers_certificate() {
     let mut c = config();
     c.server.enable_tls = true;
     c.server.host = "meet.example.com".into();
-    c.server.cert_file = cert.to_string_lossy().into();
-    c.server.key_file = key.to_string_lossy().into();
+    c.server.cert_file = Some(cert);
+    c.server.key_file = Some(key);
     let g = generate(&c, &on(443), no_outbound).unwrap();
     let yaml = g.to_yaml();
     let v: Value = serde_yaml_ng::from_str(&yaml).unwrap();
@@ -167,7 +167,7 @@ fn tls_turns_on_turn_with_the_servers_certificate() {
     );
     assert_eq!(
         turn["cert_file"].as_str(),
-        Some(c.server.cert_file.as_str())
+        c.server.cert_file.as_deref().and_then(|p| p.to_str())
     );
     assert_eq!(
         g.webhook.urls,
@@ -175,13 +175,13 @@ fn tls_turns_on_turn_with_the_servers_certificate() {
     );
     // server.domain wins over the bind host.
     c.server.host = "0.0.0.0".into();
-    c.server.domain = "rtc.example.org".into();
+    c.server.domain = Some("rtc.example.org".into());
     let g = generate(&c, &on(443), no_outbound).unwrap();
     assert_eq!(g.turn.unwrap().domain, "rtc.example.org");
 
     // Refusals: no certificate, or no domain to put on it.
     let mut bad = c.clone();
-    bad.server.cert_file = dir.path().join("missing.pem").to_string_lossy().into();
+    bad.server.cert_file = Some(dir.path().join("missing.pem"));
     let e = generate(&bad, &on(443), no_outbound)
         .unwrap_err()
         .to_string();
@@ -190,7 +190,7 @@ fn tls_turns_on_turn_with_the_servers_certificate() {
         "{e}"
     );
     let mut bad = c.clone();
-    bad.server.domain.clear();
+    bad.server.domain = None;
     bad.server.host = "10.0.0.5".into();
     let e = generate(&bad, &on(443), no_outbound)
         .unwrap_err()

@@ -44,8 +44,8 @@ fn quick() -> Policy {
 fn supervised(mode: &str, log: &std::path::Path, policy: Policy) -> (Supervisor, u16) {
     let port = free_port();
     let mut c = Config::default();
-    c.livekit.api_key = "APIfake".into();
-    c.livekit.api_secret = "fake-secret-0123456789abcdef01234567".into();
+    c.livekit.api_key = Some("APIfake".into());
+    c.livekit.api_secret = Some("fake-secret-0123456789abcdef01234567".into());
     c.livekit.port = port;
     let listening = Listening {
         ip: IpAddr::from([127, 0, 0, 1]),
@@ -181,8 +181,8 @@ async fn a_taken_port_is_named_with_the_fix() {
     let holder = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = holder.local_addr().unwrap().port();
     let mut c = Config::default();
-    c.livekit.api_key = "APIfake".into();
-    c.livekit.api_secret = "fake-secret-0123456789abcdef01234567".into();
+    c.livekit.api_key = Some("APIfake".into());
+    c.livekit.api_secret = Some("fake-secret-0123456789abcdef01234567".into());
     c.livekit.port = port;
     let listening = Listening {
         ip: IpAddr::from([127, 0, 0, 1]),
@@ -205,8 +205,11 @@ async fn a_taken_port_is_named_with_the_fix() {
 
 #[tokio::test]
 async fn binary_discovery_version_and_stale_files() {
-    assert_eq!(find_binary(fake().to_str().unwrap()), Some(fake()));
-    assert_eq!(find_binary("/nonexistent/livekit-server"), None);
+    assert_eq!(find_binary(Some(&fake())), Some(fake()));
+    assert_eq!(
+        find_binary(Some(std::path::Path::new("/nonexistent/livekit-server"))),
+        None
+    );
     assert_eq!(version(&fake()).await.as_deref(), Some("1.13.5"));
 
     let dir = tempfile::tempdir().unwrap();

@@ -13,7 +13,7 @@ const ROUTES: [&str; 2] = ["/api/admin/livekit/status", "/api/admin/livekit/stat
 
 async fn server(internal: &str) -> (TestServer, Person) {
     let internal = internal.to_string();
-    let s = TestServer::with_config(|c| c.livekit.internal_host = internal).await;
+    let s = TestServer::with_config(|c| c.livekit.internal_host = Some(internal)).await;
     let admin = people::admin(&s.api, &s.state).await;
     (s, admin)
 }

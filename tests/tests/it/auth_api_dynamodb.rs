@@ -10,9 +10,9 @@ use serde_json::json;
 async fn serve(max_auth: u32) -> (Api, tokio::sync::oneshot::Sender<()>) {
     let table = fresh_dynamo_table().await;
     let mut config = bedrud_shared::config::Config::default();
-    config.database.kind = "dynamodb".into();
-    config.database.table = table.table().to_string();
-    config.auth.jwt_secret = TEST_JWT_SECRET.into();
+    config.database.kind = bedrud_shared::config::DatabaseKind::DynamoDb;
+    config.database.table = Some(table.table().to_string());
+    config.auth.jwt_secret = Some(TEST_JWT_SECRET.into());
     config.rate_limit.auth_max_requests = max_auth;
     config.rate_limit.guest_max_requests = 0;
     let state = build(config, Counting::Shared)

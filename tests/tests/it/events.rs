@@ -44,7 +44,7 @@ fn documented() -> BTreeMap<String, (String, String)> {
 async fn every_event_gives_its_documented_answer() {
     let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
     let (state, _dir) = test_state(Counting::InProcess, |c| {
-        c.livekit.internal_host = lk.url.clone();
+        c.livekit.internal_host = Some(lk.url.clone());
     })
     .await;
     let docs = documented();

@@ -44,9 +44,9 @@ async fn cloud() -> Cloud {
     let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
     let mut config = bedrud_tests::lambda_config(store.table(), &lk.url);
     config.recordings.enabled = true;
-    config.recordings.bucket = bucket.clone();
-    config.recordings.region = "us-east-1".into();
-    config.recordings.queue_url = queue.clone();
+    config.recordings.bucket = Some(bucket.clone());
+    config.recordings.region = Some("us-east-1".into());
+    config.recordings.queue_url = Some(queue.clone());
     config.validate().unwrap();
     // Each function as its `main.rs` builds it (the recording and webhook functions sign
     // links and queue jobs, only the processor holds the S3 client), each with its own

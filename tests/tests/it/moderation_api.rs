@@ -30,7 +30,7 @@ impl Meeting {
 
     async fn with_double(lk: LiveKitDouble) -> Self {
         let url = lk.url.clone();
-        let s = TestServer::with_config(|c| c.livekit.internal_host = url).await;
+        let s = TestServer::with_config(|c| c.livekit.internal_host = Some(url)).await;
         let owner = people::user(&s.api).await;
         let created = people::room(&s.api, &owner, json!({"isPublic": true})).await;
         Self {
@@ -479,7 +479,7 @@ async fn unreachable_and_wrong_key_livekit_are_told_apart() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    let s = TestServer::with_config(|c| c.livekit.internal_host = closed.clone()).await;
+    let s = TestServer::with_config(|c| c.livekit.internal_host = Some(closed.clone())).await;
     // The detail (host, what to check) is shown to platform admins only.
     let owner = people::admin(&s.api, &s.state).await;
     let p = people::user(&s.api).await;

@@ -24,16 +24,16 @@ async fn a_lambda_reads_its_secrets_once_and_refuses_what_it_cannot_use() {
         .arn
         .unwrap();
     let mut config = Config::default();
-    config.livekit.api_key = "from-the-environment".into();
+    config.livekit.api_key = Some("from-the-environment".into());
     fetch(&client, &arn).await.unwrap().apply(&mut config);
     assert_eq!(
         config.auth.jwt_secret,
-        "a-jwt-secret-of-at-least-thirty-two-bytes"
+        Some("a-jwt-secret-of-at-least-thirty-two-bytes".into())
     );
-    assert_eq!(config.livekit.api_key, "APIkey");
+    assert_eq!(config.livekit.api_key.as_deref(), Some("APIkey"));
     assert_eq!(
         config.livekit.api_secret,
-        "a-livekit-secret-of-at-least-32-characters"
+        Some("a-livekit-secret-of-at-least-32-characters".into())
     );
     config.validate().unwrap();
 
@@ -49,7 +49,7 @@ async fn a_lambda_reads_its_secrets_once_and_refuses_what_it_cannot_use() {
     fetch(&client, &arn).await.unwrap().apply(&mut config);
     assert_eq!(
         config.auth.jwt_secret,
-        "rotated-jwt-secret-of-thirty-two-bytes!"
+        Some("rotated-jwt-secret-of-thirty-two-bytes!".into())
     );
 
     // Unknown secret, a typo in a field, binary data: each names SECRETS_ARN and the fix.

@@ -36,7 +36,7 @@ impl Site {
         let dir = tempfile::tempdir().unwrap();
         let (internal, path) = (lk.url.clone(), dir.path().to_path_buf());
         let s = TestServer::with_config(|c| {
-            c.livekit.internal_host = internal;
+            c.livekit.internal_host = Some(internal);
             c.recordings.enabled = true;
             c.recordings.dir = path;
         })

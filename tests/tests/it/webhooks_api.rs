@@ -31,7 +31,7 @@ impl Hooks {
     async fn start(room: Value) -> Self {
         let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
         let internal = lk.url.clone();
-        let s = TestServer::with_config(|c| c.livekit.internal_host = internal).await;
+        let s = TestServer::with_config(|c| c.livekit.internal_host = Some(internal)).await;
         let owner = people::user(&s.api).await;
         let created = people::room(&s.api, &owner, room).await;
         let url = format!("{}/api/livekit/webhook", s.api.base);
