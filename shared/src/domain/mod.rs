@@ -27,7 +27,7 @@ pub use room::{
 pub use room_name::RoomName;
 pub use session::{REFRESH_GRACE_SECS, Replay, Session, SessionId};
 pub use standing::{MemberChange, Standing};
-pub use user::{Access, Provider, User, is_active_admin};
+pub use user::{Access, AdminCount, Provider, User, UserChange, is_active_admin};
 
 /// Seconds since the Unix epoch: what tokens, TTL attributes and both stores speak.
 pub type UnixTime = i64;

@@ -135,6 +135,26 @@ pub fn admit(
     })
 }
 
+/// Why a seat cannot be taken, from the room and member as the store holds them now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatRefusal {
+    Banned,
+    /// They hold one already (a second device, a re-join).
+    AlreadySeated,
+    Full,
+}
+
+/// Whether `member` (absent: never seen here) may take a seat in the active `room` now. One
+/// rule for both stores, which apply it to what they read inside their atomic write.
+pub fn seat(room: &Room, member: Option<&Member>) -> Result<(), SeatRefusal> {
+    match member {
+        Some(m) if m.banned => Err(SeatRefusal::Banned),
+        Some(m) if m.is_active => Err(SeatRefusal::AlreadySeated),
+        _ if room.is_full() => Err(SeatRefusal::Full),
+        _ => Ok(()),
+    }
+}
+
 /// What a join token lets its holder do, before it is written as LiveKit grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rights {

@@ -97,3 +97,43 @@ impl User {
 pub fn is_active_admin(is_active: bool, accesses: &[Access]) -> bool {
     is_active && accesses.iter().any(|a| *a >= Access::Admin)
 }
+
+/// An admin's change to a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserChange {
+    Active(bool),
+    Accesses(Vec<Access>),
+}
+
+/// What a change does to the number of active admins (the last-admin rule's input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminCount {
+    Gains,
+    Loses,
+    Keeps,
+}
+
+impl UserChange {
+    /// The user after the change, as both stores write it.
+    pub fn apply(&self, user: &User, now: super::UnixTime) -> User {
+        let mut after = user.clone();
+        match self {
+            UserChange::Active(a) => after.is_active = *a,
+            UserChange::Accesses(list) => after.accesses = list.clone(),
+        }
+        after.updated_at = now;
+        after
+    }
+
+    /// Whether `after` (this change applied to `before`) adds or removes an active admin.
+    pub fn admin_count(before: &User, after: &User) -> AdminCount {
+        match (
+            is_active_admin(before.is_active, &before.accesses),
+            is_active_admin(after.is_active, &after.accesses),
+        ) {
+            (false, true) => AdminCount::Gains,
+            (true, false) => AdminCount::Loses,
+            _ => AdminCount::Keeps,
+        }
+    }
+}

@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use crate::domain::MemberChange;
+use crate::domain::policy::SeatRefusal;
 use crate::domain::{
     Access, DisplayName, Email, Member, Recording, RecordingId, RecordingMove, Room, RoomId,
     RoomName, RoomPatch, Session, SessionId, Standing, UnixTime, User, UserId,
 };
+pub use crate::domain::{MemberChange, UserChange};
 pub use crate::error::{StoreError, StoreResult};
 
 /// The conflict a write for a deactivated (or vanished) account answers with.
@@ -135,6 +136,16 @@ pub enum Occupy {
     RoomGone,
 }
 
+impl From<SeatRefusal> for Occupy {
+    fn from(r: SeatRefusal) -> Self {
+        match r {
+            SeatRefusal::Banned => Occupy::Banned,
+            SeatRefusal::AlreadySeated => Occupy::AlreadyActive,
+            SeatRefusal::Full => Occupy::Full,
+        }
+    }
+}
+
 /// A member as a moderation change left it, and its standing just before the change (what
 /// an undo returns to).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,13 +219,6 @@ pub trait WebhookLog: Send + Sync {
     /// Gives a claim back after its processing failed, so LiveKit's retry is applied.
     async fn release_event(&self, id: &str) -> StoreResult<()>;
     async fn webhook_stats(&self) -> StoreResult<WebhookStats>;
-}
-
-/// An admin's change to a user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserChange {
-    Active(bool),
-    Accesses(Vec<Access>),
 }
 
 #[derive(Debug, Clone)]

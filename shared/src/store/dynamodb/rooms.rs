@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::{
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_bool, opt_n, opt_s, s};
 use super::keys::{self, decode_cursor, encode_cursor};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
+use crate::domain::policy;
 use crate::domain::{
     DisplayName, Member, MemberChange, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName,
     RoomPatch, RoomSettings, Session, SessionId, Source, UnixTime, UserId, presence_change,
@@ -784,12 +785,10 @@ impl RoomStore for DynamoStore {
             if current.id != room.id {
                 return Ok(Occupy::RoomGone);
             }
-            match &member {
-                Some(m) if m.banned => return Ok(Occupy::Banned),
-                Some(m) if m.is_active => return Ok(Occupy::AlreadyActive),
-                _ if current.is_full() => return Ok(Occupy::Full),
-                _ => seen = member,
+            if let Err(refused) = policy::seat(&current, member.as_ref()) {
+                return Ok(Occupy::from(refused));
             }
+            seen = member;
         }
         Err(StoreError::Unavailable("room seats kept changing".into()))
     }

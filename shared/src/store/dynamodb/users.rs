@@ -10,7 +10,7 @@ use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_s, s};
 use super::keys::{PROFILE, decode_cursor, encode_cursor, user_pk};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
-    Access, DisplayName, Email, Provider, UnixTime, User, UserId, is_active_admin,
+    Access, AdminCount, DisplayName, Email, Provider, UnixTime, User, UserId, is_active_admin,
 };
 use crate::store::{
     Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
@@ -307,16 +307,8 @@ impl UserStore for DynamoStore {
                 return Ok(UserChangeOutcome::NotFound);
             };
             let before = from_item(&item)?;
-            let mut after = before.clone();
-            match change {
-                UserChange::Active(a) => after.is_active = *a,
-                UserChange::Accesses(list) => after.accesses = list.clone(),
-            }
-            after.updated_at = now;
-            let (was, will) = (
-                is_active_admin(before.is_active, &before.accesses),
-                is_active_admin(after.is_active, &after.accesses),
-            );
+            let after = change.apply(&before, now);
+            let admins = UserChange::admin_count(&before, &after);
             // Compare-and-set on what was read; the admin count moves in the same write.
             let accesses_of =
                 |u: &User| AttributeValue::L(u.accesses.iter().map(|a| s(a.as_str())).collect());
@@ -334,13 +326,13 @@ impl UserStore for DynamoStore {
                 .build()
                 .expect("complete update");
             let mut tx = vec![TransactWriteItem::builder().update(update).build()];
-            if was != will {
+            if admins != AdminCount::Keeps {
                 let count = Update::builder()
                     .table_name(&self.table)
                     .key("pk", s(ADMINS))
                     .key("sk", s(ADMINS))
                     .expression_attribute_values(":one", n(1));
-                let count = if will {
+                let count = if admins == AdminCount::Gains {
                     count.update_expression("ADD admins :one")
                 } else {
                     count

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use super::{SqliteStore, map_err};
+use crate::domain::policy;
 use crate::domain::{
     DisplayName, Member, MemberChange, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName,
     RoomPatch, RoomSettings, Session, SessionId, Source, UnixTime, UserId, presence_change,
@@ -383,16 +384,8 @@ impl RoomStore for SqliteStore {
             let Some(current) = room_by_id(&tx, &rid)?.filter(|r| r.is_active) else {
                 return Ok(Occupy::RoomGone);
             };
-            if let Some(m) = member(&tx, &rid, &user)? {
-                if m.banned {
-                    return Ok(Occupy::Banned);
-                }
-                if m.is_active {
-                    return Ok(Occupy::AlreadyActive);
-                }
-            }
-            if current.is_full() {
-                return Ok(Occupy::Full);
+            if let Err(refused) = policy::seat(&current, member(&tx, &rid, &user)?.as_ref()) {
+                return Ok(Occupy::from(refused));
             }
             tx.execute(
                 "INSERT INTO room_members (room_id, user_id, name, role, is_active, banned, \

@@ -5,9 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::rooms::immediate;
 use super::{SqliteStore, map_err};
-use crate::domain::{
-    Access, DisplayName, Email, Provider, UnixTime, User, UserId, is_active_admin,
-};
+use crate::domain::{Access, AdminCount, DisplayName, Email, Provider, UnixTime, User, UserId};
 use crate::store::{
     Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
 };
@@ -144,7 +142,7 @@ impl UserStore for SqliteStore {
         let (id, change) = (id.as_str().to_string(), change.clone());
         self.write(move |c| {
             let tx = immediate(c)?;
-            let Some(mut user) = tx
+            let Some(before) = tx
                 .query_row(
                     &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
                     [&id],
@@ -155,12 +153,8 @@ impl UserStore for SqliteStore {
             else {
                 return Ok(UserChangeOutcome::NotFound);
             };
-            let was = is_active_admin(user.is_active, &user.accesses);
-            match &change {
-                UserChange::Active(a) => user.is_active = *a,
-                UserChange::Accesses(list) => user.accesses = list.clone(),
-            }
-            if was && !is_active_admin(user.is_active, &user.accesses) {
+            let user = change.apply(&before, now);
+            if UserChange::admin_count(&before, &user) == AdminCount::Loses {
                 let others: i64 = tx
                     .query_row(
                         "SELECT COUNT(*) FROM users WHERE id <> ?1 AND is_active = 1 AND \
@@ -173,7 +167,6 @@ impl UserStore for SqliteStore {
                     return Ok(UserChangeOutcome::LastAdmin);
                 }
             }
-            user.updated_at = now;
             tx.execute(
                 "UPDATE users SET is_active = ?2, accesses = ?3, updated_at = ?4 WHERE id = ?1",
                 params![id, user.is_active, accesses_json(&user), now],
