@@ -69,3 +69,26 @@ macro_rules! all_cases {
 
 all_cases!(sqlite);
 all_cases!(dynamodb);
+
+/// Every case the support library defines (`pub async fn name(s: &Stores)`) is in the list
+/// above, so none is written and then silently never run.
+#[test]
+fn every_case_is_listed() {
+    let list = include_str!("conformance.rs");
+    let listed = &list[list.find("suite!($backend:").expect("the case list")..];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut missing = Vec::new();
+    for file in ["conformance.rs", "conformance_rooms.rs", "reconcile.rs"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("pub async fn ") else {
+                continue;
+            };
+            let (name, args) = rest.split_once('(').unwrap();
+            if args.starts_with("s: &Stores)") && !listed.contains(&format!("{name},")) {
+                missing.push(format!("{file}: {name}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "cases not in all_cases!: {missing:?}");
+}
