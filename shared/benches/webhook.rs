@@ -12,6 +12,7 @@ use bedrud_shared::config::Config;
 use bedrud_shared::domain::{Room, RoomName, UserId, now};
 use bedrud_shared::livekit::WebhookVerifier;
 use bedrud_shared::recordings::Recordings;
+use bedrud_shared::settings::Settings;
 use bedrud_shared::store::Stores;
 use bedrud_shared::store::sqlite::SqliteStore;
 use bedrud_shared::webhooks::Webhooks;
@@ -61,7 +62,14 @@ fn bench(c: &mut Criterion) {
     let mut config = Config::default();
     config.livekit.api_key = Some(KEY.into());
     config.livekit.api_secret = Some(SECRET.into());
-    let recordings = Arc::new(Recordings::new(&stores, None, Default::default(), &config));
+    let settings = Arc::new(Settings::new(stores.settings.clone(), &config));
+    let recordings = Arc::new(Recordings::new(
+        &stores,
+        None,
+        Default::default(),
+        settings,
+        &config,
+    ));
     let hooks = Arc::new(Webhooks::new(
         stores.rooms.clone(),
         stores.webhooks.clone(),

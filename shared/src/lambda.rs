@@ -147,8 +147,12 @@ impl Init {
             ..
         } = self.0;
         config.validate()?;
+        let settings = std::sync::Arc::new(crate::settings::Settings::new(
+            stores.settings.clone(),
+            &config,
+        ));
         Ok(std::sync::Arc::new(Recordings::new(
-            &stores, livekit, media, &config,
+            &stores, livekit, media, settings, &config,
         )))
     }
 }

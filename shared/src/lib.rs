@@ -8,8 +8,8 @@
 //! 2. `config`, `telemetry`.
 //! 3. Ports and adapters: `store` (SQLite, DynamoDB), `queue`, `blobs`, `livekit` (server API,
 //!    tokens, webhook verification), `ratelimit`, `aws`, `secrets`.
-//! 4. Services, one per capability: `auth`, `rooms`, `moderation`, `attendance`, `webhooks`,
-//!    `reconciler`, `recordings`, `admin`.
+//! 4. Services, one per capability: `settings`, `auth`, `rooms`, `moderation`, `attendance`,
+//!    `webhooks`, `reconciler`, `recordings`, `admin`.
 //! 5. `state`: the services assembled once per process.
 //! 6. `http` (one router per capability, every handler through a service), `worker`,
 //!    `runtime` (the sidecar's and the tests' assembly).
@@ -37,6 +37,7 @@ pub mod rooms;
 pub mod runtime;
 #[cfg(feature = "aws")]
 pub mod secrets;
+pub mod settings;
 pub mod state;
 pub mod store;
 pub mod telemetry;

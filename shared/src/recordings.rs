@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::livekit::{Egress, EgressStatus, LiveKit, LiveKitError, RecordingOutput};
 use crate::moderation::{moderated_room, owned_room};
 use crate::queue::{JobEnvelope, JobQueue, JobSource};
+use crate::settings::Settings;
 use crate::store::{RecordingStore, RoomStore, Stores};
 
 /// The job kind the processor handles.
@@ -80,7 +81,7 @@ pub struct Recordings {
     store: Arc<dyn RecordingStore>,
     livekit: Option<Arc<dyn LiveKit>>,
     media: Media,
-    enabled: bool,
+    settings: Arc<Settings>,
     external: bool,
     target: Target,
 }
@@ -90,6 +91,7 @@ impl Recordings {
         stores: &Stores,
         livekit: Option<Arc<dyn LiveKit>>,
         media: Media,
+        settings: Arc<Settings>,
         config: &Config,
     ) -> Self {
         let rec = &config.recordings;
@@ -112,7 +114,7 @@ impl Recordings {
             store: stores.recordings.clone(),
             livekit,
             media,
-            enabled: rec.enabled,
+            settings,
             external: config.livekit.external,
             target,
         }
@@ -121,7 +123,7 @@ impl Recordings {
     /// Starts recording the room's meeting (audio and video, MP4). The row exists before
     /// LiveKit is asked, and is marked failed if LiveKit refuses.
     pub async fn start(&self, caller: &Caller, room: &RoomId) -> Result<Recording> {
-        if !self.enabled {
+        if !self.settings.current().await?.recordings_enabled {
             return Err(Error::forbidden("recordings are disabled on this server"));
         }
         let room = moderated_room(&*self.rooms, caller, room, true).await?;
@@ -200,6 +202,14 @@ impl Recordings {
                 Err(e.into())
             }
         }
+    }
+
+    /// Whether recording works on this server now: switched on, a LiveKit to record with, and
+    /// storage its egress can write to (what `/api/auth/settings` tells clients).
+    pub async fn available(&self) -> Result<bool> {
+        Ok(self.settings.current().await?.recordings_enabled
+            && self.livekit.is_some()
+            && !(self.external && matches!(self.target, Target::Dir(_))))
     }
 
     /// Stops the room's running recording; LiveKit then finishes the file.

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::policy::{self, Caller, Refusal, RoomRole};
 use crate::domain::{
-    Member, Room, RoomId, RoomMode, RoomName, RoomPatch, SessionId, SettingsPatch, UnixTime, now,
+    Member, Room, RoomId, RoomMode, RoomName, RoomPatch, RuntimeSettings, SessionId, SettingsPatch,
+    UnixTime, now,
 };
 use crate::error::{Error, Result};
 use crate::livekit::{JoinToken, JoinTokens, LiveKit, LiveKitError, participant_metadata};
+use crate::settings::Settings;
 use crate::store::{CreateRoom, Occupy, RoomStore, RoomWrite};
 
 /// Pages are read in this size when a route returns a whole list.
@@ -71,14 +73,14 @@ pub struct Rooms {
     store: Arc<dyn RoomStore>,
     tokens: Option<JoinTokens>,
     livekit: Option<Arc<dyn LiveKit>>,
-    max_participants: u32,
-    max_rooms_per_user: u32,
+    settings: Arc<Settings>,
 }
 
 impl Rooms {
     pub fn new(
         store: Arc<dyn RoomStore>,
         livekit: Option<Arc<dyn LiveKit>>,
+        settings: Arc<Settings>,
         config: &Config,
     ) -> Self {
         let lk = &config.livekit;
@@ -89,8 +91,7 @@ impl Rooms {
             store,
             tokens,
             livekit,
-            max_participants: config.server.max_participants_limit,
-            max_rooms_per_user: config.server.max_rooms_per_user,
+            settings,
         }
     }
 
@@ -109,7 +110,8 @@ impl Rooms {
             t,
         );
         room.is_public = req.is_public.unwrap_or(false);
-        room.max_participants = self.capacity(req.max_participants.unwrap_or(0))?;
+        let settings = self.settings.current().await?;
+        room.max_participants = capacity(&settings, req.max_participants.unwrap_or(0))?;
         room.mode = req
             .mode
             .as_deref()
@@ -117,14 +119,14 @@ impl Rooms {
             .transpose()?
             .unwrap_or_default();
         req.settings.apply(&mut room.settings);
-        let limit = (!caller.is_admin()).then_some(self.max_rooms_per_user);
+        let max_rooms = u32::try_from(settings.max_rooms_per_user).unwrap_or(u32::MAX);
+        let limit = (!caller.is_admin()).then_some(max_rooms);
         for _ in 0..NAME_ATTEMPTS {
             match self.store.create_room(&room, limit).await? {
                 CreateRoom::Created => return Ok(room),
                 CreateRoom::LimitReached => {
                     return Err(Error::forbidden(format!(
-                        "Room limit reached (max {} active rooms)",
-                        self.max_rooms_per_user
+                        "Room limit reached (max {max_rooms} active rooms)"
                     )));
                 }
                 CreateRoom::NameTaken if named.is_some() => {
@@ -168,11 +170,12 @@ impl Rooms {
 
     pub async fn update(&self, caller: &Caller, id: &RoomId, change: RoomChange) -> Result<Room> {
         self.managed(caller, id).await?;
+        let settings = self.settings.current().await?;
         let patch = RoomPatch {
             is_public: change.is_public,
             max_participants: change
                 .max_participants
-                .map(|n| self.capacity(n))
+                .map(|n| capacity(&settings, n))
                 .transpose()?,
             mode: change.mode.as_deref().map(RoomMode::parse).transpose()?,
             settings: change.settings,
@@ -337,15 +340,16 @@ impl Rooms {
         }
         Ok(room)
     }
+}
 
-    fn capacity(&self, n: i64) -> Result<u32> {
-        match u32::try_from(n) {
-            Ok(n) if n <= self.max_participants => Ok(n),
-            _ => Err(Error::bad_request(format!(
-                "maxParticipants must be between 0 (unlimited) and {}",
-                self.max_participants
-            ))),
-        }
+/// A room's `maxParticipants` as asked, within the server's limit (0 = unlimited).
+fn capacity(settings: &RuntimeSettings, n: i64) -> Result<u32> {
+    let max = settings.max_participants_limit;
+    match u32::try_from(n) {
+        Ok(v) if i64::from(v) <= max => Ok(v),
+        _ => Err(Error::bad_request(format!(
+            "maxParticipants must be between 0 (unlimited) and {max}"
+        ))),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::moderation::Moderation;
 use crate::ratelimit::RateLimiter;
 use crate::recordings::{Media, Recordings};
 use crate::rooms::Rooms;
+use crate::settings::Settings;
 use crate::store::Stores;
 use crate::webhooks::Webhooks;
 
@@ -34,6 +35,7 @@ pub struct Parts {
 pub struct Inner {
     pub config: Config,
     pub stores: Stores,
+    pub settings: Arc<Settings>,
     pub auth: Auth,
     pub rooms: Rooms,
     pub moderation: Moderation,
@@ -74,13 +76,20 @@ impl AppState {
             limiter,
         } = parts;
         let secret = config.require_jwt_secret()?;
+        let settings = Arc::new(Settings::new(stores.settings.clone(), &config));
         let auth = Auth::new(
             stores.users.clone(),
             stores.sessions.clone(),
+            settings.clone(),
             &config.auth,
             secret,
         );
-        let rooms = Rooms::new(stores.rooms.clone(), livekit.clone(), &config);
+        let rooms = Rooms::new(
+            stores.rooms.clone(),
+            livekit.clone(),
+            settings.clone(),
+            &config,
+        );
         let moderation = Moderation::new(
             stores.rooms.clone(),
             stores.users.clone(),
@@ -91,6 +100,7 @@ impl AppState {
             &stores,
             livekit.clone(),
             media.clone(),
+            settings.clone(),
             &config,
         ));
         let webhooks = Webhooks::new(
@@ -104,6 +114,7 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             config,
             stores,
+            settings,
             auth,
             rooms,
             moderation,

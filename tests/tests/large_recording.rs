@@ -61,7 +61,11 @@ async fn a_large_recording_is_copied_with_bounded_memory() {
     };
     let mut config = bedrud_shared::config::Config::default();
     config.recordings.enabled = true;
-    let recordings = Recordings::new(&stores, None, media, &config);
+    let settings = Arc::new(bedrud_shared::settings::Settings::new(
+        stores.settings.clone(),
+        &config,
+    ));
+    let recordings = Recordings::new(&stores, None, media, settings, &config);
 
     // The "egress output": generated on disk in 1 MiB steps, never whole in memory.
     let room = RoomId::new();

@@ -9,9 +9,11 @@ use super::{AccessClaims, PasswordHasher, TokenKeys};
 use crate::config::AuthConfig;
 use crate::domain::name::{MAX_GUEST_NAME, MAX_USER_NAME};
 use crate::domain::{
-    Access, DisplayName, Email, Password, Provider, Session, SessionId, User, UserId, now,
+    Access, DisplayName, Email, InviteRefusal, Password, Provider, Session, SessionId, User,
+    UserId, now,
 };
 use crate::error::{Error, Result};
+use crate::settings::Settings;
 use crate::store::{DEACTIVATED, Rotation, SessionStore, StoreError, UserStore};
 
 /// Largest preferences blob, as Bedrud (4 KiB).
@@ -34,14 +36,14 @@ pub struct Auth {
     sessions: Arc<dyn SessionStore>,
     hasher: PasswordHasher,
     keys: Arc<TokenKeys>,
-    registration_enabled: bool,
-    guest_login_enabled: bool,
+    settings: Arc<Settings>,
 }
 
 impl Auth {
     pub fn new(
         users: Arc<dyn UserStore>,
         sessions: Arc<dyn SessionStore>,
+        settings: Arc<Settings>,
         config: &AuthConfig,
         secret: &str,
     ) -> Self {
@@ -54,8 +56,7 @@ impl Auth {
                 config.access_ttl().as_secs(),
                 config.refresh_token_ttl.as_secs(),
             )),
-            registration_enabled: config.registration_enabled,
-            guest_login_enabled: config.guest_login_enabled,
+            settings,
         }
     }
 
@@ -77,15 +78,26 @@ impl Auth {
         }
     }
 
+    /// Creates an account. While registration is invite-only, `invite` must be a valid
+    /// invite token, consumed in the same store write that creates the account.
     pub async fn register(
         &self,
         email: &str,
         password: &str,
         name: &str,
+        invite: Option<&str>,
     ) -> Result<(User, IssuedTokens)> {
-        if !self.registration_enabled {
+        let settings = self.settings.current().await?;
+        if !settings.registration_enabled {
             return Err(Error::forbidden("Registration is currently disabled"));
         }
+        let invite = match invite.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) if settings.token_registration_only => Some(t),
+            None if settings.token_registration_only => {
+                return Err(Error::forbidden("An invite token is required to register"));
+            }
+            _ => None,
+        };
         let email = Email::parse(email)?;
         let password = Password::new_password(password)?;
         let name = DisplayName::parse(name, MAX_USER_NAME)?;
@@ -102,10 +114,27 @@ impl Auth {
             created_at: t,
             updated_at: t,
         };
-        self.users.insert_user(&user).await.map_err(|e| match e {
+        let conflict = |e: StoreError| match e {
             StoreError::Conflict(_) => Error::conflict("user already exists"),
             other => other.into(),
-        })?;
+        };
+        match invite {
+            None => self.users.insert_user(&user).await.map_err(conflict)?,
+            Some(token) => match self
+                .users
+                .insert_user_with_invite(&user, token, t)
+                .await
+                .map_err(conflict)?
+            {
+                Ok(()) => {}
+                Err(InviteRefusal::Invalid) => {
+                    return Err(Error::forbidden("Invalid or expired invite token"));
+                }
+                Err(InviteRefusal::Used) => {
+                    return Err(Error::conflict("This invite token has already been used"));
+                }
+            },
+        }
         info!(user = %user.id, "registered");
         let tokens = self.open_session(&user).await?;
         Ok((user, tokens))
@@ -137,7 +166,7 @@ impl Auth {
         known: Option<&UserId>,
         name: &str,
     ) -> Result<(User, IssuedTokens)> {
-        if !self.guest_login_enabled {
+        if !self.settings.current().await?.guest_login_enabled {
             return Err(Error::forbidden("Guest login is currently disabled"));
         }
         let name = DisplayName::parse(name, MAX_GUEST_NAME)?;

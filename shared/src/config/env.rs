@@ -127,6 +127,11 @@ pub(super) fn apply(
         get("AUTH_REGISTRATION_ENABLED"),
     )?;
     parse_bool(
+        &mut c.auth.token_registration_only,
+        "AUTH_TOKEN_REGISTRATION_ONLY",
+        get("AUTH_TOKEN_REGISTRATION_ONLY"),
+    )?;
+    parse_bool(
         &mut c.auth.guest_login_enabled,
         "AUTH_GUEST_LOGIN_ENABLED",
         get("AUTH_GUEST_LOGIN_ENABLED"),

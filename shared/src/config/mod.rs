@@ -120,6 +120,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Open connections per client address (trusted proxies are exempt).
     pub max_connections_per_client: usize,
+    /// How long an instance trusts the runtime settings it read (every Lambda sees an
+    /// admin's change within this).
+    #[serde(rename = "settingsCacheTTL")]
+    pub settings_cache_ttl: Ttl,
 }
 
 impl Default for ServerConfig {
@@ -141,6 +145,7 @@ impl Default for ServerConfig {
             request_timeout: Ttl::from_secs(30),
             max_connections: 10_000,
             max_connections_per_client: 256,
+            settings_cache_ttl: Ttl::from_secs(5),
         }
     }
 }
@@ -293,6 +298,8 @@ pub struct AuthConfig {
     /// Bedrud's access-token lifetime in hours; honoured when `accessTokenTTL` is unset.
     pub token_duration: Option<u64>,
     pub registration_enabled: bool,
+    /// Registration needs an invite token (admins create them).
+    pub token_registration_only: bool,
     pub guest_login_enabled: bool,
 }
 
@@ -304,6 +311,7 @@ impl Default for AuthConfig {
             refresh_token_ttl: Ttl::from_secs(7 * 24 * 3600),
             token_duration: None,
             registration_enabled: true,
+            token_registration_only: false,
             guest_login_enabled: true,
         }
     }

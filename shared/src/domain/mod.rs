@@ -3,6 +3,7 @@
 
 mod email;
 mod identity;
+mod invite;
 pub mod name;
 mod password;
 pub mod policy;
@@ -11,11 +12,13 @@ mod recording;
 mod room;
 mod room_name;
 mod session;
+mod settings;
 mod standing;
 mod user;
 
 pub use email::Email;
 pub use identity::UserId;
+pub use invite::{InviteRefusal, InviteToken, MAX_INVITE_HOURS};
 pub use name::DisplayName;
 pub use password::Password;
 pub use presence::presence_change;
@@ -26,6 +29,9 @@ pub use room::{
 };
 pub use room_name::RoomName;
 pub use session::{REFRESH_GRACE_SECS, Replay, Session, SessionId};
+pub use settings::{
+    Incoming, MASK, RuntimeSettings, SettingKind, SettingRefusal, SettingValue, StoredSettings,
+};
 pub use standing::{MemberChange, Standing};
 pub use user::{Access, AdminCount, Provider, User, UserChange, is_active_admin};
 

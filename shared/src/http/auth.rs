@@ -81,6 +81,7 @@ struct RegisterBody {
     email: String,
     password: String,
     name: String,
+    invite_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -190,7 +191,10 @@ async fn register(
     JsonBody(b): JsonBody<RegisterBody>,
 ) -> Result<Response> {
     limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
-    let (user, tokens) = s.auth.register(&b.email, &b.password, &b.name).await?;
+    let (user, tokens) = s
+        .auth
+        .register(&b.email, &b.password, &b.name, b.invite_token.as_deref())
+        .await?;
     // iOS decodes top-level tokens; web and desktop read `user` and `tokens`.
     let mut body = session_body(&user, &tokens);
     body["accessToken"] = json!(tokens.access);
@@ -308,23 +312,32 @@ async fn change_password(
     Ok(Json(json!({ "message": "Password updated successfully" })))
 }
 
-/// Public settings; clients fall back to permissive defaults on failure, so this must answer.
+/// Public settings; clients fall back to permissive defaults on failure, so this must answer
+/// (the configuration's values when the stored ones cannot be read).
 async fn settings(State(s): State<AppState>) -> Json<Value> {
-    let c = &s.config;
+    let current = match s.settings.current().await {
+        Ok(c) => (*c).clone(),
+        Err(e) => {
+            tracing::warn!(error = %e, "settings unreadable; answering the configuration's");
+            crate::settings::defaults(&s.config)
+        }
+    };
+    let recordings = s.recordings.available().await.unwrap_or(false);
     Json(json!({
-        "serverName": c.server.name,
-        "registrationEnabled": c.auth.registration_enabled,
-        "tokenRegistrationOnly": false,
-        "guestLoginEnabled": c.auth.guest_login_enabled,
+        "serverName": current.server_name,
+        "registrationEnabled": current.registration_enabled,
+        "tokenRegistrationOnly": current.token_registration_only,
+        "guestLoginEnabled": current.guest_login_enabled,
         "passkeysEnabled": false,
         "oauthProviders": [],
         "requireEmailVerification": false,
-        "recordingsEnabled": false,
-        "chatMessageTTLHours": 2160,
+        "recordingsEnabled": recordings,
+        "chatMessageTTLHours": current.chat_message_ttl_hours,
+        "chatMaxMessageCount": current.chat_max_message_count,
         "chatUploadMaxBytes": 0,
         "chatUploadMaxDimension": 0,
-        "rnnoiseEnabled": false,
-        "krispEnabled": false,
+        "rnnoiseEnabled": current.rnnoise_enabled,
+        "krispEnabled": current.krisp_enabled,
     }))
 }
 

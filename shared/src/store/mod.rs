@@ -13,8 +13,9 @@ use async_trait::async_trait;
 
 use crate::domain::policy::SeatRefusal;
 use crate::domain::{
-    Access, DisplayName, Email, Member, Recording, RecordingId, RecordingMove, Room, RoomId,
-    RoomName, RoomPatch, Session, SessionId, Standing, UnixTime, User, UserId,
+    Access, DisplayName, Email, InviteRefusal, InviteToken, Member, Recording, RecordingId,
+    RecordingMove, Room, RoomId, RoomName, RoomPatch, Session, SessionId, Standing, StoredSettings,
+    UnixTime, User, UserId,
 };
 pub use crate::domain::{MemberChange, UserChange};
 pub use crate::error::{StoreError, StoreResult};
@@ -27,6 +28,14 @@ pub trait UserStore: Send + Sync {
     /// Inserts a user; `Conflict("email already registered")` if the email is taken,
     /// `Conflict("user id taken")` if the id is.
     async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    /// Inserts a user and consumes the invite `token` in the same atomic write; the invite's
+    /// refusal (unknown, expired, another address's, used) leaves nothing written.
+    async fn insert_user_with_invite(
+        &self,
+        user: &User,
+        token: &str,
+        now: UnixTime,
+    ) -> StoreResult<Result<(), InviteRefusal>>;
     async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     /// Sets the name and, if given, the email (conflict if taken). `None` if no such user.
@@ -352,6 +361,27 @@ pub trait RoomStore: Send + Sync {
     async fn active_members(&self, room: &Room) -> StoreResult<Vec<Member>>;
 }
 
+/// Invite tokens, as admins manage them (registration consumes them through `UserStore`).
+#[async_trait]
+pub trait InviteStore: Send + Sync {
+    async fn insert_invite(&self, invite: &InviteToken) -> StoreResult<()>;
+    /// Every invite, newest first.
+    async fn invites(&self) -> StoreResult<Vec<InviteToken>>;
+    /// Removes the invite with this id (idempotent).
+    async fn delete_invite(&self, id: &str) -> StoreResult<()>;
+}
+
+/// The runtime settings admins store: one document, written by compare-and-set on its
+/// revision.
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    /// What is stored (empty at revision 0 when nothing is).
+    async fn settings(&self) -> StoreResult<StoredSettings>;
+    /// Stores `values` at `expected.rev + 1` if the stored revision is still `expected.rev`;
+    /// false if another write came first (read again and reapply).
+    async fn put_settings(&self, next: &StoredSettings, expected_rev: u64) -> StoreResult<bool>;
+}
+
 /// Fixed-window counters shared by every instance (rate limits on Lambda).
 #[async_trait]
 pub trait CounterStore: Send + Sync {
@@ -374,6 +404,8 @@ pub struct Stores {
     pub webhooks: Arc<dyn WebhookLog>,
     pub recordings: Arc<dyn RecordingStore>,
     pub counters: Arc<dyn CounterStore>,
+    pub settings: Arc<dyn SettingsStore>,
+    pub invites: Arc<dyn InviteStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -387,6 +419,8 @@ impl Stores {
             + WebhookLog
             + RecordingStore
             + CounterStore
+            + SettingsStore
+            + InviteStore
             + Health
             + 'static,
     {
@@ -402,6 +436,8 @@ impl Stores {
             + WebhookLog
             + RecordingStore
             + CounterStore
+            + SettingsStore
+            + InviteStore
             + Health
             + 'static,
     {
@@ -412,6 +448,8 @@ impl Stores {
             webhooks: a.clone(),
             recordings: a.clone(),
             counters: a.clone(),
+            settings: a.clone(),
+            invites: a.clone(),
             health: a,
         }
     }

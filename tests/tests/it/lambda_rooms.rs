@@ -103,11 +103,23 @@ async fn rooms_and_join_functions_on_dynamodb_with_request_counts() {
     assert_eq!(created["livekitHost"], "wss://livekit.example.com");
     let id = created["id"].as_str().unwrap().to_string();
     // Every authenticated request reads its session (here a GetItem; join and refresh fold
-    // it into their BatchGetItem): logout, force-logout and deactivation bind at once.
+    // it into their BatchGetItem): logout, force-logout and deactivation bind at once. The
+    // runtime settings (room limits) are read once per cache period per instance.
+    assert_eq!(
+        f.log.take(),
+        ["GetItem", "GetItem", "TransactWriteItems"],
+        "create: the session, the settings (cold cache), then one transaction"
+    );
+    let (status, _, _) = invoke(
+        &f.rooms,
+        &event_as("apigw-v2-room-create.json", &token),
+    )
+    .await;
+    assert_eq!(status, 409, "the fixture's name is taken now");
     assert_eq!(
         f.log.take(),
         ["GetItem", "TransactWriteItems"],
-        "create: the session, then one transaction"
+        "a warm instance reads no settings"
     );
 
     let (status, joined, _) = invoke(&f.join, &event_as("apigw-v2-room-join.json", &token)).await;

@@ -195,7 +195,7 @@ fn layer(module: &str) -> usize {
         "domain" => 1,
         "config" | "telemetry" => 2,
         "aws" | "livekit" | "queue" | "blobs" | "store" | "secrets" | "ratelimit" => 3,
-        "auth" | "rooms" | "moderation" | "attendance" | "recordings" | "webhooks"
+        "settings" | "auth" | "rooms" | "moderation" | "attendance" | "recordings" | "webhooks"
         | "reconciler" | "admin" => 4,
         "state" => 5,
         "http" | "worker" | "runtime" => 6,

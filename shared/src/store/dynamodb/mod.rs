@@ -3,11 +3,13 @@
 //! The layout is documented in `docs/data.md`.
 
 mod counters;
+mod invites;
 mod item;
 mod keys;
 mod recordings;
 pub(crate) mod rooms;
 pub(crate) mod sessions;
+mod settings;
 mod users;
 mod webhooks;
 

@@ -6,11 +6,13 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
 
+use super::invites::{INVITE, invite_pk};
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_s, s};
 use super::keys::{PROFILE, decode_cursor, encode_cursor, user_pk};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
-    Access, AdminCount, DisplayName, Email, Provider, UnixTime, User, UserId, is_active_admin,
+    Access, AdminCount, DisplayName, Email, InviteRefusal, Provider, UnixTime, User, UserId,
+    is_active_admin,
 };
 use crate::store::{
     Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
@@ -81,7 +83,55 @@ fn from_item(item: &Item) -> StoreResult<User> {
     })
 }
 
+/// A failed account insert: which condition (the id, the email claim) says why.
+fn insert_failure(
+    e: aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    >,
+) -> StoreError {
+    match failed_conditions(&e) {
+        Some(failed) if failed.contains(&1) => StoreError::Conflict("email already registered"),
+        Some(failed) if failed.contains(&0) => StoreError::Conflict("user id taken"),
+        Some(_) => StoreError::Conflict("conflicting write"),
+        None => map_sdk(e),
+    }
+}
+
 impl DynamoStore {
+    /// The writes that create an account: the user, its email claim, the admin count.
+    fn user_insert(&self, user: &User) -> Vec<TransactWriteItem> {
+        let put_user = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(user)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("complete put");
+        let mut items = vec![TransactWriteItem::builder().put(put_user).build()];
+        if let Some(email) = &user.email {
+            let claim = Put::builder()
+                .table_name(&self.table)
+                .item("pk", email_pk(email))
+                .item("sk", s("EMAIL"))
+                .item("userId", s(user.id.as_str()))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .expect("complete put");
+            items.push(TransactWriteItem::builder().put(claim).build());
+        }
+        if is_active_admin(user.is_active, &user.accesses) {
+            let count = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(ADMINS))
+                .key("sk", s(ADMINS))
+                .update_expression("ADD admins :one")
+                .expression_attribute_values(":one", n(1))
+                .build()
+                .expect("complete update");
+            items.push(TransactWriteItem::builder().update(count).build());
+        }
+        items
+    }
+
     async fn get_user_item(&self, id: &UserId) -> StoreResult<Option<Item>> {
         self.get(user_pk(id), s(PROFILE)).await
     }
@@ -144,48 +194,66 @@ impl UserStore for DynamoStore {
     /// The user item and, for accounts, an `EMAIL#` claim item, written in one transaction
     /// that fails if either exists.
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
-        let put_user = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_item(user)))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .expect("complete put");
-        let mut tx = self
+        let items = self.user_insert(user);
+        match self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put_user).build());
-        if let Some(email) = &user.email {
-            let claim = Put::builder()
-                .table_name(&self.table)
-                .item("pk", email_pk(email))
-                .item("sk", s("EMAIL"))
-                .item("userId", s(user.id.as_str()))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .expect("complete put");
-            tx = tx.transact_items(TransactWriteItem::builder().put(claim).build());
-        }
-        if is_active_admin(user.is_active, &user.accesses) {
-            let count = Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(ADMINS))
-                .key("sk", s(ADMINS))
-                .update_expression("ADD admins :one")
-                .expression_attribute_values(":one", n(1))
-                .build()
-                .expect("complete update");
-            tx = tx.transact_items(TransactWriteItem::builder().update(count).build());
-        }
-        match tx.send().await {
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
-            Err(e) => match failed_conditions(&e) {
-                Some(failed) if failed.contains(&1) => {
-                    Err(StoreError::Conflict("email already registered"))
-                }
-                Some(failed) if failed.contains(&0) => Err(StoreError::Conflict("user id taken")),
-                Some(_) => Err(StoreError::Conflict("conflicting write")),
-                None => Err(map_sdk(e)),
-            },
+            Err(e) => Err(insert_failure(e)),
+        }
+    }
+
+    /// The account and the invite's use in one transaction: the invite's condition (unused,
+    /// unexpired) and the unique email hold together, so a double click or a race uses an
+    /// invite once.
+    async fn insert_user_with_invite(
+        &self,
+        user: &User,
+        token: &str,
+        now: UnixTime,
+    ) -> StoreResult<Result<(), InviteRefusal>> {
+        let Some(email) = &user.email else {
+            return Ok(Err(InviteRefusal::Invalid));
+        };
+        let Some(invite) = self.invite(token).await? else {
+            return Ok(Err(InviteRefusal::Invalid));
+        };
+        if let Err(refused) = invite.check(email, now) {
+            return Ok(Err(refused));
+        }
+        let mut items = self.user_insert(user);
+        let at = items.len();
+        let consume = Update::builder()
+            .table_name(&self.table)
+            .key("pk", invite_pk(token))
+            .key("sk", s(INVITE))
+            .update_expression("SET usedAt = :now, usedBy = :by")
+            .condition_expression("attribute_not_exists(usedAt) AND expiresAt > :now")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":by", s(user.id.as_str()))
+            .build()
+            .expect("complete update");
+        items.push(TransactWriteItem::builder().update(consume).build());
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if failed_conditions(&e).is_some_and(|f| f.contains(&at)) => {
+                // Used or expired meanwhile: say which.
+                Ok(Err(match self.invite(token).await? {
+                    Some(i) if i.used_at.is_some() => InviteRefusal::Used,
+                    _ => InviteRefusal::Invalid,
+                }))
+            }
+            Err(e) => Err(insert_failure(e)),
         }
     }
 

@@ -3,10 +3,12 @@
 //! pool of readers. All calls run on the blocking pool so the async runtime never waits on disk.
 
 mod counters;
+mod invites;
 pub mod jobs;
 mod recordings;
 mod rooms;
 mod sessions;
+mod settings;
 mod users;
 mod webhooks;
 
@@ -26,6 +28,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_recordings.sql"),
     include_str!("migrations/0006_admission.sql"),
     include_str!("migrations/0007_room_settings.sql"),
+    include_str!("migrations/0008_settings.sql"),
+    include_str!("migrations/0009_invites.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 

@@ -5,7 +5,9 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::rooms::immediate;
 use super::{SqliteStore, map_err};
-use crate::domain::{Access, AdminCount, DisplayName, Email, Provider, UnixTime, User, UserId};
+use crate::domain::{
+    Access, AdminCount, DisplayName, Email, InviteRefusal, Provider, UnixTime, User, UserId,
+};
 use crate::store::{
     Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
 };
@@ -45,6 +47,26 @@ fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
+fn insert(c: &rusqlite::Connection, u: &User) -> StoreResult<()> {
+    c.execute(
+        &format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        params![
+            u.id.as_str(),
+            u.email.as_ref().map(|e| e.as_str()),
+            u.name.as_str(),
+            u.provider.as_str(),
+            accesses_json(u),
+            u.avatar_url,
+            u.is_active,
+            u.password_hash,
+            u.created_at,
+            u.updated_at,
+        ],
+    )
+    .map(|_| ())
+    .map_err(map_err)
+}
+
 fn accesses_json(user: &User) -> String {
     serde_json::to_string(&user.accesses.iter().map(|a| a.as_str()).collect::<Vec<_>>())
         .expect("strings serialize")
@@ -54,26 +76,35 @@ fn accesses_json(user: &User) -> String {
 impl UserStore for SqliteStore {
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
         let u = user.clone();
+        self.write(move |c| insert(c, &u)).await
+    }
+
+    async fn insert_user_with_invite(
+        &self,
+        user: &User,
+        token: &str,
+        now: UnixTime,
+    ) -> StoreResult<Result<(), InviteRefusal>> {
+        let (u, token) = (user.clone(), token.to_string());
         self.write(move |c| {
-            c.execute(
-                &format!(
-                    "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                ),
-                params![
-                    u.id.as_str(),
-                    u.email.as_ref().map(|e| e.as_str()),
-                    u.name.as_str(),
-                    u.provider.as_str(),
-                    accesses_json(&u),
-                    u.avatar_url,
-                    u.is_active,
-                    u.password_hash,
-                    u.created_at,
-                    u.updated_at,
-                ],
+            let tx = immediate(c)?;
+            let Some(email) = &u.email else {
+                return Ok(Err(InviteRefusal::Invalid));
+            };
+            let Some(invite) = super::invites::by_token(&tx, &token)? else {
+                return Ok(Err(InviteRefusal::Invalid));
+            };
+            if let Err(refused) = invite.check(email, now) {
+                return Ok(Err(refused));
+            }
+            insert(&tx, &u)?;
+            tx.execute(
+                "UPDATE invite_tokens SET used_at = ?2, used_by = ?3 WHERE token = ?1",
+                params![token, now, u.id.as_str()],
             )
-            .map(|_| ())
-            .map_err(map_err)
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            Ok(Ok(()))
         })
         .await
     }
