@@ -61,11 +61,7 @@ macro_rules! runtime_settings {
             /// which validation never writes, is ignored).
             pub fn with(&self, stored: &StoredSettings) -> Self {
                 let mut s = self.clone();
-                $(
-                    if let Some(v) = stored.values.get($wire) {
-                        runtime_settings!(@set $ty s.$field, v);
-                    }
-                )+
+                $( runtime_settings!(@set $ty s.$field, stored.values.get($wire)); )+
                 s
             }
 
@@ -79,10 +75,14 @@ macro_rules! runtime_settings {
     (@ty Int) => { i64 };
     (@ty Text) => { String };
     (@ty Secret) => { String };
-    (@set Bool $t:expr, $v:expr) => { if let SettingValue::Bool(b) = $v { $t = *b; } };
-    (@set Int $t:expr, $v:expr) => { if let SettingValue::Int(n) = $v { $t = *n; } };
-    (@set Text $t:expr, $v:expr) => { if let SettingValue::Text(x) = $v { $t = x.clone(); } };
-    (@set Secret $t:expr, $v:expr) => { if let SettingValue::Text(x) = $v { $t = x.clone(); } };
+    (@set Bool $t:expr, $v:expr) => { if let Some(SettingValue::Bool(b)) = $v { $t = *b; } };
+    (@set Int $t:expr, $v:expr) => { if let Some(SettingValue::Int(n)) = $v { $t = *n; } };
+    (@set Text $t:expr, $v:expr) => {
+        if let Some(SettingValue::Text(x)) = $v { $t = x.clone(); }
+    };
+    (@set Secret $t:expr, $v:expr) => {
+        if let Some(SettingValue::Text(x)) = $v { $t = x.clone(); }
+    };
     (@show Bool $v:expr) => { SettingValue::Bool($v) };
     (@show Int $v:expr) => { SettingValue::Int($v) };
     (@show Text $v:expr) => { SettingValue::Text($v.clone()) };
