@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::domain::policy::Caller;
-use crate::domain::{Access, Member, Room, RoomId, UnixTime, User, UserId, now};
+use crate::domain::{
+    Access, Email, InviteToken, MAX_INVITE_HOURS, Member, Room, RoomId, UnixTime, User, UserId, now,
+};
 use crate::error::{Error, Result};
 use crate::livekit::{LiveKit, LiveKitError, LiveParticipant, LiveRoom, found, server_host};
 use crate::store::{
@@ -210,6 +212,41 @@ impl Admin {
                 "This is the last active admin: promote another admin first",
             )),
         }
+    }
+
+    /// Creates an invite: open, or bound to `email`; valid `hours` (1 to 720, default 72).
+    pub async fn create_invite(
+        &self,
+        caller: &Caller,
+        email: Option<&str>,
+        hours: Option<i64>,
+    ) -> Result<InviteToken> {
+        let hours = hours.unwrap_or(72);
+        let hours = u32::try_from(hours)
+            .ok()
+            .filter(|h| (1..=MAX_INVITE_HOURS).contains(h))
+            .ok_or_else(|| {
+                Error::bad_request(format!(
+                    "expiresInHours must be between 1 and {MAX_INVITE_HOURS}"
+                ))
+            })?;
+        let email = email
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(Email::parse)
+            .transpose()?;
+        let invite = InviteToken::new(caller.id.clone(), email, hours, now());
+        self.stores.invites.insert_invite(&invite).await?;
+        Ok(invite)
+    }
+
+    pub async fn invites(&self) -> Result<Vec<InviteToken>> {
+        Ok(self.stores.invites.invites().await?)
+    }
+
+    /// Revokes an invite (unknown ids included: the result is the same).
+    pub async fn delete_invite(&self, id: &str) -> Result<()> {
+        Ok(self.stores.invites.delete_invite(id).await?)
     }
 
     /// The sidecar hands in its supervisor once LiveKit is started.

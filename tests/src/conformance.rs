@@ -580,3 +580,102 @@ pub async fn the_last_admin_stays_and_users_list(s: &Stores) {
         1
     );
 }
+
+/// Runtime settings: one document, each write a compare-and-set on its revision, so of two
+/// admins writing from the same read exactly one wins (the other reads again).
+pub async fn settings_are_compare_and_set(s: &Stores) {
+    use bedrud_shared::domain::{Incoming, StoredSettings};
+    let empty = s.settings.settings().await.unwrap();
+    assert_eq!(empty, StoredSettings::default());
+    let a = empty
+        .merged(&[("serverName".into(), Incoming::Text("A".into()))])
+        .unwrap();
+    let b = empty
+        .merged(&[("guestLoginEnabled".into(), Incoming::Bool(false))])
+        .unwrap();
+    let tasks: Vec<_> = [a, b]
+        .into_iter()
+        .map(|next| {
+            let st = s.settings.clone();
+            tokio::spawn(async move { st.put_settings(&next, 0).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "one of two writes from the same revision wins");
+    let stored = s.settings.settings().await.unwrap();
+    assert_eq!((stored.rev, stored.values.len()), (1, 1));
+    let next = stored
+        .merged(&[("maxRoomsPerUser".into(), Incoming::Int(7))])
+        .unwrap();
+    assert!(s.settings.put_settings(&next, stored.rev).await.unwrap());
+    let again = s.settings.settings().await.unwrap();
+    assert_eq!(again.rev, 2);
+    assert_eq!(again.values.len(), 2, "the first write's value is kept");
+    assert!(
+        !s.settings.put_settings(&next, 1).await.unwrap(),
+        "stale revision"
+    );
+}
+
+/// Invites: consumed in the same write that creates the account, once, only by their address.
+pub async fn invites_are_used_once(s: &Stores) {
+    use bedrud_shared::domain::{InviteRefusal, InviteToken};
+    let admin = account(&email());
+    s.users.insert_user(&admin).await.unwrap();
+    let bound_to = Email::parse(&email()).unwrap();
+    let invite = InviteToken::new(admin.id.clone(), Some(bound_to.clone()), 24, now());
+    s.invites.insert_invite(&invite).await.unwrap();
+    let stranger = account(&email());
+    assert_eq!(
+        s.users
+            .insert_user_with_invite(&stranger, &invite.token, now())
+            .await
+            .unwrap(),
+        Err(InviteRefusal::Invalid),
+        "another address"
+    );
+    assert!(s.users.user_by_id(&stranger.id).await.unwrap().is_none());
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let (st, token) = (s.clone(), invite.token.clone());
+            let who = account(bound_to.as_str());
+            tokio::spawn(async move { st.users.insert_user_with_invite(&who, &token, now()).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Ok(())) => created += 1,
+            Ok(Err(InviteRefusal::Used)) | Err(StoreError::Conflict(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let listed = s.invites.invites().await.unwrap();
+    let used = listed.iter().find(|t| t.id == invite.id).unwrap();
+    assert!(used.used_at.is_some() && used.used_by.is_some());
+    let late = account(&email());
+    let old = InviteToken::new(admin.id.clone(), None, 1, now() - 7200);
+    s.invites.insert_invite(&old).await.unwrap();
+    assert_eq!(
+        s.users
+            .insert_user_with_invite(&late, &old.token, now())
+            .await
+            .unwrap(),
+        Err(InviteRefusal::Invalid),
+        "expired"
+    );
+    s.invites.delete_invite(&old.id).await.unwrap();
+    s.invites.delete_invite(&old.id).await.unwrap();
+    assert!(
+        s.invites
+            .invites()
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.id != old.id)
+    );
+}

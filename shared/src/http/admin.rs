@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/admin/rooms/{room_id}/participants", get(participants))
         .merge(super::admin_users::routes())
+        .merge(super::admin_settings::routes())
 }
 
 /// `?q=` part of the name, `?status=active|archived`, `?limit=` (1–100, default 20),

@@ -95,7 +95,7 @@ impl FromRequestParts<AppState> for AdminCaller {
         let Bearer(claims) = Bearer::from_request_parts(parts, state).await?;
         let caller = claims.caller()?;
         if !caller.is_admin() {
-            return Err(Error::forbidden("Admin access required"));
+            return Err(Error::forbidden("Insufficient access rights"));
         }
         Ok(AdminCaller(caller))
     }

@@ -2,6 +2,7 @@
 //! body limit, request log). The sidecar serves them merged; each Lambda serves its own.
 
 pub mod admin;
+mod admin_settings;
 mod admin_users;
 pub mod auth;
 mod bearer;

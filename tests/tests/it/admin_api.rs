@@ -32,7 +32,7 @@ async fn only_admins() {
         s.api.get(path, None).await.expect(401);
         for who in [&user, &guest] {
             let r = s.api.get(path, who.bearer()).await.expect(403);
-            assert_eq!(r.error(), "Admin access required");
+            assert_eq!(r.error(), "Insufficient access rights");
         }
         s.api.get(path, admin.bearer()).await.expect(200);
     }
@@ -176,7 +176,7 @@ async fn admins_list_inspect_update_and_close_every_room() {
             .call(m, path, owner.bearer(), Some(&body))
             .await
             .expect(403);
-        assert_eq!(r.error(), "Admin access required", "{method} {path}");
+        assert_eq!(r.error(), "Insufficient access rights", "{method} {path}");
     }
 
     // Pages of one, newest first, filtered to this test's rooms.
@@ -299,7 +299,7 @@ async fn admins_manage_accounts_and_their_changes_bind_at_once() {
             .call(m, path, user.bearer(), Some(body))
             .await
             .expect(403);
-        assert_eq!(r.error(), "Admin access required", "{method} {path}");
+        assert_eq!(r.error(), "Insufficient access rights", "{method} {path}");
     }
 
     // One account, its rooms.

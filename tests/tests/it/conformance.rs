@@ -63,6 +63,8 @@ macro_rules! all_cases {
             recordings_move_forward_once,
             all_rooms_paginate_and_filter,
             the_last_admin_stays_and_users_list,
+            settings_are_compare_and_set,
+            invites_are_used_once,
         );
     };
 }

@@ -110,11 +110,7 @@ async fn rooms_and_join_functions_on_dynamodb_with_request_counts() {
         ["GetItem", "GetItem", "TransactWriteItems"],
         "create: the session, the settings (cold cache), then one transaction"
     );
-    let (status, _, _) = invoke(
-        &f.rooms,
-        &event_as("apigw-v2-room-create.json", &token),
-    )
-    .await;
+    let (status, _, _) = invoke(&f.rooms, &event_as("apigw-v2-room-create.json", &token)).await;
     assert_eq!(status, 409, "the fixture's name is taken now");
     assert_eq!(
         f.log.take(),

@@ -3,6 +3,7 @@
 //! cores); `large_recording` stays apart because it measures this process's peak memory.
 
 mod admin_api;
+mod admin_console;
 mod auth_api;
 mod auth_api_dynamodb;
 mod blobs;

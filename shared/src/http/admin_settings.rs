@@ -1,0 +1,229 @@
+//! `/api/admin/settings*` and `/api/admin/invite-tokens*`: the runtime settings admins change
+//! while the server runs, their checks, and the invites that open registration when it is
+//! invite-only.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::bearer::AdminCaller;
+use super::json::{JsonBody, shape_is_bad_request};
+use super::rfc3339;
+use crate::domain::{Incoming, InviteToken, RuntimeSettings, SettingValue};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/settings", get(settings).put(update))
+        .route("/api/admin/settings/validate", post(validate))
+        .route("/api/admin/invite-tokens", get(invites).post(create_invite))
+        .route("/api/admin/invite-tokens/{id}", delete(delete_invite))
+}
+
+/// Every setting by name, secrets masked.
+fn shown(s: &RuntimeSettings) -> Map<String, Value> {
+    s.shown()
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                SettingValue::Bool(b) => Value::Bool(b),
+                SettingValue::Int(n) => Value::from(n),
+                SettingValue::Text(t) => Value::String(t),
+            };
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+async fn settings(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Map<String, Value>>> {
+    Ok(Json(shown(&*s.settings.current().await?)))
+}
+
+/// A partial change: the keys sent (unknown ones ignored, `null` back to the default), the
+/// effective settings after it.
+async fn update(
+    State(s): State<AppState>,
+    _: AdminCaller,
+    body: std::result::Result<JsonBody<Value>, Error>,
+) -> Result<Json<Map<String, Value>>> {
+    let JsonBody(body) = body.map_err(shape_is_bad_request)?;
+    let Value::Object(map) = body else {
+        return Err(Error::bad_request(
+            "the body must be a JSON object of settings",
+        ));
+    };
+    let change: Vec<(String, Incoming)> = map
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Null => Incoming::Null,
+                Value::Bool(b) => Incoming::Bool(b),
+                Value::Number(n) => n.as_i64().map_or(Incoming::Number, Incoming::Int),
+                Value::String(t) => Incoming::Text(t),
+                Value::Array(_) | Value::Object(_) => Incoming::Other,
+            };
+            (k, v)
+        })
+        .collect();
+    Ok(Json(shown(&*s.settings.update(&change).await?)))
+}
+
+/// One check's outcome, as the web's settings pages show it.
+#[derive(Serialize)]
+struct Check {
+    status: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Checks {
+    checks: Map<String, Value>,
+}
+
+/// What each dependency says now: LiveKit (a real probe), TLS files, recordings storage,
+/// mail. Always 200 (the checks carry the verdicts).
+async fn validate(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Checks>> {
+    let mut checks = Map::new();
+    let lk = s.admin.livekit_status().await?;
+    let livekit = if lk.connected {
+        Check {
+            status: "ok",
+            message: format!("LiveKit at {} answers", lk.internal_host),
+        }
+    } else {
+        let why = lk.api.error.or(lk.health.error).unwrap_or_default();
+        Check {
+            status: "error",
+            message: why,
+        }
+    };
+    checks.insert(
+        "livekit".into(),
+        serde_json::to_value(livekit).map_err(Error::internal)?,
+    );
+    let server = &s.config.server;
+    let tls = match (&server.cert_file, &server.key_file) {
+        _ if !server.enable_tls => Check {
+            status: "skipped",
+            message: "TLS is off (server.enableTLS)".into(),
+        },
+        (Some(c), Some(k)) if c.is_file() && k.is_file() => Check {
+            status: "ok",
+            message: format!("certificate {} and key are readable", c.display()),
+        },
+        _ => Check {
+            status: "error",
+            message: "server.certFile / server.keyFile are not readable files".into(),
+        },
+    };
+    checks.insert(
+        "tls".into(),
+        serde_json::to_value(tls).map_err(Error::internal)?,
+    );
+    let rec = &s.config.recordings;
+    let s3 = match &rec.bucket {
+        None => Check {
+            status: "skipped",
+            message: "no recordings bucket: recordings go to the server's directory".into(),
+        },
+        Some(b) => Check {
+            status: "ok",
+            message: format!("recordings go to bucket {b}"),
+        },
+    };
+    checks.insert(
+        "s3".into(),
+        serde_json::to_value(s3).map_err(Error::internal)?,
+    );
+    let email = Check {
+        status: "skipped",
+        message: "no mail provider is configured".into(),
+    };
+    checks.insert(
+        "email".into(),
+        serde_json::to_value(email).map_err(Error::internal)?,
+    );
+    Ok(Json(Checks { checks }))
+}
+
+/// An invite as the web and iOS read it (iOS needs `used` on the create answer too).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InviteView {
+    id: String,
+    token: String,
+    email: Option<String>,
+    expires_at: String,
+    used_at: Option<String>,
+    used: bool,
+    created_at: String,
+    created_by: String,
+}
+
+impl From<&InviteToken> for InviteView {
+    fn from(t: &InviteToken) -> Self {
+        Self {
+            id: t.id.clone(),
+            token: t.token.clone(),
+            email: t.email.as_ref().map(|e| e.to_string()),
+            expires_at: rfc3339(t.expires_at),
+            used_at: t.used_at.map(rfc3339),
+            used: t.used_at.is_some(),
+            created_at: rfc3339(t.created_at),
+            created_by: t.created_by.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct InviteList {
+    tokens: Vec<InviteView>,
+    total: usize,
+}
+
+async fn invites(State(s): State<AppState>, _: AdminCaller) -> Result<Json<InviteList>> {
+    let all = s.admin.invites().await?;
+    Ok(Json(InviteList {
+        total: all.len(),
+        tokens: all.iter().map(InviteView::from).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewInvite {
+    email: Option<String>,
+    expires_in_hours: Option<i64>,
+}
+
+async fn create_invite(
+    State(s): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    body: std::result::Result<JsonBody<NewInvite>, Error>,
+) -> Result<(StatusCode, Json<InviteView>)> {
+    let JsonBody(b) = body.map_err(shape_is_bad_request)?;
+    let invite = s
+        .admin
+        .create_invite(&caller, b.email.as_deref(), b.expires_in_hours)
+        .await?;
+    Ok((StatusCode::CREATED, Json(InviteView::from(&invite))))
+}
+
+#[derive(Serialize)]
+struct Done {
+    status: &'static str,
+}
+
+async fn delete_invite(
+    State(s): State<AppState>,
+    _: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Done>> {
+    s.admin.delete_invite(&id).await?;
+    Ok(Json(Done { status: "success" }))
+}
