@@ -9,7 +9,7 @@
 //! 3. Ports and adapters: `store` (SQLite, DynamoDB), `queue`, `blobs`, `livekit` (server API,
 //!    tokens, webhook verification), `ratelimit`, `aws`, `secrets`.
 //! 4. Services, one per capability: `settings`, `auth`, `rooms`, `moderation`, `attendance`,
-//!    `webhooks`, `reconciler`, `recordings`, `admin`.
+//!    `webhooks`, `reconciler`, `recordings`, `participants`, `admin`.
 //! 5. `state`: the services assembled once per process.
 //! 6. `http` (one router per capability, every handler through a service), `worker`,
 //!    `runtime` (the sidecar's and the tests' assembly).
@@ -29,6 +29,7 @@ pub mod http;
 pub mod lambda;
 pub mod livekit;
 pub mod moderation;
+pub mod participants;
 pub mod queue;
 pub mod ratelimit;
 pub mod reconciler;

@@ -94,6 +94,46 @@ impl Action {
     }
 }
 
+/// A `system` packet the clients act on (A6): nothing is stored, nothing changes in LiveKit
+/// but the message. The web client deafens itself on `deafen`, shows a banner on the asks,
+/// and notes a spotlight in the chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Deafen,
+    Undeafen,
+    AskUnmute,
+    AskCamera,
+    /// Broadcast to the whole room; any participant may be spotlit.
+    Spotlight,
+}
+
+impl Signal {
+    /// `ask/{action}`: `unmute` or `camera`.
+    pub fn ask(action: &str) -> Option<Self> {
+        match action {
+            "unmute" => Some(Signal::AskUnmute),
+            "camera" => Some(Signal::AskCamera),
+            _ => None,
+        }
+    }
+
+    fn event(self) -> &'static str {
+        match self {
+            Signal::Deafen => "deafen",
+            Signal::Undeafen => "undeafen",
+            Signal::AskUnmute => "ask_unmute",
+            Signal::AskCamera => "ask_camera",
+            Signal::Spotlight => "spotlight",
+        }
+    }
+
+    /// Sent to the target alone, under the guards of the other moderation actions (not
+    /// yourself, not the owner, a moderator only by the owner or an admin).
+    fn targeted(self) -> bool {
+        self != Signal::Spotlight
+    }
+}
+
 /// The answer to one action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -186,6 +226,29 @@ impl Moderation {
             status: "success",
             in_meeting,
         })
+    }
+
+    /// Sends a signal about `identity`, who must be in the meeting now.
+    pub async fn signal(
+        &self,
+        caller: &Caller,
+        room: &RoomId,
+        identity: &str,
+        signal: Signal,
+    ) -> Result<()> {
+        let room = if signal.targeted() {
+            self.scene(caller, room, identity).await?.room
+        } else {
+            self.moderated_room(caller, room).await?
+        };
+        let lk = self.livekit()?;
+        let name = room.livekit_name();
+        let p = found(lk.participant(&name, identity).await)?.ok_or_else(participant_not_found)?;
+        let mut message = system_event(signal.event(), caller, Some(&p.identity));
+        if signal.targeted() {
+            message.to = vec![p.identity.clone()];
+        }
+        found(lk.send_data(&name, &message).await)?.ok_or_else(participant_not_found)
     }
 
     /// Mutes every microphone in the meeting except the owner's, moderators' and the

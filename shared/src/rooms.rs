@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::livekit::{JoinToken, JoinTokens, LiveKit, LiveKitError, participant_metadata};
 use crate::settings::Settings;
-use crate::store::{CreateRoom, Occupy, RoomStore, RoomWrite};
+use crate::store::{Counted, CreateRoom, Occupy, RecordingStore, RoomStore, RoomWrite};
 
 /// Pages are read in this size when a route returns a whole list.
 const LIST_PAGE: u32 = 100;
@@ -69,8 +69,16 @@ enum Found {
     Archived(Room),
 }
 
+/// An archived room and how many recordings it kept.
+#[derive(Debug, Clone)]
+pub struct ArchivedRoom {
+    pub room: Room,
+    pub recordings: usize,
+}
+
 pub struct Rooms {
     store: Arc<dyn RoomStore>,
+    recordings: Arc<dyn RecordingStore>,
     tokens: Option<JoinTokens>,
     livekit: Option<Arc<dyn LiveKit>>,
     settings: Arc<Settings>,
@@ -79,6 +87,7 @@ pub struct Rooms {
 impl Rooms {
     pub fn new(
         store: Arc<dyn RoomStore>,
+        recordings: Arc<dyn RecordingStore>,
         livekit: Option<Arc<dyn LiveKit>>,
         settings: Arc<Settings>,
         config: &Config,
@@ -89,6 +98,7 @@ impl Rooms {
         });
         Self {
             store,
+            recordings,
             tokens,
             livekit,
             settings,
@@ -154,6 +164,37 @@ impl Rooms {
                 None => return Ok(rooms),
             }
         }
+    }
+
+    /// The caller's archived rooms, most recently archived first, with their recording
+    /// counts: `limit` of them after the first `offset`.
+    pub async fn archived(
+        &self,
+        caller: &Caller,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Counted<ArchivedRoom>> {
+        refuse_guests(caller)?;
+        let rooms = self.store.archived_rooms(&caller.id, offset, limit).await?;
+        let counts = futures_util::future::try_join_all(
+            rooms
+                .items
+                .iter()
+                .map(|r| self.recordings.room_recordings(&r.id)),
+        )
+        .await?;
+        Ok(Counted {
+            total: rooms.total,
+            items: rooms
+                .items
+                .into_iter()
+                .zip(counts)
+                .map(|(room, recs)| ArchivedRoom {
+                    room,
+                    recordings: recs.len(),
+                })
+                .collect(),
+        })
     }
 
     /// Whether `name` could be entered by `caller` now (anonymous callers: public rooms

@@ -10,6 +10,7 @@ use crate::auth::Auth;
 use crate::config::{Config, ConfigError};
 use crate::livekit::{self, LiveKit};
 use crate::moderation::Moderation;
+use crate::participants::Participants;
 use crate::ratelimit::RateLimiter;
 use crate::recordings::{Media, Recordings};
 use crate::rooms::Rooms;
@@ -39,6 +40,7 @@ pub struct Inner {
     pub auth: Auth,
     pub rooms: Rooms,
     pub moderation: Moderation,
+    pub participants: Participants,
     pub webhooks: Webhooks,
     pub recordings: Arc<Recordings>,
     pub admin: Admin,
@@ -86,6 +88,7 @@ impl AppState {
         );
         let rooms = Rooms::new(
             stores.rooms.clone(),
+            stores.recordings.clone(),
             livekit.clone(),
             settings.clone(),
             &config,
@@ -111,6 +114,8 @@ impl AppState {
             &config,
         );
         let admin = Admin::new(&stores, livekit.clone(), &config);
+        let participants =
+            Participants::new(stores.rooms.clone(), stores.users.clone(), livekit.clone());
         Ok(Self(Arc::new(Inner {
             config,
             stores,
@@ -118,6 +123,7 @@ impl AppState {
             auth,
             rooms,
             moderation,
+            participants,
             webhooks,
             recordings,
             admin,

@@ -11,6 +11,7 @@ use bedrud_shared::store::{Rotation, StoreError, Stores};
 
 use crate::unique;
 
+pub use crate::conformance_admin::*;
 pub use crate::conformance_rooms::*;
 pub use crate::reconcile::*;
 

@@ -188,6 +188,7 @@ impl LiveKitDouble {
             },
             ..Default::default()
         });
+        let is_publisher = !tracks.is_empty();
         let tracks = tracks
             .iter()
             .zip(track_sids)
@@ -200,6 +201,22 @@ impl LiveKitDouble {
                     _ => proto::TrackType::Video as i32,
                 },
                 source: *source as i32,
+                // Video announces its simulcast layers, as LiveKit's clients publish them.
+                codecs: match source {
+                    proto::TrackSource::Camera | proto::TrackSource::ScreenShare => {
+                        vec![proto::SimulcastCodecInfo {
+                            mime_type: "video/VP8".into(),
+                            layers: [150_000, 500_000]
+                                .map(|bitrate| proto::VideoLayer {
+                                    bitrate,
+                                    ..Default::default()
+                                })
+                                .into(),
+                            ..Default::default()
+                        }]
+                    }
+                    _ => Vec::new(),
+                },
                 ..Default::default()
             })
             .collect();
@@ -209,6 +226,7 @@ impl LiveKitDouble {
                 sid: psid,
                 identity: identity.into(),
                 state: proto::participant_info::State::Active as i32,
+                is_publisher,
                 joined_at: now_secs(),
                 tracks,
                 metadata: r#"{"role":"participant","accesses":["user"],"displayName":"Ann"}"#

@@ -1,5 +1,6 @@
 //! Lambda `moderation`: `POST /api/room/{roomId}/…` (kick, ban, unban, mute, video off,
-//! screen-share stop, promote, demote, chat block/unblock, permissions, mute-all, end). Each
+//! screen-share stop, promote, demote, chat block/unblock, permissions, mute-all, end, the
+//! system signals) and the participant profile and info reads. Each
 //! action is persisted, then applied through LiveKit's RoomService. Wiring only.
 
 use bedrud_shared::http::moderation;

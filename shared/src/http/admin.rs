@@ -14,9 +14,9 @@ use super::json::JsonBody;
 use super::rfc3339;
 use super::rooms::{RoomView, UpdateBody};
 use crate::admin::{Check, RoomPresence};
-use crate::domain::{Member, Room, RoomId};
+use crate::domain::{Member, Room, RoomId, Source};
 use crate::error::{Error, Result};
-use crate::livekit::{LiveParticipant, LiveRoom};
+use crate::livekit::{LiveParticipant, LiveRoom, LiveTrack, TrackKind};
 use crate::state::AppState;
 use crate::store::RoomFilter;
 
@@ -127,21 +127,49 @@ impl From<&Member> for SeatView {
     }
 }
 
+/// A published track as the admin page draws it (`type` and `source` in LiveKit's names).
 #[derive(Serialize)]
 struct TrackView {
     sid: String,
-    source: Option<&'static str>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    source: &'static str,
     muted: bool,
+    bitrate: u64,
 }
 
-/// Someone in the meeting, as LiveKit has it.
+impl From<&LiveTrack> for TrackView {
+    fn from(t: &LiveTrack) -> Self {
+        Self {
+            sid: t.sid.clone(),
+            kind: match t.kind {
+                TrackKind::Audio => "AUDIO",
+                TrackKind::Video => "VIDEO",
+                TrackKind::Other => "DATA",
+            },
+            source: match t.source {
+                Some(Source::Camera) => "CAMERA",
+                Some(Source::Microphone) => "MICROPHONE",
+                Some(Source::ScreenShare) => "SCREEN_SHARE",
+                Some(Source::ScreenShareAudio) => "SCREEN_SHARE_AUDIO",
+                None => "UNKNOWN",
+            },
+            muted: t.muted,
+            bitrate: t.bitrate,
+        }
+    }
+}
+
+/// Someone in the meeting, as LiveKit has it (`joinedAt` in Unix seconds).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct LiveParticipantView {
+pub(super) struct LiveParticipantView {
     sid: String,
     identity: String,
     name: String,
+    state: &'static str,
     joined_at: i64,
+    is_publisher: bool,
     tracks: Vec<TrackView>,
 }
 
@@ -151,16 +179,10 @@ impl From<&LiveParticipant> for LiveParticipantView {
             sid: p.sid.clone(),
             identity: p.identity.clone(),
             name: p.name.clone(),
+            state: p.state,
             joined_at: p.joined_at,
-            tracks: p
-                .tracks
-                .iter()
-                .map(|t| TrackView {
-                    sid: t.sid.clone(),
-                    source: t.source.map(|s| s.as_str()),
-                    muted: t.muted,
-                })
-                .collect(),
+            is_publisher: p.is_publisher,
+            tracks: p.tracks.iter().map(TrackView::from).collect(),
         }
     }
 }
@@ -169,7 +191,9 @@ impl From<&LiveParticipant> for LiveParticipantView {
 #[serde(rename_all = "camelCase")]
 struct ParticipantsView {
     room: RoomView,
-    participants: Option<Vec<LiveParticipantView>>,
+    /// Always a list (the web page iterates it): empty when LiveKit could not be read, and
+    /// `livekitError` says why.
+    participants: Vec<LiveParticipantView>,
     stored: Vec<SeatView>,
     livekit_error: Option<String>,
 }
@@ -181,8 +205,8 @@ impl From<&RoomPresence> for ParticipantsView {
             participants: p
                 .live
                 .as_ref()
-                .ok()
-                .map(|l| l.iter().map(LiveParticipantView::from).collect()),
+                .map(|l| l.iter().map(LiveParticipantView::from).collect())
+                .unwrap_or_default(),
             stored: p.stored.iter().map(SeatView::from).collect(),
             livekit_error: p.live.as_ref().err().cloned(),
         }

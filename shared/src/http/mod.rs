@@ -12,6 +12,8 @@ pub mod health;
 pub mod join;
 mod json;
 pub mod moderation;
+mod paging;
+mod participants;
 pub mod recordings;
 pub mod rooms;
 pub mod socket;

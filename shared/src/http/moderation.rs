@@ -1,7 +1,8 @@
 //! `POST /api/room/{roomId}/…` moderation in Bedrud's paths (kick, ban, mute, video off,
 //! screen share stop, promote, demote, chat block) plus the ones Bedrud lacks: unban, chat
-//! unblock, permissions, mute-all, end. Clients send no body, an empty one or `{}`; every
-//! success answers JSON.
+//! unblock, permissions, mute-all, end; and the `system` signals the clients act on
+//! (deafen, undeafen, ask to unmute or turn the camera on, spotlight). Clients send no body,
+//! an empty one or `{}`; every success answers JSON.
 
 use axum::Json;
 use axum::Router;
@@ -14,7 +15,7 @@ use super::bearer::Bearer;
 use super::json::{JsonBody, shape_is_bad_request};
 use crate::domain::{RoomId, Source};
 use crate::error::{Error, Result};
-use crate::moderation::{Action, Outcome};
+use crate::moderation::{Action, Outcome, Signal};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -42,8 +43,13 @@ pub fn routes() -> Router<AppState> {
             "/api/room/{room_id}/permissions/{identity}",
             post(permissions),
         )
+        .route("/api/room/{room_id}/deafen/{identity}", post(deafen))
+        .route("/api/room/{room_id}/undeafen/{identity}", post(undeafen))
+        .route("/api/room/{room_id}/ask/{identity}/{action}", post(ask))
+        .route("/api/room/{room_id}/spotlight/{identity}", post(spotlight))
         .route("/api/room/{room_id}/mute-all", post(mute_all))
         .route("/api/room/{room_id}/end", post(end))
+        .merge(super::participants::routes())
 }
 
 type Target = Path<(String, String)>;
@@ -117,6 +123,43 @@ async fn chat_unblock(
     Path(t): Target,
 ) -> Result<Json<Value>> {
     act(&s, b, t, Action::ChatBlock(false)).await
+}
+
+async fn signal(
+    s: &AppState,
+    claims: Bearer,
+    (room, identity): (String, String),
+    signal: Signal,
+) -> Result<Json<Value>> {
+    let room = RoomId::parse(&room)?;
+    s.moderation
+        .signal(&claims.0.caller()?, &room, &identity, signal)
+        .await?;
+    Ok(Json(json!({ "status": "success" })))
+}
+
+async fn deafen(State(s): State<AppState>, b: Bearer, Path(t): Target) -> Result<Json<Value>> {
+    signal(&s, b, t, Signal::Deafen).await
+}
+
+async fn undeafen(State(s): State<AppState>, b: Bearer, Path(t): Target) -> Result<Json<Value>> {
+    signal(&s, b, t, Signal::Undeafen).await
+}
+
+/// `ask/{identity}/unmute` or `ask/{identity}/camera`.
+async fn ask(
+    State(s): State<AppState>,
+    b: Bearer,
+    Path((room, identity, action)): Path<(String, String, String)>,
+) -> Result<Json<Value>> {
+    let sig = Signal::ask(&action).ok_or_else(|| {
+        Error::bad_request(format!("unknown action {action:?}: use unmute or camera"))
+    })?;
+    signal(&s, b, (room, identity), sig).await
+}
+
+async fn spotlight(State(s): State<AppState>, b: Bearer, Path(t): Target) -> Result<Json<Value>> {
+    signal(&s, b, t, Signal::Spotlight).await
 }
 
 /// `{"canPublishSources": ["camera", …], "canPublishData": bool}`, LiveKit's own names;

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::routing::{delete, get, post, put};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use super::auth::{guest_rule, limit};
 use super::bearer::{Bearer, MaybeBearer};
 use super::client_ip::ClientIp;
 use super::json::JsonBody;
+use super::paging::{PageInfo, Paging, query};
 use super::rfc3339;
 use crate::domain::{Room, RoomId, RoomSettings, SettingsPatch};
 use crate::error::{Error, Result};
@@ -22,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/room/create", post(create))
         .route("/api/room/list", get(list))
+        .route("/api/room/archived", get(archived))
         .route("/api/room/check/{room_name}", get(check))
         .route("/api/room/{room_id}/settings", put(update))
         .route("/api/room/{room_id}", delete(archive))
@@ -181,6 +184,58 @@ async fn create(
 async fn list(State(s): State<AppState>, Bearer(claims): Bearer) -> Result<Json<Vec<RoomView>>> {
     let rooms = s.rooms.list(&claims.caller()?).await?;
     Ok(Json(rooms.iter().map(RoomView::from).collect()))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<String>,
+    limit: Option<String>,
+}
+
+/// An archived room with its recording count (Bedrud's `/api/room/archived`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArchivedView {
+    id: String,
+    name: String,
+    created_at: String,
+    deleted_at: Option<String>,
+    recording_count: usize,
+}
+
+#[derive(Serialize)]
+struct ArchivedPage {
+    rooms: Vec<ArchivedView>,
+    #[serde(flatten)]
+    page: PageInfo,
+}
+
+/// The caller's archived rooms, most recently archived first (`?page`, `?limit` up to 100).
+async fn archived(
+    State(s): State<AppState>,
+    Bearer(claims): Bearer,
+    q: std::result::Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<ArchivedPage>> {
+    let q = query(q)?;
+    let paging = Paging::parse(q.page.as_deref(), q.limit.as_deref(), 20, 100)?;
+    let found = s
+        .rooms
+        .archived(&claims.caller()?, paging.offset(), paging.limit)
+        .await?;
+    Ok(Json(ArchivedPage {
+        rooms: found
+            .items
+            .iter()
+            .map(|a| ArchivedView {
+                id: a.room.id.to_string(),
+                name: a.room.name.to_string(),
+                created_at: rfc3339(a.room.created_at),
+                deleted_at: a.room.archived_at.map(rfc3339),
+                recording_count: a.recordings,
+            })
+            .collect(),
+        page: PageInfo::new(found.total, paging),
+    }))
 }
 
 async fn check(

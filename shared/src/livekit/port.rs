@@ -34,6 +34,8 @@ pub struct LiveTrack {
     /// `None` when the client did not say (LiveKit's `UNKNOWN`).
     pub source: Option<Source>,
     pub muted: bool,
+    /// Bits per second the publisher announced (the sum of its video layers; 0 for audio).
+    pub bitrate: u64,
 }
 
 impl LiveTrack {
@@ -69,6 +71,9 @@ pub struct LiveParticipant {
     pub metadata: String,
     /// Unix seconds.
     pub joined_at: i64,
+    /// LiveKit's connection state: `JOINING`, `JOINED`, `ACTIVE` or `DISCONNECTED`.
+    pub state: &'static str,
+    pub is_publisher: bool,
     pub tracks: Vec<LiveTrack>,
     pub permission: Option<Permission>,
 }

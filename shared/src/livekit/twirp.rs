@@ -448,6 +448,13 @@ pub fn live_participant(p: proto::ParticipantInfo) -> LiveParticipant {
         name: p.name,
         metadata: p.metadata,
         joined_at: p.joined_at,
+        state: match proto::participant_info::State::try_from(p.state) {
+            Ok(proto::participant_info::State::Joining) => "JOINING",
+            Ok(proto::participant_info::State::Joined) => "JOINED",
+            Ok(proto::participant_info::State::Active) => "ACTIVE",
+            _ => "DISCONNECTED",
+        },
+        is_publisher: p.is_publisher,
         tracks: p
             .tracks
             .into_iter()
@@ -458,6 +465,11 @@ pub fn live_participant(p: proto::ParticipantInfo) -> LiveParticipant {
                     _ => TrackKind::Other,
                 },
                 source: source(t.source),
+                // The primary codec's layers (a backup codec's would count the same video twice).
+                bitrate: t
+                    .codecs
+                    .first()
+                    .map_or(0, |c| c.layers.iter().map(|l| u64::from(l.bitrate)).sum()),
                 sid: t.sid,
                 muted: t.muted,
             })

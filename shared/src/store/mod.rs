@@ -260,6 +260,13 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// One page of a list and how many items the whole list holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted<T> {
+    pub total: u64,
+    pub items: Vec<T>,
+}
+
 /// Rooms and their members. Names are unique among active rooms; capacity and bans are
 /// enforced by `occupy` in one conditional write.
 #[async_trait]
@@ -292,6 +299,13 @@ pub trait RoomStore: Send + Sync {
         limit: u32,
         after: Option<&str>,
     ) -> StoreResult<Page<Room>>;
+    /// The owner's archived rooms, most recently archived first, skipping `offset`.
+    async fn archived_rooms(
+        &self,
+        owner: &UserId,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Counted<Room>>;
     async fn update_room(
         &self,
         id: &RoomId,

@@ -229,7 +229,8 @@ async fn admins_list_inspect_update_and_close_every_room() {
         .expect(200)
         .body;
     assert_eq!(p["participants"][0]["identity"], json!(user.id));
-    assert_eq!(p["participants"][0]["tracks"][0]["source"], "microphone");
+    assert_eq!(p["participants"][0]["tracks"][0]["source"], "MICROPHONE");
+    assert_eq!(p["participants"][0]["tracks"][0]["type"], "AUDIO");
     assert_eq!(p["stored"][0]["identity"], json!(user.id));
     assert!(p["livekitError"].is_null());
 

@@ -65,6 +65,7 @@ macro_rules! all_cases {
             the_last_admin_stays_and_users_list,
             settings_are_compare_and_set,
             invites_are_used_once,
+            archived_rooms_by_owner,
         );
     };
 }
@@ -80,7 +81,12 @@ fn every_case_is_listed() {
     let listed = &list[list.find("suite!($backend:").expect("the case list")..];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut missing = Vec::new();
-    for file in ["conformance.rs", "conformance_rooms.rs", "reconcile.rs"] {
+    for file in [
+        "conformance.rs",
+        "conformance_rooms.rs",
+        "conformance_admin.rs",
+        "reconcile.rs",
+    ] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
         for line in text.lines() {
             let Some(rest) = line.strip_prefix("pub async fn ") else {

@@ -16,6 +16,7 @@ mod lambda_auth;
 mod lambda_recordings;
 mod lambda_rooms;
 mod livekit_double;
+mod meeting_extras;
 mod moderation_api;
 mod module_graph;
 mod oldest_shapes;

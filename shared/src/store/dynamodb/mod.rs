@@ -6,6 +6,7 @@ mod counters;
 mod invites;
 mod item;
 mod keys;
+mod pages;
 mod recordings;
 pub(crate) mod rooms;
 pub(crate) mod sessions;

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_bool, opt_n, opt_s, s};
 use super::keys::{self, decode_cursor, encode_cursor};
+use super::pages::Range;
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::policy;
 use crate::domain::{
@@ -20,12 +21,14 @@ use crate::domain::{
     RoomPatch, RoomSettings, Session, SessionId, Source, UnixTime, UserId, presence_change,
 };
 use crate::store::{
-    Changed, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen, SeenOutcome,
-    StoreError, StoreResult,
+    Changed, Counted, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen,
+    SeenOutcome, StoreError, StoreResult,
 };
 
 const ROOM: &str = "ROOM";
 const COUNT: &str = "ROOMCOUNT";
+/// Sort-key prefix of an owner's archived rooms in their partition.
+const ARCHIVED_PREFIX: &str = "ARCHIVED#";
 /// `gsi3pk` of every room.
 const ALL: &str = "ROOMS";
 /// `gsi2pk` of rooms that took a seat or started a meeting since they were last settled.
@@ -93,6 +96,20 @@ fn room_attrs(r: &Room) -> Item {
     // Every room once (the active item, later the archived record): the admins' list.
     item.insert("gsi3pk".into(), s(ALL));
     item.insert("gsi3sk".into(), order_key(r.created_at, &r.id));
+    item
+}
+
+/// The owner's copy of an archived room, in their partition, most recently archived last
+/// in key order (their `/api/room/archived`).
+fn archived_entry(r: &Room, archived_at: UnixTime) -> Item {
+    let mut item = room_attrs(r);
+    item.remove("gsi3pk");
+    item.remove("gsi3sk");
+    item.insert("pk".into(), count_pk(&r.created_by));
+    item.insert(
+        "sk".into(),
+        s(format!("{ARCHIVED_PREFIX}{archived_at:020}#{}", r.id)),
+    );
     item
 }
 
@@ -584,6 +601,23 @@ impl RoomStore for DynamoStore {
         })
     }
 
+    async fn archived_rooms(
+        &self,
+        owner: &UserId,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Counted<Room>> {
+        let range = Range::table_prefix(format!("USER#{owner}"), ARCHIVED_PREFIX);
+        let (total, items) = tokio::try_join!(
+            self.count_range(&range),
+            self.page_range(&range, offset, limit)
+        )?;
+        Ok(Counted {
+            total,
+            items: items.iter().map(room_from).collect::<StoreResult<_>>()?,
+        })
+    }
+
     async fn update_room(
         &self,
         id: &RoomId,
@@ -697,6 +731,11 @@ impl RoomStore for DynamoStore {
                 .expression_attribute_values(":t", b(true))
                 .build()
                 .expect("complete put");
+            let listed = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(archived_entry(&room, now)))
+                .build()
+                .expect("complete put");
             let count = Update::builder()
                 .table_name(&self.table)
                 .key("pk", count_pk(&room.created_by))
@@ -710,6 +749,7 @@ impl RoomStore for DynamoStore {
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().delete(release).build())
                 .transact_items(tx_put(archive))
+                .transact_items(tx_put(listed))
                 .transact_items(tx_update(count))
                 .send()
                 .await;

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_room_settings.sql"),
     include_str!("migrations/0008_settings.sql"),
     include_str!("migrations/0009_invites.sql"),
+    include_str!("migrations/0010_archived_by_owner.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 

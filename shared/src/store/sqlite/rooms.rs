@@ -11,8 +11,8 @@ use crate::domain::{
     RoomPatch, RoomSettings, Session, SessionId, Source, UnixTime, UserId, presence_change,
 };
 use crate::store::{
-    Changed, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen, SeenOutcome,
-    StoreError, StoreResult,
+    Changed, Counted, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen,
+    SeenOutcome, StoreError, StoreResult,
 };
 
 const ROOM_COLUMNS: &str = "id, name, created_by, admin_id, is_active, is_public, \
@@ -296,6 +296,40 @@ impl RoomStore for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(map_err)?;
             Ok(page(items, limit as usize))
+        })
+        .await
+    }
+
+    async fn archived_rooms(
+        &self,
+        owner: &UserId,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Counted<Room>> {
+        let owner = owner.as_str().to_string();
+        self.read(move |c| {
+            let total: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM rooms WHERE created_by = ?1 AND is_active = 0",
+                    [&owner],
+                    |r| r.get(0),
+                )
+                .map_err(map_err)?;
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE created_by = ?1 AND is_active = 0 \
+                     ORDER BY archived_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+                ))
+                .map_err(map_err)?;
+            let items = stmt
+                .query_map(params![owner, limit, offset], row_to_room)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            Ok(Counted {
+                total: total as u64,
+                items,
+            })
         })
         .await
     }

@@ -1,0 +1,120 @@
+//! Numbered pages over one key range (a partition of the table or of an index, optionally
+//! narrowed to a sort-key prefix or span): how many items it holds, one page of them, or all
+//! of them. Admin pages number their pages and show a total; DynamoDB pages by key, so a
+//! page at an offset reads the items before it (keys only where it can) and a total is a
+//! `Select=COUNT` Query of the range. Queries only, never a Scan.
+
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::Select;
+
+use super::item::{Item, s};
+use super::{DynamoStore, map_sdk};
+use crate::error::StoreResult;
+
+/// One key range.
+#[derive(Debug, Clone)]
+pub(super) struct Range {
+    /// `None`: the table itself.
+    pub index: Option<&'static str>,
+    pub pk_attr: &'static str,
+    pub sk_attr: &'static str,
+    pub pk: String,
+    pub sk: SortKeys,
+    pub newest_first: bool,
+}
+
+/// Which sort keys of the partition the range holds.
+#[derive(Debug, Clone)]
+pub(super) enum SortKeys {
+    Prefix(String),
+}
+
+impl Range {
+    /// A partition of the table, narrowed to sort keys starting with `prefix`.
+    pub fn table_prefix(pk: String, prefix: &str) -> Self {
+        Self {
+            index: None,
+            pk_attr: "pk",
+            sk_attr: "sk",
+            pk,
+            sk: SortKeys::Prefix(prefix.to_string()),
+            newest_first: true,
+        }
+    }
+
+    fn query(&self, store: &DynamoStore) -> QueryFluentBuilder {
+        let mut q = store
+            .client
+            .query()
+            .table_name(&store.table)
+            .set_index_name(self.index.map(str::to_string))
+            .expression_attribute_names("#pk", self.pk_attr)
+            .expression_attribute_values(":pk", s(self.pk.as_str()))
+            .scan_index_forward(!self.newest_first)
+            // Base-table ranges are read consistently; index reads cannot be.
+            .consistent_read(self.index.is_none());
+        q = match &self.sk {
+            SortKeys::Prefix(p) => q
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
+                .expression_attribute_names("#sk", self.sk_attr)
+                .expression_attribute_values(":p", s(p.as_str())),
+        };
+        q
+    }
+}
+
+impl DynamoStore {
+    /// How many items the range holds (a paged `Select=COUNT` Query).
+    pub(super) async fn count_range(&self, r: &Range) -> StoreResult<u64> {
+        let mut total = 0u64;
+        let mut start = None;
+        loop {
+            let out = r
+                .query(self)
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(map_sdk)?;
+            total += out.count().max(0) as u64;
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(total),
+            }
+        }
+    }
+
+    /// The items after the first `offset`, at most `limit` of them.
+    pub(super) async fn page_range(
+        &self,
+        r: &Range,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<Item>> {
+        let mut skip = offset as usize;
+        let mut items = Vec::new();
+        let mut start = None;
+        while items.len() < limit as usize {
+            let want = skip + limit as usize - items.len();
+            let out = r
+                .query(self)
+                .limit(want.min(1000) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(map_sdk)?;
+            for item in out.items.unwrap_or_default() {
+                if skip > 0 {
+                    skip -= 1;
+                } else if items.len() < limit as usize {
+                    items.push(item);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+}
