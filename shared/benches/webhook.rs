@@ -71,8 +71,7 @@ fn bench(c: &mut Criterion) {
         &config,
     ));
     let hooks = Arc::new(Webhooks::new(
-        stores.rooms.clone(),
-        stores.webhooks.clone(),
+        &stores,
         Attendance::new(stores.rooms.clone(), stores.users.clone(), None),
         recordings,
         &config,

@@ -72,6 +72,9 @@ impl Attendance {
 
     /// The room's policy for someone already inside (capacity is the store's, in `seen`).
     async fn may_stay(&self, room: &Room, member: Option<&Member>, user: &UserId) -> Result<bool> {
+        if room.suspended {
+            return Ok(false);
+        }
         if room.is_owner(user) {
             return Ok(true);
         }

@@ -214,6 +214,7 @@ impl Rooms {
         let settings = self.settings.current().await?;
         let patch = RoomPatch {
             is_public: change.is_public,
+            suspended: None,
             max_participants: change
                 .max_participants
                 .map(|n| capacity(&settings, n))

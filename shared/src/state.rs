@@ -107,8 +107,7 @@ impl AppState {
             &config,
         ));
         let webhooks = Webhooks::new(
-            stores.rooms.clone(),
-            stores.webhooks.clone(),
+            &stores,
             Attendance::new(stores.rooms.clone(), stores.users.clone(), livekit.clone()),
             recordings.clone(),
             &config,

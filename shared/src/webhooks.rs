@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
-use crate::attendance::Attendance;
+use crate::attendance::{Attendance, Attended};
 use crate::config::Config;
-use crate::domain::{LiveRoomName, Room, UnixTime, UserId, now};
+use crate::domain::{Attendance as Visit, LiveRoomName, Member, Room, UnixTime, UserId, now};
 use crate::error::{Error, Result};
-use crate::livekit::{LiveEvent, LiveEventKind, WebhookRefusal, WebhookVerifier};
+use crate::livekit::{Connection, LiveEvent, LiveEventKind, WebhookRefusal, WebhookVerifier};
 use crate::recordings::Recordings;
-use crate::store::{RoomStore, Seen, WebhookLog, WebhookStats};
+use crate::store::{ActivityStore, RoomStore, Seen, Stores, WebhookLog, WebhookStats};
 
 /// How long an event id is remembered. LiveKit retries within about 15 seconds; a day
 /// covers clock skew and slow queues with room to spare.
@@ -31,14 +31,14 @@ pub struct Webhooks {
     verifier: Option<WebhookVerifier>,
     rooms: Arc<dyn RoomStore>,
     log: Arc<dyn WebhookLog>,
+    activity: Arc<dyn ActivityStore>,
     attendance: Attendance,
     recordings: Arc<Recordings>,
 }
 
 impl Webhooks {
     pub fn new(
-        rooms: Arc<dyn RoomStore>,
-        log: Arc<dyn WebhookLog>,
+        stores: &Stores,
         attendance: Attendance,
         recordings: Arc<Recordings>,
         config: &Config,
@@ -49,8 +49,9 @@ impl Webhooks {
             .map(|(key, secret)| WebhookVerifier::new(key, secret));
         Self {
             verifier,
-            rooms,
-            log,
+            rooms: stores.rooms.clone(),
+            log: stores.webhooks.clone(),
+            activity: stores.activity.clone(),
             attendance,
             recordings,
         }
@@ -119,42 +120,91 @@ impl Webhooks {
                     }
                 }
             }
-            LiveEventKind::ParticipantJoined {
-                room,
-                identity,
-                session,
-            } => self.joined(room, identity, session, at).await?,
-            LiveEventKind::ParticipantLeft {
-                room,
-                identity,
-                session,
-            } => {
-                if let (Some(r), Ok(user)) = (self.room(room).await?, UserId::parse(identity)) {
-                    self.rooms
-                        .seen(&r, &user, Seen::Left { session }, at)
-                        .await?;
-                }
-            }
+            LiveEventKind::ParticipantJoined { room, who } => self.joined(room, who, at).await?,
+            LiveEventKind::ParticipantLeft { room, who } => self.left(room, who, at).await?,
             LiveEventKind::Egress { info, .. } => self.recordings.on_egress(info).await?,
             LiveEventKind::Other(_) => {}
         }
         Ok(())
     }
 
-    async fn joined(&self, room: &str, identity: &str, session: &str, at: UnixTime) -> Result<()> {
-        // Identities that are not ours (recorders, agents) hold no seat.
-        let (Some(live), Ok(user)) = (LiveRoomName::parse(room), UserId::parse(identity)) else {
+    async fn joined(&self, room: &str, who: &Connection, at: UnixTime) -> Result<()> {
+        let Some((r, member, user)) = self.ours(room, who).await? else {
             return Ok(());
+        };
+        let attended = self
+            .attendance
+            .connected(&r, member.as_ref(), &user, &who.session, at)
+            .await?;
+        if attended == Attended::Seated {
+            self.record(&r, member.as_ref(), &user, who, at, None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A seated connection ended: its seat frees, and its record gets its end (or, when
+    /// the join was never reported, is written whole).
+    async fn left(&self, room: &str, who: &Connection, at: UnixTime) -> Result<()> {
+        let Some((r, member, user)) = self.ours(room, who).await? else {
+            return Ok(());
+        };
+        let seated_here = member
+            .as_ref()
+            .is_some_and(|m| m.session.as_deref() == Some(who.session.as_str()));
+        let seen = Seen::Left {
+            session: &who.session,
+        };
+        self.rooms.seen(&r, &user, seen, at).await?;
+        if seated_here {
+            let joined = if who.joined_at > 0 { who.joined_at } else { at };
+            self.record(&r, member.as_ref(), &user, who, joined, Some(at))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The room (this incarnation, still active), the user's record in it, and the user, for
+    /// a connection of one of our users; recorders and agents are not ours.
+    async fn ours(
+        &self,
+        room: &str,
+        who: &Connection,
+    ) -> Result<Option<(Room, Option<Member>, UserId)>> {
+        let (Some(live), Ok(user)) = (LiveRoomName::parse(room), UserId::parse(&who.identity))
+        else {
+            return Ok(None);
         };
         // Room and member in one read: admission and bans decide whether they may stay.
         let Some((r, member)) = self.rooms.active_room(&live.name, Some(&user)).await? else {
-            return Ok(());
+            return Ok(None);
         };
-        if r.id != live.id {
-            return Ok(()); // an earlier room of the same name
-        }
-        self.attendance
-            .connected(&r, member.as_ref(), &user, session, at)
+        Ok((r.id == live.id).then_some((r, member, user)))
+    }
+
+    async fn record(
+        &self,
+        room: &Room,
+        member: Option<&Member>,
+        user: &UserId,
+        who: &Connection,
+        joined_at: UnixTime,
+        left_at: Option<UnixTime>,
+    ) -> Result<()> {
+        let user_name = member
+            .map(|m| m.name.to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| who.name.clone());
+        self.activity
+            .attend(&Visit {
+                session: who.session.clone(),
+                user_id: user.clone(),
+                user_name,
+                room_id: room.id.clone(),
+                room_name: room.name.clone(),
+                joined_at,
+                left_at,
+            })
             .await?;
         Ok(())
     }

@@ -31,7 +31,7 @@ pub fn account(email: &str) -> User {
     }
 }
 
-fn guest() -> User {
+pub fn guest() -> User {
     User {
         id: UserId::new_guest(),
         email: None,

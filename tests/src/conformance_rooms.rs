@@ -331,6 +331,7 @@ pub async fn room_updates_are_partial(s: &Stores) {
     let patch = RoomPatch {
         is_public: Some(false),
         max_participants: Some(3),
+        suspended: Some(true),
         mode: Some(RoomMode::Broadcast),
         settings: SettingsPatch {
             allow_video: Some(false),
@@ -1066,4 +1067,14 @@ pub async fn oldest_shapes_work(s: &Stores, f: &Legacy) {
         RoomWrite::Done(_)
     ));
     assert!(!s.rooms.room(&r.id).await.unwrap().unwrap().is_active);
+
+    // Counted (SQLite: by the migration; DynamoDB: adopted by its first change) and
+    // listed for admins.
+    use bedrud_shared::domain::{Metric, RoomQuery, Scope};
+    let totals = s.activity.tallies(&[Scope::all()]).await.unwrap();
+    assert_eq!(totals.total(Metric::Rooms), 1);
+    assert_eq!(totals.total(Metric::ActiveRooms), 0);
+    let listed = s.rooms.room_table(&RoomQuery::default()).await.unwrap();
+    assert_eq!(listed.total, 1);
+    assert_eq!(listed.items[0].id, r.id);
 }

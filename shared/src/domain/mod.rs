@@ -1,9 +1,11 @@
 //! Domain types. Newtypes validate when parsed, so a value of the type is always valid.
 //! Nothing here knows HTTP, SQLite, AWS or LiveKit wire types.
 
+mod activity;
 mod email;
 mod identity;
 mod invite;
+mod listing;
 pub mod name;
 mod password;
 pub mod policy;
@@ -14,11 +16,14 @@ mod room_name;
 mod session;
 mod settings;
 mod standing;
+mod tally;
 mod user;
 
+pub use activity::{Attendance, EVENT_RETENTION_SECS, EventQuery, RoomEvent, RoomEventKind};
 pub use email::Email;
 pub use identity::UserId;
 pub use invite::{InviteRefusal, InviteToken, MAX_INVITE_HOURS};
+pub use listing::{RoomQuery, RoomSort, RoomStatus, UserQuery, UserSort};
 pub use name::DisplayName;
 pub use password::Password;
 pub use presence::presence_change;
@@ -33,6 +38,7 @@ pub use settings::{
     Incoming, MASK, RuntimeSettings, SettingKind, SettingRefusal, SettingValue, StoredSettings,
 };
 pub use standing::{MemberChange, Standing};
+pub use tally::{Metric, Scope, Tallies, Tally, day, day_start};
 pub use user::{Access, AdminCount, Provider, User, UserChange, is_active_admin};
 
 /// Seconds since the Unix epoch: what tokens, TTL attributes and both stores speak.

@@ -78,7 +78,11 @@ pub fn role(room: &Room, member: Option<&Member>, caller: Option<&Caller>) -> Ro
 pub enum Refusal {
     NotFound,
     Archived,
-    Private { approval: bool },
+    /// An admin suspended the room: nobody enters until it is reactivated.
+    Suspended,
+    Private {
+        approval: bool,
+    },
     Banned,
     Full,
 }
@@ -88,6 +92,7 @@ impl From<Refusal> for Error {
         match r {
             Refusal::NotFound => Error::not_found("Room not found"),
             Refusal::Archived => Error::Gone("room is no longer active".into()),
+            Refusal::Suspended => Error::forbidden("Room is suspended"),
             Refusal::Private { approval: false } => Error::forbidden("This room is private"),
             Refusal::Private { approval: true } => {
                 Error::forbidden("This room is private and requires approval to join")
@@ -118,6 +123,9 @@ pub fn admit(
 ) -> Result<Admission, Refusal> {
     if !room.is_active {
         return Err(Refusal::Archived);
+    }
+    if room.suspended {
+        return Err(Refusal::Suspended);
     }
     let role = role(room, member, caller);
     if role != RoomRole::Owner && member.is_some_and(|m| m.banned) {

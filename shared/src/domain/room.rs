@@ -152,6 +152,8 @@ room_settings! {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoomPatch {
     pub is_public: Option<bool>,
+    /// An admin's suspension: the room keeps its name, nobody may join.
+    pub suspended: Option<bool>,
     pub max_participants: Option<u32>,
     pub mode: Option<RoomMode>,
     pub settings: SettingsPatch,
@@ -161,6 +163,9 @@ impl RoomPatch {
     pub fn apply(&self, room: &mut Room) {
         if let Some(v) = self.is_public {
             room.is_public = v;
+        }
+        if let Some(v) = self.suspended {
+            room.suspended = v;
         }
         if let Some(v) = self.max_participants {
             room.max_participants = v;
@@ -192,6 +197,10 @@ pub struct Room {
     pub archived_at: Option<UnixTime>,
     /// LiveKit's id for the meeting running in this room now (from `room_started`).
     pub live_sid: Option<String>,
+    /// Suspended by an admin: active (its name stays taken) but nobody may enter.
+    pub suspended: bool,
+    /// The last join or meeting start (creation until then): what "stale" is measured by.
+    pub last_activity_at: UnixTime,
 }
 
 impl Room {
@@ -213,6 +222,8 @@ impl Room {
             updated_at: now,
             archived_at: None,
             live_sid: None,
+            suspended: false,
+            last_activity_at: now,
         }
     }
 

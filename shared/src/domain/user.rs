@@ -80,6 +80,12 @@ impl User {
         self.provider == Provider::Guest
     }
 
+    /// Whether the account's address is confirmed. No sign-up sends a confirmation yet, so
+    /// every account with an address counts as confirmed; guests have none.
+    pub fn email_verified(&self) -> bool {
+        self.email.is_some()
+    }
+
     pub fn is_admin(&self) -> bool {
         self.accesses.iter().any(|a| *a >= Access::Admin)
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub use metadata::participant_metadata;
 pub use port::*;
 pub use token::{JoinToken, JoinTokens};
-pub use webhook::{LiveEvent, LiveEventKind, WebhookRefusal, WebhookVerifier};
+pub use webhook::{Connection, LiveEvent, LiveEventKind, WebhookRefusal, WebhookVerifier};
 
 use crate::config::{Config, ConfigError};
 

@@ -19,6 +19,17 @@ pub struct LiveEvent {
     pub kind: LiveEventKind,
 }
 
+/// The participant a participant event is about: one connection.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Connection {
+    pub identity: String,
+    /// LiveKit's participant sid: one per connection.
+    pub session: String,
+    pub name: String,
+    /// When LiveKit let them in (seconds; 0 when not reported).
+    pub joined_at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveEventKind {
     RoomStarted {
@@ -31,14 +42,12 @@ pub enum LiveEventKind {
     },
     ParticipantJoined {
         room: String,
-        identity: String,
-        session: String,
+        who: Connection,
     },
     /// `participant_left` and `participant_connection_aborted`.
     ParticipantLeft {
         room: String,
-        identity: String,
-        session: String,
+        who: Connection,
     },
     /// `egress_started`, `egress_updated`, `egress_ended`.
     Egress {
@@ -111,7 +120,12 @@ fn event_from(e: livekit_protocol::WebhookEvent) -> LiveEvent {
     let who = || {
         e.participant
             .as_ref()
-            .map(|p| (p.identity.clone(), p.sid.clone()))
+            .map(|p| Connection {
+                identity: p.identity.clone(),
+                session: p.sid.clone(),
+                name: p.name.clone(),
+                joined_at: p.joined_at,
+            })
             .unwrap_or_default()
     };
     let kind = match e.event.as_str() {
@@ -123,22 +137,14 @@ fn event_from(e: livekit_protocol::WebhookEvent) -> LiveEvent {
             room: room(),
             sid: sid(),
         },
-        "participant_joined" => {
-            let (identity, session) = who();
-            LiveEventKind::ParticipantJoined {
-                room: room(),
-                identity,
-                session,
-            }
-        }
-        "participant_left" | "participant_connection_aborted" => {
-            let (identity, session) = who();
-            LiveEventKind::ParticipantLeft {
-                room: room(),
-                identity,
-                session,
-            }
-        }
+        "participant_joined" => LiveEventKind::ParticipantJoined {
+            room: room(),
+            who: who(),
+        },
+        "participant_left" | "participant_connection_aborted" => LiveEventKind::ParticipantLeft {
+            room: room(),
+            who: who(),
+        },
         "egress_started" | "egress_updated" | "egress_ended" if e.egress_info.is_some() => {
             LiveEventKind::Egress {
                 event: e.event.clone(),

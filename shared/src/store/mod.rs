@@ -13,9 +13,10 @@ use async_trait::async_trait;
 
 use crate::domain::policy::SeatRefusal;
 use crate::domain::{
-    Access, DisplayName, Email, InviteRefusal, InviteToken, Member, Recording, RecordingId,
-    RecordingMove, Room, RoomId, RoomName, RoomPatch, Session, SessionId, Standing, StoredSettings,
-    UnixTime, User, UserId,
+    Access, Attendance, DisplayName, Email, EventQuery, InviteRefusal, InviteToken, Member,
+    Recording, RecordingId, RecordingMove, Room, RoomEvent, RoomId, RoomName, RoomPatch, RoomQuery,
+    Scope, Session, SessionId, Standing, StoredSettings, Tallies, Tally, UnixTime, User, UserId,
+    UserQuery,
 };
 pub use crate::domain::{MemberChange, UserChange};
 pub use crate::error::{StoreError, StoreResult};
@@ -61,6 +62,8 @@ pub trait UserStore: Send + Sync {
         limit: u32,
         after: Option<&str>,
     ) -> StoreResult<Page<User>>;
+    /// A numbered page of users for admins, and how many match.
+    async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>>;
     /// Replaces the password hash. `false` if no such user.
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool>;
     async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>>;
@@ -364,6 +367,10 @@ pub trait RoomStore: Send + Sync {
         limit: u32,
         after: Option<&str>,
     ) -> StoreResult<Page<Room>>;
+    /// A numbered page of rooms for admins, and how many match.
+    async fn room_table(&self, q: &RoomQuery) -> StoreResult<Counted<Room>>;
+    /// How many active rooms saw no join and no meeting start since `before`.
+    async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64>;
     /// Active rooms that may hold seats or a live meeting (a seat was taken or a meeting
     /// started since they were last settled), by name; the reconciler walks these.
     async fn busy_rooms(&self, limit: u32, after: Option<&str>) -> StoreResult<Page<Room>>;
@@ -396,6 +403,30 @@ pub trait SettingsStore: Send + Sync {
     async fn put_settings(&self, next: &StoredSettings, expected_rev: u64) -> StoreResult<bool>;
 }
 
+/// The admin console's record of what happened: maintained tallies (the stores add a write's
+/// tally in that write; `count` is for facts with no other write), each meeting connection,
+/// and the room events log.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// The metrics of these scopes as they stand.
+    async fn tallies(&self, scopes: &[Scope]) -> StoreResult<Tallies>;
+    /// Adds a tally on its own (job outcomes).
+    async fn count(&self, tally: &Tally) -> StoreResult<()>;
+    /// Records a connection: its first report creates the record, logs its `room_joined`
+    /// event and counts a join for its day, in one write (true); later reports only set
+    /// `left_at` once it is known (false).
+    async fn attend(&self, a: &Attendance) -> StoreResult<bool>;
+    /// A user's connections, newest first.
+    async fn attendance(
+        &self,
+        user: &UserId,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Counted<Attendance>>;
+    /// A numbered page of room events, newest first, and how many match.
+    async fn room_events(&self, q: &EventQuery) -> StoreResult<Counted<RoomEvent>>;
+}
+
 /// Fixed-window counters shared by every instance (rate limits on Lambda).
 #[async_trait]
 pub trait CounterStore: Send + Sync {
@@ -420,6 +451,7 @@ pub struct Stores {
     pub counters: Arc<dyn CounterStore>,
     pub settings: Arc<dyn SettingsStore>,
     pub invites: Arc<dyn InviteStore>,
+    pub activity: Arc<dyn ActivityStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -435,6 +467,7 @@ impl Stores {
             + CounterStore
             + SettingsStore
             + InviteStore
+            + ActivityStore
             + Health
             + 'static,
     {
@@ -452,6 +485,7 @@ impl Stores {
             + CounterStore
             + SettingsStore
             + InviteStore
+            + ActivityStore
             + Health
             + 'static,
     {
@@ -464,6 +498,7 @@ impl Stores {
             counters: a.clone(),
             settings: a.clone(),
             invites: a.clone(),
+            activity: a.clone(),
             health: a,
         }
     }

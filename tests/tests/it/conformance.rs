@@ -66,6 +66,9 @@ macro_rules! all_cases {
             settings_are_compare_and_set,
             invites_are_used_once,
             archived_rooms_by_owner,
+            tallies_are_exact_under_concurrency,
+            admin_tables_agree,
+            attendance_and_events_are_recorded_once,
         );
     };
 }

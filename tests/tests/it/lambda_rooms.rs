@@ -315,6 +315,7 @@ async fn webhook_function_applies_sdk_made_deliveries_once() {
             "BatchGetItem",       // room + member (the ban decides)
             "BatchGetItem",       // presence compare-and-set: read
             "TransactWriteItems", // … and write with the seat count
+            "TransactWriteItems", // the visit, its join event and its count, once
         ]
     );
     assert_eq!(seats().await.0, 1);

@@ -230,3 +230,97 @@ async fn dynamodb_items_of_the_first_release() {
     .await;
     oldest_shapes_work(&Stores::from_adapter(store), &f).await;
 }
+
+/// Users and rooms written before tallies existed (indexed, no `tallied` mark, no tally
+/// items) are adopted by the first read of the totals, exactly once however many readers
+/// race, and a later change of an adopted room moves the totals by its difference only.
+#[tokio::test]
+async fn dynamodb_items_before_tallies_are_adopted_once() {
+    use bedrud_shared::domain::{Metric, RoomPatch, Scope};
+    use bedrud_tests::conformance::account;
+    use bedrud_tests::conformance_rooms::room;
+    let store = fresh_dynamo_table().await;
+    let client = bedrud_shared::store::dynamodb::DynamoStore::client_from_env().unwrap();
+    let table = store.table().to_string();
+    let stores = Stores::from_adapter(store);
+    let users = [
+        account(&format!("{}@example.com", unique("pre"))),
+        account(&format!("{}@example.com", unique("pre"))),
+    ];
+    for u in &users {
+        stores.users.insert_user(u).await.unwrap();
+    }
+    let rooms = [
+        room(&users[0].id, 0),
+        room(&users[0].id, 0),
+        room(&users[1].id, 0),
+    ];
+    for r in &rooms {
+        stores.rooms.create_room(r, None).await.unwrap();
+    }
+    stores
+        .rooms
+        .archive_room(&rooms[2].id, now())
+        .await
+        .unwrap();
+    // Back to the shape the release before tallies wrote.
+    let keys = [
+        (format!("USER#{}", users[0].id), "PROFILE".to_string()),
+        (format!("USER#{}", users[1].id), "PROFILE".to_string()),
+        (format!("RNAME#{}", rooms[0].name), "ROOM".to_string()),
+        (format!("RNAME#{}", rooms[1].name), "ROOM".to_string()),
+        (format!("ROOM#{}", rooms[2].id), "ROOM".to_string()),
+    ];
+    for (pk, sk) in &keys {
+        client
+            .update_item()
+            .table_name(&table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("REMOVE tallied, gsi4pk, gsi4sk")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .unwrap();
+    }
+    for scope in [Scope::all(), Scope::day(now())] {
+        for shard in 0..8 {
+            client
+                .delete_item()
+                .table_name(&table)
+                .key("pk", s(&format!("TALLY#{}", scope.as_str())))
+                .key("sk", s(&format!("S{shard}")))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let all = [Scope::all()];
+    let reads = futures_util::future::join_all((0..3).map(|_| stores.activity.tallies(&all))).await;
+    for got in reads {
+        let got = got.unwrap();
+        assert_eq!(got.total(Metric::Users), 2);
+        assert_eq!(got.total(Metric::Rooms), 3);
+        assert_eq!(got.total(Metric::ActiveRooms), 2);
+        assert_eq!(got.total(Metric::PublicRooms), 2);
+    }
+    assert_eq!(
+        stores.rooms.stale_rooms(now() + 10).await.unwrap(),
+        2,
+        "adopted into the activity index"
+    );
+    let private = RoomPatch {
+        is_public: Some(false),
+        ..Default::default()
+    };
+    stores
+        .rooms
+        .update_room(&rooms[0].id, &private, now())
+        .await
+        .unwrap();
+    let got = stores.activity.tallies(&all).await.unwrap();
+    assert_eq!(
+        (got.total(Metric::Rooms), got.total(Metric::PublicRooms)),
+        (3, 1)
+    );
+}

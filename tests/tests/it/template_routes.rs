@@ -129,7 +129,7 @@ fn each_function_may_do_what_it_does_and_no_more() {
     let indexes: BTreeMap<&str, &[&str]> = [
         ("rooms", &["gsi1"][..]),
         ("join", &["gsi1"][..]),
-        ("admin", &["gsi1", "gsi3"][..]),
+        ("admin", &["gsi1", "gsi3", "gsi4"][..]),
         ("reconciler", &["gsi2"][..]),
     ]
     .into_iter()

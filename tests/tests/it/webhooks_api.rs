@@ -61,6 +61,8 @@ impl Hooks {
             participant: identity.map(|(identity, sid)| proto::ParticipantInfo {
                 sid: sid.into(),
                 identity: identity.into(),
+                name: "Via LiveKit".into(),
+                joined_at: at,
                 state: proto::participant_info::State::Active as i32,
                 ..Default::default()
             }),
@@ -244,6 +246,70 @@ async fn room_started_and_finished_and_the_other_events() {
     assert_eq!(h.seats().await, 0);
     let room = h.s.state.stores.rooms.room(&id).await.unwrap().unwrap();
     assert_eq!(room.live_sid, None);
+}
+
+/// Each seated connection is recorded once for the admin console (its join logged and
+/// counted for its day), gets its end from the leave, and carries the name the person joined
+/// under; a connection that was removed again is not a visit.
+#[tokio::test]
+async fn seated_connections_are_recorded_once_with_their_end() {
+    use bedrud_shared::domain::{EventQuery, Metric, RoomEventKind, Scope, UserId};
+    let h = Hooks::start(json!({"isPublic": true})).await;
+    let a = people::user(&h.s.api).await;
+    h.join(&a).await.expect(200);
+    let t = now();
+    let joined = h.event("participant_joined", Some((&a.id, "PA_seen")), t);
+    h.deliver(&joined).await;
+    // LiveKit retries with a new delivery id now and then: still one visit.
+    let again = h.event("participant_joined", Some((&a.id, "PA_seen")), t);
+    h.deliver(&again).await;
+    h.deliver(&h.event("participant_left", Some((&a.id, "PA_seen")), t + 30))
+        .await;
+    let activity = &h.s.state.stores.activity;
+    let user = UserId::parse(&a.id).unwrap();
+    let visits = activity.attendance(&user, 0, 10).await.unwrap();
+    assert_eq!(visits.total, 1);
+    let v = &visits.items[0];
+    assert_eq!(
+        (v.session.as_str(), v.joined_at, v.left_at),
+        ("PA_seen", t, Some(t + 30))
+    );
+    assert_eq!(v.room_id.as_str(), h.id);
+    assert_ne!(v.user_name, "Via LiveKit", "the name they joined under");
+    let events = activity
+        .room_events(&EventQuery {
+            kind: Some(RoomEventKind::Joined),
+            text: None,
+            from: t - 5,
+            to: t + 5,
+            offset: 0,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.total, 1);
+    let day = Scope::day(t);
+    let joins = activity.tallies(std::slice::from_ref(&day)).await.unwrap();
+    assert_eq!(joins.get(&day, Metric::Joins), 1);
+
+    // Banned, connected with an old token: removed, and no visit.
+    let b = people::user(&h.s.api).await;
+    h.join(&b).await.expect(200);
+    h.s.api
+        .post(
+            &format!("/api/room/{}/ban/{}", h.id, b.id),
+            h.owner.bearer(),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    h.joined(&b, "PA_banned").await;
+    h.left(&b, "PA_banned").await;
+    let theirs = activity
+        .attendance(&UserId::parse(&b.id).unwrap(), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(theirs.total, 0);
 }
 
 #[tokio::test]

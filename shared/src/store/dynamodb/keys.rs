@@ -11,6 +11,9 @@ use super::item::{Item, s};
 use crate::domain::{SessionId, UserId};
 use crate::error::{StoreError, StoreResult};
 
+/// Marks a user or room item whose contribution the tallies hold (`tallies.rs`).
+pub(super) const TALLIED: &str = "tallied";
+
 /// The sort key of a user's profile item.
 pub const PROFILE: &str = "PROFILE";
 

@@ -1,7 +1,8 @@
-//! DynamoDB adapter: one table, string keys `pk`/`sk`, TTL attribute `ttl`, GSI `gsi1`.
+//! DynamoDB adapter: one table, string keys `pk`/`sk`, TTL attribute `ttl`, GSIs `gsi1`..`gsi4`.
 //! Every request is a GetItem, a Query, or a conditional/transactional write; no Scan.
 //! The layout is documented in `docs/data.md`.
 
+mod activity;
 mod counters;
 mod invites;
 mod item;
@@ -11,6 +12,7 @@ mod recordings;
 pub(crate) mod rooms;
 pub(crate) mod sessions;
 mod settings;
+mod tallies;
 mod users;
 mod webhooks;
 
@@ -84,41 +86,15 @@ impl DynamoStore {
                 .build()
                 .expect("complete key element")
         };
-        let gsi = GlobalSecondaryIndex::builder()
-            .index_name("gsi1")
-            .key_schema(key("gsi1pk", KeyType::Hash))
-            .key_schema(key("gsi1sk", KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .expect("complete index");
-        // Sparse: only rooms marked busy carry `gsi2pk` (the reconciler's walk).
-        let busy = GlobalSecondaryIndex::builder()
-            .index_name("gsi2")
-            .key_schema(key("gsi2pk", KeyType::Hash))
-            .key_schema(key("gsi2sk", KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .expect("complete index");
-        // Every room, newest first: the admins' list.
-        let all_rooms = GlobalSecondaryIndex::builder()
-            .index_name("gsi3")
-            .key_schema(key("gsi3pk", KeyType::Hash))
-            .key_schema(key("gsi3sk", KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .expect("complete index");
+        let index = |n: u8, projection: ProjectionType| {
+            GlobalSecondaryIndex::builder()
+                .index_name(format!("gsi{n}"))
+                .key_schema(key(&format!("gsi{n}pk"), KeyType::Hash))
+                .key_schema(key(&format!("gsi{n}sk"), KeyType::Range))
+                .projection(Projection::builder().projection_type(projection).build())
+                .build()
+                .expect("complete index")
+        };
         let created = self
             .client
             .create_table()
@@ -132,11 +108,18 @@ impl DynamoStore {
             .attribute_definitions(attr("gsi2sk"))
             .attribute_definitions(attr("gsi3pk"))
             .attribute_definitions(attr("gsi3sk"))
+            .attribute_definitions(attr("gsi4pk"))
+            .attribute_definitions(attr("gsi4sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
-            .global_secondary_indexes(gsi)
-            .global_secondary_indexes(busy)
-            .global_secondary_indexes(all_rooms)
+            // gsi1: per-owner and per-user lists (docs/data.md).
+            .global_secondary_indexes(index(1, ProjectionType::All))
+            // gsi2, sparse: only rooms marked busy carry `gsi2pk` (the reconciler's walk).
+            .global_secondary_indexes(index(2, ProjectionType::All))
+            // gsi3: every user and every room, newest first (the admins' lists).
+            .global_secondary_indexes(index(3, ProjectionType::All))
+            // gsi4, keys only: active rooms by last activity (the stale count).
+            .global_secondary_indexes(index(4, ProjectionType::KeysOnly))
             .send()
             .await;
         match created {

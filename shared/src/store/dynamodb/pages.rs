@@ -26,7 +26,10 @@ pub(super) struct Range {
 /// Which sort keys of the partition the range holds.
 #[derive(Debug, Clone)]
 pub(super) enum SortKeys {
+    All,
     Prefix(String),
+    /// Inclusive bounds.
+    Between(String, String),
 }
 
 impl Range {
@@ -38,6 +41,23 @@ impl Range {
             sk_attr: "sk",
             pk,
             sk: SortKeys::Prefix(prefix.to_string()),
+            newest_first: true,
+        }
+    }
+
+    /// A whole partition of a global secondary index (`gsiN`), newest first.
+    pub fn index(
+        index: &'static str,
+        pk_attr: &'static str,
+        sk_attr: &'static str,
+        pk: &str,
+    ) -> Self {
+        Self {
+            index: Some(index),
+            pk_attr,
+            sk_attr,
+            pk: pk.to_string(),
+            sk: SortKeys::All,
             newest_first: true,
         }
     }
@@ -54,10 +74,16 @@ impl Range {
             // Base-table ranges are read consistently; index reads cannot be.
             .consistent_read(self.index.is_none());
         q = match &self.sk {
+            SortKeys::All => q.key_condition_expression("#pk = :pk"),
             SortKeys::Prefix(p) => q
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
                 .expression_attribute_names("#sk", self.sk_attr)
                 .expression_attribute_values(":p", s(p.as_str())),
+            SortKeys::Between(a, b) => q
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :a AND :b")
+                .expression_attribute_names("#sk", self.sk_attr)
+                .expression_attribute_values(":a", s(a.as_str()))
+                .expression_attribute_values(":b", s(b.as_str())),
         };
         q
     }
@@ -116,5 +142,24 @@ impl DynamoStore {
             }
         }
         Ok(items)
+    }
+
+    /// Every item of the range, in order (lists whose filters DynamoDB cannot index).
+    pub(super) async fn all_in_range(&self, r: &Range) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = r
+                .query(self)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(map_sdk)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
     }
 }

@@ -7,18 +7,19 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
-    Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_bool, opt_n, opt_s, s};
+use super::keys::TALLIED;
 use super::keys::{self, decode_cursor, encode_cursor};
-use super::pages::Range;
-use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
+use super::pages::{Range, SortKeys};
+use super::{DynamoStore, applied, failed_conditions, map_sdk};
 use crate::domain::policy;
 use crate::domain::{
-    DisplayName, Member, MemberChange, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName,
-    RoomPatch, RoomSettings, Session, SessionId, Source, UnixTime, UserId, presence_change,
+    DisplayName, Member, MemberChange, MemberRole, Metric, Restrictions, Room, RoomEvent, RoomId,
+    RoomMode, RoomName, RoomPatch, RoomQuery, RoomSettings, Scope, Session, SessionId, Source,
+    Tally, UnixTime, UserId, presence_change,
 };
 use crate::store::{
     Changed, Counted, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen,
@@ -33,6 +34,8 @@ const ARCHIVED_PREFIX: &str = "ARCHIVED#";
 const ALL: &str = "ROOMS";
 /// `gsi2pk` of rooms that took a seat or started a meeting since they were last settled.
 const BUSY: &str = "BUSY";
+/// Partitions of the activity index (`gsi4`).
+const ACTIVITY_SHARDS: u32 = 8;
 /// Retries of a conditional write whose read went stale under contention.
 const ATTEMPTS: usize = 16;
 
@@ -84,6 +87,9 @@ fn room_attrs(r: &Room) -> Item {
         ("mode".to_string(), s(r.mode.as_str())),
         ("settings".to_string(), settings_item(&r.settings)),
         ("activeCount".to_string(), n(r.active_count.into())),
+        ("suspended".to_string(), b(r.suspended)),
+        ("lastActivityAt".to_string(), n(r.last_activity_at)),
+        (TALLIED.to_string(), b(true)),
         ("createdAt".to_string(), n(r.created_at)),
         ("updatedAt".to_string(), n(r.updated_at)),
     ]);
@@ -120,12 +126,44 @@ fn active_room_item(r: &Room) -> Item {
     item.insert("rev".into(), n(0));
     item.insert("gsi1pk".into(), s(format!("OWNER#{}", r.created_by)));
     item.insert("gsi1sk".into(), order_key(r.created_at, &r.id));
+    for (k, v) in activity_keys(r) {
+        item.insert(k.into(), v);
+    }
     item
+}
+
+/// An active room's place in the activity index (`gsi4`, keys only): partitioned by the
+/// room id over `ACTIVITY_SHARDS` so busy joins spread, sorted by last activity, so "no
+/// activity since t" is a key range.
+pub(super) fn activity_keys(r: &Room) -> Vec<(&'static str, AttributeValue)> {
+    let shard =
+        r.id.as_str()
+            .bytes()
+            .fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(c.into()))
+            % ACTIVITY_SHARDS;
+    vec![
+        ("gsi4pk", s(format!("ACTIVE#{shard}"))),
+        ("gsi4sk", activity_key(r.last_activity_at, &r.id)),
+        ("lastActivityAt", n(r.last_activity_at)),
+    ]
+}
+
+/// The expression value each of `activity_keys` is written through.
+fn activity_placeholder(attr: &str) -> &'static str {
+    match attr {
+        "gsi4pk" => ":g4",
+        "gsi4sk" => ":g4s",
+        _ => ":act",
+    }
+}
+
+fn activity_key(t: UnixTime, id: &RoomId) -> AttributeValue {
+    s(format!("{:020}#{id}", t.max(0)))
 }
 
 /// A room item of any age: the attributes every room was written with are required; those
 /// added since (and each switch) read as their defaults when an older item lacks them.
-fn room_from(item: &Item) -> StoreResult<Room> {
+pub(super) fn room_from(item: &Item) -> StoreResult<Room> {
     let bad = |what: &str| StoreError::Other(format!("stored room has a bad {what}"));
     let settings = match item.get("settings") {
         None => RoomSettings::default(),
@@ -141,6 +179,7 @@ fn room_from(item: &Item) -> StoreResult<Room> {
         }
     };
     let created_at = get_n(item, "createdAt")?;
+    let updated_at = opt_n(item, "updatedAt").unwrap_or(created_at);
     Ok(Room {
         id: RoomId::parse(&get_s(item, "id")?).map_err(|_| bad("id"))?,
         name: RoomName::parse(&get_s(item, "name")?).map_err(|_| bad("name"))?,
@@ -156,9 +195,11 @@ fn room_from(item: &Item) -> StoreResult<Room> {
         settings,
         active_count: count("activeCount")?,
         created_at,
-        updated_at: opt_n(item, "updatedAt").unwrap_or(created_at),
+        updated_at,
         archived_at: opt_n(item, "archivedAt"),
         live_sid: opt_s(item, "liveSid"),
+        suspended: opt_bool(item, "suspended").unwrap_or(false),
+        last_activity_at: opt_n(item, "lastActivityAt").unwrap_or(created_at.max(updated_at)),
     })
 }
 
@@ -236,6 +277,23 @@ fn tx_put(p: Put) -> TransactWriteItem {
 
 fn tx_update(u: Update) -> TransactWriteItem {
     TransactWriteItem::builder().update(u).build()
+}
+
+/// The condition that a room item is as read: same room (`:id`), same revision (`:rev`;
+/// items written before `rev` existed count as 0), and tallied or not as it was (an
+/// adoption sweep in between changes what the write must add).
+fn unchanged(item: &Item) -> String {
+    let rev = if opt_n(item, "rev").unwrap_or(0) == 0 {
+        "(rev = :rev OR attribute_not_exists(rev))"
+    } else {
+        "rev = :rev"
+    };
+    let tallied = if item.contains_key(TALLIED) {
+        "attribute_exists(tallied)"
+    } else {
+        "attribute_not_exists(tallied)"
+    };
+    format!("id = :id AND {rev} AND {tallied}")
 }
 
 impl DynamoStore {
@@ -328,6 +386,23 @@ impl DynamoStore {
         Ok(Some((room, member)))
     }
 
+    /// The active room's item under its name: `Err` says why there is none, `Ok(None)` that
+    /// the pointer and the name item disagreed (a race: read again).
+    async fn active_item(
+        &self,
+        id: &RoomId,
+    ) -> StoreResult<Result<Option<(RoomName, Item)>, RoomWrite>> {
+        let name = match self.locate(id).await? {
+            Located::Nowhere => return Ok(Err(RoomWrite::NotFound)),
+            Located::Archived(_) => return Ok(Err(RoomWrite::Archived)),
+            Located::Active(name) => name,
+        };
+        let item = self.get(name_pk(&name), s(ROOM)).await?;
+        Ok(Ok(item
+            .filter(|i| opt_s(i, "id").as_deref() == Some(id.as_str()))
+            .map(|i| (name, i))))
+    }
+
     /// What `ROOM#<id>` says: nothing, an archived record, or the name of the active room.
     async fn locate(&self, id: &RoomId) -> StoreResult<Located> {
         let Some(item) = self.get(id_pk(id), s(ROOM)).await? else {
@@ -355,7 +430,8 @@ impl DynamoStore {
         // update carry the room's condition.
         let frees_seat = existing.is_some_and(|(m, _)| m.is_active) && !after.is_active;
         let first = if frees_seat {
-            tx_update(self.seat_update(room, -1))
+            // A freed seat is not activity: the time is unused.
+            tx_update(self.seat_update(room, -1, room.last_activity_at))
         } else {
             let check = ConditionCheck::builder()
                 .table_name(&self.table)
@@ -440,27 +516,39 @@ impl DynamoStore {
         tx_put(put)
     }
 
-    /// Moves the room's seat count by `delta` (+1 only while a seat is free).
-    fn seat_update(&self, room: &Room, delta: i64) -> Update {
-        self.count_update(room, delta, delta > 0)
+    /// Moves the room's seat count by `delta` (+1 only while a seat is free); a seat taken
+    /// at `at` is the room's latest activity.
+    fn seat_update(&self, room: &Room, delta: i64, at: UnixTime) -> Update {
+        self.count_update(room, delta, delta > 0, at)
     }
 
     /// Moves the seat count by `delta`, checking capacity only when `capped` (LiveKit saying
     /// someone is in is a fact, not a request).
-    fn count_update(&self, room: &Room, delta: i64, capped: bool) -> Update {
+    fn count_update(&self, room: &Room, delta: i64, capped: bool, at: UnixTime) -> Update {
         let u = Update::builder()
             .table_name(&self.table)
             .key("pk", name_pk(&room.name))
             .key("sk", s(ROOM))
             .expression_attribute_values(":d", n(delta))
             .expression_attribute_values(":rid", s(room.id.as_str()));
-        // Taking a seat marks the room busy (sparse `gsi2`) for the reconciler.
+        // Taking a seat marks the room busy (sparse `gsi2`) for the reconciler, and is
+        // activity.
         let u = if delta > 0 {
-            u.update_expression(
-                "SET activeCount = activeCount + :d, gsi2pk = :busy, gsi2sk = #name",
-            )
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_values(":busy", s(BUSY))
+            let seen = Room {
+                last_activity_at: at.max(room.last_activity_at),
+                ..room.clone()
+            };
+            let mut u = u
+                .update_expression(
+                    "SET activeCount = activeCount + :d, gsi2pk = :busy, gsi2sk = #name, \
+                     lastActivityAt = :act, gsi4pk = :g4, gsi4sk = :g4s",
+                )
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":busy", s(BUSY));
+            for (k, v) in activity_keys(&seen) {
+                u = u.expression_attribute_values(activity_placeholder(k), v);
+            }
+            u
         } else {
             u.update_expression("SET activeCount = activeCount + :d")
         };
@@ -514,16 +602,15 @@ impl RoomStore for DynamoStore {
                 .condition_expression("attribute_not_exists(rooms) OR rooms < :limit")
                 .expression_attribute_values(":limit", n(limit.into()));
         }
-        let sent = self
-            .client
-            .transact_write_items()
-            .transact_items(tx_put(claim))
-            .transact_items(tx_put(pointer))
-            .transact_items(tx_update(count.build().expect("complete update")))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(CreateRoom::Created),
+        let mut items = vec![
+            tx_put(claim),
+            tx_put(pointer),
+            tx_update(count.build().expect("complete update")),
+            self.event_write(&RoomEvent::created(room)),
+        ];
+        items.extend(self.tally_writes(&Tally::room(None, Some(room))));
+        match self.transact(items).await {
+            Ok(()) => Ok(CreateRoom::Created),
             Err(e) => match failed_conditions(&e) {
                 Some(f) if f.contains(&0) => Ok(CreateRoom::NameTaken),
                 Some(f) if f.contains(&2) => Ok(CreateRoom::LimitReached),
@@ -618,68 +705,69 @@ impl RoomStore for DynamoStore {
         })
     }
 
+    /// Read, patch, write back whole under the read's revision, with the tally of the
+    /// change in the same transaction; again if something changed the room meanwhile.
     async fn update_room(
         &self,
         id: &RoomId,
         patch: &RoomPatch,
         now: UnixTime,
     ) -> StoreResult<RoomWrite> {
-        let name = match self.locate(id).await? {
-            Located::Nowhere => return Ok(RoomWrite::NotFound),
-            Located::Archived(_) => return Ok(RoomWrite::Archived),
-            Located::Active(name) => name,
-        };
-        let mut sets = vec![
-            "updatedAt = :now".to_string(),
-            "rev = if_not_exists(rev, :zero) + :one".to_string(),
-        ];
-        let mut names: HashMap<String, String> = HashMap::new();
-        let mut values: Item = Item::from([
-            (":id".to_string(), s(id.as_str())),
-            (":now".to_string(), n(now)),
-            (":one".to_string(), n(1)),
-            (":zero".to_string(), n(0)),
-        ]);
-        if let Some(v) = patch.is_public {
-            sets.push("isPublic = :pub".into());
-            values.insert(":pub".into(), b(v));
+        for _ in 0..ATTEMPTS {
+            let (name, item) = match self.active_item(id).await? {
+                Err(w) => return Ok(w),
+                Ok(Some(found)) => found,
+                Ok(None) => continue,
+            };
+            let before = room_from(&item)?;
+            let mut after = before.clone();
+            patch.apply(&mut after);
+            after.updated_at = now;
+            let tallied = item.contains_key(TALLIED);
+            let tally = if tallied {
+                Tally::room(Some(&before), Some(&after))
+            } else {
+                Tally::room_untallied(Some(&after))
+            };
+            let write = Update::builder()
+                .table_name(&self.table)
+                .key("pk", name_pk(&name))
+                .key("sk", s(ROOM))
+                .update_expression(
+                    "SET isPublic = :pub, maxParticipants = :max, #mode = :mode, settings = :st, \
+                     suspended = :sus, updatedAt = :now, #t = :true, gsi3pk = :all, \
+                     gsi3sk = :order, rev = if_not_exists(rev, :zero) + :one",
+                )
+                .condition_expression(unchanged(&item))
+                .expression_attribute_names("#mode", "mode")
+                .expression_attribute_names("#t", TALLIED)
+                .expression_attribute_values(":id", s(id.as_str()))
+                .expression_attribute_values(":rev", n(opt_n(&item, "rev").unwrap_or(0)))
+                .expression_attribute_values(":pub", b(after.is_public))
+                .expression_attribute_values(":max", n(after.max_participants.into()))
+                .expression_attribute_values(":mode", s(after.mode.as_str()))
+                .expression_attribute_values(":st", settings_item(&after.settings))
+                .expression_attribute_values(":sus", b(after.suspended))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":true", b(true))
+                // Rooms of the first release carry no index keys: a change lists them.
+                .expression_attribute_values(":all", s(ALL))
+                .expression_attribute_values(":order", order_key(after.created_at, id))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":zero", n(0))
+                .build()
+                .expect("complete update");
+            let mut items = vec![tx_update(write)];
+            items.extend(self.tally_writes(&tally));
+            match self.transact(items).await {
+                Ok(()) => return Ok(RoomWrite::Done(after)),
+                Err(e) if failed_conditions(&e).is_some() => continue,
+                Err(e) => return Err(map_sdk(e)),
+            }
         }
-        if let Some(v) = patch.max_participants {
-            sets.push("maxParticipants = :max".into());
-            values.insert(":max".into(), n(v.into()));
-        }
-        if let Some(v) = patch.mode {
-            sets.push("#mode = :mode".into());
-            names.insert("#mode".into(), "mode".into());
-            values.insert(":mode".into(), s(v.as_str()));
-        }
-        for (i, (key, value)) in patch.settings.fields().into_iter().enumerate() {
-            sets.push(format!("#st.#s{i} = :s{i}"));
-            names.insert("#st".into(), "settings".into());
-            names.insert(format!("#s{i}"), key.into());
-            values.insert(format!(":s{i}"), b(value));
-        }
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", name_pk(&name))
-            .key("sk", s(ROOM))
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression("id = :id")
-            .set_expression_attribute_names((!names.is_empty()).then_some(names))
-            .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match out {
-            Ok(o) => Ok(RoomWrite::Done(room_from(
-                &o.attributes.unwrap_or_default(),
-            )?)),
-            // Archived between the pointer read and the write.
-            Err(e) if is_condition_failed(&e) => Ok(RoomWrite::Archived),
-            Err(e) => Err(map_sdk(e)),
-        }
+        Err(StoreError::Unavailable(
+            "room kept changing while updating".into(),
+        ))
     }
 
     /// One transaction: the name item goes (only if unchanged since read), the id item
@@ -687,25 +775,15 @@ impl RoomStore for DynamoStore {
     /// raced it, so the archived record is never stale.
     async fn archive_room(&self, id: &RoomId, now: UnixTime) -> StoreResult<RoomWrite> {
         for _ in 0..ATTEMPTS {
-            let name = match self.locate(id).await? {
-                Located::Nowhere => return Ok(RoomWrite::NotFound),
-                Located::Archived(_) => return Ok(RoomWrite::Archived),
-                Located::Active(name) => name,
-            };
-            let Some(item) = self.get(name_pk(&name), s(ROOM)).await? else {
-                continue;
+            let (name, item) = match self.active_item(id).await? {
+                Err(w) => return Ok(w),
+                Ok(Some(found)) => found,
+                Ok(None) => continue,
             };
             let mut room = room_from(&item)?;
-            if &room.id != id {
-                continue;
-            }
-            // Items written before `rev` existed count as revision 0.
+            let before = room.clone();
             let rev = opt_n(&item, "rev").unwrap_or(0);
-            let unchanged = if rev == 0 {
-                "id = :id AND (rev = :rev OR attribute_not_exists(rev))"
-            } else {
-                "id = :id AND rev = :rev"
-            };
+            let unchanged = unchanged(&item);
             room.is_active = false;
             room.active_count = 0;
             room.archived_at = Some(now);
@@ -744,17 +822,20 @@ impl RoomStore for DynamoStore {
                 .expression_attribute_values(":one", n(1))
                 .build()
                 .expect("complete update");
-            let sent = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().delete(release).build())
-                .transact_items(tx_put(archive))
-                .transact_items(tx_put(listed))
-                .transact_items(tx_update(count))
-                .send()
-                .await;
-            match sent {
-                Ok(_) => return Ok(RoomWrite::Done(room)),
+            let tally = if item.contains_key(TALLIED) {
+                Tally::room(Some(&before), Some(&room))
+            } else {
+                Tally::room_untallied(Some(&room))
+            };
+            let mut items = vec![
+                TransactWriteItem::builder().delete(release).build(),
+                tx_put(archive),
+                tx_put(listed),
+                tx_update(count),
+            ];
+            items.extend(self.tally_writes(&tally));
+            match self.transact(items).await {
+                Ok(()) => return Ok(RoomWrite::Done(room)),
                 Err(e) if failed_conditions(&e).is_some() => continue,
                 Err(e) => return Err(map_sdk(e)),
             }
@@ -810,7 +891,7 @@ impl RoomStore for DynamoStore {
             let sent = self
                 .client
                 .transact_write_items()
-                .transact_items(tx_update(self.seat_update(room, 1)))
+                .transact_items(tx_update(self.seat_update(room, 1, now)))
                 .transact_items(member)
                 .send()
                 .await;
@@ -976,7 +1057,7 @@ impl RoomStore for DynamoStore {
             let mut items = vec![write];
             if change != 0 {
                 // A seat is taken only while one is free (capacity holds for old tokens too).
-                items.push(tx_update(self.count_update(room, change, change > 0)));
+                items.push(tx_update(self.count_update(room, change, change > 0, at)));
             }
             match self
                 .client
@@ -1002,25 +1083,56 @@ impl RoomStore for DynamoStore {
         started: bool,
         at: UnixTime,
     ) -> StoreResult<u32> {
-        let u = self
+        if started {
+            // A meeting counts once, however often LiveKit reports its start: the write
+            // applies only while the room shows another meeting (or none).
+            let seen = Room {
+                last_activity_at: at.max(room.last_activity_at),
+                ..room.clone()
+            };
+            let mut u = Update::builder()
+                .table_name(&self.table)
+                .key("pk", name_pk(&room.name))
+                .key("sk", s(ROOM))
+                .update_expression(
+                    "SET liveSid = :sid, gsi2pk = :busy, gsi2sk = #name, lastActivityAt = :act, \
+                     gsi4pk = :g4, gsi4sk = :g4s",
+                )
+                .condition_expression(
+                    "id = :rid AND (attribute_not_exists(liveSid) OR liveSid <> :sid)",
+                )
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":busy", s(BUSY))
+                .expression_attribute_values(":rid", s(room.id.as_str()))
+                .expression_attribute_values(":sid", s(sid));
+            for (k, v) in activity_keys(&seen) {
+                u = u.expression_attribute_values(activity_placeholder(k), v);
+            }
+            let mut items = vec![tx_update(u.build().expect("complete update"))];
+            items.extend(self.tally_writes(&Tally::new().add(
+                &Scope::day(at),
+                Metric::Meetings,
+                1,
+            )));
+            return match self.transact(items).await {
+                Ok(()) => Ok(0),
+                Err(e) if failed_conditions(&e).is_some() => Ok(0),
+                Err(e) => Err(map_sdk(e)),
+            };
+        }
+        let ended = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", name_pk(&room.name))
             .key("sk", s(ROOM))
             .expression_attribute_values(":rid", s(room.id.as_str()))
-            .expression_attribute_values(":sid", s(sid));
-        let u = if started {
-            u.update_expression("SET liveSid = :sid, gsi2pk = :busy, gsi2sk = #name")
-                .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":busy", s(BUSY))
-                .condition_expression("id = :rid")
-        } else {
-            u.update_expression("REMOVE liveSid").condition_expression(
-                "id = :rid AND (attribute_not_exists(liveSid) OR liveSid = :sid)",
-            )
-        };
-        if !applied(u.send().await)? || started {
+            .expression_attribute_values(":sid", s(sid))
+            .update_expression("REMOVE liveSid")
+            .condition_expression("id = :rid AND (attribute_not_exists(liveSid) OR liveSid = :sid)")
+            .send()
+            .await;
+        if !applied(ended)? {
             return Ok(0);
         }
         let mut freed = 0;
@@ -1046,7 +1158,7 @@ impl RoomStore for DynamoStore {
                 .client
                 .transact_write_items()
                 .transact_items(tx_update(leave))
-                .transact_items(tx_update(self.count_update(room, -1, false)))
+                .transact_items(tx_update(self.count_update(room, -1, false, at)))
                 .send()
                 .await;
             match sent {
@@ -1098,6 +1210,44 @@ impl RoomStore for DynamoStore {
             .collect::<StoreResult<_>>()?;
         let next = out.last_evaluated_key.as_ref().map(encode_cursor);
         Ok(Page { items, next })
+    }
+
+    /// The plain form (every room, newest first) is an index page and the maintained
+    /// total; any filter or other order reads the whole `ROOMS` partition.
+    async fn room_table(&self, q: &RoomQuery) -> StoreResult<Counted<Room>> {
+        let range = Range::index("gsi3", "gsi3pk", "gsi3sk", ALL);
+        if q.is_plain() {
+            let all = [Scope::all()];
+            let (items, tallies) = tokio::try_join!(
+                self.page_range(&range, q.offset, q.limit),
+                self.read_tallies(&all),
+            )?;
+            return Ok(Counted {
+                total: tallies.total(Metric::Rooms).max(0) as u64,
+                items: items.iter().map(room_from).collect::<StoreResult<_>>()?,
+            });
+        }
+        let all = self
+            .all_in_range(&range)
+            .await?
+            .iter()
+            .map(room_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let (total, items) = q.apply(all);
+        Ok(Counted { total, items })
+    }
+
+    /// Counts each activity shard's keys below `before` (keys only, never the rooms).
+    async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64> {
+        // Legacy rooms join the index when the tallies adopt them.
+        self.read_tallies(&[Scope::all()]).await?;
+        let mut total = 0;
+        for shard in 0..ACTIVITY_SHARDS {
+            let mut range = Range::index("gsi4", "gsi4pk", "gsi4sk", &format!("ACTIVE#{shard}"));
+            range.sk = SortKeys::Between("0".into(), format!("{:020}", before.max(0)));
+            total += self.count_range(&range).await?;
+        }
+        Ok(total)
     }
 
     async fn busy_rooms(&self, limit: u32, after: Option<&str>) -> StoreResult<Page<Room>> {

@@ -8,14 +8,16 @@ use aws_sdk_dynamodb::types::{
 
 use super::invites::{INVITE, invite_pk};
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_s, s};
+use super::keys::TALLIED;
 use super::keys::{PROFILE, decode_cursor, encode_cursor, user_pk};
+use super::pages::Range;
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
-    Access, AdminCount, DisplayName, Email, InviteRefusal, Provider, UnixTime, User, UserId,
-    is_active_admin,
+    Access, AdminCount, DisplayName, Email, InviteRefusal, Metric, Provider, Scope, Tally,
+    UnixTime, User, UserId, UserQuery, is_active_admin,
 };
 use crate::store::{
-    Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
+    Counted, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
 };
 
 fn email_pk(email: &Email) -> AttributeValue {
@@ -34,6 +36,7 @@ fn to_item(u: &User) -> Item {
             AttributeValue::L(u.accesses.iter().map(|a| s(a.as_str())).collect()),
         ),
         ("isActive".to_string(), AttributeValue::Bool(u.is_active)),
+        (TALLIED.to_string(), AttributeValue::Bool(true)),
         ("createdAt".to_string(), n(u.created_at)),
         ("updatedAt".to_string(), n(u.updated_at)),
     ]);
@@ -61,7 +64,7 @@ const USERS: &str = "USERS";
 /// admin can never be demoted or deactivated.
 const ADMINS: &str = "ADMINS";
 
-fn from_item(item: &Item) -> StoreResult<User> {
+pub(super) fn from_item(item: &Item) -> StoreResult<User> {
     let bad = |what: &str| StoreError::Other(format!("stored user has a bad {what}"));
     Ok(User {
         id: UserId::parse(&get_s(item, "id")?).map_err(|_| bad("id"))?,
@@ -194,15 +197,10 @@ impl UserStore for DynamoStore {
     /// The user item and, for accounts, an `EMAIL#` claim item, written in one transaction
     /// that fails if either exists.
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
-        let items = self.user_insert(user);
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
+        let mut items = self.user_insert(user);
+        items.extend(self.tally_writes(&Tally::user(None, Some(user))));
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
             Err(e) => Err(insert_failure(e)),
         }
     }
@@ -238,14 +236,9 @@ impl UserStore for DynamoStore {
             .build()
             .expect("complete update");
         items.push(TransactWriteItem::builder().update(consume).build());
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Ok(())),
+        items.extend(self.tally_writes(&Tally::user(None, Some(user))));
+        match self.transact(items).await {
+            Ok(()) => Ok(Ok(())),
             Err(e) if failed_conditions(&e).is_some_and(|f| f.contains(&at)) => {
                 // Used or expired meanwhile: say which.
                 Ok(Err(match self.invite(token).await? {
@@ -474,6 +467,31 @@ impl UserStore for DynamoStore {
             .collect::<StoreResult<_>>()?;
         let next = out.last_evaluated_key.as_ref().map(encode_cursor);
         Ok(Page { items, next })
+    }
+
+    /// The plain query (newest first, no filter) reads its page from the `USERS` index and
+    /// its total from the tallies; any other reads the index partition and filters here.
+    async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>> {
+        let range = Range::index("gsi3", "gsi3pk", "gsi3sk", USERS);
+        if q.is_plain() {
+            let all = [Scope::all()];
+            let (items, tallies) = tokio::try_join!(
+                self.page_range(&range, q.offset, q.limit),
+                self.read_tallies(&all),
+            )?;
+            return Ok(Counted {
+                total: (tallies.total(Metric::Users) + tallies.total(Metric::Guests)).max(0) as u64,
+                items: items.iter().map(from_item).collect::<StoreResult<_>>()?,
+            });
+        }
+        let all = self
+            .all_in_range(&range)
+            .await?
+            .iter()
+            .map(from_item)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let (total, items) = q.apply(all);
+        Ok(Counted { total, items })
     }
 
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {

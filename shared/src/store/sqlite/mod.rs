@@ -2,6 +2,7 @@
 //! connection (SQLite serialises writers anyway; holding it avoids busy retries) and a small
 //! pool of readers. All calls run on the blocking pool so the async runtime never waits on disk.
 
+mod activity;
 mod counters;
 mod invites;
 pub mod jobs;
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_settings.sql"),
     include_str!("migrations/0009_invites.sql"),
     include_str!("migrations/0010_archived_by_owner.sql"),
+    include_str!("migrations/0011_activity.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 
@@ -176,6 +178,13 @@ impl Health for SqliteStore {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err))
             .await
     }
+}
+
+/// A write transaction that takes the write lock at once, so what it reads stays true
+/// until it commits.
+pub(super) fn immediate(c: &mut Connection) -> StoreResult<rusqlite::Transaction<'_>> {
+    c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(map_err)
 }
 
 #[cfg(test)]

@@ -4,8 +4,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, Row, params};
 
-use super::rooms::immediate;
-use super::{SqliteStore, map_err};
+use super::{SqliteStore, immediate, map_err};
 use crate::domain::{
     Recording, RecordingId, RecordingMove, RecordingStatus, RoomId, UnixTime, UserId,
 };

@@ -2,13 +2,15 @@
 //! writer connection, so check and write cannot interleave with another writer.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, Transaction, params};
 
-use super::{SqliteStore, map_err};
+use super::activity::{bump, log_event};
+use super::{SqliteStore, immediate, map_err};
 use crate::domain::policy;
 use crate::domain::{
-    DisplayName, Member, MemberChange, MemberRole, Restrictions, Room, RoomId, RoomMode, RoomName,
-    RoomPatch, RoomSettings, Session, SessionId, Source, UnixTime, UserId, presence_change,
+    DisplayName, Member, MemberChange, MemberRole, Metric, Restrictions, Room, RoomEvent, RoomId,
+    RoomMode, RoomName, RoomPatch, RoomQuery, RoomSettings, RoomSort, Scope, Session, SessionId,
+    Source, Tally, UnixTime, UserId, presence_change,
 };
 use crate::store::{
     Changed, Counted, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen,
@@ -16,7 +18,8 @@ use crate::store::{
 };
 
 const ROOM_COLUMNS: &str = "id, name, created_by, admin_id, is_active, is_public, \
-    max_participants, mode, settings, active_count, created_at, updated_at, archived_at, live_sid";
+    max_participants, mode, settings, active_count, created_at, updated_at, archived_at, live_sid, \
+    suspended, last_activity_at";
 const MEMBER_COLUMNS: &str = "room_id, user_id, name, role, is_active, banned, admitted, denied, \
     chat_blocked, joined_at, left_at, session, seen_at";
 
@@ -46,6 +49,8 @@ fn row_to_room(r: &Row<'_>) -> rusqlite::Result<Room> {
         updated_at: r.get("updated_at")?,
         archived_at: r.get("archived_at")?,
         live_sid: r.get("live_sid")?,
+        suspended: r.get("suspended")?,
+        last_activity_at: r.get("last_activity_at")?,
     })
 }
 
@@ -125,11 +130,6 @@ fn member(c: &Connection, room: &str, user: &str) -> StoreResult<Option<Member>>
     )
 }
 
-pub(super) fn immediate(c: &mut Connection) -> StoreResult<Transaction<'_>> {
-    c.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(map_err)
-}
-
 /// Whether an id names an archived room (after a write matched no active row).
 fn missing_or_archived(c: &Connection, id: &str) -> StoreResult<RoomWrite> {
     Ok(match room_by_id(c, id)? {
@@ -181,7 +181,7 @@ impl RoomStore for SqliteStore {
             tx.execute(
                 &format!(
                     "INSERT INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, \
-                     ?8, 0, ?9, ?10, NULL, NULL)"
+                     ?8, 0, ?9, ?10, NULL, NULL, 0, ?9)"
                 ),
                 params![
                     r.id.as_str(),
@@ -197,6 +197,8 @@ impl RoomStore for SqliteStore {
                 ],
             )
             .map_err(map_err)?;
+            bump(&tx, &Tally::room(None, Some(&r)))?;
+            log_event(&tx, &RoomEvent::created(&r))?;
             tx.commit().map_err(map_err)?;
             Ok(CreateRoom::Created)
         })
@@ -342,13 +344,18 @@ impl RoomStore for SqliteStore {
     ) -> StoreResult<RoomWrite> {
         let (id, p) = (id.as_str().to_string(), patch.clone());
         self.write(move |c| {
-            let updated = c
+            let tx = immediate(c)?;
+            let Some(before) = room_by_id(&tx, &id)?.filter(|r| r.is_active) else {
+                return missing_or_archived(&tx, &id);
+            };
+            let room = tx
                 .query_row(
                     &format!(
                         "UPDATE rooms SET is_public = COALESCE(?2, is_public), \
                          max_participants = COALESCE(?3, max_participants), \
                          mode = COALESCE(?4, mode), settings = json_patch(settings, ?5), \
-                         updated_at = ?6 WHERE id = ?1 AND is_active = 1 RETURNING {ROOM_COLUMNS}"
+                         suspended = COALESCE(?6, suspended), updated_at = ?7 \
+                         WHERE id = ?1 RETURNING {ROOM_COLUMNS}"
                     ),
                     params![
                         id,
@@ -356,16 +363,15 @@ impl RoomStore for SqliteStore {
                         p.max_participants,
                         p.mode.map(|m| m.as_str()),
                         flags_json(&p.settings.fields()),
+                        p.suspended,
                         now,
                     ],
                     row_to_room,
                 )
-                .optional()
                 .map_err(map_err)?;
-            match updated {
-                Some(room) => Ok(RoomWrite::Done(room)),
-                None => missing_or_archived(c, &id),
-            }
+            bump(&tx, &Tally::room(Some(&before), Some(&room)))?;
+            tx.commit().map_err(map_err)?;
+            Ok(RoomWrite::Done(room))
         })
         .await
     }
@@ -388,6 +394,11 @@ impl RoomStore for SqliteStore {
             let Some(room) = archived else {
                 return missing_or_archived(&tx, &id);
             };
+            let before = Room {
+                is_active: true,
+                ..room.clone()
+            };
+            bump(&tx, &Tally::room(Some(&before), Some(&room)))?;
             tx.execute(
                 "UPDATE room_members SET is_active = 0, left_at = ?2 \
                  WHERE room_id = ?1 AND is_active = 1",
@@ -432,8 +443,9 @@ impl RoomStore for SqliteStore {
             )
             .map_err(map_err)?;
             tx.execute(
-                "UPDATE rooms SET active_count = active_count + 1 WHERE id = ?1",
-                [&rid],
+                "UPDATE rooms SET active_count = active_count + 1, \
+                 last_activity_at = MAX(last_activity_at, ?2) WHERE id = ?1",
+                params![rid, now],
             )
             .map_err(map_err)?;
             tx.commit().map_err(map_err)?;
@@ -545,8 +557,10 @@ impl RoomStore for SqliteStore {
             .map_err(map_err)?;
             if change != 0 {
                 tx.execute(
-                    "UPDATE rooms SET active_count = MAX(active_count + ?2, 0) WHERE id = ?1",
-                    params![rid, change],
+                    "UPDATE rooms SET active_count = MAX(active_count + ?2, 0), \
+                     last_activity_at = CASE WHEN ?3 THEN MAX(last_activity_at, ?4) \
+                     ELSE last_activity_at END WHERE id = ?1",
+                    params![rid, change, active, at],
                 )
                 .map_err(map_err)?;
             }
@@ -567,11 +581,17 @@ impl RoomStore for SqliteStore {
         self.write(move |c| {
             let tx = immediate(c)?;
             if started {
-                tx.execute(
-                    "UPDATE rooms SET live_sid = ?2 WHERE id = ?1 AND is_active = 1",
-                    params![rid, sid],
-                )
-                .map_err(map_err)?;
+                // A meeting counts once, however often LiveKit reports its start.
+                let new = tx
+                    .execute(
+                        "UPDATE rooms SET live_sid = ?2, last_activity_at = MAX(last_activity_at, ?3) \
+                         WHERE id = ?1 AND is_active = 1 AND live_sid IS NOT ?2",
+                        params![rid, sid, at],
+                    )
+                    .map_err(map_err)?;
+                if new == 1 {
+                    bump(&tx, &Tally::new().add(&Scope::day(at), Metric::Meetings, 1))?;
+                }
                 tx.commit().map_err(map_err)?;
                 return Ok(0);
             }
@@ -635,6 +655,63 @@ impl RoomStore for SqliteStore {
                 format!("{}:{}", last.created_at, last.id)
             });
             Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn room_table(&self, q: &RoomQuery) -> StoreResult<Counted<Room>> {
+        let q = q.clone();
+        self.read(move |c| {
+            let filter = "(?1 = '' OR instr(lower(name), ?1) > 0) AND (?2 = '' OR (CASE \
+                 WHEN is_active = 0 THEN 'archived' WHEN suspended = 1 THEN 'suspended' \
+                 ELSE 'active' END) = ?2) AND (?3 = -1 OR is_public = ?3)";
+            let dir = if q.descending { "DESC" } else { "ASC" };
+            let key = match q.sort {
+                RoomSort::Created => String::new(),
+                RoomSort::Name => format!("name {dir}, "),
+                RoomSort::LastActivity => format!("last_activity_at {dir}, "),
+                RoomSort::Participants => format!("active_count {dir}, "),
+            };
+            let text = q.text.clone().unwrap_or_default();
+            let status = q.status.map(|s| s.as_str()).unwrap_or_default();
+            let public = q.public.map_or(-1, i64::from);
+            let filter_args: [&dyn ToSql; 3] = [&text, &status, &public];
+            let total: i64 = c
+                .query_row(
+                    &format!("SELECT count(*) FROM rooms WHERE {filter}"),
+                    &filter_args[..],
+                    |r| r.get(0),
+                )
+                .map_err(map_err)?;
+            let mut page_args = filter_args.to_vec();
+            page_args.extend([&q.limit as &dyn ToSql, &q.offset]);
+            let items = c
+                .prepare_cached(&format!(
+                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter} \
+                     ORDER BY {key}created_at {dir}, id {dir} LIMIT ?4 OFFSET ?5"
+                ))
+                .map_err(map_err)?
+                .query_map(&page_args[..], row_to_room)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            Ok(Counted {
+                total: total as u64,
+                items,
+            })
+        })
+        .await
+    }
+
+    async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT count(*) FROM rooms WHERE is_active = 1 AND last_activity_at < ?1",
+                [before],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(map_err)
         })
         .await
     }

@@ -1,15 +1,16 @@
 //! Accounts on SQLite: unique emails by index, the last-admin rule inside one transaction.
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, ToSql, params};
 
-use super::rooms::immediate;
-use super::{SqliteStore, map_err};
+use super::activity::bump;
+use super::{SqliteStore, immediate, map_err};
 use crate::domain::{
-    Access, AdminCount, DisplayName, Email, InviteRefusal, Provider, UnixTime, User, UserId,
+    Access, AdminCount, DisplayName, Email, InviteRefusal, Provider, Tally, UnixTime, User, UserId,
+    UserQuery, UserSort,
 };
 use crate::store::{
-    Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
+    Counted, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
 };
 
 const COLUMNS: &str = "id, email, name, provider, accesses, avatar_url, is_active, password_hash, created_at, updated_at";
@@ -47,7 +48,9 @@ fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
+/// Inserts the account and counts it (inside the caller's transaction).
 fn insert(c: &rusqlite::Connection, u: &User) -> StoreResult<()> {
+    bump(c, &Tally::user(None, Some(u)))?;
     c.execute(
         &format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
         params![
@@ -76,7 +79,12 @@ fn accesses_json(user: &User) -> String {
 impl UserStore for SqliteStore {
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
         let u = user.clone();
-        self.write(move |c| insert(c, &u)).await
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            insert(&tx, &u)?;
+            tx.commit().map_err(map_err)
+        })
+        .await
     }
 
     async fn insert_user_with_invite(
@@ -245,6 +253,60 @@ impl UserStore for SqliteStore {
                 format!("{}:{}", l.created_at, l.id)
             });
             Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>> {
+        let q = q.clone();
+        self.read(move |c| {
+            let filter = "(?1 = '' OR instr(lower(name), ?1) > 0 OR instr(coalesce(email, ''), ?1) > 0) \
+                 AND (?2 = '' OR provider = ?2) \
+                 AND (?3 = '' OR EXISTS (SELECT 1 FROM json_each(accesses) WHERE value = ?3)) \
+                 AND (?4 = -1 OR is_active = ?4) AND (?5 = -1 OR (email IS NOT NULL) = ?5) \
+                 AND created_at BETWEEN ?6 AND ?7 AND (?8 = 1 OR provider <> 'guest')";
+            let dir = if q.descending { "DESC" } else { "ASC" };
+            let key = match q.sort {
+                UserSort::Created => String::new(),
+                UserSort::Name => format!("lower(name) {dir}, "),
+                UserSort::Email => format!("email {dir}, "),
+                UserSort::Provider => format!("provider {dir}, "),
+            };
+            let text = q.text.clone().unwrap_or_default();
+            let provider = q.provider.map(|p| p.as_str()).unwrap_or_default();
+            let access = q.access.map(|a| a.as_str()).unwrap_or_default();
+            let flag = |v: Option<bool>| v.map_or(-1, i64::from);
+            let (from, to) = (
+                q.created_from.unwrap_or(i64::MIN),
+                q.created_to.unwrap_or(i64::MAX),
+            );
+            let (active, verified) = (flag(q.active), flag(q.verified));
+            let filter_args: [&dyn ToSql; 8] = [
+                &text, &provider, &access, &active, &verified, &from, &to, &q.guests,
+            ];
+            let total: i64 = c
+                .query_row(
+                    &format!("SELECT count(*) FROM users WHERE {filter}"),
+                    &filter_args[..],
+                    |r| r.get(0),
+                )
+                .map_err(map_err)?;
+            let mut page_args = filter_args.to_vec();
+            page_args.extend([&q.limit as &dyn ToSql, &q.offset]);
+            let items = c
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM users WHERE {filter} \
+                     ORDER BY {key}created_at {dir}, id {dir} LIMIT ?9 OFFSET ?10"
+                ))
+                .map_err(map_err)?
+                .query_map(&page_args[..], row_to_user)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            Ok(Counted {
+                total: total as u64,
+                items,
+            })
         })
         .await
     }

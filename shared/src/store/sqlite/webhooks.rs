@@ -3,8 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::rooms::immediate;
-use super::{SqliteStore, map_err};
+use super::{SqliteStore, immediate, map_err};
 use crate::domain::UnixTime;
 use crate::store::{StoreResult, WebhookLog, WebhookStats};
 
