@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
     ));
     let hooks = Arc::new(Webhooks::new(
         &stores,
-        Attendance::new(stores.rooms.clone(), stores.users.clone(), None),
+        Attendance::new(&stores, None),
         recordings,
         &config,
     ));

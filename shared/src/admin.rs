@@ -4,19 +4,30 @@
 //! first troubleshooting row is "admin dashboard shows 'LiveKit disconnected'": every failure
 //! here says which of unreachable, slow, not ready or wrong key it is.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, TryStreamExt};
 
 use crate::config::Config;
 use crate::domain::policy::Caller;
 use crate::domain::{
-    Access, Email, InviteToken, MAX_INVITE_HOURS, Member, Room, RoomId, UnixTime, User, UserId, now,
+    Access, Attendance, Email, EventQuery, InviteToken, MAX_INVITE_HOURS, Member, Room, RoomEvent,
+    RoomId, RoomQuery, UnixTime, User, UserId, UserQuery, now,
 };
 use crate::error::{Error, Result};
 use crate::livekit::{LiveKit, LiveKitError, LiveParticipant, LiveRoom, found, server_host};
 use crate::store::{
-    Page, RoomFilter, Stores, UserChange, UserChangeOutcome, UserFilter, WebhookLog, WebhookStats,
+    Counted, Page, RoomFilter, Stores, UserChange, UserChangeOutcome, UserFilter, WebhookLog,
+    WebhookStats,
 };
+
+/// Users' names, by id.
+pub type Names = HashMap<UserId, String>;
+
+/// Concurrent reads when naming a page's users.
+const NAME_READS: usize = 16;
 
 /// The probe gives up after this: an admin page must answer quickly, and a LiveKit that
 /// takes longer is not serving meetings well either.
@@ -109,6 +120,54 @@ impl Admin {
         after: Option<&str>,
     ) -> Result<Page<Room>> {
         Ok(self.stores.rooms.all_rooms(filter, limit, after).await?)
+    }
+
+    /// A numbered page of users for the admin tables.
+    pub async fn user_table(&self, q: &UserQuery) -> Result<Counted<User>> {
+        Ok(self.stores.users.user_table(q).await?)
+    }
+
+    /// A numbered page of rooms, with their owners' names.
+    pub async fn room_table(&self, q: &RoomQuery) -> Result<(Counted<Room>, Names)> {
+        let page = self.stores.rooms.room_table(q).await?;
+        let owners = page.items.iter().map(|r| r.created_by.clone()).collect();
+        let names = self.names(owners).await?;
+        Ok((page, names))
+    }
+
+    /// A user's meeting connections, newest first.
+    pub async fn sessions(
+        &self,
+        id: &UserId,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Counted<Attendance>> {
+        if self.stores.users.user_by_id(id).await?.is_none() {
+            return Err(Error::not_found("User not found"));
+        }
+        Ok(self.stores.activity.attendance(id, offset, limit).await?)
+    }
+
+    pub async fn room_events(&self, q: &EventQuery) -> Result<Counted<RoomEvent>> {
+        Ok(self.stores.activity.room_events(q).await?)
+    }
+
+    /// Display names of these users (at most a few reads at a time); unknown ids are left out.
+    pub async fn names(&self, ids: BTreeSet<UserId>) -> Result<Names> {
+        let users = self.stores.users.clone();
+        let found: Vec<Option<User>> = futures_util::stream::iter(ids)
+            .map(move |id| {
+                let users = users.clone();
+                async move { users.user_by_id(&id).await }
+            })
+            .buffer_unordered(NAME_READS)
+            .try_collect()
+            .await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .map(|u| (u.id, u.name.to_string()))
+            .collect())
     }
 
     /// A room's seats as stored beside LiveKit's live view of its meeting; LiveKit's failure

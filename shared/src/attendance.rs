@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use crate::domain::{Member, Room, UnixTime, UserId};
+use crate::domain::{Attendance as Visit, Member, Room, UnixTime, UserId};
 use crate::error::Result;
-use crate::livekit::{LiveKit, LiveKitError};
-use crate::store::{RoomStore, Seen, SeenOutcome, UserStore};
+use crate::livekit::{Connection, LiveKit, LiveKitError};
+use crate::store::{ActivityStore, RoomStore, Seen, SeenOutcome, Stores, UserStore};
 
 /// What became of one reported connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,35 +23,41 @@ pub enum Attended {
 pub struct Attendance {
     rooms: Arc<dyn RoomStore>,
     users: Arc<dyn UserStore>,
+    activity: Arc<dyn ActivityStore>,
     livekit: Option<Arc<dyn LiveKit>>,
 }
 
 impl Attendance {
-    pub fn new(
-        rooms: Arc<dyn RoomStore>,
-        users: Arc<dyn UserStore>,
-        livekit: Option<Arc<dyn LiveKit>>,
-    ) -> Self {
+    pub fn new(stores: &Stores, livekit: Option<Arc<dyn LiveKit>>) -> Self {
         Self {
-            rooms,
-            users,
+            rooms: stores.rooms.clone(),
+            users: stores.users.clone(),
+            activity: stores.activity.clone(),
             livekit,
         }
     }
 
-    /// `user` is connected to `room`'s meeting with LiveKit session `session` (as of `at`);
-    /// `member` is their record in this room as read.
+    /// `user` is connected to `room`'s meeting through `conn` (as of `at`); `member` is
+    /// their record in this room as read. A seated connection is recorded for the admin
+    /// console (once, however often it is reported).
     pub async fn connected(
         &self,
         room: &Room,
         member: Option<&Member>,
         user: &UserId,
-        session: &str,
+        conn: &Connection,
         at: UnixTime,
     ) -> Result<Attended> {
+        let session = conn.session.as_str();
         if self.may_stay(room, member, user).await? {
             let seen = Seen::Joined { session };
             if self.rooms.seen(room, user, seen, at).await? != SeenOutcome::Full {
+                let joined = if conn.joined_at > 0 {
+                    conn.joined_at
+                } else {
+                    at
+                };
+                self.record(room, member, user, conn, joined, None).await?;
                 return Ok(Attended::Seated);
             }
             tracing::info!(room = %room.id, %user, "connected to a full room: removed");
@@ -68,6 +74,52 @@ impl Attendance {
             }
         }
         Ok(Attended::Removed)
+    }
+
+    /// The seated connection `conn` ended at `at`: its record gets its end (or is written
+    /// whole when its start was never reported).
+    pub async fn ended(
+        &self,
+        room: &Room,
+        member: &Member,
+        conn: &Connection,
+        at: UnixTime,
+    ) -> Result<()> {
+        let joined = if conn.joined_at > 0 {
+            conn.joined_at
+        } else {
+            member.joined_at
+        };
+        self.record(room, Some(member), &member.user_id, conn, joined, Some(at))
+            .await
+    }
+
+    async fn record(
+        &self,
+        room: &Room,
+        member: Option<&Member>,
+        user: &UserId,
+        conn: &Connection,
+        joined_at: UnixTime,
+        left_at: Option<UnixTime>,
+    ) -> Result<()> {
+        // The name they joined under; LiveKit's when we hold no record.
+        let user_name = member
+            .map(|m| m.name.to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| conn.name.clone());
+        self.activity
+            .attend(&Visit {
+                session: conn.session.clone(),
+                user_id: user.clone(),
+                user_name,
+                room_id: room.id.clone(),
+                room_name: room.name.clone(),
+                joined_at,
+                left_at,
+            })
+            .await?;
+        Ok(())
     }
 
     /// The room's policy for someone already inside (capacity is the store's, in `seen`).

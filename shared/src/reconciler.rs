@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::attendance::{Attendance, Attended};
 use crate::domain::{LiveRoomName, UnixTime, UserId, now};
 use crate::error::Result;
-use crate::livekit::{LiveKit, LiveRoom, found};
+use crate::livekit::{Connection, LiveKit, LiveRoom, found};
 use crate::recordings::Recordings;
 use crate::store::{RoomStore, Seen, SeenOutcome, Stores};
 
@@ -41,11 +41,7 @@ pub struct Reconciler {
 
 impl Reconciler {
     pub fn new(stores: &Stores, livekit: Arc<dyn LiveKit>) -> Self {
-        let attendance = Attendance::new(
-            stores.rooms.clone(),
-            stores.users.clone(),
-            Some(livekit.clone()),
-        );
+        let attendance = Attendance::new(stores, Some(livekit.clone()));
         Self {
             rooms: stores.rooms.clone(),
             livekit,
@@ -152,9 +148,15 @@ impl Reconciler {
             }
             let member = self.rooms.member(room, &user).await?;
             let was_active = member.as_ref().is_some_and(|m| m.is_active);
+            let conn = Connection {
+                identity: p.identity.clone(),
+                session: p.sid.clone(),
+                name: p.name.clone(),
+                joined_at: p.joined_at,
+            };
             let attended = self
                 .attendance
-                .connected(room, member.as_ref(), &user, &p.sid, t)
+                .connected(room, member.as_ref(), &user, &conn, t)
                 .await?;
             report.joined += usize::from(!was_active && attended == Attended::Seated);
         }
@@ -170,6 +172,16 @@ impl Reconciler {
                 == SeenOutcome::Applied
             {
                 report.freed += 1;
+                if let Some(sid) = &m.session {
+                    // LiveKit no longer has them: their connection ended by now.
+                    let conn = Connection {
+                        identity: identity.clone(),
+                        session: sid.clone(),
+                        name: m.name.to_string(),
+                        joined_at: 0,
+                    };
+                    self.attendance.ended(room, m, &conn, t).await?;
+                }
             }
         }
         Ok(())

@@ -108,7 +108,7 @@ impl AppState {
         ));
         let webhooks = Webhooks::new(
             &stores,
-            Attendance::new(stores.rooms.clone(), stores.users.clone(), livekit.clone()),
+            Attendance::new(&stores, livekit.clone()),
             recordings.clone(),
             &config,
         );

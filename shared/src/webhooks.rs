@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
-use crate::attendance::{Attendance, Attended};
+use crate::attendance::Attendance;
 use crate::config::Config;
-use crate::domain::{Attendance as Visit, LiveRoomName, Member, Room, UnixTime, UserId, now};
+use crate::domain::{LiveRoomName, Member, Room, UnixTime, UserId, now};
 use crate::error::{Error, Result};
 use crate::livekit::{Connection, LiveEvent, LiveEventKind, WebhookRefusal, WebhookVerifier};
 use crate::recordings::Recordings;
-use crate::store::{ActivityStore, RoomStore, Seen, Stores, WebhookLog, WebhookStats};
+use crate::store::{RoomStore, Seen, Stores, WebhookLog, WebhookStats};
 
 /// How long an event id is remembered. LiveKit retries within about 15 seconds; a day
 /// covers clock skew and slow queues with room to spare.
@@ -31,7 +31,6 @@ pub struct Webhooks {
     verifier: Option<WebhookVerifier>,
     rooms: Arc<dyn RoomStore>,
     log: Arc<dyn WebhookLog>,
-    activity: Arc<dyn ActivityStore>,
     attendance: Attendance,
     recordings: Arc<Recordings>,
 }
@@ -51,7 +50,6 @@ impl Webhooks {
             verifier,
             rooms: stores.rooms.clone(),
             log: stores.webhooks.clone(),
-            activity: stores.activity.clone(),
             attendance,
             recordings,
         }
@@ -132,34 +130,23 @@ impl Webhooks {
         let Some((r, member, user)) = self.ours(room, who).await? else {
             return Ok(());
         };
-        let attended = self
-            .attendance
-            .connected(&r, member.as_ref(), &user, &who.session, at)
+        self.attendance
+            .connected(&r, member.as_ref(), &user, who, at)
             .await?;
-        if attended == Attended::Seated {
-            self.record(&r, member.as_ref(), &user, who, at, None)
-                .await?;
-        }
         Ok(())
     }
 
-    /// A seated connection ended: its seat frees, and its record gets its end (or, when
-    /// the join was never reported, is written whole).
+    /// A connection ended: its seat frees, and when it held the seat its record ends.
     async fn left(&self, room: &str, who: &Connection, at: UnixTime) -> Result<()> {
         let Some((r, member, user)) = self.ours(room, who).await? else {
             return Ok(());
         };
-        let seated_here = member
-            .as_ref()
-            .is_some_and(|m| m.session.as_deref() == Some(who.session.as_str()));
         let seen = Seen::Left {
             session: &who.session,
         };
         self.rooms.seen(&r, &user, seen, at).await?;
-        if seated_here {
-            let joined = if who.joined_at > 0 { who.joined_at } else { at };
-            self.record(&r, member.as_ref(), &user, who, joined, Some(at))
-                .await?;
+        if let Some(m) = member.filter(|m| m.session.as_deref() == Some(who.session.as_str())) {
+            self.attendance.ended(&r, &m, who, at).await?;
         }
         Ok(())
     }
@@ -180,33 +167,6 @@ impl Webhooks {
             return Ok(None);
         };
         Ok((r.id == live.id).then_some((r, member, user)))
-    }
-
-    async fn record(
-        &self,
-        room: &Room,
-        member: Option<&Member>,
-        user: &UserId,
-        who: &Connection,
-        joined_at: UnixTime,
-        left_at: Option<UnixTime>,
-    ) -> Result<()> {
-        let user_name = member
-            .map(|m| m.name.to_string())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| who.name.clone());
-        self.activity
-            .attend(&Visit {
-                session: who.session.clone(),
-                user_id: user.clone(),
-                user_name,
-                room_id: room.id.clone(),
-                room_name: room.name.clone(),
-                joined_at,
-                left_at,
-            })
-            .await?;
-        Ok(())
     }
 
     /// The active room LiveKit's room name refers to; names that are not ours, and rooms

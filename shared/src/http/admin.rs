@@ -7,10 +7,14 @@ use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use axum::response::{IntoResponse, Response};
+
+use super::admin_lists::{RoomListQuery, room_table};
 use super::bearer::AdminCaller;
 use super::json::JsonBody;
+use super::paging::{Paging, query};
 use super::rfc3339;
 use super::rooms::{RoomView, UpdateBody};
 use crate::admin::{Check, RoomPresence};
@@ -31,20 +35,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/admin/rooms/{room_id}/participants", get(participants))
         .merge(super::admin_users::routes())
+        .merge(super::admin_lists::routes())
         .merge(super::admin_settings::routes())
 }
 
-/// `?q=` part of the name, `?status=active|archived`, `?limit=` (1–100, default 20),
-/// `?cursor=` from the previous page's `nextCursor`.
-#[derive(Deserialize)]
-struct RoomsQuery {
-    q: Option<String>,
-    status: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-/// A room as admins list it: the room, its seats held now, and whether a meeting runs.
+/// A room as the cursor form lists it: the room, its seats held now, and whether a meeting
+/// runs.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AdminRoomView {
@@ -72,12 +68,17 @@ struct RoomsPage {
     next_cursor: Option<String>,
 }
 
+/// Numbered pages (`admin_lists`), or with `?cursor=` (empty for the first page) the cursor
+/// form: `?q=`, `?status=active|archived`, `?limit=` 1–100 (default 20).
 async fn rooms(
     State(s): State<AppState>,
     _: AdminCaller,
-    query: std::result::Result<Query<RoomsQuery>, QueryRejection>,
-) -> Result<Json<RoomsPage>> {
-    let Query(q) = query.map_err(|e| Error::bad_request(format!("bad query: {e}")))?;
+    raw: std::result::Result<Query<RoomListQuery>, QueryRejection>,
+) -> Result<Response> {
+    let q = query(raw)?;
+    let Some(cursor) = q.cursor.as_deref() else {
+        return Ok(Json(room_table(&s, &q).await?).into_response());
+    };
     let active = match q.status.as_deref() {
         None | Some("") | Some("all") => None,
         Some("active") => Some(true),
@@ -88,20 +89,22 @@ async fn rooms(
             )));
         }
     };
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
+    let limit = Paging::parse(None, q.limit.as_deref(), 20, u32::MAX)?.limit;
+    if limit > 100 {
         return Err(Error::bad_request("limit must be between 1 and 100"));
     }
     let filter = RoomFilter {
         text: q.q.filter(|t| !t.trim().is_empty()),
         active,
     };
-    let page = s.admin.rooms(&filter, limit, q.cursor.as_deref()).await?;
+    let after = Some(cursor).filter(|c| !c.is_empty());
+    let page = s.admin.rooms(&filter, limit, after).await?;
     Ok(Json(RoomsPage {
         rooms: page.items.iter().map(AdminRoomView::from).collect(),
         limit,
         next_cursor: page.next,
-    }))
+    })
+    .into_response())
 }
 
 /// Someone holding a seat, as the store has it.

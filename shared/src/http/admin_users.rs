@@ -9,11 +9,14 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 
+use axum::response::{IntoResponse, Response};
+
+use super::admin_lists::{AdminUserView, UserListQuery, user_id, user_table};
 use super::bearer::AdminCaller;
 use super::json::{JsonBody, shape_is_bad_request};
-use super::rfc3339;
+use super::paging::{Paging, query};
 use super::rooms::RoomView;
-use crate::domain::{Access, User, UserId};
+use crate::domain::{Access, User};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::UserFilter;
@@ -30,33 +33,8 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// What admins see of a user (never the password hash).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AdminUserView {
-    id: String,
-    email: Option<String>,
-    name: String,
-    provider: &'static str,
-    accesses: Vec<&'static str>,
-    is_active: bool,
-    is_admin: bool,
-    avatar_url: Option<String>,
-    created_at: String,
-}
-
 fn view(u: &User) -> AdminUserView {
-    AdminUserView {
-        id: u.id.to_string(),
-        email: u.email.as_ref().map(|e| e.to_string()),
-        name: u.name.to_string(),
-        provider: u.provider.as_str(),
-        accesses: u.accesses.iter().map(|a| a.as_str()).collect(),
-        is_active: u.is_active,
-        is_admin: u.accesses.iter().any(|a| *a >= Access::Admin),
-        avatar_url: u.avatar_url.clone(),
-        created_at: rfc3339(u.created_at),
-    }
+    AdminUserView::from(u)
 }
 
 #[derive(Serialize)]
@@ -86,28 +64,17 @@ struct LoggedOut {
     sessions: u64,
 }
 
-/// A user id from the path: anything not shaped like one names nobody.
-fn user_id(raw: &str) -> Result<UserId> {
-    UserId::parse(raw).map_err(|_| Error::not_found("User not found"))
-}
-
-/// `?q=` in the name or email, `?role=` an access, `?status=active|inactive`, `?limit=`
-/// (1–100, default 20), `?cursor=` from the previous page's `nextCursor`.
-#[derive(Deserialize)]
-struct UsersQuery {
-    q: Option<String>,
-    role: Option<String>,
-    status: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
+/// Numbered pages (`admin_lists`), or with `?cursor=` (empty for the first page) the cursor
+/// form: `?q=`, `?role=`, `?status=active|inactive`, `?limit=` 1–100 (default 20).
 async fn users(
     State(s): State<AppState>,
     _: AdminCaller,
-    query: std::result::Result<Query<UsersQuery>, QueryRejection>,
-) -> Result<Json<UsersPage>> {
-    let Query(q) = query.map_err(|e| Error::bad_request(format!("bad query: {e}")))?;
+    raw: std::result::Result<Query<UserListQuery>, QueryRejection>,
+) -> Result<Response> {
+    let q = query(raw)?;
+    let Some(cursor) = q.cursor.as_deref() else {
+        return Ok(Json(user_table(&s, &q).await?).into_response());
+    };
     let access = match q.role.as_deref().filter(|r| !r.is_empty()) {
         None => None,
         Some(r) => Some(
@@ -124,8 +91,8 @@ async fn users(
             )));
         }
     };
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
+    let limit = Paging::parse(None, q.limit.as_deref(), 20, u32::MAX)?.limit;
+    if limit > 100 {
         return Err(Error::bad_request("limit must be between 1 and 100"));
     }
     let filter = UserFilter {
@@ -133,12 +100,14 @@ async fn users(
         access,
         active,
     };
-    let page = s.admin.users(&filter, limit, q.cursor.as_deref()).await?;
+    let after = Some(cursor).filter(|c| !c.is_empty());
+    let page = s.admin.users(&filter, limit, after).await?;
     Ok(Json(UsersPage {
         users: page.items.iter().map(view).collect(),
         limit,
         next_cursor: page.next,
-    }))
+    })
+    .into_response())
 }
 
 async fn user(

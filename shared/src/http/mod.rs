@@ -2,6 +2,7 @@
 //! body limit, request log). The sidecar serves them merged; each Lambda serves its own.
 
 pub mod admin;
+mod admin_lists;
 mod admin_settings;
 mod admin_users;
 pub mod auth;
@@ -83,6 +84,15 @@ async fn log_request(req: Request, next: Next) -> Response {
         tracing::debug!(%method, route, status, micros, "request");
     }
     res
+}
+
+/// Bedrud's admin time format for user rows: `YYYY-MM-DD HH:MM:SS`, UTC, no zone.
+pub(crate) fn plain_time(t: i64) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(&f).ok())
+        .unwrap_or_default()
 }
 
 pub(crate) fn rfc3339(t: i64) -> String {

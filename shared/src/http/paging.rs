@@ -43,6 +43,26 @@ impl Paging {
     }
 }
 
+/// A `YYYY-MM-DD` query value as the start of that UTC day; junk is a 400 naming `name`.
+pub fn date(name: &str, raw: Option<&str>) -> Result<Option<i64>> {
+    let Some(v) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let bad = || Error::bad_request(format!("{name} must be a date as YYYY-MM-DD"));
+    let parts: Vec<&str> = v.split('-').collect();
+    let [y, m, d] = parts[..] else {
+        return Err(bad());
+    };
+    let (y, m, d) = (
+        y.parse::<i32>().map_err(|_| bad())?,
+        m.parse::<u8>().map_err(|_| bad())?,
+        d.parse::<u8>().map_err(|_| bad())?,
+    );
+    let month = time::Month::try_from(m).map_err(|_| bad())?;
+    let day = time::Date::from_calendar_date(y, month, d).map_err(|_| bad())?;
+    Ok(Some(day.midnight().assume_utc().unix_timestamp()))
+}
+
 /// A query string as a typed struct, its failure a 400 naming the problem.
 pub fn query<T: DeserializeOwned>(q: std::result::Result<Query<T>, QueryRejection>) -> Result<T> {
     q.map(|Query(v)| v)
@@ -76,6 +96,11 @@ mod tests {
         let p = Paging::parse(Some("3"), Some("1000"), 20, 100).unwrap();
         assert_eq!((p.page, p.limit, p.offset()), (3, 100, 200));
         assert_eq!(Paging::parse(None, None, 20, 100).unwrap().limit, 20);
+        assert_eq!(date("d", Some("2026-12-01")).unwrap(), Some(1_796_083_200));
+        assert_eq!(date("d", Some(" ")).unwrap(), None);
+        for bad in ["2026-13-01", "2026-02-30", "yesterday", "2026-1"] {
+            assert!(date("d", Some(bad)).is_err(), "{bad}");
+        }
         for bad in ["0", "-1", "x", "1.5"] {
             assert!(Paging::parse(Some(bad), None, 20, 100).is_err(), "{bad}");
             assert!(Paging::parse(None, Some(bad), 20, 100).is_err(), "{bad}");

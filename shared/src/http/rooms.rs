@@ -75,7 +75,8 @@ impl From<&Room> for RoomView {
             name: r.name.to_string(),
             created_by: r.created_by.to_string(),
             admin_id: r.admin_id.to_string(),
-            is_active: r.is_active,
+            // Bedrud's clients read a suspended room as inactive.
+            is_active: r.is_active && !r.suspended,
             is_public: r.is_public,
             max_participants: r.max_participants,
             mode: r.mode.as_str(),

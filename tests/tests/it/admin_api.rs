@@ -179,20 +179,18 @@ async fn admins_list_inspect_update_and_close_every_room() {
         assert_eq!(r.error(), "Insufficient access rights", "{method} {path}");
     }
 
-    // Pages of one, newest first, filtered to this test's rooms.
+    // The cursor form (`cursor=` starts it): pages of one, newest first, filtered to this
+    // test's rooms.
     let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
+    let mut cursor = String::new();
     loop {
-        let mut path = format!("/api/admin/rooms?q={tag}&limit=1");
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
+        let path = format!("/api/admin/rooms?q={tag}&limit=1&cursor={cursor}");
         let page = s.api.get(&path, admin.bearer()).await.expect(200).body;
         for r in page["rooms"].as_array().unwrap() {
             seen.push(r["id"].as_str().unwrap().to_string());
         }
         match page["nextCursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
+            Some(c) => cursor = c.to_string(),
             None => break,
         }
     }
@@ -203,7 +201,16 @@ async fn admins_list_inspect_update_and_close_every_room() {
     let mut all = ids.clone();
     all.sort();
     assert_eq!((seen.len(), sorted), (3, all));
-    for bad in ["status=sleeping", "limit=0", "limit=1000", "limit=x"] {
+    for bad in [
+        "status=sleeping",
+        "limit=0",
+        "limit=x",
+        "cursor=&limit=1000",
+        "sort=size",
+        "order=up",
+        "visibility=hidden",
+        "page=0",
+    ] {
         s.api
             .get(&format!("/api/admin/rooms?{bad}"), admin.bearer())
             .await
@@ -424,7 +431,18 @@ async fn admins_manage_accounts_and_their_changes_bind_at_once() {
         .expect(400);
     assert!(r.error().contains("your own account"));
     // Paging and bad queries.
-    for bad in ["status=sleepy", "role=wizard", "limit=0", "limit=101"] {
+    for bad in [
+        "status=sleepy",
+        "role=wizard",
+        "limit=0",
+        "cursor=&limit=101",
+        "provider=myspace",
+        "verified=maybe",
+        "created=yesterday",
+        "sort=age",
+        "order=sideways",
+        "page=-1",
+    ] {
         s.api
             .get(&format!("/api/admin/users?{bad}"), Some(&promoted))
             .await
@@ -432,7 +450,7 @@ async fn admins_manage_accounts_and_their_changes_bind_at_once() {
     }
     let page = s
         .api
-        .get("/api/admin/users?limit=1", Some(&promoted))
+        .get("/api/admin/users?limit=1&cursor=", Some(&promoted))
         .await
         .expect(200)
         .body;

@@ -113,11 +113,29 @@ async fn admin_and_reconciler_functions_on_dynamodb_within_their_roles() {
         ("apigw-v2-admin-user-accesses.json", 200),
         ("apigw-v2-admin-user-force-logout.json", 200),
         ("apigw-v2-admin-user-status.json", 200),
+        ("apigw-v2-admin-users-web.json", 200),
+        ("apigw-v2-admin-rooms-web.json", 200),
+        ("apigw-v2-admin-users-recent.json", 200),
+        ("apigw-v2-admin-user-sessions.json", 200),
+        ("apigw-v2-admin-room-events.json", 200),
         ("apigw-v2-admin-room-close.json", 200),
     ] {
         let e = at(event_as(fixture, &boss), &room_id, member);
         let (status, body, _) = invoke(&admin_fn, &e).await;
         assert_eq!(status, want, "{fixture}: {body}");
+        // The numbered lists count exactly (maintained totals on DynamoDB).
+        let total = |key: &str| (body["total"].as_u64(), body[key].as_array().map(Vec::len));
+        match fixture {
+            "apigw-v2-admin-users-web.json" => assert_eq!(total("users"), (Some(2), Some(2))),
+            "apigw-v2-admin-rooms-web.json" => assert_eq!(total("rooms"), (Some(1), Some(1))),
+            "apigw-v2-admin-users-recent.json" => assert_eq!(total("users"), (Some(2), Some(2))),
+            "apigw-v2-admin-room-events.json" => assert_eq!(total("events"), (Some(1), Some(1))),
+            // The reconciler's pass seated and recorded the member's connection.
+            "apigw-v2-admin-user-sessions.json" => {
+                assert_eq!(total("sessions"), (Some(1), Some(1)))
+            }
+            _ => {}
+        }
     }
     roles.check();
 }
