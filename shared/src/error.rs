@@ -65,6 +65,19 @@ impl Error {
 }
 
 impl Error {
+    /// The request's fault (a 4xx), not the system's: bulk actions skip such items and go on.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(
+            self,
+            Error::Unavailable(_)
+                | Error::BadGateway(_)
+                | Error::UpstreamDown(_)
+                | Error::Internal(_)
+                | Error::TooManyRequests { .. }
+                | Error::RequestTimeout(_)
+        )
+    }
+
     /// What operators need to fix a dependency failure: shown to admins and logged, never
     /// sent to anyone else (it names internal hosts).
     pub fn upstream_detail(&self) -> Option<&str> {

@@ -101,6 +101,17 @@ impl Init {
         Ok(self)
     }
 
+    /// The recordings queue's depth (and its dead-letter queue's), read-only: the admin
+    /// console's queue page. Producers use [`Init::queue`].
+    pub fn queue_watch(mut self) -> Result<Self, StartError> {
+        use crate::queue::sqs::SqsQueue;
+        if let Some(url) = &self.0.config.recordings.queue_url {
+            let sqs = SqsQueue::new(SqsQueue::client_from_env()?, url);
+            self.0.media.watch = Some(std::sync::Arc::new(sqs));
+        }
+        Ok(self)
+    }
+
     /// Download links into the recordings bucket (`BUCKET_NAME`), when one is configured:
     /// signed here, without the S3 client.
     pub fn bucket_links(mut self) -> Result<Self, StartError> {

@@ -9,19 +9,22 @@
 //! 3. Ports and adapters: `store` (SQLite, DynamoDB), `queue`, `blobs`, `livekit` (server API,
 //!    tokens, webhook verification), `ratelimit`, `aws`, `secrets`.
 //! 4. Services, one per capability: `settings`, `auth`, `rooms`, `moderation`, `attendance`,
-//!    `webhooks`, `reconciler`, `recordings`, `participants`, `admin`.
+//!    `webhooks`, `reconciler`, `recordings`, `participants`, `admin`, `admin_actions`,
+//!    `dashboard`.
 //! 5. `state`: the services assembled once per process.
 //! 6. `http` (one router per capability, every handler through a service), `worker`,
 //!    `runtime` (the sidecar's and the tests' assembly).
 //! 7. `lambda`: one function's wiring.
 
 pub mod admin;
+pub mod admin_actions;
 pub mod attendance;
 pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod blobs;
 pub mod config;
+pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -12,7 +12,8 @@ use crate::blobs::{BlobKey, BlobLinks, BlobReader, BlobStore};
 use crate::config::Config;
 use crate::domain::policy::Caller;
 use crate::domain::{
-    Recording, RecordingId, RecordingMove, RecordingStatus, Room, RoomId, UnixTime, now,
+    Metric, Recording, RecordingId, RecordingMove, RecordingStatus, Room, RoomId, Scope, Tally,
+    UnixTime, now,
 };
 use crate::error::{Error, Result};
 use crate::livekit::{Egress, EgressStatus, LiveKit, LiveKitError, RecordingOutput};
@@ -34,6 +35,8 @@ const DOWNLOAD_TTL: Duration = Duration::from_secs(3600);
 #[derive(Clone, Default)]
 pub struct Media {
     pub queue: Option<Arc<dyn JobQueue>>,
+    /// The queue's depth, for the admin console (the admin side only).
+    pub watch: Option<Arc<dyn crate::queue::QueueWatch>>,
     pub blobs: Option<Arc<dyn BlobStore>>,
     pub links: Option<Arc<dyn BlobLinks>>,
     pub jobs: Option<Arc<dyn JobSource>>,
@@ -78,6 +81,7 @@ enum Target {
 
 pub struct Recordings {
     rooms: Arc<dyn RoomStore>,
+    activity: Arc<dyn crate::store::ActivityStore>,
     store: Arc<dyn RecordingStore>,
     livekit: Option<Arc<dyn LiveKit>>,
     media: Media,
@@ -111,6 +115,7 @@ impl Recordings {
         };
         Self {
             rooms: stores.rooms.clone(),
+            activity: stores.activity.clone(),
             store: stores.recordings.clone(),
             livekit,
             media,
@@ -356,13 +361,25 @@ impl Recordings {
         Ok(())
     }
 
-    /// Runs one queued job of either kind (the SQS processor and the sidecar's worker).
+    /// Runs one queued job of either kind (the SQS processor and the sidecar's worker), and
+    /// counts its outcome for the queue page (a count that fails is logged, never the job's
+    /// failure).
     pub async fn run_job(&self, job: &JobEnvelope) -> Result<()> {
-        match job.kind.as_str() {
+        let outcome = match job.kind.as_str() {
             PROCESS_RECORDING => self.process(job).await.map(|_| ()),
             REMOVE_RECORDING_FILE => self.remove_file(job).await,
             other => Err(Error::bad_request(format!("unknown job kind {other}"))),
+        };
+        let metric = if outcome.is_ok() {
+            Metric::JobsDone
+        } else {
+            Metric::JobsFailed
+        };
+        let tally = Tally::new().add(&Scope::hour(now()), metric, 1);
+        if let Err(e) = self.activity.count(&tally).await {
+            tracing::warn!(job = %job.id, error = %e, "job outcome not counted");
         }
+        outcome
     }
 
     /// Removes a deleted recording's file. While the row still exists (its delete has not

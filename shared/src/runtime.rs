@@ -59,6 +59,7 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError>
             )?);
             let media = Media {
                 queue: Some(store.clone()),
+                watch: Some(store.clone()),
                 blobs: Some(blobs(config)?),
                 links: None,
                 jobs: Some(store.clone()),
@@ -75,10 +76,11 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError>
             let rec = &config.recordings;
             let media = match (&rec.queue_url, &rec.bucket) {
                 (Some(queue), Some(bucket)) => {
-                    let sqs = SqsQueue::new(SqsQueue::client_from_env()?, queue);
+                    let sqs = Arc::new(SqsQueue::new(SqsQueue::client_from_env()?, queue));
                     let links = crate::blobs::s3_links::S3Links::from_env(bucket)?;
                     Media {
-                        queue: Some(Arc::new(sqs)),
+                        queue: Some(sqs.clone()),
+                        watch: Some(sqs),
                         blobs: Some(blobs(config)?),
                         links: Some(Arc::new(links)),
                         jobs: None,

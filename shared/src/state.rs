@@ -5,9 +5,11 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::admin::Admin;
+use crate::admin_actions::Actions;
 use crate::attendance::Attendance;
 use crate::auth::Auth;
 use crate::config::{Config, ConfigError};
+use crate::dashboard::Dashboard;
 use crate::livekit::{self, LiveKit};
 use crate::moderation::Moderation;
 use crate::participants::Participants;
@@ -44,6 +46,8 @@ pub struct Inner {
     pub webhooks: Webhooks,
     pub recordings: Arc<Recordings>,
     pub admin: Admin,
+    pub actions: Actions,
+    pub dashboard: Dashboard,
     pub media: Media,
     /// LiveKit's server API; `None` when no key pair is configured.
     pub livekit: Option<Arc<dyn LiveKit>>,
@@ -113,6 +117,8 @@ impl AppState {
             &config,
         );
         let admin = Admin::new(&stores, livekit.clone(), &config);
+        let actions = Actions::new(&stores, livekit.clone());
+        let dashboard = Dashboard::new(&stores, media.watch.clone(), settings.clone());
         let participants =
             Participants::new(stores.rooms.clone(), stores.users.clone(), livekit.clone());
         Ok(Self(Arc::new(Inner {
@@ -126,6 +132,8 @@ impl AppState {
             webhooks,
             recordings,
             admin,
+            actions,
+            dashboard,
             media,
             livekit,
             limiter,

@@ -505,3 +505,44 @@ pub async fn attendance_and_events_are_recorded_once(s: &Stores) {
     let days: Vec<_> = days.into_iter().collect();
     assert_eq!(joins.sum(&days, Metric::Joins), 2);
 }
+
+/// Deleting an account removes it and its email claim (the address may sign up again) and
+/// moves the totals, once however many deletes race; the last active admin stays.
+pub async fn deleting_a_user_frees_its_email_and_counts(s: &Stores) {
+    use bedrud_shared::store::UserChangeOutcome as O;
+    let mut admin = account(&format!("{}@example.com", unique("del-admin")));
+    admin.accesses.push(Access::Admin);
+    let user = account(&format!("{}@example.com", unique("del")));
+    s.users.insert_user(&admin).await.unwrap();
+    s.users.insert_user(&user).await.unwrap();
+    assert!(matches!(
+        s.users.delete_user(&admin.id).await.unwrap(),
+        O::LastAdmin
+    ));
+    assert!(s.users.user_by_id(&admin.id).await.unwrap().is_some());
+
+    let races = join_all((0..4).map(|_| s.users.delete_user(&user.id))).await;
+    let done = races.iter().filter(|r| matches!(r, Ok(O::Done(_)))).count();
+    assert_eq!(done, 1, "{races:?}");
+    assert!(
+        races
+            .iter()
+            .all(|r| matches!(r, Ok(O::Done(_) | O::NotFound)))
+    );
+    assert!(s.users.user_by_id(&user.id).await.unwrap().is_none());
+    let email = user.email.clone().unwrap();
+    assert!(s.users.user_by_email(&email).await.unwrap().is_none());
+    let again = User {
+        id: UserId::new_account(),
+        ..user.clone()
+    };
+    s.users.insert_user(&again).await.unwrap();
+    let totals = s.activity.tallies(&[Scope::all()]).await.unwrap();
+    assert_eq!(totals.total(Metric::Users), 2);
+    let listed = s.users.user_table(&UserQuery::default()).await.unwrap();
+    assert_eq!(listed.total, 2);
+    assert!(matches!(
+        s.users.delete_user(&UserId::new_account()).await.unwrap(),
+        O::NotFound
+    ));
+}

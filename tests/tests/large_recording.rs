@@ -58,6 +58,7 @@ async fn a_large_recording_is_copied_with_bounded_memory() {
         blobs: Some(blobs.clone()),
         links: None,
         jobs: None,
+        watch: None,
     };
     let mut config = bedrud_shared::config::Config::default();
     config.recordings.enabled = true;

@@ -36,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/rooms/{room_id}/participants", get(participants))
         .merge(super::admin_users::routes())
         .merge(super::admin_lists::routes())
+        .merge(super::admin_dashboard::routes())
+        .merge(super::admin_actions::routes())
         .merge(super::admin_settings::routes())
 }
 

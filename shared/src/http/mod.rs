@@ -2,6 +2,8 @@
 //! body limit, request log). The sidecar serves them merged; each Lambda serves its own.
 
 pub mod admin;
+mod admin_actions;
+mod admin_dashboard;
 mod admin_lists;
 mod admin_settings;
 mod admin_users;

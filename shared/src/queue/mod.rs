@@ -31,6 +31,36 @@ pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, job: &JobEnvelope) -> StoreResult<()>;
 }
 
+/// How deep the queue is now, as the queue itself can tell (the admin console's queue page).
+/// Only the admin side reads it, so producers do not link it.
+#[async_trait]
+pub trait QueueWatch: Send + Sync {
+    async fn depth(&self, now: UnixTime) -> StoreResult<QueueDepth>;
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Waiting, due or not (SQS: visible and delayed messages).
+    pub pending: u64,
+    /// Claimed by a worker (SQS: in flight).
+    pub active: u64,
+    /// Failed for good (SQS: messages in the dead-letter queue).
+    pub dead: u64,
+    /// When the oldest waiting job was queued (the embedded queue; SQS does not say).
+    pub oldest_pending: Option<UnixTime>,
+    /// The latest failed attempts with their errors, newest first (the embedded queue).
+    pub recent_failures: Vec<JobFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFailure {
+    pub id: String,
+    pub kind: String,
+    pub error: String,
+    pub attempts: u32,
+    pub at: UnixTime,
+}
+
 /// A job held by one worker. `attempts` doubles as the receipt: a worker whose lock expired
 /// and whose job was claimed again can no longer complete or fail it.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,8 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::MessageAttributeValue;
 
-use super::{JobEnvelope, JobQueue};
+use super::{JobEnvelope, JobQueue, QueueDepth, QueueWatch};
+use crate::domain::UnixTime;
 use crate::error::{StoreError, StoreResult};
 
 #[derive(Clone)]
@@ -68,6 +69,64 @@ impl SqsQueue {
         Ok(Client::new(&crate::aws::sdk_config(
             crate::aws::Service::Sqs,
         )?))
+    }
+}
+
+/// The queue's approximate counts and its dead-letter queue's (found by its redrive policy).
+#[async_trait]
+impl QueueWatch for SqsQueue {
+    async fn depth(&self, _now: UnixTime) -> StoreResult<QueueDepth> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let attrs = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(A::RedrivePolicy)
+            .send()
+            .await
+            .map_err(map_sdk)?
+            .attributes
+            .unwrap_or_default();
+        let num = |a: &std::collections::HashMap<A, String>, k: A| {
+            a.get(&k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        };
+        let mut depth = QueueDepth {
+            pending: num(&attrs, A::ApproximateNumberOfMessages)
+                + num(&attrs, A::ApproximateNumberOfMessagesDelayed),
+            active: num(&attrs, A::ApproximateNumberOfMessagesNotVisible),
+            ..Default::default()
+        };
+        let dlq = attrs
+            .get(&A::RedrivePolicy)
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+            .and_then(|p| p["deadLetterTargetArn"].as_str().map(str::to_string));
+        // The queue's name is the ARN's last part.
+        if let Some(name) = dlq.as_deref().and_then(|arn| arn.rsplit(':').next()) {
+            let url = self
+                .client
+                .get_queue_url()
+                .queue_name(name)
+                .send()
+                .await
+                .map_err(map_sdk)?
+                .queue_url
+                .unwrap_or_default();
+            let dead = self
+                .client
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(A::ApproximateNumberOfMessages)
+                .send()
+                .await
+                .map_err(map_sdk)?
+                .attributes
+                .unwrap_or_default();
+            depth.dead = num(&dead, A::ApproximateNumberOfMessages);
+        }
+        Ok(depth)
     }
 }
 

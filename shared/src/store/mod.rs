@@ -55,6 +55,10 @@ pub trait UserStore: Send + Sync {
         change: &UserChange,
         now: UnixTime,
     ) -> StoreResult<UserChangeOutcome>;
+    /// Removes an account and its email claim (the address may sign up again), unless it is
+    /// the last active admin; its sessions go with it where the store keeps them together.
+    /// `Done` carries the account as it was.
+    async fn delete_user(&self, id: &UserId) -> StoreResult<UserChangeOutcome>;
     /// Users for admins, newest first: `text` in the name or email, an access, a state.
     async fn list_users(
         &self,

@@ -69,6 +69,7 @@ macro_rules! all_cases {
             tallies_are_exact_under_concurrency,
             admin_tables_agree,
             attendance_and_events_are_recorded_once,
+            deleting_a_user_frees_its_email_and_counts,
         );
     };
 }

@@ -14,6 +14,9 @@ use bedrud_tests::{TEST_LK_KEY, TEST_LK_SECRET, unique};
 use serde_json::{Value, json};
 
 fn at(mut e: Value, room: &str, user: &str) -> Value {
+    if let Some(body) = e["body"].as_str() {
+        e["body"] = body.replace("REPLACE_WITH_USER_ID", user).into();
+    }
     for ptr in ["/rawPath", "/requestContext/http/path"] {
         let p = e.pointer(ptr).unwrap().as_str().unwrap();
         let p = p
@@ -118,7 +121,15 @@ async fn admin_and_reconciler_functions_on_dynamodb_within_their_roles() {
         ("apigw-v2-admin-users-recent.json", 200),
         ("apigw-v2-admin-user-sessions.json", 200),
         ("apigw-v2-admin-room-events.json", 200),
+        ("apigw-v2-admin-overview.json", 200),
+        ("apigw-v2-admin-queue.json", 200),
+        ("apigw-v2-admin-online-count.json", 200),
+        ("apigw-v2-admin-cert-info.json", 200),
+        ("apigw-v2-admin-room-suspend.json", 202),
+        ("apigw-v2-admin-room-reactivate.json", 200),
+        ("apigw-v2-admin-users-bulk-ban.json", 200),
         ("apigw-v2-admin-room-close.json", 200),
+        ("apigw-v2-admin-user-delete.json", 202),
     ] {
         let e = at(event_as(fixture, &boss), &room_id, member);
         let (status, body, _) = invoke(&admin_fn, &e).await;

@@ -4,6 +4,7 @@
 
 mod admin_api;
 mod admin_console;
+mod admin_dashboards;
 mod admin_lists;
 mod auth_api;
 mod auth_api_dynamodb;

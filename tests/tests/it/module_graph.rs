@@ -196,7 +196,7 @@ fn layer(module: &str) -> usize {
         "config" | "telemetry" => 2,
         "aws" | "livekit" | "queue" | "blobs" | "store" | "secrets" | "ratelimit" => 3,
         "settings" | "auth" | "rooms" | "moderation" | "attendance" | "recordings" | "webhooks"
-        | "reconciler" | "participants" | "admin" => 4,
+        | "reconciler" | "participants" | "admin" | "admin_actions" | "dashboard" => 4,
         "state" => 5,
         "http" | "worker" | "runtime" => 6,
         "lambda" => 7,

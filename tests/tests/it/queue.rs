@@ -203,3 +203,85 @@ async fn sqs_fifo_dedupes_on_the_job_id() {
         .unwrap();
     assert_eq!(got.messages().len(), 1);
 }
+
+/// The queue page's depth on the embedded table: waiting, claimed and dead jobs, the oldest
+/// waiting, and the latest failures with their errors.
+#[tokio::test]
+async fn the_embedded_queue_reports_its_depth() {
+    use bedrud_shared::queue::QueueWatch;
+    let (q, _d) = store();
+    assert_eq!(q.depth(now()).await.unwrap(), Default::default());
+    for id in ["EG_1", "EG_2", "EG_3"] {
+        q.enqueue(&job(id)).await.unwrap();
+    }
+    let t = now();
+    let claim = q.claim_job(t, 60).await.unwrap().unwrap();
+    let mut dead = q.claim_job(t, 60).await.unwrap().unwrap();
+    let d = q.depth(t).await.unwrap();
+    assert_eq!((d.pending, d.active, d.dead), (1, 2, 0));
+    assert!(d.oldest_pending.is_some_and(|at| at <= t));
+    q.complete_job(&claim).await.unwrap();
+    let mut at = t;
+    loop {
+        match q.fail_job(&dead, "bucket gone", at).await.unwrap().unwrap() {
+            JobState::Dead => break,
+            JobState::Pending { run_at } => at = run_at,
+            other => panic!("{other:?}"),
+        }
+        dead = q.claim_job(at, 60).await.unwrap().unwrap();
+    }
+    let d = q.depth(at).await.unwrap();
+    assert_eq!((d.pending, d.active, d.dead), (1, 0, 1));
+    let f = &d.recent_failures[0];
+    assert_eq!(
+        (f.id.as_str(), f.error.as_str(), f.attempts),
+        (dead.job.id.as_str(), "bucket gone", MAX_ATTEMPTS)
+    );
+}
+
+/// SQS: visible and in-flight messages, and the dead-letter queue found by the redrive
+/// policy (the queue as the template declares it).
+#[tokio::test]
+async fn sqs_reports_its_depth_and_dead_letters() {
+    use bedrud_shared::queue::QueueWatch;
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "needs the emulator the test command starts (bash .ci/test)"
+    );
+    let client = SqsQueue::client_from_env().unwrap();
+    let name = bedrud_tests::unique("bedrud-depth");
+    let url = SqsQueue::create(&client, &name).await.unwrap();
+    let q = SqsQueue::new(client.clone(), &url);
+    q.enqueue(&job("EG_a")).await.unwrap();
+    q.enqueue(&job("EG_b")).await.unwrap();
+    let d = q.depth(now()).await.unwrap();
+    assert_eq!((d.pending, d.active, d.dead), (2, 0, 0));
+    let got = client
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.messages().len(), 1);
+    let d = q.depth(now()).await.unwrap();
+    assert_eq!((d.pending, d.active), (1, 1));
+    let dlq = client
+        .get_queue_url()
+        .queue_name(format!("{name}-dlq.fifo"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    client
+        .send_message()
+        .queue_url(&dlq)
+        .message_body("{}")
+        .message_group_id("g")
+        .message_deduplication_id("d")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(q.depth(now()).await.unwrap().dead, 1);
+}

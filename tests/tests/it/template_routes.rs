@@ -188,6 +188,11 @@ fn each_function_may_do_what_it_does_and_no_more() {
             main.contains(".queue()"),
             "{binary}: sqs:SendMessage exactly when main.rs builds the queue"
         );
+        assert_eq!(
+            has("sqs:GetQueueAttributes"),
+            main.contains(".queue_watch()"),
+            "{binary}: queue depth exactly when main.rs watches the queue"
+        );
         let s3: Vec<_> = g.iter().filter(|(a, _)| a.starts_with("s3:")).collect();
         if main.contains(".bucket()") {
             for a in ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] {

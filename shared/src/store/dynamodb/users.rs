@@ -424,6 +424,75 @@ impl UserStore for DynamoStore {
         Err(StoreError::Unavailable("user kept changing".into()))
     }
 
+    /// One transaction: the profile goes (if unchanged since read), the email claim with
+    /// it, the admin count down (never below one), the totals by what it counted for.
+    async fn delete_user(&self, id: &UserId) -> StoreResult<UserChangeOutcome> {
+        for _ in 0..8 {
+            let Some(item) = self.get_user_item(id).await? else {
+                return Ok(UserChangeOutcome::NotFound);
+            };
+            let before = from_item(&item)?;
+            let tallied = if item.contains_key(TALLIED) {
+                "attribute_exists(#t)"
+            } else {
+                "attribute_not_exists(#t)"
+            };
+            let accesses =
+                AttributeValue::L(before.accesses.iter().map(|a| s(a.as_str())).collect());
+            let profile = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", user_pk(id))
+                .key("sk", s(PROFILE))
+                .condition_expression(format!(
+                    "isActive = :was_act AND accesses = :was_acc AND {tallied}"
+                ))
+                .expression_attribute_names("#t", TALLIED)
+                .expression_attribute_values(":was_act", AttributeValue::Bool(before.is_active))
+                .expression_attribute_values(":was_acc", accesses)
+                .build()
+                .expect("complete delete");
+            let mut tx = vec![TransactWriteItem::builder().delete(profile).build()];
+            let admin = is_active_admin(before.is_active, &before.accesses);
+            if admin {
+                let count = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(ADMINS))
+                    .key("sk", s(ADMINS))
+                    .update_expression("SET admins = admins - :one")
+                    .condition_expression("admins > :one")
+                    .expression_attribute_values(":one", n(1))
+                    .build()
+                    .expect("complete update");
+                tx.push(TransactWriteItem::builder().update(count).build());
+            }
+            if let Some(email) = &before.email {
+                let claim = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", email_pk(email))
+                    .key("sk", s("EMAIL"))
+                    .condition_expression("attribute_not_exists(pk) OR userId = :uid")
+                    .expression_attribute_values(":uid", s(id.as_str()))
+                    .build()
+                    .expect("complete delete");
+                tx.push(TransactWriteItem::builder().delete(claim).build());
+            }
+            if item.contains_key(TALLIED) {
+                tx.extend(self.tally_writes(&Tally::user(Some(&before), None)));
+            }
+            match self.transact(tx).await {
+                Ok(()) => return Ok(UserChangeOutcome::Done(before)),
+                Err(e) => match failed_conditions(&e) {
+                    Some(f) if admin && f.contains(&1) => {
+                        return Ok(UserChangeOutcome::LastAdmin);
+                    }
+                    Some(_) => continue,
+                    None => return Err(map_sdk(e)),
+                },
+            }
+        }
+        Err(StoreError::Unavailable("user kept changing".into()))
+    }
+
     async fn list_users(
         &self,
         filter: &UserFilter,

@@ -8,7 +8,9 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, map_err};
 use crate::domain::UnixTime;
-use crate::queue::{JobEnvelope, JobQueue, JobSource, backoff_secs};
+use crate::queue::{
+    JobEnvelope, JobFailure, JobQueue, JobSource, QueueDepth, QueueWatch, backoff_secs,
+};
 use crate::store::{StoreError, StoreResult};
 
 /// Attempts before a job is dead-lettered (SQS: `maxReceiveCount`).
@@ -30,6 +32,60 @@ impl JobQueue for SqliteStore {
             )
             .map(|_| ())
             .map_err(map_err)
+        })
+        .await
+    }
+}
+
+/// Failures shown on the queue page.
+const RECENT_FAILURES: u32 = 10;
+
+#[async_trait]
+impl QueueWatch for SqliteStore {
+    async fn depth(&self, _now: UnixTime) -> StoreResult<QueueDepth> {
+        self.read(|c| {
+            let (pending, active, dead, oldest) = c
+                .query_row(
+                    "SELECT count(*) FILTER (WHERE status = 'pending'), \
+                     count(*) FILTER (WHERE status = 'active'), \
+                     count(*) FILTER (WHERE status = 'dead'), \
+                     min(created_at) FILTER (WHERE status = 'pending') FROM jobs",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, Option<i64>>(3)?,
+                        ))
+                    },
+                )
+                .map_err(map_err)?;
+            let recent_failures = c
+                .prepare_cached(
+                    "SELECT id, kind, last_error, attempts, updated_at FROM jobs \
+                     WHERE last_error IS NOT NULL ORDER BY updated_at DESC, id LIMIT ?1",
+                )
+                .map_err(map_err)?
+                .query_map([RECENT_FAILURES], |r| {
+                    Ok(JobFailure {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        error: r.get(2)?,
+                        attempts: r.get(3)?,
+                        at: r.get(4)?,
+                    })
+                })
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            Ok(QueueDepth {
+                pending: pending as u64,
+                active: active as u64,
+                dead: dead as u64,
+                oldest_pending: oldest,
+                recent_failures,
+            })
         })
         .await
     }

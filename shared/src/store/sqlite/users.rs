@@ -7,7 +7,7 @@ use super::activity::bump;
 use super::{SqliteStore, immediate, map_err};
 use crate::domain::{
     Access, AdminCount, DisplayName, Email, InviteRefusal, Provider, Tally, UnixTime, User, UserId,
-    UserQuery, UserSort,
+    UserQuery, UserSort, is_active_admin,
 };
 use crate::store::{
     Counted, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
@@ -213,6 +213,44 @@ impl UserStore for SqliteStore {
             .map_err(map_err)?;
             tx.commit().map_err(map_err)?;
             Ok(UserChangeOutcome::Done(user))
+        })
+        .await
+    }
+
+    async fn delete_user(&self, id: &UserId) -> StoreResult<UserChangeOutcome> {
+        let id = id.as_str().to_string();
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let Some(before) = tx
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+                    [&id],
+                    row_to_user,
+                )
+                .optional()
+                .map_err(map_err)?
+            else {
+                return Ok(UserChangeOutcome::NotFound);
+            };
+            if is_active_admin(before.is_active, &before.accesses) {
+                let others: i64 = tx
+                    .query_row(
+                        "SELECT COUNT(*) FROM users WHERE id <> ?1 AND is_active = 1 AND \
+                         (instr(accesses, '\"admin\"') > 0 OR instr(accesses, '\"superadmin\"') > 0)",
+                        [&id],
+                        |r| r.get(0),
+                    )
+                    .map_err(map_err)?;
+                if others == 0 {
+                    return Ok(UserChangeOutcome::LastAdmin);
+                }
+            }
+            // Sessions go with it (ON DELETE CASCADE).
+            tx.execute("DELETE FROM users WHERE id = ?1", [&id])
+                .map_err(map_err)?;
+            bump(&tx, &Tally::user(Some(&before), None))?;
+            tx.commit().map_err(map_err)?;
+            Ok(UserChangeOutcome::Done(before))
         })
         .await
     }
