@@ -109,7 +109,11 @@ impl Admin {
         limit: u32,
         after: Option<&str>,
     ) -> Result<Page<User>> {
-        Ok(self.stores.users.list_users(filter, limit, after).await?)
+        Ok(self
+            .stores
+            .admin()?
+            .list_users(filter, limit, after)
+            .await?)
     }
 
     /// Every room, newest first, for the admins' list.
@@ -119,17 +123,17 @@ impl Admin {
         limit: u32,
         after: Option<&str>,
     ) -> Result<Page<Room>> {
-        Ok(self.stores.rooms.all_rooms(filter, limit, after).await?)
+        Ok(self.stores.admin()?.all_rooms(filter, limit, after).await?)
     }
 
     /// A numbered page of users for the admin tables.
     pub async fn user_table(&self, q: &UserQuery) -> Result<Counted<User>> {
-        Ok(self.stores.users.user_table(q).await?)
+        Ok(self.stores.admin()?.user_table(q).await?)
     }
 
     /// A numbered page of rooms, with their owners' names.
     pub async fn room_table(&self, q: &RoomQuery) -> Result<(Counted<Room>, Names)> {
-        let page = self.stores.rooms.room_table(q).await?;
+        let page = self.stores.admin()?.room_table(q).await?;
         let owners = page.items.iter().map(|r| r.created_by.clone()).collect();
         let names = self.names(owners).await?;
         Ok((page, names))
@@ -145,11 +149,11 @@ impl Admin {
         if self.stores.users.user_by_id(id).await?.is_none() {
             return Err(Error::not_found("User not found"));
         }
-        Ok(self.stores.activity.attendance(id, offset, limit).await?)
+        Ok(self.stores.admin()?.attendance(id, offset, limit).await?)
     }
 
     pub async fn room_events(&self, q: &EventQuery) -> Result<Counted<RoomEvent>> {
-        Ok(self.stores.activity.room_events(q).await?)
+        Ok(self.stores.admin()?.room_events(q).await?)
     }
 
     /// Display names of these users (at most a few reads at a time); unknown ids are left out.
@@ -264,7 +268,7 @@ impl Admin {
                 "You cannot change your own account here; ask another admin",
             ));
         }
-        match self.stores.users.change_user(id, &change, now()).await? {
+        match self.stores.admin()?.change_user(id, &change, now()).await? {
             UserChangeOutcome::Done(u) => Ok(u),
             UserChangeOutcome::NotFound => Err(Error::not_found("User not found")),
             UserChangeOutcome::LastAdmin => Err(Error::conflict(
@@ -295,17 +299,17 @@ impl Admin {
             .map(Email::parse)
             .transpose()?;
         let invite = InviteToken::new(caller.id.clone(), email, hours, now());
-        self.stores.invites.insert_invite(&invite).await?;
+        self.stores.admin()?.insert_invite(&invite).await?;
         Ok(invite)
     }
 
     pub async fn invites(&self) -> Result<Vec<InviteToken>> {
-        Ok(self.stores.invites.invites().await?)
+        Ok(self.stores.admin()?.invites().await?)
     }
 
     /// Revokes an invite (unknown ids included: the result is the same).
     pub async fn delete_invite(&self, id: &str) -> Result<()> {
-        Ok(self.stores.invites.delete_invite(id).await?)
+        Ok(self.stores.admin()?.delete_invite(id).await?)
     }
 
     /// The sidecar hands in its supervisor once LiveKit is started.

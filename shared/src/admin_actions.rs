@@ -90,7 +90,7 @@ impl Actions {
     }
 
     async fn change(&self, id: &UserId, change: UserChange) -> Result<User> {
-        match self.stores.users.change_user(id, &change, now()).await? {
+        match self.stores.admin()?.change_user(id, &change, now()).await? {
             UserChangeOutcome::Done(u) => Ok(u),
             UserChangeOutcome::NotFound => Err(Error::not_found("User not found")),
             UserChangeOutcome::LastAdmin => Err(Error::conflict(
@@ -120,7 +120,7 @@ impl Actions {
                 closed += 1;
             }
         }
-        match self.stores.users.delete_user(id).await? {
+        match self.stores.admin()?.delete_user(id).await? {
             UserChangeOutcome::Done(_) | UserChangeOutcome::NotFound => Ok(closed),
             UserChangeOutcome::LastAdmin => Err(Error::conflict(
                 "This is the last active admin: promote another admin first",

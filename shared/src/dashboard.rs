@@ -176,10 +176,10 @@ impl Dashboard {
             limit: RECENT,
         };
         let (tallies, stale, signups, events) = tokio::try_join!(
-            self.stores.activity.tallies(&scopes),
-            self.stores.rooms.stale_rooms(t - STALE_SECS),
-            self.stores.users.user_table(&signups),
-            self.stores.activity.room_events(&events),
+            self.stores.admin()?.tallies(&scopes),
+            self.stores.admin()?.stale_rooms(t - STALE_SECS),
+            self.stores.admin()?.user_table(&signups),
+            self.stores.admin()?.room_events(&events),
         )?;
         Ok(Counts {
             tallies,
@@ -357,7 +357,7 @@ impl Dashboard {
                 None => Ok(QueueDepth::default()),
             }
         };
-        let (depth, tallies) = tokio::try_join!(depth, self.stores.activity.tallies(&hours))?;
+        let (depth, tallies) = tokio::try_join!(depth, self.stores.admin()?.tallies(&hours))?;
         let last = std::slice::from_ref(&hours[hours.len() - 1]);
         Ok(QueueReport {
             depth,

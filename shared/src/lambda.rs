@@ -23,7 +23,7 @@ use crate::store::dynamodb::DynamoStore;
 /// secrets, LiveKit's server API and the recordings queue and bucket only when the function
 /// asks, because an adapter never constructed is never linked (each costs the bootstrap from
 /// a hundred kilobytes to a megabyte) and a role need not allow what its function never does.
-pub struct Init(Parts);
+pub struct Init(Parts, std::sync::Arc<DynamoStore>);
 
 impl Init {
     /// Configuration from the environment alone (no file; no local secrets are ever
@@ -66,15 +66,27 @@ impl Init {
     /// As [`from_config`](Self::from_config) over the store given (tests point it at a
     /// proxy that records each call).
     pub fn from_store(config: Config, store: DynamoStore) -> Self {
-        let stores = Stores::from_adapter(store);
+        let store = std::sync::Arc::new(store);
+        // Every port but the admin console's: a function links the ports it holds.
+        let stores = Stores::serving(store.clone());
         let limiter = limiter(Counting::Shared, &stores);
-        Self(Parts {
-            config,
-            stores,
-            livekit: None,
-            media: Media::default(),
-            limiter,
-        })
+        Self(
+            Parts {
+                config,
+                stores,
+                livekit: None,
+                media: Media::default(),
+                limiter,
+            },
+            store,
+        )
+    }
+
+    /// The admin console's store port (tables, totals, histories): the admin function.
+    pub fn admin_store(mut self) -> Self {
+        let admin: std::sync::Arc<dyn crate::store::AdminStore> = self.1.clone();
+        self.0.stores.admin = Some(admin);
+        self
     }
 
     /// LiveKit's key pair (minting, verifying webhooks): missing keys fail the instance's

@@ -44,7 +44,8 @@ async fn run(config_path: Option<&Path>, email: &str) -> Result<String, String> 
     let mut accesses = user.accesses.clone();
     accesses.push(Access::Admin);
     match stores
-        .users
+        .admin()
+        .map_err(|e| e.to_string())?
         .change_user(&user.id, &UserChange::Accesses(accesses), now())
         .await
     {

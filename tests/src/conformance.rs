@@ -502,23 +502,31 @@ pub async fn the_last_admin_stays_and_users_list(s: &Stores) {
     }
     let off = UserChange::Active(false);
     assert!(matches!(
-        s.users.change_user(&a.id, &off, t).await.unwrap(),
+        s.admin()
+            .unwrap()
+            .change_user(&a.id, &off, t)
+            .await
+            .unwrap(),
         O::Done(_)
     ));
     assert!(matches!(
-        s.users.change_user(&b.id, &off, t).await.unwrap(),
+        s.admin()
+            .unwrap()
+            .change_user(&b.id, &off, t)
+            .await
+            .unwrap(),
         O::LastAdmin
     ));
     let on = UserChange::Active(true);
     assert!(matches!(
-        s.users.change_user(&a.id, &on, t).await.unwrap(),
+        s.admin().unwrap().change_user(&a.id, &on, t).await.unwrap(),
         O::Done(_)
     ));
     // Both demote each other at once: one wins, one admin remains.
     let demote = UserChange::Accesses(vec![Access::User]);
     let (x, y) = tokio::join!(
-        s.users.change_user(&a.id, &demote, t),
-        s.users.change_user(&b.id, &demote, t)
+        s.admin().unwrap().change_user(&a.id, &demote, t),
+        s.admin().unwrap().change_user(&b.id, &demote, t)
     );
     let wins = [x.unwrap(), y.unwrap()]
         .iter()
@@ -526,7 +534,8 @@ pub async fn the_last_admin_stays_and_users_list(s: &Stores) {
         .count();
     assert_eq!(wins, 1, "exactly one demotion");
     let admins = s
-        .users
+        .admin()
+        .unwrap()
         .list_users(
             &UserFilter {
                 text: Some(tag.clone()),
@@ -540,7 +549,8 @@ pub async fn the_last_admin_stays_and_users_list(s: &Stores) {
         .unwrap();
     assert_eq!(admins.items.len(), 1);
     assert!(matches!(
-        s.users
+        s.admin()
+            .unwrap()
             .change_user(&UserId::new_account(), &off, t)
             .await
             .unwrap(),
@@ -555,7 +565,8 @@ pub async fn the_last_admin_stays_and_users_list(s: &Stores) {
             ..Default::default()
         };
         let page = s
-            .users
+            .admin()
+            .unwrap()
             .list_users(&filter, 2, cursor.as_deref())
             .await
             .unwrap();
@@ -572,7 +583,8 @@ pub async fn the_last_admin_stays_and_users_list(s: &Stores) {
         ..Default::default()
     };
     assert_eq!(
-        s.users
+        s.admin()
+            .unwrap()
             .list_users(&by_email, 10, None)
             .await
             .unwrap()
@@ -628,7 +640,7 @@ pub async fn invites_are_used_once(s: &Stores) {
     s.users.insert_user(&admin).await.unwrap();
     let bound_to = Email::parse(&email()).unwrap();
     let invite = InviteToken::new(admin.id.clone(), Some(bound_to.clone()), 24, now());
-    s.invites.insert_invite(&invite).await.unwrap();
+    s.admin().unwrap().insert_invite(&invite).await.unwrap();
     let stranger = account(&email());
     assert_eq!(
         s.users
@@ -655,12 +667,12 @@ pub async fn invites_are_used_once(s: &Stores) {
         }
     }
     assert_eq!(created, 1);
-    let listed = s.invites.invites().await.unwrap();
+    let listed = s.admin().unwrap().invites().await.unwrap();
     let used = listed.iter().find(|t| t.id == invite.id).unwrap();
     assert!(used.used_at.is_some() && used.used_by.is_some());
     let late = account(&email());
     let old = InviteToken::new(admin.id.clone(), None, 1, now() - 7200);
-    s.invites.insert_invite(&old).await.unwrap();
+    s.admin().unwrap().insert_invite(&old).await.unwrap();
     assert_eq!(
         s.users
             .insert_user_with_invite(&late, &old.token, now())
@@ -669,10 +681,11 @@ pub async fn invites_are_used_once(s: &Stores) {
         Err(InviteRefusal::Invalid),
         "expired"
     );
-    s.invites.delete_invite(&old.id).await.unwrap();
-    s.invites.delete_invite(&old.id).await.unwrap();
+    s.admin().unwrap().delete_invite(&old.id).await.unwrap();
+    s.admin().unwrap().delete_invite(&old.id).await.unwrap();
     assert!(
-        s.invites
+        s.admin()
+            .unwrap()
             .invites()
             .await
             .unwrap()

@@ -160,7 +160,8 @@ pub async fn tallies_are_exact_under_concurrency(s: &Stores) {
     }
     let day = Scope::day(t);
     let got = s
-        .activity
+        .admin()
+        .unwrap()
         .tallies(&[Scope::all(), day.clone()])
         .await
         .unwrap();
@@ -193,7 +194,8 @@ pub async fn tallies_are_exact_under_concurrency(s: &Stores) {
         .await
         .unwrap();
     let jobs = s
-        .activity
+        .admin()
+        .unwrap()
         .tallies(std::slice::from_ref(&hour))
         .await
         .unwrap();
@@ -323,7 +325,7 @@ pub async fn admin_tables_agree(s: &Stores) {
         },
     ];
     for q in user_queries {
-        let got = s.users.user_table(&q).await.unwrap();
+        let got = s.admin().unwrap().user_table(&q).await.unwrap();
         let (total, want) = q.apply(users.clone());
         let ids = |v: &[User]| v.iter().map(|u| u.id.clone()).collect::<Vec<_>>();
         assert_eq!((got.total, ids(&got.items)), (total, ids(&want)), "{q:?}");
@@ -372,16 +374,16 @@ pub async fn admin_tables_agree(s: &Stores) {
         },
     ];
     for q in room_queries {
-        let got = s.rooms.room_table(&q).await.unwrap();
+        let got = s.admin().unwrap().room_table(&q).await.unwrap();
         let (total, want) = q.apply(all_rooms.clone());
         let ids = |v: &[Room]| v.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
         assert_eq!((got.total, ids(&got.items)), (total, ids(&want)), "{q:?}");
     }
     assert_eq!(all_rooms[4].last_activity_at, t + 500);
     // Active rooms 0, 1, 2 and 5 saw nothing after t + 100; room 4 took a seat at t + 500.
-    assert_eq!(s.rooms.stale_rooms(t + 100).await.unwrap(), 4);
-    assert_eq!(s.rooms.stale_rooms(t + 501).await.unwrap(), 5);
-    assert_eq!(s.rooms.stale_rooms(t).await.unwrap(), 0);
+    assert_eq!(s.admin().unwrap().stale_rooms(t + 100).await.unwrap(), 4);
+    assert_eq!(s.admin().unwrap().stale_rooms(t + 501).await.unwrap(), 5);
+    assert_eq!(s.admin().unwrap().stale_rooms(t).await.unwrap(), 0);
 }
 
 /// A connection is recorded once however often it is reported (its join event and its
@@ -424,7 +426,7 @@ pub async fn attendance_and_events_are_recorded_once(s: &Stores) {
             .unwrap()
     );
 
-    let mine = s.activity.attendance(&user, 0, 10).await.unwrap();
+    let mine = s.admin().unwrap().attendance(&user, 0, 10).await.unwrap();
     assert_eq!(mine.total, 2);
     let got: Vec<_> = mine
         .items
@@ -433,13 +435,14 @@ pub async fn attendance_and_events_are_recorded_once(s: &Stores) {
         .collect();
     assert_eq!(got, [("PA_two", Some(t + 160)), ("PA_one", Some(t + 70))]);
     assert_eq!(mine.items[1].duration(t + 1000), 60);
-    let second = s.activity.attendance(&user, 1, 1).await.unwrap();
+    let second = s.admin().unwrap().attendance(&user, 1, 1).await.unwrap();
     assert_eq!(
         (second.total, second.items[0].session.as_str()),
         (2, "PA_one")
     );
     let nobody = s
-        .activity
+        .admin()
+        .unwrap()
         .attendance(&UserId::new_account(), 0, 10)
         .await
         .unwrap();
@@ -453,7 +456,7 @@ pub async fn attendance_and_events_are_recorded_once(s: &Stores) {
         offset: 0,
         limit: 10,
     };
-    let events = s.activity.room_events(&all).await.unwrap();
+    let events = s.admin().unwrap().room_events(&all).await.unwrap();
     let kinds: Vec<_> = events.items.iter().map(|e| (e.kind, e.at)).collect();
     assert_eq!(
         kinds,
@@ -467,7 +470,8 @@ pub async fn attendance_and_events_are_recorded_once(s: &Stores) {
     assert_eq!(events.items[0].user_name.as_deref(), Some("Ann Lee"));
     assert_eq!(events.items[2].user_id.as_ref(), Some(&owner));
     let paged = s
-        .activity
+        .admin()
+        .unwrap()
         .room_events(&EventQuery {
             offset: 1,
             limit: 1,
@@ -480,7 +484,7 @@ pub async fn attendance_and_events_are_recorded_once(s: &Stores) {
         kind: Some(RoomEventKind::Created),
         ..all.clone()
     };
-    let only = s.activity.room_events(&created).await.unwrap();
+    let only = s.admin().unwrap().room_events(&created).await.unwrap();
     assert_eq!(
         (only.total, only.items[0].room_id.clone()),
         (1, r.id.clone())
@@ -489,15 +493,22 @@ pub async fn attendance_and_events_are_recorded_once(s: &Stores) {
         text: Some("ann".into()),
         ..all.clone()
     };
-    assert_eq!(s.activity.room_events(&text).await.unwrap().total, 2);
+    assert_eq!(
+        s.admin().unwrap().room_events(&text).await.unwrap().total,
+        2
+    );
     let span = EventQuery {
         from: t + 5,
         to: t + 50,
         ..all.clone()
     };
-    assert_eq!(s.activity.room_events(&span).await.unwrap().total, 1);
+    assert_eq!(
+        s.admin().unwrap().room_events(&span).await.unwrap().total,
+        1
+    );
     let joins = s
-        .activity
+        .admin()
+        .unwrap()
         .tallies(&[Scope::day(t + 10), Scope::day(t + 100)])
         .await
         .unwrap();
@@ -516,12 +527,12 @@ pub async fn deleting_a_user_frees_its_email_and_counts(s: &Stores) {
     s.users.insert_user(&admin).await.unwrap();
     s.users.insert_user(&user).await.unwrap();
     assert!(matches!(
-        s.users.delete_user(&admin.id).await.unwrap(),
+        s.admin().unwrap().delete_user(&admin.id).await.unwrap(),
         O::LastAdmin
     ));
     assert!(s.users.user_by_id(&admin.id).await.unwrap().is_some());
 
-    let races = join_all((0..4).map(|_| s.users.delete_user(&user.id))).await;
+    let races = join_all((0..4).map(|_| s.admin().unwrap().delete_user(&user.id))).await;
     let done = races.iter().filter(|r| matches!(r, Ok(O::Done(_)))).count();
     assert_eq!(done, 1, "{races:?}");
     assert!(
@@ -537,12 +548,21 @@ pub async fn deleting_a_user_frees_its_email_and_counts(s: &Stores) {
         ..user.clone()
     };
     s.users.insert_user(&again).await.unwrap();
-    let totals = s.activity.tallies(&[Scope::all()]).await.unwrap();
+    let totals = s.admin().unwrap().tallies(&[Scope::all()]).await.unwrap();
     assert_eq!(totals.total(Metric::Users), 2);
-    let listed = s.users.user_table(&UserQuery::default()).await.unwrap();
+    let listed = s
+        .admin()
+        .unwrap()
+        .user_table(&UserQuery::default())
+        .await
+        .unwrap();
     assert_eq!(listed.total, 2);
     assert!(matches!(
-        s.users.delete_user(&UserId::new_account()).await.unwrap(),
+        s.admin()
+            .unwrap()
+            .delete_user(&UserId::new_account())
+            .await
+            .unwrap(),
         O::NotFound
     ));
 }

@@ -796,7 +796,8 @@ pub async fn all_rooms_paginate_and_filter(s: &Stores) {
     let mut cursor: Option<String> = None;
     loop {
         let page = s
-            .rooms
+            .admin()
+            .unwrap()
             .all_rooms(&mine(&tag, None), 2, cursor.as_deref())
             .await
             .unwrap();
@@ -810,20 +811,23 @@ pub async fn all_rooms_paginate_and_filter(s: &Stores) {
     let newest_first: Vec<RoomId> = made.iter().rev().map(|r| r.id.clone()).collect();
     assert_eq!(seen, newest_first, "pages partition the list, newest first");
     let active = s
-        .rooms
+        .admin()
+        .unwrap()
         .all_rooms(&mine(&tag, Some(true)), 100, None)
         .await
         .unwrap();
     assert_eq!(active.items.len(), 3);
     let archived = s
-        .rooms
+        .admin()
+        .unwrap()
         .all_rooms(&mine(&tag, Some(false)), 100, None)
         .await
         .unwrap();
     assert_eq!(archived.items.len(), 2);
     assert!(archived.items.iter().all(|r| !r.is_active));
     let alphas = s
-        .rooms
+        .admin()
+        .unwrap()
         .all_rooms(&mine(&format!("alpha-{tag}"), None), 100, None)
         .await
         .unwrap();
@@ -1071,10 +1075,15 @@ pub async fn oldest_shapes_work(s: &Stores, f: &Legacy) {
     // Counted (SQLite: by the migration; DynamoDB: adopted by its first change) and
     // listed for admins.
     use bedrud_shared::domain::{Metric, RoomQuery, Scope};
-    let totals = s.activity.tallies(&[Scope::all()]).await.unwrap();
+    let totals = s.admin().unwrap().tallies(&[Scope::all()]).await.unwrap();
     assert_eq!(totals.total(Metric::Rooms), 1);
     assert_eq!(totals.total(Metric::ActiveRooms), 0);
-    let listed = s.rooms.room_table(&RoomQuery::default()).await.unwrap();
+    let listed = s
+        .admin()
+        .unwrap()
+        .room_table(&RoomQuery::default())
+        .await
+        .unwrap();
     assert_eq!(listed.total, 1);
     assert_eq!(listed.items[0].id, r.id);
 }

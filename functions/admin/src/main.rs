@@ -9,6 +9,7 @@ use bedrud_shared::lambda;
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
     let state = lambda::Init::from_env()?
+        .admin_store()
         .secrets()
         .await?
         .livekit()?

@@ -47,27 +47,6 @@ pub trait UserStore: Send + Sync {
         email: Option<&Email>,
         now: UnixTime,
     ) -> StoreResult<Option<User>>;
-    /// Activates/deactivates a user or replaces their accesses, refusing to leave the
-    /// platform without an active admin (a store invariant, not a read-then-write).
-    async fn change_user(
-        &self,
-        id: &UserId,
-        change: &UserChange,
-        now: UnixTime,
-    ) -> StoreResult<UserChangeOutcome>;
-    /// Removes an account and its email claim (the address may sign up again), unless it is
-    /// the last active admin; its sessions go with it where the store keeps them together.
-    /// `Done` carries the account as it was.
-    async fn delete_user(&self, id: &UserId) -> StoreResult<UserChangeOutcome>;
-    /// Users for admins, newest first: `text` in the name or email, an access, a state.
-    async fn list_users(
-        &self,
-        filter: &UserFilter,
-        limit: u32,
-        after: Option<&str>,
-    ) -> StoreResult<Page<User>>;
-    /// A numbered page of users for admins, and how many match.
-    async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>>;
     /// Replaces the password hash. `false` if no such user.
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool>;
     async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>>;
@@ -363,18 +342,6 @@ pub trait RoomStore: Send + Sync {
         started: bool,
         at: UnixTime,
     ) -> StoreResult<u32>;
-    /// Every room (active and archived), newest first, for admins: `text` matches part of
-    /// the name, `active` picks one state.
-    async fn all_rooms(
-        &self,
-        filter: &RoomFilter,
-        limit: u32,
-        after: Option<&str>,
-    ) -> StoreResult<Page<Room>>;
-    /// A numbered page of rooms for admins, and how many match.
-    async fn room_table(&self, q: &RoomQuery) -> StoreResult<Counted<Room>>;
-    /// How many active rooms saw no join and no meeting start since `before`.
-    async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64>;
     /// Active rooms that may hold seats or a live meeting (a seat was taken or a meeting
     /// started since they were last settled), by name; the reconciler walks these.
     async fn busy_rooms(&self, limit: u32, after: Option<&str>) -> StoreResult<Page<Room>>;
@@ -384,16 +351,6 @@ pub trait RoomStore: Send + Sync {
     async fn member(&self, room: &Room, user: &UserId) -> StoreResult<Option<Member>>;
     /// Members of an active room who hold a slot now (empty for archived rooms).
     async fn active_members(&self, room: &Room) -> StoreResult<Vec<Member>>;
-}
-
-/// Invite tokens, as admins manage them (registration consumes them through `UserStore`).
-#[async_trait]
-pub trait InviteStore: Send + Sync {
-    async fn insert_invite(&self, invite: &InviteToken) -> StoreResult<()>;
-    /// Every invite, newest first.
-    async fn invites(&self) -> StoreResult<Vec<InviteToken>>;
-    /// Removes the invite with this id (idempotent).
-    async fn delete_invite(&self, id: &str) -> StoreResult<()>;
 }
 
 /// The runtime settings admins store: one document, written by compare-and-set on its
@@ -407,19 +364,64 @@ pub trait SettingsStore: Send + Sync {
     async fn put_settings(&self, next: &StoredSettings, expected_rev: u64) -> StoreResult<bool>;
 }
 
-/// The admin console's record of what happened: maintained tallies (the stores add a write's
-/// tally in that write; `count` is for facts with no other write), each meeting connection,
-/// and the room events log.
+/// The admin console's record of what happened, as the serving functions write it: tallies
+/// (the stores add a write's tally in that write; `count` is for facts with no other write)
+/// and each meeting connection with its join event. Reading it back is `AdminStore`'s.
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
-    /// The metrics of these scopes as they stand.
-    async fn tallies(&self, scopes: &[Scope]) -> StoreResult<Tallies>;
     /// Adds a tally on its own (job outcomes).
     async fn count(&self, tally: &Tally) -> StoreResult<()>;
     /// Records a connection: its first report creates the record, logs its `room_joined`
     /// event and counts a join for its day, in one write (true); later reports only set
     /// `left_at` once it is known (false).
     async fn attend(&self, a: &Attendance) -> StoreResult<bool>;
+}
+
+/// What only the admin console reads or does: numbered tables, totals, histories, account
+/// deletion. A port of its own because each Lambda links every method of the ports it
+/// holds: only the admin function (and the sidecar) hold this one.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    /// Activates/deactivates a user or replaces their accesses, refusing to leave the
+    /// platform without an active admin (a store invariant, not a read-then-write).
+    async fn change_user(
+        &self,
+        id: &UserId,
+        change: &UserChange,
+        now: UnixTime,
+    ) -> StoreResult<UserChangeOutcome>;
+    async fn insert_invite(&self, invite: &InviteToken) -> StoreResult<()>;
+    /// Every invite, newest first.
+    async fn invites(&self) -> StoreResult<Vec<InviteToken>>;
+    /// Removes the invite with this id (idempotent).
+    async fn delete_invite(&self, id: &str) -> StoreResult<()>;
+    /// A numbered page of users for admins, and how many match.
+    async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>>;
+    /// Users for admins, newest first: `text` in the name or email, an access, a state.
+    async fn list_users(
+        &self,
+        filter: &UserFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<User>>;
+    /// Removes an account and its email claim (the address may sign up again), unless it is
+    /// the last active admin; its sessions go with it where the store keeps them together.
+    /// `Done` carries the account as it was.
+    async fn delete_user(&self, id: &UserId) -> StoreResult<UserChangeOutcome>;
+    /// A numbered page of rooms for admins, and how many match.
+    async fn room_table(&self, q: &RoomQuery) -> StoreResult<Counted<Room>>;
+    /// Every room (active and archived), newest first, for admins: `text` matches part of
+    /// the name, `active` picks one state.
+    async fn all_rooms(
+        &self,
+        filter: &RoomFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<Room>>;
+    /// How many active rooms saw no join and no meeting start since `before`.
+    async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64>;
+    /// The metrics of these scopes as they stand.
+    async fn tallies(&self, scopes: &[Scope]) -> StoreResult<Tallies>;
     /// A user's connections, newest first.
     async fn attendance(
         &self,
@@ -454,23 +456,24 @@ pub struct Stores {
     pub recordings: Arc<dyn RecordingStore>,
     pub counters: Arc<dyn CounterStore>,
     pub settings: Arc<dyn SettingsStore>,
-    pub invites: Arc<dyn InviteStore>,
     pub activity: Arc<dyn ActivityStore>,
     pub health: Arc<dyn Health>,
+    /// The admin console's port: `None` in the functions that do not serve it.
+    pub admin: Option<Arc<dyn AdminStore>>,
 }
 
 impl Stores {
     /// All ports from one adapter that implements them all.
     pub fn from_adapter<S>(adapter: S) -> Self
     where
-        S: UserStore
+        S: AdminStore
+            + UserStore
             + SessionStore
             + RoomStore
             + WebhookLog
             + RecordingStore
             + CounterStore
             + SettingsStore
-            + InviteStore
             + ActivityStore
             + Health
             + 'static,
@@ -481,6 +484,28 @@ impl Stores {
     /// The same, from an adapter the caller keeps a handle to (the sidecar's job worker).
     pub fn from_shared<S>(a: Arc<S>) -> Self
     where
+        S: AdminStore
+            + UserStore
+            + SessionStore
+            + RoomStore
+            + WebhookLog
+            + RecordingStore
+            + CounterStore
+            + SettingsStore
+            + ActivityStore
+            + Health
+            + 'static,
+    {
+        let admin: Arc<dyn AdminStore> = a.clone();
+        Self {
+            admin: Some(admin),
+            ..Self::serving(a)
+        }
+    }
+
+    /// Every port but the admin console's (a Lambda that does not serve it).
+    pub fn serving<S>(a: Arc<S>) -> Self
+    where
         S: UserStore
             + SessionStore
             + RoomStore
@@ -488,7 +513,6 @@ impl Stores {
             + RecordingStore
             + CounterStore
             + SettingsStore
-            + InviteStore
             + ActivityStore
             + Health
             + 'static,
@@ -501,9 +525,16 @@ impl Stores {
             recordings: a.clone(),
             counters: a.clone(),
             settings: a.clone(),
-            invites: a.clone(),
             activity: a.clone(),
             health: a,
+            admin: None,
         }
+    }
+
+    /// The admin console's port, or why this process has none.
+    pub fn admin(&self) -> StoreResult<&Arc<dyn AdminStore>> {
+        self.admin.as_ref().ok_or_else(|| {
+            StoreError::Other("this function does not serve the admin console".into())
+        })
     }
 }

@@ -487,7 +487,8 @@ async fn admins_manage_accounts_and_their_changes_bind_at_once() {
     let left = s
         .state
         .stores
-        .users
+        .admin()
+        .unwrap()
         .list_users(&filter, 100, None)
         .await
         .unwrap();

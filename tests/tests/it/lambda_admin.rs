@@ -42,7 +42,13 @@ async fn admin_and_reconciler_functions_on_dynamodb_within_their_roles() {
     );
     let admin_fn = lambda::service(
         admin::routes(),
-        init("admin").await.livekit().unwrap().build().unwrap(),
+        init("admin")
+            .await
+            .admin_store()
+            .livekit()
+            .unwrap()
+            .build()
+            .unwrap(),
     );
     let reconciler = init("reconciler")
         .await
@@ -72,7 +78,7 @@ async fn admin_and_reconciler_functions_on_dynamodb_within_their_roles() {
         ids.push(body["user"]["id"].as_str().unwrap().to_string());
         tokens.push(body["tokens"]["accessToken"].as_str().unwrap().to_string());
     }
-    use bedrud_shared::store::UserStore;
+    use bedrud_shared::store::AdminStore;
     setup
         .change_user(
             &UserId::parse(&ids[0]).unwrap(),

@@ -265,7 +265,7 @@ async fn seated_connections_are_recorded_once_with_their_end() {
     h.deliver(&again).await;
     h.deliver(&h.event("participant_left", Some((&a.id, "PA_seen")), t + 30))
         .await;
-    let activity = &h.s.state.stores.activity;
+    let activity = h.s.state.stores.admin().unwrap();
     let user = UserId::parse(&a.id).unwrap();
     let visits = activity.attendance(&user, 0, 10).await.unwrap();
     assert_eq!(visits.total, 1);

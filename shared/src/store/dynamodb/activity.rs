@@ -134,10 +134,6 @@ fn days_of(q: &EventQuery, now: UnixTime) -> Vec<Range> {
 
 #[async_trait]
 impl ActivityStore for DynamoStore {
-    async fn tallies(&self, scopes: &[Scope]) -> StoreResult<Tallies> {
-        self.read_tallies(scopes).await
-    }
-
     async fn count(&self, tally: &Tally) -> StoreResult<()> {
         if tally.is_empty() {
             return Ok(());
@@ -185,8 +181,15 @@ impl ActivityStore for DynamoStore {
         }
         Ok(false)
     }
+}
 
-    async fn attendance(
+/// What only the admin console reads or does (`AdminStore`, `admin.rs`).
+impl DynamoStore {
+    pub(super) async fn tallies(&self, scopes: &[Scope]) -> StoreResult<Tallies> {
+        self.read_tallies(scopes).await
+    }
+
+    pub(super) async fn attendance(
         &self,
         user: &UserId,
         offset: u32,
@@ -208,7 +211,7 @@ impl ActivityStore for DynamoStore {
 
     /// Unfiltered: counts each day and reads only the days the page falls in. Filtered by
     /// kind or text: reads the span and filters here.
-    async fn room_events(&self, q: &EventQuery) -> StoreResult<Counted<RoomEvent>> {
+    pub(super) async fn room_events(&self, q: &EventQuery) -> StoreResult<Counted<RoomEvent>> {
         let days = days_of(q, now());
         if q.kind.is_some() || q.text.is_some() {
             let mut all = Vec::new();

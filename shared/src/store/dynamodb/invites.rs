@@ -2,13 +2,12 @@
 //! through `gsi3` (`INVITES`); registration consumes one inside its own transaction (see
 //! `users.rs`).
 
-use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{Item, get_n, get_s, n, opt_n, opt_s, s};
 use super::{DynamoStore, map_sdk};
 use crate::domain::{Email, InviteToken, UserId};
-use crate::store::{InviteStore, StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult};
 
 pub(super) const INVITE: &str = "INVITE";
 /// `gsi3pk` of every invite.
@@ -69,9 +68,9 @@ impl DynamoStore {
     }
 }
 
-#[async_trait]
-impl InviteStore for DynamoStore {
-    async fn insert_invite(&self, t: &InviteToken) -> StoreResult<()> {
+/// The admin console's invites (`AdminStore`, `admin.rs`).
+impl DynamoStore {
+    pub(super) async fn insert_invite(&self, t: &InviteToken) -> StoreResult<()> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -83,7 +82,7 @@ impl InviteStore for DynamoStore {
             .map_err(map_sdk)
     }
 
-    async fn invites(&self) -> StoreResult<Vec<InviteToken>> {
+    pub(super) async fn invites(&self) -> StoreResult<Vec<InviteToken>> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -109,7 +108,7 @@ impl InviteStore for DynamoStore {
         }
     }
 
-    async fn delete_invite(&self, id: &str) -> StoreResult<()> {
+    pub(super) async fn delete_invite(&self, id: &str) -> StoreResult<()> {
         // Admins delete by id; the item is keyed by token.
         if let Some(t) = self.invites().await?.into_iter().find(|t| t.id == id) {
             self.client

@@ -3,6 +3,7 @@
 //! The layout is documented in `docs/data.md`.
 
 mod activity;
+mod admin;
 mod counters;
 mod invites;
 mod item;

@@ -1170,86 +1170,6 @@ impl RoomStore for DynamoStore {
         Ok(freed)
     }
 
-    async fn all_rooms(
-        &self,
-        filter: &RoomFilter,
-        limit: u32,
-        after: Option<&str>,
-    ) -> StoreResult<Page<Room>> {
-        let start = after.map(decode_cursor).transpose()?;
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi3")
-            .key_condition_expression("gsi3pk = :all")
-            .expression_attribute_values(":all", s(ALL))
-            .scan_index_forward(false)
-            .limit(limit as i32)
-            .set_exclusive_start_key(start);
-        let mut conditions = Vec::new();
-        if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-            conditions.push("contains(#name, :q)");
-            q = q
-                .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":q", s(text));
-        }
-        if let Some(active) = filter.active {
-            conditions.push("isActive = :active");
-            q = q.expression_attribute_values(":active", b(active));
-        }
-        if !conditions.is_empty() {
-            q = q.filter_expression(conditions.join(" AND "));
-        }
-        // A filtered page may hold fewer than `limit` rooms; the cursor still moves on.
-        let out = q.send().await.map_err(map_sdk)?;
-        let items = out
-            .items()
-            .iter()
-            .map(room_from)
-            .collect::<StoreResult<_>>()?;
-        let next = out.last_evaluated_key.as_ref().map(encode_cursor);
-        Ok(Page { items, next })
-    }
-
-    /// The plain form (every room, newest first) is an index page and the maintained
-    /// total; any filter or other order reads the whole `ROOMS` partition.
-    async fn room_table(&self, q: &RoomQuery) -> StoreResult<Counted<Room>> {
-        let range = Range::index("gsi3", "gsi3pk", "gsi3sk", ALL);
-        if q.is_plain() {
-            let all = [Scope::all()];
-            let (items, tallies) = tokio::try_join!(
-                self.page_range(&range, q.offset, q.limit),
-                self.read_tallies(&all),
-            )?;
-            return Ok(Counted {
-                total: tallies.total(Metric::Rooms).max(0) as u64,
-                items: items.iter().map(room_from).collect::<StoreResult<_>>()?,
-            });
-        }
-        let all = self
-            .all_in_range(&range)
-            .await?
-            .iter()
-            .map(room_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let (total, items) = q.apply(all);
-        Ok(Counted { total, items })
-    }
-
-    /// Counts each activity shard's keys below `before` (keys only, never the rooms).
-    async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64> {
-        // Legacy rooms join the index when the tallies adopt them.
-        self.read_tallies(&[Scope::all()]).await?;
-        let mut total = 0;
-        for shard in 0..ACTIVITY_SHARDS {
-            let mut range = Range::index("gsi4", "gsi4pk", "gsi4sk", &format!("ACTIVE#{shard}"));
-            range.sk = SortKeys::Between("0".into(), format!("{:020}", before.max(0)));
-            total += self.count_range(&range).await?;
-        }
-        Ok(total)
-    }
-
     async fn busy_rooms(&self, limit: u32, after: Option<&str>) -> StoreResult<Page<Room>> {
         let start = after.map(decode_cursor).transpose()?;
         let out = self
@@ -1338,5 +1258,88 @@ impl RoomStore for DynamoStore {
         }
         members.sort_by(|a, b| (a.joined_at, &a.user_id).cmp(&(b.joined_at, &b.user_id)));
         Ok(members)
+    }
+}
+
+/// What only the admin console reads or does (`AdminStore`, `admin.rs`).
+impl DynamoStore {
+    pub(super) async fn all_rooms(
+        &self,
+        filter: &RoomFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<Room>> {
+        let start = after.map(decode_cursor).transpose()?;
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi3")
+            .key_condition_expression("gsi3pk = :all")
+            .expression_attribute_values(":all", s(ALL))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(start);
+        let mut conditions = Vec::new();
+        if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+            conditions.push("contains(#name, :q)");
+            q = q
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":q", s(text));
+        }
+        if let Some(active) = filter.active {
+            conditions.push("isActive = :active");
+            q = q.expression_attribute_values(":active", b(active));
+        }
+        if !conditions.is_empty() {
+            q = q.filter_expression(conditions.join(" AND "));
+        }
+        // A filtered page may hold fewer than `limit` rooms; the cursor still moves on.
+        let out = q.send().await.map_err(map_sdk)?;
+        let items = out
+            .items()
+            .iter()
+            .map(room_from)
+            .collect::<StoreResult<_>>()?;
+        let next = out.last_evaluated_key.as_ref().map(encode_cursor);
+        Ok(Page { items, next })
+    }
+
+    /// The plain form (every room, newest first) is an index page and the maintained
+    /// total; any filter or other order reads the whole `ROOMS` partition.
+    pub(super) async fn room_table(&self, q: &RoomQuery) -> StoreResult<Counted<Room>> {
+        let range = Range::index("gsi3", "gsi3pk", "gsi3sk", ALL);
+        if q.is_plain() {
+            let all = [Scope::all()];
+            let (items, tallies) = tokio::try_join!(
+                self.page_range(&range, q.offset, q.limit),
+                self.read_tallies(&all),
+            )?;
+            return Ok(Counted {
+                total: tallies.total(Metric::Rooms).max(0) as u64,
+                items: items.iter().map(room_from).collect::<StoreResult<_>>()?,
+            });
+        }
+        let all = self
+            .all_in_range(&range)
+            .await?
+            .iter()
+            .map(room_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let (total, items) = q.apply(all);
+        Ok(Counted { total, items })
+    }
+
+    /// Counts each activity shard's keys below `before` (keys only, never the rooms).
+    pub(super) async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64> {
+        // Legacy rooms join the index when the tallies adopt them.
+        self.read_tallies(&[Scope::all()]).await?;
+        let mut total = 0;
+        for shard in 0..ACTIVITY_SHARDS {
+            let mut range = Range::index("gsi4", "gsi4pk", "gsi4sk", &format!("ACTIVE#{shard}"));
+            range.sk = SortKeys::Between("0".into(), format!("{:020}", before.max(0)));
+            total += self.count_range(&range).await?;
+        }
+        Ok(total)
     }
 }

@@ -357,7 +357,32 @@ impl UserStore for DynamoStore {
         }
     }
 
-    async fn change_user(
+    async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
+        self.set_user_attribute(id, "passwordHash", s(hash), now)
+            .await
+    }
+
+    async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>> {
+        Ok(self
+            .get_user_item(id)
+            .await?
+            .and_then(|i| opt_s(&i, "preferencesJson")))
+    }
+
+    async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()> {
+        match self
+            .set_user_attribute(id, "preferencesJson", s(json), now)
+            .await?
+        {
+            true => Ok(()),
+            false => Err(StoreError::Other("preferences for a missing user".into())),
+        }
+    }
+}
+
+/// What only the admin console reads or does (`AdminStore`, `admin.rs`).
+impl DynamoStore {
+    pub(super) async fn change_user(
         &self,
         id: &UserId,
         change: &UserChange,
@@ -426,7 +451,7 @@ impl UserStore for DynamoStore {
 
     /// One transaction: the profile goes (if unchanged since read), the email claim with
     /// it, the admin count down (never below one), the totals by what it counted for.
-    async fn delete_user(&self, id: &UserId) -> StoreResult<UserChangeOutcome> {
+    pub(super) async fn delete_user(&self, id: &UserId) -> StoreResult<UserChangeOutcome> {
         for _ in 0..8 {
             let Some(item) = self.get_user_item(id).await? else {
                 return Ok(UserChangeOutcome::NotFound);
@@ -493,7 +518,7 @@ impl UserStore for DynamoStore {
         Err(StoreError::Unavailable("user kept changing".into()))
     }
 
-    async fn list_users(
+    pub(super) async fn list_users(
         &self,
         filter: &UserFilter,
         limit: u32,
@@ -540,7 +565,7 @@ impl UserStore for DynamoStore {
 
     /// The plain query (newest first, no filter) reads its page from the `USERS` index and
     /// its total from the tallies; any other reads the index partition and filters here.
-    async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>> {
+    pub(super) async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>> {
         let range = Range::index("gsi3", "gsi3pk", "gsi3sk", USERS);
         if q.is_plain() {
             let all = [Scope::all()];
@@ -561,27 +586,5 @@ impl UserStore for DynamoStore {
             .collect::<StoreResult<Vec<_>>>()?;
         let (total, items) = q.apply(all);
         Ok(Counted { total, items })
-    }
-
-    async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
-        self.set_user_attribute(id, "passwordHash", s(hash), now)
-            .await
-    }
-
-    async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>> {
-        Ok(self
-            .get_user_item(id)
-            .await?
-            .and_then(|i| opt_s(&i, "preferencesJson")))
-    }
-
-    async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()> {
-        match self
-            .set_user_attribute(id, "preferencesJson", s(json), now)
-            .await?
-        {
-            true => Ok(()),
-            false => Err(StoreError::Other("preferences for a missing user".into())),
-        }
     }
 }

@@ -94,32 +94,6 @@ fn row_to_event(r: &Row<'_>) -> rusqlite::Result<RoomEvent> {
 
 #[async_trait]
 impl ActivityStore for SqliteStore {
-    async fn tallies(&self, scopes: &[Scope]) -> StoreResult<Tallies> {
-        let scopes: std::collections::BTreeSet<String> =
-            scopes.iter().map(|s| s.as_str().to_string()).collect();
-        self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached("SELECT metric, n FROM tallies WHERE scope = ?1")
-                .map_err(map_err)?;
-            let mut out = Tallies::default();
-            for scope in scopes {
-                let rows = stmt
-                    .query_map([&scope], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-                    })
-                    .map_err(map_err)?;
-                for row in rows {
-                    let (metric, n) = row.map_err(map_err)?;
-                    if let Some(m) = Metric::parse(&metric) {
-                        out.set(Scope::from_key(&scope), m, n);
-                    }
-                }
-            }
-            Ok(out)
-        })
-        .await
-    }
-
     async fn count(&self, tally: &Tally) -> StoreResult<()> {
         let tally = tally.clone();
         self.write(move |c| bump(c, &tally)).await
@@ -164,8 +138,37 @@ impl ActivityStore for SqliteStore {
         })
         .await
     }
+}
 
-    async fn attendance(
+/// What only the admin console reads or does (`AdminStore`, `admin.rs`).
+impl SqliteStore {
+    pub(super) async fn tallies(&self, scopes: &[Scope]) -> StoreResult<Tallies> {
+        let scopes: std::collections::BTreeSet<String> =
+            scopes.iter().map(|s| s.as_str().to_string()).collect();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT metric, n FROM tallies WHERE scope = ?1")
+                .map_err(map_err)?;
+            let mut out = Tallies::default();
+            for scope in scopes {
+                let rows = stmt
+                    .query_map([&scope], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                    })
+                    .map_err(map_err)?;
+                for row in rows {
+                    let (metric, n) = row.map_err(map_err)?;
+                    if let Some(m) = Metric::parse(&metric) {
+                        out.set(Scope::from_key(&scope), m, n);
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(super) async fn attendance(
         &self,
         user: &UserId,
         offset: u32,
@@ -198,7 +201,7 @@ impl ActivityStore for SqliteStore {
         .await
     }
 
-    async fn room_events(&self, q: &EventQuery) -> StoreResult<Counted<RoomEvent>> {
+    pub(super) async fn room_events(&self, q: &EventQuery) -> StoreResult<Counted<RoomEvent>> {
         let q = q.clone();
         self.read(move |c| {
             // ?1 kind or '', ?2 lower-case text or '', ?3..?4 the span.

@@ -1,12 +1,11 @@
 //! Invite tokens on SQLite; registration consumes one inside its own transaction (see
 //! `users.rs`).
 
-use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{SqliteStore, map_err};
 use crate::domain::{Email, InviteToken, UserId};
-use crate::store::{InviteStore, StoreResult};
+use crate::store::StoreResult;
 
 const COLUMNS: &str = "id, token, email, created_by, created_at, expires_at, used_at, used_by";
 
@@ -50,9 +49,9 @@ pub(super) fn by_token(c: &Connection, token: &str) -> StoreResult<Option<Invite
     .map_err(map_err)
 }
 
-#[async_trait]
-impl InviteStore for SqliteStore {
-    async fn insert_invite(&self, t: &InviteToken) -> StoreResult<()> {
+/// The admin console's invites (`AdminStore`, `admin.rs`).
+impl SqliteStore {
+    pub(super) async fn insert_invite(&self, t: &InviteToken) -> StoreResult<()> {
         let t = t.clone();
         self.write(move |c| {
             c.execute(
@@ -72,7 +71,7 @@ impl InviteStore for SqliteStore {
         .await
     }
 
-    async fn invites(&self) -> StoreResult<Vec<InviteToken>> {
+    pub(super) async fn invites(&self) -> StoreResult<Vec<InviteToken>> {
         self.read(|c| {
             let mut stmt = c
                 .prepare_cached(&format!(
@@ -87,7 +86,7 @@ impl InviteStore for SqliteStore {
         .await
     }
 
-    async fn delete_invite(&self, id: &str) -> StoreResult<()> {
+    pub(super) async fn delete_invite(&self, id: &str) -> StoreResult<()> {
         let id = id.to_string();
         self.write(move |c| {
             c.execute("DELETE FROM invite_tokens WHERE id = ?1", [id])

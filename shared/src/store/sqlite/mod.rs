@@ -3,6 +3,7 @@
 //! pool of readers. All calls run on the blocking pool so the async runtime never waits on disk.
 
 mod activity;
+mod admin;
 mod counters;
 mod invites;
 pub mod jobs;

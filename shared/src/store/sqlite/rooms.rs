@@ -623,99 +623,6 @@ impl RoomStore for SqliteStore {
         .await
     }
 
-    async fn all_rooms(
-        &self,
-        filter: &RoomFilter,
-        limit: u32,
-        after: Option<&str>,
-    ) -> StoreResult<Page<Room>> {
-        let text = filter.text.clone().unwrap_or_default();
-        let active: i64 = filter.active.map_or(-1, i64::from);
-        // The cursor is `<created_at>:<id>` of the last room shown.
-        let (at, id) = match after.and_then(|c| c.split_once(':')) {
-            Some((t, id)) => (t.parse::<i64>().unwrap_or(i64::MAX), id.to_string()),
-            None => (i64::MAX, String::new()),
-        };
-        self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE (?1 = '' OR instr(name, ?1) > 0) \
-                     AND (?2 = -1 OR is_active = ?2) AND (created_at < ?3 OR \
-                     (created_at = ?3 AND id < ?4)) ORDER BY created_at DESC, id DESC LIMIT ?5"
-                ))
-                .map_err(map_err)?;
-            let mut items = stmt
-                .query_map(params![text, active, at, id, limit + 1], row_to_room)
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)?;
-            let next = (items.len() > limit as usize).then(|| {
-                items.truncate(limit as usize);
-                let last = items.last().expect("limit is at least one");
-                format!("{}:{}", last.created_at, last.id)
-            });
-            Ok(Page { items, next })
-        })
-        .await
-    }
-
-    async fn room_table(&self, q: &RoomQuery) -> StoreResult<Counted<Room>> {
-        let q = q.clone();
-        self.read(move |c| {
-            let filter = "(?1 = '' OR instr(lower(name), ?1) > 0) AND (?2 = '' OR (CASE \
-                 WHEN is_active = 0 THEN 'archived' WHEN suspended = 1 THEN 'suspended' \
-                 ELSE 'active' END) = ?2) AND (?3 = -1 OR is_public = ?3)";
-            let dir = if q.descending { "DESC" } else { "ASC" };
-            let key = match q.sort {
-                RoomSort::Created => String::new(),
-                RoomSort::Name => format!("name {dir}, "),
-                RoomSort::LastActivity => format!("last_activity_at {dir}, "),
-                RoomSort::Participants => format!("active_count {dir}, "),
-            };
-            let text = q.text.clone().unwrap_or_default();
-            let status = q.status.map(|s| s.as_str()).unwrap_or_default();
-            let public = q.public.map_or(-1, i64::from);
-            let filter_args: [&dyn ToSql; 3] = [&text, &status, &public];
-            let total: i64 = c
-                .query_row(
-                    &format!("SELECT count(*) FROM rooms WHERE {filter}"),
-                    &filter_args[..],
-                    |r| r.get(0),
-                )
-                .map_err(map_err)?;
-            let mut page_args = filter_args.to_vec();
-            page_args.extend([&q.limit as &dyn ToSql, &q.offset]);
-            let items = c
-                .prepare_cached(&format!(
-                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter} \
-                     ORDER BY {key}created_at {dir}, id {dir} LIMIT ?4 OFFSET ?5"
-                ))
-                .map_err(map_err)?
-                .query_map(&page_args[..], row_to_room)
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)?;
-            Ok(Counted {
-                total: total as u64,
-                items,
-            })
-        })
-        .await
-    }
-
-    async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64> {
-        self.read(move |c| {
-            c.query_row(
-                "SELECT count(*) FROM rooms WHERE is_active = 1 AND last_activity_at < ?1",
-                [before],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(map_err)
-        })
-        .await
-    }
-
     async fn busy_rooms(&self, limit: u32, after: Option<&str>) -> StoreResult<Page<Room>> {
         let after = after.unwrap_or_default().to_string();
         self.read(move |c| {
@@ -778,4 +685,100 @@ fn page(mut items: Vec<Room>, limit: usize) -> Page<Room> {
         format!("{}:{}", last.created_at, last.id)
     });
     Page { items, next }
+}
+
+/// What only the admin console reads or does (`AdminStore`, `admin.rs`).
+impl SqliteStore {
+    pub(super) async fn all_rooms(
+        &self,
+        filter: &RoomFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> StoreResult<Page<Room>> {
+        let text = filter.text.clone().unwrap_or_default();
+        let active: i64 = filter.active.map_or(-1, i64::from);
+        // The cursor is `<created_at>:<id>` of the last room shown.
+        let (at, id) = match after.and_then(|c| c.split_once(':')) {
+            Some((t, id)) => (t.parse::<i64>().unwrap_or(i64::MAX), id.to_string()),
+            None => (i64::MAX, String::new()),
+        };
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE (?1 = '' OR instr(name, ?1) > 0) \
+                     AND (?2 = -1 OR is_active = ?2) AND (created_at < ?3 OR \
+                     (created_at = ?3 AND id < ?4)) ORDER BY created_at DESC, id DESC LIMIT ?5"
+                ))
+                .map_err(map_err)?;
+            let mut items = stmt
+                .query_map(params![text, active, at, id, limit + 1], row_to_room)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            let next = (items.len() > limit as usize).then(|| {
+                items.truncate(limit as usize);
+                let last = items.last().expect("limit is at least one");
+                format!("{}:{}", last.created_at, last.id)
+            });
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    pub(super) async fn room_table(&self, q: &RoomQuery) -> StoreResult<Counted<Room>> {
+        let q = q.clone();
+        self.read(move |c| {
+            let filter = "(?1 = '' OR instr(lower(name), ?1) > 0) AND (?2 = '' OR (CASE \
+                 WHEN is_active = 0 THEN 'archived' WHEN suspended = 1 THEN 'suspended' \
+                 ELSE 'active' END) = ?2) AND (?3 = -1 OR is_public = ?3)";
+            let dir = if q.descending { "DESC" } else { "ASC" };
+            let key = match q.sort {
+                RoomSort::Created => String::new(),
+                RoomSort::Name => format!("name {dir}, "),
+                RoomSort::LastActivity => format!("last_activity_at {dir}, "),
+                RoomSort::Participants => format!("active_count {dir}, "),
+            };
+            let text = q.text.clone().unwrap_or_default();
+            let status = q.status.map(|s| s.as_str()).unwrap_or_default();
+            let public = q.public.map_or(-1, i64::from);
+            let filter_args: [&dyn ToSql; 3] = [&text, &status, &public];
+            let total: i64 = c
+                .query_row(
+                    &format!("SELECT count(*) FROM rooms WHERE {filter}"),
+                    &filter_args[..],
+                    |r| r.get(0),
+                )
+                .map_err(map_err)?;
+            let mut page_args = filter_args.to_vec();
+            page_args.extend([&q.limit as &dyn ToSql, &q.offset]);
+            let items = c
+                .prepare_cached(&format!(
+                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter} \
+                     ORDER BY {key}created_at {dir}, id {dir} LIMIT ?4 OFFSET ?5"
+                ))
+                .map_err(map_err)?
+                .query_map(&page_args[..], row_to_room)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            Ok(Counted {
+                total: total as u64,
+                items,
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT count(*) FROM rooms WHERE is_active = 1 AND last_activity_at < ?1",
+                [before],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(map_err)
+        })
+        .await
+    }
 }

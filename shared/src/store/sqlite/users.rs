@@ -172,7 +172,55 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn change_user(
+    async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
+        let (id, hash) = (id.as_str().to_string(), hash.to_string());
+        self.write(move |c| {
+            c.execute(
+                "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, hash, now],
+            )
+            .map(|n| n == 1)
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>> {
+        let id = id.as_str().to_string();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT preferences_json FROM users WHERE id = ?1",
+                [id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()> {
+        let (id, json) = (id.as_str().to_string(), json.to_string());
+        self.write(move |c| {
+            match c
+                .execute(
+                    "UPDATE users SET preferences_json = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, json, now],
+                )
+                .map_err(map_err)?
+            {
+                1 => Ok(()),
+                _ => Err(StoreError::Other("preferences for a missing user".into())),
+            }
+        })
+        .await
+    }
+}
+
+/// What only the admin console reads or does (`AdminStore`, `admin.rs`).
+impl SqliteStore {
+    pub(super) async fn change_user(
         &self,
         id: &UserId,
         change: &UserChange,
@@ -217,7 +265,7 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn delete_user(&self, id: &UserId) -> StoreResult<UserChangeOutcome> {
+    pub(super) async fn delete_user(&self, id: &UserId) -> StoreResult<UserChangeOutcome> {
         let id = id.as_str().to_string();
         self.write(move |c| {
             let tx = immediate(c)?;
@@ -255,7 +303,7 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn list_users(
+    pub(super) async fn list_users(
         &self,
         filter: &UserFilter,
         limit: u32,
@@ -295,7 +343,7 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>> {
+    pub(super) async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>> {
         let q = q.clone();
         self.read(move |c| {
             let filter = "(?1 = '' OR instr(lower(name), ?1) > 0 OR instr(coalesce(email, ''), ?1) > 0) \
@@ -345,51 +393,6 @@ impl UserStore for SqliteStore {
                 total: total as u64,
                 items,
             })
-        })
-        .await
-    }
-
-    async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
-        let (id, hash) = (id.as_str().to_string(), hash.to_string());
-        self.write(move |c| {
-            c.execute(
-                "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, hash, now],
-            )
-            .map(|n| n == 1)
-            .map_err(map_err)
-        })
-        .await
-    }
-
-    async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>> {
-        let id = id.as_str().to_string();
-        self.read(move |c| {
-            c.query_row(
-                "SELECT preferences_json FROM users WHERE id = ?1",
-                [id],
-                |r| r.get::<_, Option<String>>(0),
-            )
-            .optional()
-            .map(Option::flatten)
-            .map_err(map_err)
-        })
-        .await
-    }
-
-    async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()> {
-        let (id, json) = (id.as_str().to_string(), json.to_string());
-        self.write(move |c| {
-            match c
-                .execute(
-                    "UPDATE users SET preferences_json = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![id, json, now],
-                )
-                .map_err(map_err)?
-            {
-                1 => Ok(()),
-                _ => Err(StoreError::Other("preferences for a missing user".into())),
-            }
         })
         .await
     }
