@@ -7,8 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use bedrud_shared::config::{Config, MIN_LIVEKIT_SECRET};
+use bedrud_shared::domain::SettingValue;
 use bedrud_shared::livekit::LiveKit;
 use bedrud_shared::livekit::twirp::TwirpLiveKit;
+use bedrud_shared::settings::{Settings, Source};
 use serde_yaml_ng::Value;
 
 use crate::supervisor;
@@ -60,6 +62,7 @@ pub async fn examine(config: &Config) -> Vec<Finding> {
     let lk = &config.livekit;
     let mut out = Vec::new();
     out.push(secret(config));
+    out.extend(settings(config).await);
     out.extend(schemes(config));
     if lk.external {
         out.push(reachable(config).await);
@@ -86,6 +89,56 @@ pub async fn examine(config: &Config) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Each runtime setting, its effective value and where it comes from: the config file (the
+/// default) or the store (an admin's change, which wins).
+async fn settings(config: &Config) -> Vec<Finding> {
+    let stores = match bedrud_shared::runtime::open_stores(config).await {
+        Ok((stores, _)) => stores,
+        Err(e) => {
+            return vec![bad(
+                Level::Warn,
+                "settings",
+                "the runtime settings could not be read",
+                format!("the store did not open: {e}"),
+                "check database.path (or TABLE_NAME and AWS credentials) and run doctor again",
+            )];
+        }
+    };
+    let settings = Settings::new(stores.settings.clone(), config);
+    let (current, sources) = match tokio::try_join!(settings.current(), settings.sources()) {
+        Ok(both) => both,
+        Err(e) => {
+            return vec![bad(
+                Level::Warn,
+                "settings",
+                "the runtime settings could not be read",
+                e.to_string(),
+                "check the store and run doctor again",
+            )];
+        }
+    };
+    let shown = current.shown();
+    sources
+        .into_iter()
+        .map(|(key, source)| {
+            let value = shown
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| match v {
+                    SettingValue::Bool(b) => b.to_string(),
+                    SettingValue::Int(n) => n.to_string(),
+                    SettingValue::Text(t) => format!("{t:?}"),
+                })
+                .unwrap_or_default();
+            let from = match source {
+                Source::Config => "config file",
+                Source::Stored => "stored by an admin",
+            };
+            ok("setting", format!("{key} = {value} ({from})"))
+        })
+        .collect()
 }
 
 fn secret(config: &Config) -> Finding {

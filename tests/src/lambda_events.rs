@@ -49,6 +49,7 @@ pub fn router_of(binary: &str) -> Option<axum::Router<bedrud_shared::AppState>> 
         "webhook" => webhook::routes(),
         "recording" => recordings::routes(),
         "admin" => admin::routes(),
+        "queue" => admin::queue_routes(),
         _ => return None,
     })
 }

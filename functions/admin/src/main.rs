@@ -1,6 +1,6 @@
 //! Lambda `admin`: `/api/admin/*` for platform admins: the console's tables, dashboards and
 //! actions, runtime settings and invites, whether Bedrud reaches LiveKit (a real probe of
-//! `internalHost`) and the recordings queue's depth (read only). Wiring only.
+//! `internalHost`). The queue page is the `queue` function's. Wiring only.
 
 use bedrud_shared::http::admin;
 use bedrud_shared::lambda;
@@ -13,7 +13,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         .secrets()
         .await?
         .livekit()?
-        .queue_watch()?
         .build()?;
     lambda::serve(admin::routes(), state).await
 }

@@ -24,6 +24,11 @@ use crate::livekit::{LiveParticipant, LiveRoom, LiveTrack, TrackKind};
 use crate::state::AppState;
 use crate::store::RoomFilter;
 
+/// `GET /api/admin/queue` (the `queue` function on AWS).
+pub fn queue_routes() -> Router<AppState> {
+    super::admin_dashboard::queue_routes()
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/livekit/status", get(livekit_status))

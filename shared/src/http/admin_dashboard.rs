@@ -19,9 +19,13 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/overview", get(overview))
-        .route("/api/admin/queue", get(queue))
         .route("/api/admin/online-count", get(online_count))
         .route("/api/admin/cert-info", get(cert_info))
+}
+
+/// The queue page: on AWS its own function, the one that reads SQS.
+pub fn queue_routes() -> Router<AppState> {
+    Router::new().route("/api/admin/queue", get(queue))
 }
 
 #[derive(Serialize)]

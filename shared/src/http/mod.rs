@@ -46,6 +46,7 @@ pub fn all_routes() -> Router<AppState> {
         .merge(webhook::routes())
         .merge(recordings::routes())
         .merge(admin::routes())
+        .merge(admin::queue_routes())
 }
 
 /// Wraps capability routes into a service: JSON 404/405, the configured body limit (413),

@@ -27,6 +27,10 @@ fn config() -> Config {
     c.livekit.binary_path = Some(fake());
     c.livekit.port = free_port();
     c.server.port = free_port();
+    // The settings check opens the store: never the working directory's.
+    c.database.path = std::env::temp_dir()
+        .join(format!("bedrud-doctor-{}", std::process::id()))
+        .join("bedrud.db");
     c
 }
 
@@ -204,4 +208,43 @@ fn the_command_prints_findings_and_fails_on_a_failure() {
     assert!(text.contains("FAIL internalHost"), "{text}");
     assert!(text.contains("cause:") && text.contains("fix:"), "{text}");
     assert!(text.contains("ok   api secret"), "{text}");
+}
+
+/// Each runtime setting is shown with its value and where it comes from: the config file
+/// until an admin stores another value, the store after.
+#[tokio::test]
+async fn settings_show_their_source() {
+    use bedrud_shared::domain::Incoming;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config();
+    c.database.path = dir.path().join("bedrud.db");
+    c.server.name = "From The File".into();
+    let all = examine(&c).await;
+    let name = all
+        .iter()
+        .find(|f| f.check == "setting" && f.symptom.starts_with("serverName"))
+        .expect("serverName shown");
+    assert_eq!(
+        name.symptom,
+        r#"serverName = "From The File" (config file)"#
+    );
+
+    let (stores, _) = bedrud_shared::runtime::open_stores(&c).await.unwrap();
+    let settings = bedrud_shared::settings::Settings::new(stores.settings.clone(), &c);
+    let change = [("serverName".to_string(), Incoming::Text("Acme Meet".into()))];
+    settings.update(&change).await.unwrap();
+    let all = examine(&c).await;
+    let shown: Vec<&str> = all
+        .iter()
+        .filter(|f| f.check == "setting")
+        .map(|f| f.symptom.as_str())
+        .collect();
+    assert!(
+        shown.contains(&r#"serverName = "Acme Meet" (stored by an admin)"#),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&"registrationEnabled = true (config file)"),
+        "{shown:?}"
+    );
 }

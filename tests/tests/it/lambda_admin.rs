@@ -128,7 +128,6 @@ async fn admin_and_reconciler_functions_on_dynamodb_within_their_roles() {
         ("apigw-v2-admin-user-sessions.json", 200),
         ("apigw-v2-admin-room-events.json", 200),
         ("apigw-v2-admin-overview.json", 200),
-        ("apigw-v2-admin-queue.json", 200),
         ("apigw-v2-admin-online-count.json", 200),
         ("apigw-v2-admin-cert-info.json", 200),
         ("apigw-v2-admin-room-suspend.json", 202),
@@ -153,6 +152,23 @@ async fn admin_and_reconciler_functions_on_dynamodb_within_their_roles() {
             }
             _ => {}
         }
+    }
+    // The queue page, its own function: the depth from SQS and its dead-letter queue.
+    let queue_fn = lambda::service(
+        admin::queue_routes(),
+        init("queue")
+            .await
+            .admin_store()
+            .queue_watch()
+            .unwrap()
+            .build()
+            .unwrap(),
+    );
+    let e = event_as("apigw-v2-admin-queue.json", &boss);
+    let (status, body, _) = invoke(&queue_fn, &e).await;
+    assert_eq!(status, 200, "{body}");
+    for key in ["pending", "active", "dead", "done24h", "failed24h"] {
+        assert!(body[key].is_number(), "{key}: {body}");
     }
     roles.check();
 }
