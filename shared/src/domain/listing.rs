@@ -8,6 +8,17 @@ use std::cmp::Ordering;
 
 use super::{Access, Provider, Room, UnixTime, User};
 
+/// A numbered admin table's query, as a store answers it: the plain form (no filter, newest
+/// first) from an index and a maintained total, any other by `apply` over every row.
+pub trait TableQuery {
+    type Row;
+    fn is_plain(&self) -> bool;
+    fn offset(&self) -> u32;
+    fn limit(&self) -> u32;
+    /// Filters, orders and pages `all`: the page and how many match.
+    fn apply(&self, all: Vec<Self::Row>) -> (u64, Vec<Self::Row>);
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UserSort {
     #[default]
@@ -129,6 +140,22 @@ impl UserQuery {
             self.offset,
             self.limit,
         )
+    }
+}
+
+impl TableQuery for UserQuery {
+    type Row = User;
+    fn is_plain(&self) -> bool {
+        UserQuery::is_plain(self)
+    }
+    fn offset(&self) -> u32 {
+        self.offset
+    }
+    fn limit(&self) -> u32 {
+        self.limit
+    }
+    fn apply(&self, all: Vec<User>) -> (u64, Vec<User>) {
+        UserQuery::apply(self, all)
     }
 }
 
@@ -272,4 +299,20 @@ fn page<T>(
         .take(limit as usize)
         .collect();
     (total, items)
+}
+
+impl TableQuery for RoomQuery {
+    type Row = Room;
+    fn is_plain(&self) -> bool {
+        RoomQuery::is_plain(self)
+    }
+    fn offset(&self) -> u32 {
+        self.offset
+    }
+    fn limit(&self) -> u32 {
+        self.limit
+    }
+    fn apply(&self, all: Vec<Room>) -> (u64, Vec<Room>) {
+        RoomQuery::apply(self, all)
+    }
 }

@@ -23,7 +23,7 @@ pub use activity::{Attendance, EVENT_RETENTION_SECS, EventQuery, RoomEvent, Room
 pub use email::Email;
 pub use identity::UserId;
 pub use invite::{InviteRefusal, InviteToken, MAX_INVITE_HOURS};
-pub use listing::{RoomQuery, RoomSort, RoomStatus, UserQuery, UserSort};
+pub use listing::{RoomQuery, RoomSort, RoomStatus, TableQuery, UserQuery, UserSort};
 pub use name::DisplayName;
 pub use password::Password;
 pub use presence::presence_change;

@@ -446,6 +446,129 @@ pub trait Health: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
+/// Every port a serving function holds, implemented by one adapter (a bound, not a port).
+pub trait ServingStore:
+    UserStore
+    + SessionStore
+    + RoomStore
+    + WebhookLog
+    + RecordingStore
+    + CounterStore
+    + SettingsStore
+    + ActivityStore
+    + Health
+    + 'static
+{
+}
+
+impl<S> ServingStore for S where
+    S: UserStore
+        + SessionStore
+        + RoomStore
+        + WebhookLog
+        + RecordingStore
+        + CounterStore
+        + SettingsStore
+        + ActivityStore
+        + Health
+        + 'static
+{
+}
+
+/// `impl AdminStore` for an adapter whose inherent methods of the same names do the work,
+/// each written beside the data it reads.
+macro_rules! admin_store_by_inherent_methods {
+    ($t:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::AdminStore for $t {
+            async fn user_table(
+                &self,
+                q: &$crate::domain::UserQuery,
+            ) -> $crate::store::StoreResult<$crate::store::Counted<$crate::domain::User>> {
+                <$t>::user_table(self, q).await
+            }
+            async fn list_users(
+                &self,
+                filter: &$crate::store::UserFilter,
+                limit: u32,
+                after: Option<&str>,
+            ) -> $crate::store::StoreResult<$crate::store::Page<$crate::domain::User>> {
+                <$t>::list_users(self, filter, limit, after).await
+            }
+            async fn change_user(
+                &self,
+                id: &$crate::domain::UserId,
+                change: &$crate::store::UserChange,
+                now: $crate::domain::UnixTime,
+            ) -> $crate::store::StoreResult<$crate::store::UserChangeOutcome> {
+                <$t>::change_user(self, id, change, now).await
+            }
+            async fn insert_invite(
+                &self,
+                invite: &$crate::domain::InviteToken,
+            ) -> $crate::store::StoreResult<()> {
+                <$t>::insert_invite(self, invite).await
+            }
+            async fn invites(
+                &self,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::InviteToken>> {
+                <$t>::invites(self).await
+            }
+            async fn delete_invite(&self, id: &str) -> $crate::store::StoreResult<()> {
+                <$t>::delete_invite(self, id).await
+            }
+            async fn delete_user(
+                &self,
+                id: &$crate::domain::UserId,
+            ) -> $crate::store::StoreResult<$crate::store::UserChangeOutcome> {
+                <$t>::delete_user(self, id).await
+            }
+            async fn room_table(
+                &self,
+                q: &$crate::domain::RoomQuery,
+            ) -> $crate::store::StoreResult<$crate::store::Counted<$crate::domain::Room>> {
+                <$t>::room_table(self, q).await
+            }
+            async fn all_rooms(
+                &self,
+                filter: &$crate::store::RoomFilter,
+                limit: u32,
+                after: Option<&str>,
+            ) -> $crate::store::StoreResult<$crate::store::Page<$crate::domain::Room>> {
+                <$t>::all_rooms(self, filter, limit, after).await
+            }
+            async fn stale_rooms(
+                &self,
+                before: $crate::domain::UnixTime,
+            ) -> $crate::store::StoreResult<u64> {
+                <$t>::stale_rooms(self, before).await
+            }
+            async fn tallies(
+                &self,
+                scopes: &[$crate::domain::Scope],
+            ) -> $crate::store::StoreResult<$crate::domain::Tallies> {
+                <$t>::tallies(self, scopes).await
+            }
+            async fn attendance(
+                &self,
+                user: &$crate::domain::UserId,
+                offset: u32,
+                limit: u32,
+            ) -> $crate::store::StoreResult<$crate::store::Counted<$crate::domain::Attendance>>
+            {
+                <$t>::attendance(self, user, offset, limit).await
+            }
+            async fn room_events(
+                &self,
+                q: &$crate::domain::EventQuery,
+            ) -> $crate::store::StoreResult<$crate::store::Counted<$crate::domain::RoomEvent>> {
+                <$t>::room_events(self, q).await
+            }
+        }
+    };
+}
+pub(crate) use admin_store_by_inherent_methods;
+
 /// The ports a running service uses, whatever the backend.
 #[derive(Clone)]
 pub struct Stores {
@@ -464,38 +587,12 @@ pub struct Stores {
 
 impl Stores {
     /// All ports from one adapter that implements them all.
-    pub fn from_adapter<S>(adapter: S) -> Self
-    where
-        S: AdminStore
-            + UserStore
-            + SessionStore
-            + RoomStore
-            + WebhookLog
-            + RecordingStore
-            + CounterStore
-            + SettingsStore
-            + ActivityStore
-            + Health
-            + 'static,
-    {
+    pub fn from_adapter<S: ServingStore + AdminStore>(adapter: S) -> Self {
         Self::from_shared(Arc::new(adapter))
     }
 
     /// The same, from an adapter the caller keeps a handle to (the sidecar's job worker).
-    pub fn from_shared<S>(a: Arc<S>) -> Self
-    where
-        S: AdminStore
-            + UserStore
-            + SessionStore
-            + RoomStore
-            + WebhookLog
-            + RecordingStore
-            + CounterStore
-            + SettingsStore
-            + ActivityStore
-            + Health
-            + 'static,
-    {
+    pub fn from_shared<S: ServingStore + AdminStore>(a: Arc<S>) -> Self {
         let admin: Arc<dyn AdminStore> = a.clone();
         Self {
             admin: Some(admin),
@@ -504,19 +601,7 @@ impl Stores {
     }
 
     /// Every port but the admin console's (a Lambda that does not serve it).
-    pub fn serving<S>(a: Arc<S>) -> Self
-    where
-        S: UserStore
-            + SessionStore
-            + RoomStore
-            + WebhookLog
-            + RecordingStore
-            + CounterStore
-            + SettingsStore
-            + ActivityStore
-            + Health
-            + 'static,
-    {
+    pub fn serving<S: ServingStore>(a: Arc<S>) -> Self {
         Self {
             users: a.clone(),
             sessions: a.clone(),

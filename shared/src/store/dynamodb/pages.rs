@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::types::Select;
 
 use super::item::{Item, s};
 use super::{DynamoStore, map_sdk};
+use crate::domain::{Metric, Scope, TableQuery};
 use crate::error::StoreResult;
+use crate::store::Counted;
 
 /// One key range.
 #[derive(Debug, Clone)]
@@ -142,6 +144,39 @@ impl DynamoStore {
             }
         }
         Ok(items)
+    }
+
+    /// An admin table over one `gsi3` partition (`USERS`, `ROOMS`): the plain form is one
+    /// index page beside the maintained total (the sum of `totals`); any other reads the
+    /// partition and leaves filter, order and page to the query (`domain::listing`).
+    pub(super) async fn admin_table<Q: TableQuery>(
+        &self,
+        partition: &str,
+        q: &Q,
+        totals: &[Metric],
+        decode: fn(&Item) -> StoreResult<Q::Row>,
+    ) -> StoreResult<Counted<Q::Row>> {
+        let range = Range::index("gsi3", "gsi3pk", "gsi3sk", partition);
+        if q.is_plain() {
+            let all = [Scope::all()];
+            let (items, tallies) = tokio::try_join!(
+                self.page_range(&range, q.offset(), q.limit()),
+                self.read_tallies(&all),
+            )?;
+            let total: i64 = totals.iter().map(|m| tallies.total(*m)).sum();
+            return Ok(Counted {
+                total: total.max(0) as u64,
+                items: items.iter().map(decode).collect::<StoreResult<_>>()?,
+            });
+        }
+        let all = self
+            .all_in_range(&range)
+            .await?
+            .iter()
+            .map(decode)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let (total, items) = q.apply(all);
+        Ok(Counted { total, items })
     }
 
     /// Every item of the range, in order (lists whose filters DynamoDB cannot index).

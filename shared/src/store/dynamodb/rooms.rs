@@ -1308,26 +1308,7 @@ impl DynamoStore {
     /// The plain form (every room, newest first) is an index page and the maintained
     /// total; any filter or other order reads the whole `ROOMS` partition.
     pub(super) async fn room_table(&self, q: &RoomQuery) -> StoreResult<Counted<Room>> {
-        let range = Range::index("gsi3", "gsi3pk", "gsi3sk", ALL);
-        if q.is_plain() {
-            let all = [Scope::all()];
-            let (items, tallies) = tokio::try_join!(
-                self.page_range(&range, q.offset, q.limit),
-                self.read_tallies(&all),
-            )?;
-            return Ok(Counted {
-                total: tallies.total(Metric::Rooms).max(0) as u64,
-                items: items.iter().map(room_from).collect::<StoreResult<_>>()?,
-            });
-        }
-        let all = self
-            .all_in_range(&range)
-            .await?
-            .iter()
-            .map(room_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let (total, items) = q.apply(all);
-        Ok(Counted { total, items })
+        self.admin_table(ALL, q, &[Metric::Rooms], room_from).await
     }
 
     /// Counts each activity shard's keys below `before` (keys only, never the rooms).

@@ -10,11 +10,10 @@ use super::invites::{INVITE, invite_pk};
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_s, s};
 use super::keys::TALLIED;
 use super::keys::{PROFILE, decode_cursor, encode_cursor, user_pk};
-use super::pages::Range;
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
-    Access, AdminCount, DisplayName, Email, InviteRefusal, Metric, Provider, Scope, Tally,
-    UnixTime, User, UserId, UserQuery, is_active_admin,
+    Access, AdminCount, DisplayName, Email, InviteRefusal, Metric, Provider, Tally, UnixTime, User,
+    UserId, UserQuery, is_active_admin,
 };
 use crate::store::{
     Counted, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
@@ -566,25 +565,7 @@ impl DynamoStore {
     /// The plain query (newest first, no filter) reads its page from the `USERS` index and
     /// its total from the tallies; any other reads the index partition and filters here.
     pub(super) async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>> {
-        let range = Range::index("gsi3", "gsi3pk", "gsi3sk", USERS);
-        if q.is_plain() {
-            let all = [Scope::all()];
-            let (items, tallies) = tokio::try_join!(
-                self.page_range(&range, q.offset, q.limit),
-                self.read_tallies(&all),
-            )?;
-            return Ok(Counted {
-                total: (tallies.total(Metric::Users) + tallies.total(Metric::Guests)).max(0) as u64,
-                items: items.iter().map(from_item).collect::<StoreResult<_>>()?,
-            });
-        }
-        let all = self
-            .all_in_range(&range)
-            .await?
-            .iter()
-            .map(from_item)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let (total, items) = q.apply(all);
-        Ok(Counted { total, items })
+        self.admin_table(USERS, q, &[Metric::Users, Metric::Guests], from_item)
+            .await
     }
 }

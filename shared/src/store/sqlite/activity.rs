@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, Row, params};
 
-use super::{SqliteStore, immediate, map_err};
+use super::{SqliteStore, counted, immediate, map_err};
 use crate::domain::{
     Attendance, EVENT_RETENTION_SECS, EventQuery, Metric, RoomEvent, RoomEventKind, RoomId,
     RoomName, Scope, Tallies, Tally, UserId,
@@ -176,27 +176,16 @@ impl SqliteStore {
     ) -> StoreResult<Counted<Attendance>> {
         let user = user.as_str().to_string();
         self.read(move |c| {
-            let total: i64 = c
-                .query_row(
-                    "SELECT count(*) FROM attendance WHERE user_id = ?1",
-                    [&user],
-                    |r| r.get(0),
-                )
-                .map_err(map_err)?;
-            let items = c
-                .prepare_cached(
-                    "SELECT * FROM attendance WHERE user_id = ?1 \
-                     ORDER BY joined_at DESC, session DESC LIMIT ?2 OFFSET ?3",
-                )
-                .map_err(map_err)?
-                .query_map(params![user, limit, offset], row_to_attendance)
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)?;
-            Ok(Counted {
-                total: total as u64,
-                items,
-            })
+            counted(
+                c,
+                "*",
+                "attendance WHERE user_id = ?1",
+                "joined_at DESC, session DESC",
+                &[&user],
+                limit,
+                offset,
+                row_to_attendance,
+            )
         })
         .await
     }
@@ -211,30 +200,16 @@ impl SqliteStore {
             let text = q.text.clone().unwrap_or_default();
             // Older events may linger until the next sweep; they are not shown.
             let from = q.from.max(crate::domain::now() - EVENT_RETENTION_SECS);
-            let total: i64 = c
-                .query_row(
-                    &format!("SELECT count(*) FROM room_events WHERE {filter}"),
-                    params![kind, text, from, q.to],
-                    |r| r.get(0),
-                )
-                .map_err(map_err)?;
-            let items = c
-                .prepare_cached(&format!(
-                    "SELECT * FROM room_events WHERE {filter} ORDER BY at DESC, id DESC \
-                     LIMIT ?5 OFFSET ?6"
-                ))
-                .map_err(map_err)?
-                .query_map(
-                    params![kind, text, from, q.to, q.limit, q.offset],
-                    row_to_event,
-                )
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)?;
-            Ok(Counted {
-                total: total as u64,
-                items,
-            })
+            counted(
+                c,
+                "*",
+                &format!("room_events WHERE {filter}"),
+                "at DESC, id DESC",
+                params![kind, text, from, q.to],
+                q.limit,
+                q.offset,
+                row_to_event,
+            )
         })
         .await
     }

@@ -188,6 +188,44 @@ pub(super) fn immediate(c: &mut Connection) -> StoreResult<rusqlite::Transaction
         .map_err(map_err)
 }
 
+/// A numbered page: how many rows `SELECT … FROM {from_where}` holds, and `limit` of them
+/// after `offset` in `order`. `args` bind `?1..?n` of `from_where`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn counted<T>(
+    c: &Connection,
+    columns: &str,
+    from_where: &str,
+    order: &str,
+    args: &[&dyn rusqlite::ToSql],
+    limit: u32,
+    offset: u32,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<crate::store::Counted<T>> {
+    let total: i64 = c
+        .query_row(&format!("SELECT count(*) FROM {from_where}"), args, |r| {
+            r.get(0)
+        })
+        .map_err(map_err)?;
+    let n = args.len();
+    let mut page_args = args.to_vec();
+    page_args.extend([&limit as &dyn rusqlite::ToSql, &offset]);
+    let items = c
+        .prepare_cached(&format!(
+            "SELECT {columns} FROM {from_where} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
+        ))
+        .map_err(map_err)?
+        .query_map(&page_args[..], row)
+        .map_err(map_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(map_err)?;
+    Ok(crate::store::Counted {
+        total: total as u64,
+        items,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

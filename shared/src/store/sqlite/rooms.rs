@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, Transaction, params};
 
 use super::activity::{bump, log_event};
-use super::{SqliteStore, immediate, map_err};
+use super::{SqliteStore, counted, immediate, map_err};
 use crate::domain::policy;
 use crate::domain::{
     DisplayName, Member, MemberChange, MemberRole, Metric, Restrictions, Room, RoomEvent, RoomId,
@@ -310,28 +310,16 @@ impl RoomStore for SqliteStore {
     ) -> StoreResult<Counted<Room>> {
         let owner = owner.as_str().to_string();
         self.read(move |c| {
-            let total: i64 = c
-                .query_row(
-                    "SELECT COUNT(*) FROM rooms WHERE created_by = ?1 AND is_active = 0",
-                    [&owner],
-                    |r| r.get(0),
-                )
-                .map_err(map_err)?;
-            let mut stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE created_by = ?1 AND is_active = 0 \
-                     ORDER BY archived_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-                ))
-                .map_err(map_err)?;
-            let items = stmt
-                .query_map(params![owner, limit, offset], row_to_room)
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)?;
-            Ok(Counted {
-                total: total as u64,
-                items,
-            })
+            counted(
+                c,
+                ROOM_COLUMNS,
+                "rooms WHERE created_by = ?1 AND is_active = 0",
+                "archived_at DESC, id DESC",
+                &[&owner],
+                limit,
+                offset,
+                row_to_room,
+            )
         })
         .await
     }
@@ -742,29 +730,16 @@ impl SqliteStore {
             let status = q.status.map(|s| s.as_str()).unwrap_or_default();
             let public = q.public.map_or(-1, i64::from);
             let filter_args: [&dyn ToSql; 3] = [&text, &status, &public];
-            let total: i64 = c
-                .query_row(
-                    &format!("SELECT count(*) FROM rooms WHERE {filter}"),
-                    &filter_args[..],
-                    |r| r.get(0),
-                )
-                .map_err(map_err)?;
-            let mut page_args = filter_args.to_vec();
-            page_args.extend([&q.limit as &dyn ToSql, &q.offset]);
-            let items = c
-                .prepare_cached(&format!(
-                    "SELECT {ROOM_COLUMNS} FROM rooms WHERE {filter} \
-                     ORDER BY {key}created_at {dir}, id {dir} LIMIT ?4 OFFSET ?5"
-                ))
-                .map_err(map_err)?
-                .query_map(&page_args[..], row_to_room)
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)?;
-            Ok(Counted {
-                total: total as u64,
-                items,
-            })
+            counted(
+                c,
+                ROOM_COLUMNS,
+                &format!("rooms WHERE {filter}"),
+                &format!("{key}created_at {dir}, id {dir}"),
+                &filter_args,
+                q.limit,
+                q.offset,
+                row_to_room,
+            )
         })
         .await
     }

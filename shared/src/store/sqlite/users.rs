@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, ToSql, params};
 
 use super::activity::bump;
-use super::{SqliteStore, immediate, map_err};
+use super::{SqliteStore, counted, immediate, map_err};
 use crate::domain::{
     Access, AdminCount, DisplayName, Email, InviteRefusal, Provider, Tally, UnixTime, User, UserId,
     UserQuery, UserSort, is_active_admin,
@@ -370,29 +370,16 @@ impl SqliteStore {
             let filter_args: [&dyn ToSql; 8] = [
                 &text, &provider, &access, &active, &verified, &from, &to, &q.guests,
             ];
-            let total: i64 = c
-                .query_row(
-                    &format!("SELECT count(*) FROM users WHERE {filter}"),
-                    &filter_args[..],
-                    |r| r.get(0),
-                )
-                .map_err(map_err)?;
-            let mut page_args = filter_args.to_vec();
-            page_args.extend([&q.limit as &dyn ToSql, &q.offset]);
-            let items = c
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM users WHERE {filter} \
-                     ORDER BY {key}created_at {dir}, id {dir} LIMIT ?9 OFFSET ?10"
-                ))
-                .map_err(map_err)?
-                .query_map(&page_args[..], row_to_user)
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)?;
-            Ok(Counted {
-                total: total as u64,
-                items,
-            })
+            counted(
+                c,
+                COLUMNS,
+                &format!("users WHERE {filter}"),
+                &format!("{key}created_at {dir}, id {dir}"),
+                &filter_args,
+                q.limit,
+                q.offset,
+                row_to_user,
+            )
         })
         .await
     }
