@@ -263,18 +263,7 @@ impl Admin {
     }
 
     async fn change(&self, caller: &Caller, id: &UserId, change: UserChange) -> Result<User> {
-        if &caller.id == id {
-            return Err(Error::bad_request(
-                "You cannot change your own account here; ask another admin",
-            ));
-        }
-        match self.stores.admin()?.change_user(id, &change, now()).await? {
-            UserChangeOutcome::Done(u) => Ok(u),
-            UserChangeOutcome::NotFound => Err(Error::not_found("User not found")),
-            UserChangeOutcome::LastAdmin => Err(Error::conflict(
-                "This is the last active admin: promote another admin first",
-            )),
-        }
+        change_account(&self.stores, caller, id, change).await
     }
 
     /// Creates an invite: open, or bound to `email`; valid `hours` (1 to 720, default 72).
@@ -405,4 +394,29 @@ async fn timed<T>(
             None,
         ),
     }
+}
+
+/// An admin's change to someone else's account, refusing to leave the platform without an
+/// active admin (the store's invariant) and any change to the caller's own account.
+pub async fn change_account(
+    stores: &Stores,
+    caller: &Caller,
+    id: &UserId,
+    change: UserChange,
+) -> Result<User> {
+    if &caller.id == id {
+        return Err(Error::bad_request(
+            "You cannot change your own account here; ask another admin",
+        ));
+    }
+    match stores.admin()?.change_user(id, &change, now()).await? {
+        UserChangeOutcome::Done(u) => Ok(u),
+        UserChangeOutcome::NotFound => Err(Error::not_found("User not found")),
+        UserChangeOutcome::LastAdmin => Err(last_admin()),
+    }
+}
+
+/// The refusal when a change would leave no active admin.
+pub fn last_admin() -> Error {
+    Error::conflict("This is the last active admin: promote another admin first")
 }

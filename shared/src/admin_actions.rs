@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::admin::{change_account, last_admin};
 use crate::domain::policy::Caller;
 use crate::domain::{Access, Room, RoomId, RoomPatch, User, UserId, now};
 use crate::error::{Error, Result};
@@ -72,15 +73,6 @@ pub fn bulk_ids(ids: &[String]) -> Result<Vec<String>> {
         .collect())
 }
 
-fn not_yourself(caller: &Caller, id: &UserId) -> Result<()> {
-    if &caller.id == id {
-        return Err(Error::bad_request(
-            "You cannot change your own account here; ask another admin",
-        ));
-    }
-    Ok(())
-}
-
 impl Actions {
     pub fn new(stores: &Stores, livekit: Option<Arc<dyn LiveKit>>) -> Self {
         Self {
@@ -89,22 +81,11 @@ impl Actions {
         }
     }
 
-    async fn change(&self, id: &UserId, change: UserChange) -> Result<User> {
-        match self.stores.admin()?.change_user(id, &change, now()).await? {
-            UserChangeOutcome::Done(u) => Ok(u),
-            UserChangeOutcome::NotFound => Err(Error::not_found("User not found")),
-            UserChangeOutcome::LastAdmin => Err(Error::conflict(
-                "This is the last active admin: promote another admin first",
-            )),
-        }
-    }
-
     /// Deletes an account: deactivated (the last-admin guard, and no new sign-in), its
     /// active rooms closed, every session ended, then the account and its email claim
     /// removed. Returns how many rooms were closed.
     pub async fn delete_user(&self, caller: &Caller, id: &UserId) -> Result<usize> {
-        not_yourself(caller, id)?;
-        self.change(id, UserChange::Active(false)).await?;
+        change_account(&self.stores, caller, id, UserChange::Active(false)).await?;
         self.stores
             .sessions
             .revoke_user_sessions(id, None, now())
@@ -122,9 +103,7 @@ impl Actions {
         }
         match self.stores.admin()?.delete_user(id).await? {
             UserChangeOutcome::Done(_) | UserChangeOutcome::NotFound => Ok(closed),
-            UserChangeOutcome::LastAdmin => Err(Error::conflict(
-                "This is the last active admin: promote another admin first",
-            )),
+            UserChangeOutcome::LastAdmin => Err(last_admin()),
         }
     }
 
@@ -186,12 +165,11 @@ impl Actions {
     }
 
     async fn one(&self, caller: &Caller, id: &UserId, action: UserBulk) -> Result<User> {
-        not_yourself(caller, id)?;
         let change = match action {
             UserBulk::Ban => UserChange::Active(false),
             UserBulk::Promote => UserChange::Accesses(vec![Access::User, Access::Admin]),
         };
-        let user = self.change(id, change).await?;
+        let user = change_account(&self.stores, caller, id, change).await?;
         // Either way the account's tokens must not outlive the change.
         self.stores
             .sessions

@@ -106,6 +106,11 @@ fn provider(raw: &str) -> Result<Option<Provider>> {
     }
 }
 
+/// The tables' paging: default `LIST_DEFAULT` rows, at most `LIST_CAP`.
+fn table_paging(page: &Option<String>, limit: &Option<String>) -> Result<Paging> {
+    Paging::parse(page.as_deref(), limit.as_deref(), LIST_DEFAULT, LIST_CAP)
+}
+
 /// An empty numbered page (a filter nothing can match).
 fn nothing<T>() -> Counted<T> {
     Counted {
@@ -190,12 +195,7 @@ pub(super) struct UserTable {
 
 /// The numbered form of the users list.
 pub(super) async fn user_table(s: &AppState, raw: &UserListQuery) -> Result<UserTable> {
-    let paging = Paging::parse(
-        raw.page.as_deref(),
-        raw.limit.as_deref(),
-        LIST_DEFAULT,
-        LIST_CAP,
-    )?;
+    let paging = table_paging(&raw.page, &raw.limit)?;
     let found = match raw.parse(paging)? {
         Some(q) => s.admin.user_table(&q).await?,
         None => nothing(),
@@ -294,12 +294,7 @@ pub(super) struct RoomTable {
 }
 
 pub(super) async fn room_table(s: &AppState, raw: &RoomListQuery) -> Result<RoomTable> {
-    let paging = Paging::parse(
-        raw.page.as_deref(),
-        raw.limit.as_deref(),
-        LIST_DEFAULT,
-        LIST_CAP,
-    )?;
+    let paging = table_paging(&raw.page, &raw.limit)?;
     let (found, names) = s.admin.room_table(&raw.parse(paging)?).await?;
     Ok(RoomTable {
         rooms: found

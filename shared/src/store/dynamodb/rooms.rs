@@ -1314,7 +1314,7 @@ impl DynamoStore {
     /// Counts each activity shard's keys below `before` (keys only, never the rooms).
     pub(super) async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64> {
         // Legacy rooms join the index when the tallies adopt them.
-        self.read_tallies(&[Scope::all()]).await?;
+        self.adopt_untallied().await?;
         let mut total = 0;
         for shard in 0..ACTIVITY_SHARDS {
             let mut range = Range::index("gsi4", "gsi4pk", "gsi4sk", &format!("ACTIVE#{shard}"));

@@ -138,7 +138,7 @@ impl DynamoStore {
     }
 
     /// Counts every user and room written before tallies existed, once.
-    async fn adopt_untallied(&self) -> StoreResult<()> {
+    pub(super) async fn adopt_untallied(&self) -> StoreResult<()> {
         if self.get(s(ADOPTED), s(ADOPTED)).await?.is_some() {
             return Ok(());
         }

@@ -1,7 +1,7 @@
 //! Accounts on SQLite: unique emails by index, the last-admin rule inside one transaction.
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Row, ToSql, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 use super::activity::bump;
 use super::{SqliteStore, counted, immediate, map_err};
@@ -229,30 +229,14 @@ impl SqliteStore {
         let (id, change) = (id.as_str().to_string(), change.clone());
         self.write(move |c| {
             let tx = immediate(c)?;
-            let Some(before) = tx
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
-                    [&id],
-                    row_to_user,
-                )
-                .optional()
-                .map_err(map_err)?
-            else {
+            let Some(before) = user_row(&tx, &id)? else {
                 return Ok(UserChangeOutcome::NotFound);
             };
             let user = change.apply(&before, now);
-            if UserChange::admin_count(&before, &user) == AdminCount::Loses {
-                let others: i64 = tx
-                    .query_row(
-                        "SELECT COUNT(*) FROM users WHERE id <> ?1 AND is_active = 1 AND \
-                         (instr(accesses, '\"admin\"') > 0 OR instr(accesses, '\"superadmin\"') > 0)",
-                        [&id],
-                        |r| r.get(0),
-                    )
-                    .map_err(map_err)?;
-                if others == 0 {
-                    return Ok(UserChangeOutcome::LastAdmin);
-                }
+            if UserChange::admin_count(&before, &user) == AdminCount::Loses
+                && other_active_admins(&tx, &id)? == 0
+            {
+                return Ok(UserChangeOutcome::LastAdmin);
             }
             tx.execute(
                 "UPDATE users SET is_active = ?2, accesses = ?3, updated_at = ?4 WHERE id = ?1",
@@ -269,29 +253,13 @@ impl SqliteStore {
         let id = id.as_str().to_string();
         self.write(move |c| {
             let tx = immediate(c)?;
-            let Some(before) = tx
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
-                    [&id],
-                    row_to_user,
-                )
-                .optional()
-                .map_err(map_err)?
-            else {
+            let Some(before) = user_row(&tx, &id)? else {
                 return Ok(UserChangeOutcome::NotFound);
             };
-            if is_active_admin(before.is_active, &before.accesses) {
-                let others: i64 = tx
-                    .query_row(
-                        "SELECT COUNT(*) FROM users WHERE id <> ?1 AND is_active = 1 AND \
-                         (instr(accesses, '\"admin\"') > 0 OR instr(accesses, '\"superadmin\"') > 0)",
-                        [&id],
-                        |r| r.get(0),
-                    )
-                    .map_err(map_err)?;
-                if others == 0 {
-                    return Ok(UserChangeOutcome::LastAdmin);
-                }
+            if is_active_admin(before.is_active, &before.accesses)
+                && other_active_admins(&tx, &id)? == 0
+            {
+                return Ok(UserChangeOutcome::LastAdmin);
             }
             // Sessions go with it (ON DELETE CASCADE).
             tx.execute("DELETE FROM users WHERE id = ?1", [&id])
@@ -383,4 +351,26 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// A user as stored, read inside the caller's transaction.
+fn user_row(c: &Connection, id: &str) -> StoreResult<Option<User>> {
+    c.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+        [id],
+        row_to_user,
+    )
+    .optional()
+    .map_err(map_err)
+}
+
+/// Active admins other than `id` (the last-admin guard, inside the caller's transaction).
+fn other_active_admins(c: &Connection, id: &str) -> StoreResult<i64> {
+    c.query_row(
+        "SELECT COUNT(*) FROM users WHERE id <> ?1 AND is_active = 1 AND \
+         (instr(accesses, '\"admin\"') > 0 OR instr(accesses, '\"superadmin\"') > 0)",
+        [id],
+        |r| r.get(0),
+    )
+    .map_err(map_err)
 }
