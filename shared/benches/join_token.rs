@@ -33,6 +33,8 @@ fn bench(c: &mut Criterion) {
         avatar_url: None,
         is_active: true,
         password_hash: None,
+        email_verified_at: Some(1),
+        signup_pending: false,
         created_at: 0,
         updated_at: 0,
     };

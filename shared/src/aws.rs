@@ -22,14 +22,16 @@ pub enum Service {
     Sqs,
     S3,
     SecretsManager,
+    SesV2,
 }
 
 impl Service {
-    const ALL: [Service; 4] = [
+    const ALL: [Service; 5] = [
         Service::DynamoDb,
         Service::Sqs,
         Service::S3,
         Service::SecretsManager,
+        Service::SesV2,
     ];
 
     /// The suffix every AWS SDK uses for the service's endpoint variable.
@@ -39,6 +41,7 @@ impl Service {
             Service::Sqs => "SQS",
             Service::S3 => "S3",
             Service::SecretsManager => "SECRETS_MANAGER",
+            Service::SesV2 => "SESV2",
         }
     }
 }
@@ -50,7 +53,7 @@ struct Env {
     credentials: Credentials,
     /// Per service, in `Service::ALL` order: `AWS_ENDPOINT_URL_<SERVICE>`, else
     /// `AWS_ENDPOINT_URL`, else AWS itself.
-    endpoints: [Option<String>; 4],
+    endpoints: [Option<String>; 5],
 }
 
 /// The SDK configuration for one service's client: `AWS_REGION` (or `AWS_DEFAULT_REGION`),

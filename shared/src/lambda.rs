@@ -9,8 +9,10 @@ use lambda_http::request::RequestContext;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
+use crate::accounts::Mail;
 use crate::config::{Config, ConfigError, DatabaseKind};
 use crate::http::{ClientIp, app};
+use crate::queue::JobHandler;
 use crate::reconciler::Reconciler;
 use crate::recordings::Media;
 use crate::recordings::Recordings;
@@ -76,10 +78,59 @@ impl Init {
                 stores,
                 livekit: None,
                 media: Media::default(),
+                mail: Mail::default(),
                 limiter,
             },
             store,
         )
+    }
+
+    /// The account-links port (verification, reset): the functions that send or use links.
+    pub fn accounts(mut self) -> Self {
+        let accounts: std::sync::Arc<dyn crate::store::AccountStore> = self.1.clone();
+        self.0.stores.accounts = Some(accounts);
+        self
+    }
+
+    /// The mail queue (SQS, `MAIL_QUEUE_URL`) that requests write mail jobs to, and the
+    /// account-links port with it.
+    pub fn mail_queue(mut self) -> Result<Self, StartError> {
+        use crate::queue::sqs::SqsQueue;
+        if let Some(url) = &self.0.config.email.queue_url {
+            let sqs = SqsQueue::new(SqsQueue::client_from_env()?, url);
+            self.0.mail.queue = Some(std::sync::Arc::new(sqs));
+        }
+        Ok(self.accounts())
+    }
+
+    /// Only the accounts service with the configured mailer (the `mailer` function: SES,
+    /// no API tokens, no LiveKit).
+    #[cfg(feature = "ses")]
+    pub fn mail_worker(self) -> Result<std::sync::Arc<crate::accounts::Accounts>, StartError> {
+        let Parts {
+            config,
+            stores,
+            mut mail,
+            limiter,
+            ..
+        } = self.accounts().0;
+        config.validate()?;
+        mail.mailer = crate::mail::from_config(&config)?;
+        if mail.mailer.is_none() {
+            return Err(ConfigError::new(
+                "EMAIL_PROVIDER",
+                "the mailer function has no mail provider",
+                "set EMAIL_PROVIDER=ses and EMAIL_FROM_ADDRESS",
+            )
+            .into());
+        }
+        let settings = std::sync::Arc::new(crate::settings::Settings::new(
+            stores.settings.clone(),
+            &config,
+        ));
+        Ok(std::sync::Arc::new(crate::accounts::Accounts::new(
+            &stores, mail, limiter, settings, &config,
+        )))
     }
 
     /// The admin console's store port (tables, totals, histories): the admin function.
@@ -211,8 +262,17 @@ pub async fn serve_reconciler(state: AppState) -> Result<(), lambda_http::Error>
     let reconciler = std::sync::Arc::new(reconciler);
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<EventBridgeEvent>| {
-            let r = reconciler.clone();
-            async move { reconcile(&r, event.payload).await }
+            let (r, state) = (reconciler.clone(), state.clone());
+            async move {
+                let mut report = reconcile(&r, event.payload).await?;
+                // The scheduled sweep of sign-ups never confirmed (when this function holds
+                // the account-links port).
+                if state.stores.accounts.is_some() {
+                    let removed = state.accounts.sweep_pending(crate::domain::now()).await?;
+                    report["unconfirmedRemoved"] = removed.into();
+                }
+                Ok::<_, lambda_http::Error>(report)
+            }
         },
     ))
     .await
@@ -234,26 +294,23 @@ pub async fn reconcile(
     }))
 }
 
-/// Runs the recording processor on SQS batches, reporting failures per message
-/// (`ReportBatchItemFailures`), so one bad message is retried (and dead-lettered after the
-/// queue's `maxReceiveCount`) without the rest.
-pub async fn serve_recording_processor(
-    recordings: std::sync::Arc<Recordings>,
-) -> Result<(), lambda_http::Error> {
+/// Runs a job handler (the recording processor, the mailer) on SQS batches, reporting
+/// failures per message (`ReportBatchItemFailures`), so one bad message is retried (and
+/// dead-lettered after the queue's `maxReceiveCount`) without the rest.
+pub async fn serve_jobs(handler: std::sync::Arc<dyn JobHandler>) -> Result<(), lambda_http::Error> {
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<SqsEvent>| {
-            let recordings = recordings.clone();
-            async move {
-                Ok::<_, lambda_http::Error>(process_batch(&recordings, event.payload).await)
-            }
+            let handler = handler.clone();
+            async move { Ok::<_, lambda_http::Error>(process_batch(&*handler, event.payload).await) }
         },
     ))
     .await
 }
 
-/// One SQS batch through the processor: every message that fails (or cannot be read) is
-/// reported by its message id; a message without an id cannot be reported and is logged.
-pub async fn process_batch(recordings: &Recordings, event: SqsEvent) -> SqsBatchResponse {
+/// One SQS batch through a handler: every message that fails (or cannot be read, or is of a
+/// kind the handler does not run) is reported by its message id; a message without an id
+/// cannot be reported and is logged.
+pub async fn process_batch(handler: &dyn JobHandler, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let Some(id) = message.message_id.clone().filter(|i| !i.is_empty()) else {
@@ -265,7 +322,11 @@ pub async fn process_batch(recordings: &Recordings, event: SqsEvent) -> SqsBatch
             .as_deref()
             .map(serde_json::from_str::<crate::queue::JobEnvelope>);
         let outcome = match job {
-            Some(Ok(job)) => recordings.run_job(&job).await,
+            Some(Ok(job)) if handler.handles(&job.kind) => handler.run_job(&job).await,
+            Some(Ok(job)) => Err(crate::Error::bad_request(format!(
+                "job kind {} does not belong on this queue",
+                job.kind
+            ))),
             Some(Err(e)) => Err(crate::Error::bad_request(format!("unreadable job: {e}"))),
             None => Err(crate::Error::bad_request("empty message")),
         };

@@ -7,8 +7,8 @@
 //! 1. `domain`: validated types and the pure rules (policy, standing, presence, sessions).
 //! 2. `config`, `telemetry`.
 //! 3. Ports and adapters: `store` (SQLite, DynamoDB), `queue`, `blobs`, `livekit` (server API,
-//!    tokens, webhook verification), `ratelimit`, `aws`, `secrets`.
-//! 4. Services, one per capability: `settings`, `auth`, `rooms`, `moderation`, `attendance`,
+//!    tokens, webhook verification), `mail`, `ratelimit`, `aws`, `secrets`.
+//! 4. Services, one per capability: `settings`, `auth`, `accounts`, `rooms`, `moderation`, `attendance`,
 //!    `webhooks`, `reconciler`, `recordings`, `participants`, `admin`, `admin_actions`,
 //!    `dashboard`.
 //! 5. `state`: the services assembled once per process.
@@ -16,6 +16,7 @@
 //!    `runtime` (the sidecar's and the tests' assembly).
 //! 7. `lambda`: one function's wiring.
 
+pub mod accounts;
 pub mod admin;
 pub mod admin_actions;
 pub mod attendance;
@@ -31,6 +32,7 @@ pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod livekit;
+pub mod mail;
 pub mod moderation;
 pub mod participants;
 pub mod queue;

@@ -364,7 +364,7 @@ impl Recordings {
     /// Runs one queued job of either kind (the SQS processor and the sidecar's worker), and
     /// counts its outcome for the queue page (a count that fails is logged, never the job's
     /// failure).
-    pub async fn run_job(&self, job: &JobEnvelope) -> Result<()> {
+    async fn run(&self, job: &JobEnvelope) -> Result<()> {
         let outcome = match job.kind.as_str() {
             PROCESS_RECORDING => self.process(job).await.map(|_| ()),
             REMOVE_RECORDING_FILE => self.remove_file(job).await,
@@ -630,4 +630,15 @@ fn job_recording(job: &JobEnvelope) -> Result<(RoomId, RecordingId)> {
         RoomId::parse(job_field(job, "roomId")?)?,
         RecordingId::parse(job_field(job, "recordingId")?)?,
     ))
+}
+
+#[async_trait::async_trait]
+impl crate::queue::JobHandler for Recordings {
+    fn handles(&self, kind: &str) -> bool {
+        matches!(kind, PROCESS_RECORDING | REMOVE_RECORDING_FILE)
+    }
+
+    async fn run_job(&self, job: &JobEnvelope) -> Result<()> {
+        self.run(job).await
+    }
 }

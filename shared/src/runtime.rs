@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::accounts::Mail;
 use crate::blobs::BlobStore;
 use crate::config::{Config, ConfigError, DatabaseKind};
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter, StoreRateLimiter};
@@ -33,13 +34,38 @@ pub async fn build(config: Config, counting: Counting) -> Result<AppState, Start
     let (stores, media) = open_stores(&config).await?;
     let livekit = crate::livekit::from_config(&config)?;
     let limiter = limiter(counting, &stores);
+    let mail = mail(&config, &media)?;
     Ok(AppState::from_parts(Parts {
         config,
         stores,
         livekit,
         media,
+        mail,
         limiter,
     })?)
+}
+
+/// Mail jobs go where recording jobs go on the embedded store (one job table, one worker);
+/// on AWS to the mail queue (`MAIL_QUEUE_URL`). The mailer is the configured provider's.
+fn mail(config: &Config, media: &Media) -> Result<Mail, StartError> {
+    let queue = match config.database.kind {
+        DatabaseKind::Sqlite => media.queue.clone(),
+        #[cfg(feature = "aws")]
+        DatabaseKind::DynamoDb => match &config.email.queue_url {
+            Some(url) => {
+                use crate::queue::sqs::SqsQueue;
+                let sqs = SqsQueue::new(SqsQueue::client_from_env()?, url);
+                Some(Arc::new(sqs) as Arc<dyn crate::queue::JobQueue>)
+            }
+            None => None,
+        },
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    Ok(Mail {
+        queue,
+        mailer: crate::mail::from_config(config)?,
+    })
 }
 
 pub fn limiter(counting: Counting, stores: &Stores) -> Arc<dyn RateLimiter> {

@@ -4,6 +4,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::accounts::{Accounts, Mail};
 use crate::admin::Admin;
 use crate::admin_actions::Actions;
 use crate::attendance::Attendance;
@@ -32,6 +33,7 @@ pub struct Parts {
     pub stores: Stores,
     pub livekit: Option<Arc<dyn LiveKit>>,
     pub media: Media,
+    pub mail: Mail,
     pub limiter: Arc<dyn RateLimiter>,
 }
 
@@ -40,6 +42,7 @@ pub struct Inner {
     pub stores: Stores,
     pub settings: Arc<Settings>,
     pub auth: Auth,
+    pub accounts: Accounts,
     pub rooms: Rooms,
     pub moderation: Moderation,
     pub participants: Participants,
@@ -69,6 +72,7 @@ impl AppState {
             stores,
             livekit,
             media: Media::default(),
+            mail: Mail::default(),
             limiter,
         })
     }
@@ -79,6 +83,7 @@ impl AppState {
             stores,
             livekit,
             media,
+            mail,
             limiter,
         } = parts;
         let secret = config.require_jwt_secret()?;
@@ -90,6 +95,7 @@ impl AppState {
             &config.auth,
             secret,
         );
+        let accounts = Accounts::new(&stores, mail, limiter.clone(), settings.clone(), &config);
         let rooms = Rooms::new(
             stores.rooms.clone(),
             stores.recordings.clone(),
@@ -126,6 +132,7 @@ impl AppState {
             stores,
             settings,
             auth,
+            accounts,
             rooms,
             moderation,
             participants,

@@ -1,11 +1,11 @@
 //! The sidecar's job worker over the embedded queue: claims a job, runs it, completes it or
 //! hands it back for a retry with backoff (dead-lettered after the queue's attempts). The
-//! same processor the SQS Lambda runs.
+//! same handlers the SQS-fed functions run (recordings, mail).
 
 use std::time::Duration;
 
 use crate::domain::now;
-use crate::queue::{ClaimedJob, JobSource};
+use crate::queue::{ClaimedJob, JobHandler, JobSource};
 use crate::state::AppState;
 
 /// A claimed job is hidden from other workers this long; a worker that dies mid-job loses
@@ -47,6 +47,28 @@ pub async fn run_one(state: &AppState, jobs: &dyn JobSource) -> crate::Result<bo
     Ok(true)
 }
 
+/// Mail jobs to the accounts service; everything else to recordings (which refuses what it
+/// does not know, so the job dead-letters with the reason).
 async fn handle(state: &AppState, claim: &ClaimedJob) -> crate::Result<()> {
-    state.recordings.run_job(&claim.job).await
+    let job = &claim.job;
+    if state.accounts.handles(&job.kind) {
+        state.accounts.run_job(job).await
+    } else {
+        state.recordings.run_job(job).await
+    }
+}
+
+/// How often the sidecar removes sign-ups never confirmed.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Removes unconfirmed sign-ups past `auth.unverifiedAccountTTLHours`, every `every`, until
+/// the process ends (the reconciler function does it on AWS).
+pub async fn sweep_pending_signups(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.accounts.sweep_pending(now()).await {
+            tracing::warn!(error = %e, "sweep of unconfirmed sign-ups failed");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use bedrud_shared::config::{Config, ConfigError, fill_dev_secrets};
+use bedrud_shared::config::{Config, ConfigError, MailProvider, fill_dev_secrets};
 use bedrud_shared::http::{all_routes, socket};
 use bedrud_shared::runtime::{Counting, StartError, build};
 use bedrud_shared::telemetry;
@@ -77,8 +77,22 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     if let Some(r) = state.reconciler() {
         tokio::spawn(reconciler::every(r, RECONCILE_EVERY));
     }
-    // Recording processing and any later job kinds, from the embedded queue.
+    // Recording processing and account mail, from the embedded queue.
     tokio::spawn(worker::run(state.clone()));
+    tokio::spawn(worker::sweep_pending_signups(
+        state.clone(),
+        worker::SWEEP_EVERY,
+    ));
+    match state.config.mail_provider() {
+        None => warn!(
+            "no mail provider (email.provider / EMAIL_PROVIDER): verification and password \
+             reset mail waits in the job queue until one is configured"
+        ),
+        Some(MailProvider::Log) => info!(
+            "mail goes to this log (email.provider: log); set email.provider to smtp to deliver it"
+        ),
+        Some(p) => info!(provider = p.as_str(), "mail provider"),
+    }
 
     let limits = socket::Limits::from_config(&state.config.server);
     socket::serve(

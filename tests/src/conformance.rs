@@ -11,6 +11,7 @@ use bedrud_shared::store::{Rotation, StoreError, Stores};
 
 use crate::unique;
 
+pub use crate::conformance_accounts::*;
 pub use crate::conformance_admin::*;
 pub use crate::conformance_rooms::*;
 pub use crate::reconcile::*;
@@ -26,6 +27,8 @@ pub fn account(email: &str) -> User {
         avatar_url: None,
         is_active: true,
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into()),
+        email_verified_at: Some(1),
+        signup_pending: false,
         created_at: t,
         updated_at: t,
     }
@@ -38,6 +41,8 @@ pub fn guest() -> User {
         provider: Provider::Guest,
         accesses: vec![Access::Guest],
         password_hash: None,
+        email_verified_at: None,
+        signup_pending: false,
         ..account("unused@example.com")
     }
 }

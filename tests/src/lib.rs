@@ -3,6 +3,7 @@
 //! unchanged against that server and against the real `bedrud run` binary.
 
 pub mod conformance;
+pub mod conformance_accounts;
 pub mod conformance_admin;
 pub mod conformance_rooms;
 pub mod lambda_events;

@@ -52,6 +52,8 @@ pub async fn admin(api: &Api, state: &AppState) -> Person {
         avatar_url: None,
         is_active: true,
         password_hash: Some(hash),
+        email_verified_at: Some(1),
+        signup_pending: false,
         created_at: t,
         updated_at: t,
     };

@@ -1,12 +1,18 @@
-//! Lambda `auth`: `/api/auth/*`, `/api/health`, `/api/ready` behind API Gateway HTTP API.
-//! Wiring only; everything else lives in `bedrud-shared`.
+//! Lambda `auth`: `/api/auth/*` (verification and reset links included; their mail is queued
+//! for the `mailer`), the admin's verify and resend, `/api/health`, `/api/ready` behind API
+//! Gateway HTTP API. Wiring only; everything else lives in `bedrud-shared`.
 
-use bedrud_shared::http::{auth, health};
+use bedrud_shared::http::{accounts, auth, health};
 use bedrud_shared::lambda;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
-    let state = lambda::Init::from_env()?.secrets().await?.build()?;
-    lambda::serve(auth::routes().merge(health::routes()), state).await
+    let state = lambda::Init::from_env()?
+        .mail_queue()?
+        .secrets()
+        .await?
+        .build()?;
+    let routes = auth::routes().merge(accounts::routes());
+    lambda::serve(routes.merge(health::routes()), state).await
 }

@@ -1,5 +1,6 @@
 //! Lambda `reconciler`, on a schedule: heals rooms and seats from LiveKit's own view
-//! (ListRooms, ListParticipants) when webhooks were lost. Wiring only.
+//! (ListRooms, ListParticipants) when webhooks were lost, and removes sign-ups never
+//! confirmed (`auth.unverifiedAccountTTLHours`). Wiring only.
 
 use bedrud_shared::lambda;
 
@@ -7,6 +8,7 @@ use bedrud_shared::lambda;
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
     let state = lambda::Init::from_env()?
+        .accounts()
         .secrets()
         .await?
         .livekit()?

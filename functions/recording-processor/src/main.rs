@@ -9,5 +9,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Built once per instance, before the first invocation.
     // No secrets and no LiveKit: it copies and removes files, and moves recordings on.
     let recordings = lambda::Init::from_env()?.bucket()?.recordings()?;
-    lambda::serve_recording_processor(recordings).await
+    lambda::serve_jobs(recordings).await
 }

@@ -7,5 +7,5 @@ mod service;
 mod tokens;
 
 pub use password::PasswordHasher;
-pub use service::{Auth, IssuedTokens};
+pub use service::{Auth, IssuedTokens, SignIn, VERIFY_FIRST};
 pub use tokens::{AccessClaims, GUEST_MARKER_TTL, TokenKeys};

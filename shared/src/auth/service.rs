@@ -19,6 +19,17 @@ use crate::store::{DEACTIVATED, Rotation, SessionStore, StoreError, UserStore};
 /// Largest preferences blob, as Bedrud (4 KiB).
 pub const MAX_PREFERENCES: usize = 4096;
 
+/// What signing up or in leads to.
+#[derive(Debug)]
+pub enum SignIn {
+    Session(User, IssuedTokens),
+    /// The account exists but must confirm its address first (no session opened).
+    VerifyFirst(User),
+}
+
+/// The refusal every sign-in route gives an unconfirmed account while verification is on.
+pub const VERIFY_FIRST: &str = "Please verify your email before signing in";
+
 /// An access/refresh pair for one session.
 #[derive(Debug, Clone)]
 pub struct IssuedTokens {
@@ -37,6 +48,7 @@ pub struct Auth {
     hasher: PasswordHasher,
     keys: Arc<TokenKeys>,
     settings: Arc<Settings>,
+    verification_required: bool,
 }
 
 impl Auth {
@@ -57,6 +69,7 @@ impl Auth {
                 config.refresh_token_ttl.as_secs(),
             )),
             settings,
+            verification_required: config.require_email_verification,
         }
     }
 
@@ -79,14 +92,15 @@ impl Auth {
     }
 
     /// Creates an account. While registration is invite-only, `invite` must be a valid
-    /// invite token, consumed in the same store write that creates the account.
+    /// invite token, consumed in the same store write that creates the account. While
+    /// verification is required the account starts pending and no session is opened.
     pub async fn register(
         &self,
         email: &str,
         password: &str,
         name: &str,
         invite: Option<&str>,
-    ) -> Result<(User, IssuedTokens)> {
+    ) -> Result<SignIn> {
         let settings = self.settings.current().await?;
         if !settings.registration_enabled {
             return Err(Error::forbidden("Registration is currently disabled"));
@@ -111,6 +125,8 @@ impl Auth {
             avatar_url: None,
             is_active: true,
             password_hash: Some(self.hasher.hash(&password).await?),
+            email_verified_at: None,
+            signup_pending: self.verification_required,
             created_at: t,
             updated_at: t,
         };
@@ -136,11 +152,20 @@ impl Auth {
             },
         }
         info!(user = %user.id, "registered");
-        let tokens = self.open_session(&user).await?;
-        Ok((user, tokens))
+        self.sign_in(user).await
     }
 
-    pub async fn login(&self, email: &str, password: &str) -> Result<(User, IssuedTokens)> {
+    /// A session for `user`, unless its address must be confirmed first.
+    pub async fn sign_in(&self, user: User) -> Result<SignIn> {
+        ensure_active(&user)?;
+        if user.blocked_by_verification(self.verification_required) {
+            return Ok(SignIn::VerifyFirst(user));
+        }
+        let tokens = self.open_session(&user).await?;
+        Ok(SignIn::Session(user, tokens))
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<SignIn> {
         let email = Email::parse(email)?;
         let password = Password::presented(password)?;
         let user = self.users.user_by_email(&email).await?;
@@ -150,9 +175,7 @@ impl Auth {
             return Err(Error::unauthorized("Invalid credentials"));
         }
         let user = user.expect("a verified password has a user");
-        ensure_active(&user)?;
-        let tokens = self.open_session(&user).await?;
-        Ok((user, tokens))
+        self.sign_in(user).await
     }
 
     pub async fn guest_login(&self, name: &str) -> Result<(User, IssuedTokens)> {
@@ -189,6 +212,8 @@ impl Auth {
             avatar_url: None,
             is_active: true,
             password_hash: None,
+            email_verified_at: None,
+            signup_pending: false,
             created_at: t,
             updated_at: t,
         };
@@ -233,6 +258,11 @@ impl Auth {
             // gets the winner's generation: the same pair a second time, not a sign-out.
             Rotation::Rotated(session) | Rotation::Current(session) => {
                 let user = self.live_user(&session.user_id).await?;
+                // A session opened before verification was required, or before an address
+                // change, is not renewed until the address is confirmed.
+                if user.blocked_by_verification(self.verification_required) {
+                    return Err(Error::forbidden(VERIFY_FIRST));
+                }
                 let tokens = self.tokens_for(&user, &sid, session.generation, t)?;
                 Ok((user, tokens))
             }
@@ -278,12 +308,19 @@ impl Auth {
         self.live_user(&id).await
     }
 
+    /// The account if it exists (deactivated ones included): admin actions.
+    pub async fn user(&self, id: &UserId) -> Result<Option<User>> {
+        Ok(self.users.user_by_id(id).await?)
+    }
+
+    /// Renames and, if given and different, changes the address (unconfirmed from the same
+    /// write on). The user after, and whether the address changed.
     pub async fn update_profile(
         &self,
         claims: &AccessClaims,
         name: Option<&str>,
         email: Option<&str>,
-    ) -> Result<User> {
+    ) -> Result<(User, bool)> {
         let user = self.me(claims).await?;
         let name = match name {
             Some(n) => DisplayName::parse(n, MAX_USER_NAME)?,
@@ -298,14 +335,16 @@ impl Auth {
             }
             _ => None,
         };
-        self.users
+        let user = self
+            .users
             .update_profile(&user.id, &name, email.as_ref(), now())
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => Error::conflict("email already in use"),
                 other => other.into(),
             })?
-            .ok_or_else(|| Error::unauthorized("Invalid token"))
+            .ok_or_else(|| Error::unauthorized("Invalid token"))?;
+        Ok((user, email.is_some()))
     }
 
     /// Changes the password and signs out every other session of the account.

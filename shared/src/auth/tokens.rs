@@ -29,10 +29,18 @@ pub struct AccessClaims {
     pub accesses: Vec<String>,
     /// The session (refresh family) this token was issued under; logout revokes it.
     pub sid: String,
+    /// Whether the account's address was confirmed when the token was issued (tokens from
+    /// before verification existed count as confirmed). Joining checks it, with no read.
+    #[serde(default = "confirmed")]
+    pub email_verified: bool,
     pub typ: String,
     pub iss: String,
     pub iat: UnixTime,
     pub exp: UnixTime,
+}
+
+fn confirmed() -> bool {
+    true
 }
 
 /// Claims of a refresh token: which session, and which generation of it.
@@ -116,6 +124,7 @@ impl TokenKeys {
                 .map(|a| a.as_str().to_string())
                 .collect(),
             sid: sid.as_str().into(),
+            email_verified: user.is_guest() || user.email_verified(),
             typ: ACCESS.into(),
             iss: ISSUER.into(),
             iat: now,
@@ -210,6 +219,8 @@ mod tests {
             avatar_url: None,
             is_active: true,
             password_hash: None,
+            email_verified_at: Some(1),
+            signup_pending: false,
             created_at: 0,
             updated_at: 0,
         }

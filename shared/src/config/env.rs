@@ -1,7 +1,7 @@
 //! Environment overrides, applied after the YAML file. Names follow Bedrud's (README,
 //! Configuration).
 
-use super::{Config, ConfigError, DatabaseKind, Secret, Ttl};
+use super::{Config, ConfigError, DatabaseKind, EmailConfig, MailProvider, Secret, SmtpTls, Ttl};
 
 /// Applies every recognised variable; a value that does not parse names the variable.
 pub(super) fn apply(
@@ -137,7 +137,45 @@ pub(super) fn apply(
         get("AUTH_GUEST_LOGIN_ENABLED"),
     )?;
 
+    set_opt(&mut c.auth.frontend_url, get("AUTH_FRONTEND_URL"));
+    parse_bool(
+        &mut c.auth.require_email_verification,
+        "AUTH_REQUIRE_EMAIL_VERIFICATION",
+        get("AUTH_REQUIRE_EMAIL_VERIFICATION"),
+    )?;
+    for (slot, var) in [
+        (
+            &mut c.auth.verification_email_cooldown_mins,
+            "AUTH_VERIFICATION_COOLDOWN_MINS",
+        ),
+        (
+            &mut c.auth.verification_token_ttl_hours,
+            "AUTH_VERIFICATION_TOKEN_TTL_HOURS",
+        ),
+        (
+            &mut c.auth.unverified_account_ttl_hours,
+            "AUTH_UNVERIFIED_ACCOUNT_TTL_HOURS",
+        ),
+        (
+            &mut c.auth.reset_token_ttl_hours,
+            "AUTH_RESET_TOKEN_TTL_HOURS",
+        ),
+    ] {
+        parse_into(slot, var, get(var))?;
+    }
+    email(&mut c.email, &get)?;
+
     let rl = &mut c.rate_limit;
+    parse_into(
+        &mut rl.auth_resend_max_requests,
+        "RATELIMIT_AUTH_RESEND_MAX",
+        get("RATELIMIT_AUTH_RESEND_MAX"),
+    )?;
+    parse_into(
+        &mut rl.auth_resend_window_secs,
+        "RATELIMIT_AUTH_RESEND_WINDOW",
+        get("RATELIMIT_AUTH_RESEND_WINDOW"),
+    )?;
     parse_into(
         &mut rl.auth_max_requests,
         "RATELIMIT_AUTH_MAX",
@@ -170,6 +208,51 @@ pub(super) fn apply(
     )?;
 
     set_str(&mut c.logger.level, get("LOG_LEVEL"));
+    Ok(())
+}
+
+/// Bedrud's `EMAIL_*` variables, plus `EMAIL_PROVIDER`, `EMAIL_TLS_MODE` and
+/// `EMAIL_SES_CONFIGURATION_SET`.
+fn email(e: &mut EmailConfig, get: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    if let Some(v) = get("EMAIL_PROVIDER") {
+        e.provider = Some(MailProvider::parse(&v).ok_or_else(|| {
+            ConfigError::new(
+                "EMAIL_PROVIDER",
+                format!("`{v}` is not a mail provider"),
+                "use smtp, ses or log",
+            )
+        })?);
+    }
+    set_opt(&mut e.smtp_host, get("EMAIL_SMTP_HOST"));
+    parse_into(&mut e.smtp_port, "EMAIL_SMTP_PORT", get("EMAIL_SMTP_PORT"))?;
+    set_opt(&mut e.username, get("EMAIL_USERNAME"));
+    set_secret(&mut e.password, get("EMAIL_PASSWORD"));
+    set_opt(&mut e.from_address, get("EMAIL_FROM_ADDRESS"));
+    set_opt(&mut e.from_name, get("EMAIL_FROM_NAME"));
+    parse_bool(
+        &mut e.tls_skip_verify,
+        "EMAIL_TLS_SKIP_VERIFY",
+        get("EMAIL_TLS_SKIP_VERIFY"),
+    )?;
+    parse_bool(
+        &mut e.smtps_mode,
+        "EMAIL_SMTPS_MODE",
+        get("EMAIL_SMTPS_MODE"),
+    )?;
+    if let Some(v) = get("EMAIL_TLS_MODE") {
+        e.tls_mode = Some(SmtpTls::parse(&v).ok_or_else(|| {
+            ConfigError::new(
+                "EMAIL_TLS_MODE",
+                format!("`{v}` is not a TLS mode"),
+                "use starttls, tls or none",
+            )
+        })?);
+    }
+    set_opt(
+        &mut e.ses_configuration_set,
+        get("EMAIL_SES_CONFIGURATION_SET"),
+    );
+    set_opt(&mut e.queue_url, get("MAIL_QUEUE_URL"));
     Ok(())
 }
 

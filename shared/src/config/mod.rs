@@ -2,6 +2,7 @@
 //! start so a bad deployment fails with one line that names the key and the fix.
 
 mod dev_secrets;
+mod email;
 mod env;
 mod secret;
 mod ttl;
@@ -13,6 +14,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 pub use dev_secrets::{DevSecrets, fill_dev_secrets};
+pub use email::{EmailConfig, MailProvider, SmtpTls};
 pub use secret::Secret;
 pub use ttl::Ttl;
 
@@ -33,6 +35,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub logger: LoggerConfig,
     pub recordings: RecordingsConfig,
+    pub email: EmailConfig,
 }
 
 /// `recordings:`. Off unless enabled (Bedrud's default). Files go to S3 when a bucket is
@@ -301,6 +304,20 @@ pub struct AuthConfig {
     /// Registration needs an invite token (admins create them).
     pub token_registration_only: bool,
     pub guest_login_enabled: bool,
+    /// Where the web app lives: links in mail point here (`/auth/verify?token=…`).
+    #[serde(rename = "frontendURL", deserialize_with = "blank_is_none")]
+    pub frontend_url: Option<String>,
+    /// Accounts sign in only once their address is confirmed.
+    pub require_email_verification: bool,
+    /// A second verification or reset mail to one address waits this long (silently).
+    pub verification_email_cooldown_mins: u64,
+    #[serde(rename = "verificationTokenTTLHours")]
+    pub verification_token_ttl_hours: u64,
+    /// Sign-ups never confirmed are removed after this many hours; 0 keeps them.
+    #[serde(rename = "unverifiedAccountTTLHours")]
+    pub unverified_account_ttl_hours: u64,
+    #[serde(rename = "resetTokenTTLHours")]
+    pub reset_token_ttl_hours: u64,
 }
 
 impl Default for AuthConfig {
@@ -313,6 +330,12 @@ impl Default for AuthConfig {
             registration_enabled: true,
             token_registration_only: false,
             guest_login_enabled: true,
+            frontend_url: None,
+            require_email_verification: false,
+            verification_email_cooldown_mins: 2,
+            verification_token_ttl_hours: 24,
+            unverified_account_ttl_hours: 48,
+            reset_token_ttl_hours: 1,
         }
     }
 }
@@ -337,6 +360,9 @@ pub struct RateLimitConfig {
     /// Password attempts per account (login, password change), from any client.
     pub account_max_attempts: u32,
     pub account_window_secs: u64,
+    /// Mail-sending requests (verification resend, forgot password) per client.
+    pub auth_resend_max_requests: u32,
+    pub auth_resend_window_secs: u64,
 }
 
 impl Default for RateLimitConfig {
@@ -348,6 +374,8 @@ impl Default for RateLimitConfig {
             guest_window_secs: 60,
             account_max_attempts: 10,
             account_window_secs: 900,
+            auth_resend_max_requests: 3,
+            auth_resend_window_secs: 60,
         }
     }
 }
@@ -617,6 +645,22 @@ impl Config {
                 ));
             }
         }
+        for (key, hours) in [
+            (
+                "auth.verificationTokenTTLHours",
+                self.auth.verification_token_ttl_hours,
+            ),
+            ("auth.resetTokenTTLHours", self.auth.reset_token_ttl_hours),
+        ] {
+            if !(1..=24 * 30).contains(&hours) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("is {hours}; it must be between 1 and 720 hours"),
+                    "use a value such as 24 (verification) or 1 (reset)",
+                ));
+            }
+        }
+        self.validate_email()?;
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::new(
                 "server.maxBodyBytes",

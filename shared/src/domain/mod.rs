@@ -1,6 +1,7 @@
 //! Domain types. Newtypes validate when parsed, so a value of the type is always valid.
 //! Nothing here knows HTTP, SQLite, AWS or LiveKit wire types.
 
+mod account_token;
 mod activity;
 mod email;
 mod identity;
@@ -19,6 +20,7 @@ mod standing;
 mod tally;
 mod user;
 
+pub use account_token::{AccountToken, TokenPurpose, presented as presented_token};
 pub use activity::{Attendance, EVENT_RETENTION_SECS, EventQuery, RoomEvent, RoomEventKind};
 pub use email::Email;
 pub use identity::UserId;

@@ -71,6 +71,13 @@ pub struct User {
     pub is_active: bool,
     /// PHC-format argon2id hash; `None` for guests.
     pub password_hash: Option<String>,
+    /// When the address was confirmed (a link from a mail to it was followed, or an admin
+    /// marked it); `None` while unconfirmed. Accounts older than verification count as
+    /// confirmed at their creation.
+    pub email_verified_at: Option<UnixTime>,
+    /// Signed up while verification was required and not yet confirmed: removed once
+    /// `auth.unverifiedAccountTTLHours` have passed. Established accounts never are.
+    pub signup_pending: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -80,10 +87,14 @@ impl User {
         self.provider == Provider::Guest
     }
 
-    /// Whether the account's address is confirmed. No sign-up sends a confirmation yet, so
-    /// every account with an address counts as confirmed; guests have none.
+    /// Whether the account has an address and it is confirmed (guests have none).
     pub fn email_verified(&self) -> bool {
-        self.email.is_some()
+        self.email.is_some() && self.email_verified_at.is_some()
+    }
+
+    /// Whether `auth.requireEmailVerification` keeps this account from signing in.
+    pub fn blocked_by_verification(&self, required: bool) -> bool {
+        required && !self.is_guest() && !self.email_verified()
     }
 
     pub fn is_admin(&self) -> bool {

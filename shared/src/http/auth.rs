@@ -5,7 +5,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use cookie::{Cookie, SameSite};
@@ -16,7 +16,7 @@ use super::bearer::{Bearer, LenientBearer};
 use super::client_ip::ClientIp;
 use super::json::JsonBody;
 use super::rfc3339;
-use crate::auth::IssuedTokens;
+use crate::auth::{IssuedTokens, SignIn, VERIFY_FIRST};
 use crate::domain::User;
 use crate::error::{Error, Result};
 use crate::ratelimit::{Rule, enforce};
@@ -191,10 +191,17 @@ async fn register(
     JsonBody(b): JsonBody<RegisterBody>,
 ) -> Result<Response> {
     limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
-    let (user, tokens) = s
+    let (user, tokens) = match s
         .auth
         .register(&b.email, &b.password, &b.name, b.invite_token.as_deref())
-        .await?;
+        .await?
+    {
+        SignIn::Session(user, tokens) => (user, tokens),
+        SignIn::VerifyFirst(user) => {
+            send_verification(&s, &user).await;
+            return Ok(verify_first(&user, StatusCode::OK));
+        }
+    };
     // iOS decodes top-level tokens; web and desktop read `user` and `tokens`.
     let mut body = session_body(&user, &tokens);
     body["accessToken"] = json!(tokens.access);
@@ -209,7 +216,10 @@ async fn login(
 ) -> Result<Response> {
     limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
     limit_account(&s, &b.email.trim().to_lowercase()).await?;
-    let (user, tokens) = s.auth.login(&b.email, &b.password).await?;
+    let (user, tokens) = match s.auth.login(&b.email, &b.password).await? {
+        SignIn::Session(user, tokens) => (user, tokens),
+        SignIn::VerifyFirst(user) => return Ok(verify_first(&user, StatusCode::FORBIDDEN)),
+    };
     Ok(with_refresh_cookie(
         &s,
         Json(session_body(&user, &tokens)),
@@ -289,12 +299,17 @@ async fn update_me(
     if b.name.is_none() && b.email.is_none() {
         return Err(Error::bad_request("name or email is required"));
     }
-    let user = s
+    let (user, email_changed) = s
         .auth
         .update_profile(&claims, b.name.as_deref(), b.email.as_deref())
         .await?;
     let mut body = serde_json::to_value(UserView::from(&user)).map_err(Error::internal)?;
-    body["requiresVerification"] = json!(false);
+    body["requiresVerification"] = json!(email_changed);
+    if email_changed {
+        // The new address is unconfirmed from this write on; the link goes to it.
+        send_verification(&s, &user).await;
+        body["message"] = json!("Verification email sent to new address");
+    }
     Ok(Json(body))
 }
 
@@ -330,7 +345,7 @@ async fn settings(State(s): State<AppState>) -> Json<Value> {
         "guestLoginEnabled": current.guest_login_enabled,
         "passkeysEnabled": false,
         "oauthProviders": [],
-        "requireEmailVerification": false,
+        "requireEmailVerification": s.accounts.verification_required(),
         "recordingsEnabled": recordings,
         "chatMessageTTLHours": current.chat_message_ttl_hours,
         "chatMaxMessageCount": current.chat_max_message_count,
@@ -354,6 +369,31 @@ async fn set_preferences(
 ) -> Result<Json<Value>> {
     s.auth.set_preferences(&claims, &b.preferences_json).await?;
     Ok(Json(json!({ "message": "Preferences updated" })))
+}
+
+/// The answer to an account that must confirm its address (login, register): what the web
+/// and Android read to show "check your inbox".
+pub(crate) fn verify_first(user: &User, status: StatusCode) -> Response {
+    let email = user.email.as_ref().map(|e| e.as_str()).unwrap_or_default();
+    let body = if status == StatusCode::OK {
+        json!({
+            "requiresVerification": true,
+            "message": "Please check your email to verify your account",
+            "email": email,
+        })
+    } else {
+        json!({ "error": VERIFY_FIRST, "requiresVerification": true, "email": email })
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Queues the verification mail a new or changed address needs. The account is already
+/// written, so a failure is logged and the user can ask again (resend).
+pub(crate) async fn send_verification(s: &AppState, user: &User) {
+    let Some(email) = &user.email else { return };
+    if let Err(e) = s.accounts.request_verification(email, false).await {
+        tracing::warn!(user = %user.id, error = %e, "verification mail not queued");
+    }
 }
 
 /// `{user, tokens}`: what login, guest login and register share.

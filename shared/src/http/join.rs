@@ -84,6 +84,7 @@ async fn join(
     VerifiedToken(claims): VerifiedToken,
     JsonBody(b): JsonBody<JoinBody>,
 ) -> Result<Response> {
+    ensure_confirmed(&s, &claims)?;
     let caller = claims.caller()?;
     let session = SessionId::from_trusted(claims.sid.clone());
     Ok(
@@ -101,6 +102,15 @@ async fn join(
             .into_response(),
         },
     )
+}
+
+/// While verification is required, an unconfirmed account does not join (the token says,
+/// so the hot path reads nothing more; guests are exempt).
+fn ensure_confirmed(s: &AppState, claims: &crate::auth::AccessClaims) -> Result<()> {
+    if s.accounts.verification_required() && !claims.email_verified {
+        return Err(Error::forbidden("Email not verified"));
+    }
+    Ok(())
 }
 
 /// Joins without an account: checks the room first (so refusals create nothing), then opens
@@ -165,6 +175,7 @@ async fn refresh_token(
     VerifiedToken(claims): VerifiedToken,
     JsonBody(b): JsonBody<JoinBody>,
 ) -> Result<Json<Value>> {
+    ensure_confirmed(&s, &claims)?;
     let session = SessionId::from_trusted(claims.sid.clone());
     let entry = s
         .rooms

@@ -1,6 +1,7 @@
 //! HTTP boundary: one router per capability, all sharing [`app`]'s outer layers (fallbacks,
 //! body limit, request log). The sidecar serves them merged; each Lambda serves its own.
 
+pub mod accounts;
 pub mod admin;
 mod admin_actions;
 mod admin_dashboard;
@@ -39,6 +40,7 @@ use crate::state::AppState;
 /// Every route this build has, for the all-in-one server.
 pub fn all_routes() -> Router<AppState> {
     auth::routes()
+        .merge(accounts::routes())
         .merge(health::routes())
         .merge(rooms::routes())
         .merge(join::routes())

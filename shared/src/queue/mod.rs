@@ -1,4 +1,4 @@
-//! Background jobs (recording processing, later others). Producers only enqueue. On AWS, SQS
+//! Background jobs (recording processing, account mail). Producers only enqueue. On AWS, SQS
 //! delivers batches to a Lambda (partial batch responses, a DLQ after max receives); in the
 //! sidecar a worker claims jobs from the embedded job table (`store::sqlite::jobs`), which
 //! gives the same guarantees: at-least-once delivery, visibility timeout, attempts with
@@ -29,6 +29,15 @@ pub struct JobEnvelope {
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, job: &JobEnvelope) -> StoreResult<()>;
+}
+
+/// What runs jobs of some kinds (recordings, mail): the sidecar's worker picks by kind, an
+/// SQS-fed function runs one handler.
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    fn handles(&self, kind: &str) -> bool;
+    /// Runs the job; an error retries it (then dead-letters it). Must be idempotent.
+    async fn run_job(&self, job: &JobEnvelope) -> crate::Result<()>;
 }
 
 /// How deep the queue is now, as the queue itself can tell (the admin console's queue page).

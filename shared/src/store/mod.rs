@@ -13,10 +13,10 @@ use async_trait::async_trait;
 
 use crate::domain::policy::SeatRefusal;
 use crate::domain::{
-    Access, Attendance, DisplayName, Email, EventQuery, InviteRefusal, InviteToken, Member,
-    Recording, RecordingId, RecordingMove, Room, RoomEvent, RoomId, RoomName, RoomPatch, RoomQuery,
-    Scope, Session, SessionId, Standing, StoredSettings, Tallies, Tally, UnixTime, User, UserId,
-    UserQuery,
+    Access, AccountToken, Attendance, DisplayName, Email, EventQuery, InviteRefusal, InviteToken,
+    Member, Recording, RecordingId, RecordingMove, Room, RoomEvent, RoomId, RoomName, RoomPatch,
+    RoomQuery, Scope, Session, SessionId, Standing, StoredSettings, Tallies, Tally, UnixTime, User,
+    UserId, UserQuery,
 };
 pub use crate::domain::{MemberChange, UserChange};
 pub use crate::error::{StoreError, StoreResult};
@@ -51,6 +51,40 @@ pub trait UserStore: Send + Sync {
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool>;
     async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>>;
     async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()>;
+}
+
+/// One-time account links (verification, reset) and what they do, each one conditional
+/// write: a link works once, only unexpired, only while the account still has the address
+/// it was sent to. Its own port so only the functions that send or use links link it.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Stores a link, replacing the user's previous one for the same purpose.
+    async fn put_token(&self, token: &AccountToken) -> StoreResult<()>;
+    /// Consumes the user's verification link if `hash` is it, and confirms the address in
+    /// the same write (no longer a pending sign-up). The user after; `None` if the link is
+    /// not valid (unknown, used, superseded, expired, or sent to another address).
+    async fn use_verify_token(
+        &self,
+        user: &UserId,
+        hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<User>>;
+    /// Consumes the user's reset link and sets `password_hash` in the same write, which
+    /// also confirms the address (the mail reached it). `None` as for verification.
+    async fn use_reset_token(
+        &self,
+        user: &UserId,
+        hash: &str,
+        password_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<User>>;
+    /// Confirms the address without a link (an admin); `None` if there is no such user.
+    async fn mark_verified(&self, user: &UserId, now: UnixTime) -> StoreResult<Option<User>>;
+    /// Pending sign-ups created before `cutoff`, oldest first, at most `limit`.
+    async fn pending_signups(&self, cutoff: UnixTime, limit: u32) -> StoreResult<Vec<UserId>>;
+    /// Removes a sign-up that is still pending and was created before `cutoff`, with what
+    /// belongs to it; false if it is not (confirmed meanwhile, an admin, or gone).
+    async fn remove_pending_signup(&self, user: &UserId, cutoff: UnixTime) -> StoreResult<bool>;
 }
 
 /// Outcome of a refresh-token rotation attempt.
@@ -583,19 +617,23 @@ pub struct Stores {
     pub health: Arc<dyn Health>,
     /// The admin console's port: `None` in the functions that do not serve it.
     pub admin: Option<Arc<dyn AdminStore>>,
+    /// One-time account links: `None` in the functions that neither send nor use them.
+    pub accounts: Option<Arc<dyn AccountStore>>,
 }
 
 impl Stores {
     /// All ports from one adapter that implements them all.
-    pub fn from_adapter<S: ServingStore + AdminStore>(adapter: S) -> Self {
+    pub fn from_adapter<S: ServingStore + AdminStore + AccountStore>(adapter: S) -> Self {
         Self::from_shared(Arc::new(adapter))
     }
 
     /// The same, from an adapter the caller keeps a handle to (the sidecar's job worker).
-    pub fn from_shared<S: ServingStore + AdminStore>(a: Arc<S>) -> Self {
+    pub fn from_shared<S: ServingStore + AdminStore + AccountStore>(a: Arc<S>) -> Self {
         let admin: Arc<dyn AdminStore> = a.clone();
+        let accounts: Arc<dyn AccountStore> = a.clone();
         Self {
             admin: Some(admin),
+            accounts: Some(accounts),
             ..Self::serving(a)
         }
     }
@@ -613,7 +651,15 @@ impl Stores {
             activity: a.clone(),
             health: a,
             admin: None,
+            accounts: None,
         }
+    }
+
+    /// The account-links port, or why this process has none.
+    pub fn accounts(&self) -> StoreResult<&Arc<dyn AccountStore>> {
+        self.accounts
+            .as_ref()
+            .ok_or_else(|| StoreError::Other("this function does not handle account links".into()))
     }
 
     /// The admin console's port, or why this process has none.

@@ -65,6 +65,8 @@ macro_rules! all_cases {
             the_last_admin_stays_and_users_list,
             settings_are_compare_and_set,
             invites_are_used_once,
+            account_links_act_once,
+            pending_signups_are_swept_only_while_pending,
             archived_rooms_by_owner,
             tallies_are_exact_under_concurrency,
             admin_tables_agree,

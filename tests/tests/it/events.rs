@@ -66,7 +66,12 @@ async fn every_event_gives_its_documented_answer() {
         let got = match function.as_str() {
             "recording-processor" => {
                 let batch: SqsEvent = serde_json::from_value(fixture).expect("an SQS event");
-                let out = lambda::process_batch(&state.recordings, batch).await;
+                let out = lambda::process_batch(&*state.recordings, batch).await;
+                format!("{} batch item failure(s)", out.batch_item_failures.len())
+            }
+            "mailer" => {
+                let batch: SqsEvent = serde_json::from_value(fixture).expect("an SQS event");
+                let out = lambda::process_batch(&state.accounts, batch).await;
                 format!("{} batch item failure(s)", out.batch_item_failures.len())
             }
             "reconciler" => {

@@ -251,7 +251,7 @@ async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
         messages[0].clone(),
         messages[0].clone(),
     ];
-    let answer = lambda::process_batch(&c.processor, batch(three)).await;
+    let answer = lambda::process_batch(&*c.processor, batch(three)).await;
     assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
     let final_key = format!("recordings/{room_id}/{rec_id}.mp4");
     assert_eq!(c.object_size(&final_key).await, Some(size as i64));
@@ -281,7 +281,7 @@ async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
     unknown.message_id = Some("unknown-kind".into());
     unknown.body = Some(json!({"id": "x", "kind": "mystery", "payload": {}}).to_string());
     let answer = lambda::process_batch(
-        &c.processor,
+        &*c.processor,
         batch(vec![messages[0].clone(), poison, unknown]),
     )
     .await;
@@ -329,7 +329,7 @@ async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
         })
         .collect();
     assert_eq!(removal.len(), 1);
-    let answer = lambda::process_batch(&c.processor, batch(removal)).await;
+    let answer = lambda::process_batch(&*c.processor, batch(removal)).await;
     assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
     assert_eq!(c.object_size(&final_key).await, None, "removed");
 

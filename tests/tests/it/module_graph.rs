@@ -194,9 +194,9 @@ fn layer(module: &str) -> usize {
         "error" => 0,
         "domain" => 1,
         "config" | "telemetry" => 2,
-        "aws" | "livekit" | "queue" | "blobs" | "store" | "secrets" | "ratelimit" => 3,
-        "settings" | "auth" | "rooms" | "moderation" | "attendance" | "recordings" | "webhooks"
-        | "reconciler" | "participants" | "admin" | "admin_actions" | "dashboard" => 4,
+        "aws" | "livekit" | "queue" | "blobs" | "store" | "secrets" | "ratelimit" | "mail" => 3,
+        "settings" | "auth" | "accounts" | "rooms" | "moderation" | "attendance" | "recordings"
+        | "webhooks" | "reconciler" | "participants" | "admin" | "admin_actions" | "dashboard" => 4,
         "state" => 5,
         "http" | "worker" | "runtime" => 6,
         "lambda" => 7,

@@ -191,11 +191,31 @@ fn each_function_may_do_what_it_does_and_no_more() {
             main.contains(".secrets()"),
             "{binary}: the secret exactly when main.rs reads it"
         );
+        let sends_to = |queue: &str| {
+            g.iter()
+                .any(|(a, res)| a == "sqs:SendMessage" && res.contains(queue))
+        };
         assert_eq!(
-            has("sqs:SendMessage"),
+            sends_to("RecordingQueue"),
             main.contains(".queue()"),
-            "{binary}: sqs:SendMessage exactly when main.rs builds the queue"
+            "{binary}: SendMessage to the recordings queue exactly when main.rs builds it"
         );
+        assert_eq!(
+            sends_to("MailQueue"),
+            main.contains(".mail_queue()"),
+            "{binary}: SendMessage to the mail queue exactly when main.rs builds it"
+        );
+        assert_eq!(
+            has("ses:SendEmail"),
+            main.contains(".mail_worker()"),
+            "{binary}: ses:SendEmail exactly for the mailer"
+        );
+        for (a, res) in g.iter().filter(|(a, _)| a == "ses:SendEmail") {
+            assert!(
+                res.contains("identity/${SesIdentity}"),
+                "{binary}: {a} on {res}"
+            );
+        }
         assert_eq!(
             has("sqs:GetQueueAttributes"),
             main.contains(".queue_watch()"),
@@ -217,5 +237,5 @@ fn each_function_may_do_what_it_does_and_no_more() {
             assert!(s3.is_empty(), "{binary} must not touch the bucket: {s3:?}");
         }
     }
-    assert_eq!(seen, 10);
+    assert_eq!(seen, 11);
 }

@@ -2,6 +2,7 @@
 //! Every request is a GetItem, a Query, or a conditional/transactional write; no Scan.
 //! The layout is documented in `docs/data.md`.
 
+mod accounts;
 mod activity;
 mod admin;
 mod counters;

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::invites::{INVITE, invite_pk};
-use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_s, s};
+use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_bool, opt_n, opt_s, s};
 use super::keys::TALLIED;
 use super::keys::{PROFILE, decode_cursor, encode_cursor, user_pk};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
@@ -19,7 +19,7 @@ use crate::store::{
     Counted, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
 };
 
-fn email_pk(email: &Email) -> AttributeValue {
+pub(super) fn email_pk(email: &Email) -> AttributeValue {
     s(format!("EMAIL#{email}"))
 }
 
@@ -48,6 +48,11 @@ fn to_item(u: &User) -> Item {
     if let Some(h) = &u.password_hash {
         item.insert("passwordHash".into(), s(h));
     }
+    // 0 = unconfirmed; items from before verification lack it (confirmed at creation).
+    item.insert(VERIFIED_AT.into(), n(u.email_verified_at.unwrap_or(0)));
+    if u.signup_pending {
+        item.insert(PENDING.into(), AttributeValue::Bool(true));
+    }
     // Every user once, newest first: the admins' list.
     item.insert("gsi3pk".into(), s(USERS));
     item.insert(
@@ -57,11 +62,23 @@ fn to_item(u: &User) -> Item {
     item
 }
 
+/// When the address was confirmed; 0 while it is not.
+pub(super) const VERIFIED_AT: &str = "emailVerifiedAt";
+/// Present (true) on a sign-up awaiting confirmation.
+pub(super) const PENDING: &str = "signupPending";
+/// The partition listing pending sign-ups by creation (`{createdAt:020}#{id}`), so the sweep
+/// reads only them.
+pub(super) const SIGNUPS: &str = "SIGNUPS";
+
+pub(super) fn signup_sk(u: &User) -> AttributeValue {
+    s(format!("{:020}#{}", u.created_at.max(0), u.id))
+}
+
 /// `gsi3pk` of every user.
 const USERS: &str = "USERS";
 /// The count of active admins, kept in the same transactions that change one, so the last
 /// admin can never be demoted or deactivated.
-const ADMINS: &str = "ADMINS";
+pub(super) const ADMINS: &str = "ADMINS";
 
 pub(super) fn from_item(item: &Item) -> StoreResult<User> {
     let bad = |what: &str| StoreError::Other(format!("stored user has a bad {what}"));
@@ -80,6 +97,13 @@ pub(super) fn from_item(item: &Item) -> StoreResult<User> {
         avatar_url: opt_s(item, "avatarUrl"),
         is_active: get_bool(item, "isActive")?,
         password_hash: opt_s(item, "passwordHash"),
+        email_verified_at: match opt_n(item, VERIFIED_AT) {
+            Some(0) => None,
+            Some(at) => Some(at),
+            None if item.contains_key("email") => Some(get_n(item, "createdAt")?),
+            None => None,
+        },
+        signup_pending: opt_bool(item, PENDING).unwrap_or(false),
         created_at: get_n(item, "createdAt")?,
         updated_at: get_n(item, "updatedAt")?,
     })
@@ -101,7 +125,7 @@ fn insert_failure(
 
 impl DynamoStore {
     /// The writes that create an account: the user, its email claim, the admin count.
-    fn user_insert(&self, user: &User) -> Vec<TransactWriteItem> {
+    pub(super) fn user_insert(&self, user: &User) -> Vec<TransactWriteItem> {
         let put_user = Put::builder()
             .table_name(&self.table)
             .set_item(Some(to_item(user)))
@@ -120,6 +144,16 @@ impl DynamoStore {
                 .expect("complete put");
             items.push(TransactWriteItem::builder().put(claim).build());
         }
+        if user.signup_pending {
+            let listed = Put::builder()
+                .table_name(&self.table)
+                .item("pk", s(SIGNUPS))
+                .item("sk", signup_sk(user))
+                .item("userId", s(user.id.as_str()))
+                .build()
+                .expect("complete put");
+            items.push(TransactWriteItem::builder().put(listed).build());
+        }
         if is_active_admin(user.is_active, &user.accesses) {
             let count = Update::builder()
                 .table_name(&self.table)
@@ -134,7 +168,7 @@ impl DynamoStore {
         items
     }
 
-    async fn get_user_item(&self, id: &UserId) -> StoreResult<Option<Item>> {
+    pub(super) async fn get_user_item(&self, id: &UserId) -> StoreResult<Option<Item>> {
         self.get(user_pk(id), s(PROFILE)).await
     }
 
@@ -300,8 +334,10 @@ impl UserStore for DynamoStore {
             .table_name(&self.table)
             .key("pk", user_pk(id))
             .key("sk", s(PROFILE))
-            .update_expression("SET #name = :name, email = :new, updatedAt = :now")
+            .update_expression("SET #name = :name, email = :new, updatedAt = :now, #ev = :zero")
             .expression_attribute_names("#name", "name")
+            .expression_attribute_names("#ev", VERIFIED_AT)
+            .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":name", s(name.as_str()))
             .expression_attribute_values(":new", s(new_email.as_str()))
             .expression_attribute_values(":now", n(now));
@@ -343,6 +379,7 @@ impl UserStore for DynamoStore {
             Ok(_) => {
                 user.name = name.clone();
                 user.email = Some(new_email.clone());
+                user.email_verified_at = None;
                 user.updated_at = now;
                 Ok(Some(user))
             }
@@ -499,6 +536,15 @@ impl DynamoStore {
                     .build()
                     .expect("complete delete");
                 tx.push(TransactWriteItem::builder().delete(claim).build());
+            }
+            if before.signup_pending {
+                let listed = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(SIGNUPS))
+                    .key("sk", signup_sk(&before))
+                    .build()
+                    .expect("complete delete");
+                tx.push(TransactWriteItem::builder().delete(listed).build());
             }
             if item.contains_key(TALLIED) {
                 tx.extend(self.tally_writes(&Tally::user(Some(&before), None)));

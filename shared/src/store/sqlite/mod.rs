@@ -2,6 +2,7 @@
 //! connection (SQLite serialises writers anyway; holding it avoids busy retries) and a small
 //! pool of readers. All calls run on the blocking pool so the async runtime never waits on disk.
 
+mod accounts;
 mod activity;
 mod admin;
 mod counters;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_invites.sql"),
     include_str!("migrations/0010_archived_by_owner.sql"),
     include_str!("migrations/0011_activity.sql"),
+    include_str!("migrations/0012_accounts.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 

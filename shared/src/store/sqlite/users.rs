@@ -13,9 +13,9 @@ use crate::store::{
     Counted, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
 };
 
-const COLUMNS: &str = "id, email, name, provider, accesses, avatar_url, is_active, password_hash, created_at, updated_at";
+pub(super) const COLUMNS: &str = "id, email, name, provider, accesses, avatar_url, is_active, password_hash, created_at, updated_at, email_verified_at, signup_pending";
 
-fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
+pub(super) fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
     let id: String = r.get("id")?;
     let email: Option<String> = r.get("email")?;
     let provider: String = r.get("provider")?;
@@ -43,6 +43,8 @@ fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
         avatar_url: r.get("avatar_url")?,
         is_active: r.get("is_active")?,
         password_hash: r.get("password_hash")?,
+        email_verified_at: r.get("email_verified_at")?,
+        signup_pending: r.get("signup_pending")?,
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
     })
@@ -52,7 +54,7 @@ fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
 fn insert(c: &rusqlite::Connection, u: &User) -> StoreResult<()> {
     bump(c, &Tally::user(None, Some(u)))?;
     c.execute(
-        &format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        &format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
         params![
             u.id.as_str(),
             u.email.as_ref().map(|e| e.as_str()),
@@ -64,6 +66,8 @@ fn insert(c: &rusqlite::Connection, u: &User) -> StoreResult<()> {
             u.password_hash,
             u.created_at,
             u.updated_at,
+            u.email_verified_at,
+            u.signup_pending,
         ],
     )
     .map(|_| ())
@@ -160,7 +164,9 @@ impl UserStore for SqliteStore {
         self.write(move |c| {
             c.query_row(
                 &format!(
-                    "UPDATE users SET name = ?2, email = COALESCE(?3, email), updated_at = ?4 \
+                    "UPDATE users SET name = ?2, updated_at = ?4, \
+                     email_verified_at = CASE WHEN ?3 IS NULL OR ?3 IS email \
+                     THEN email_verified_at END, email = COALESCE(?3, email) \
                      WHERE id = ?1 RETURNING {COLUMNS}"
                 ),
                 params![id, name, email, now],
@@ -317,7 +323,7 @@ impl SqliteStore {
             let filter = "(?1 = '' OR instr(lower(name), ?1) > 0 OR instr(coalesce(email, ''), ?1) > 0) \
                  AND (?2 = '' OR provider = ?2) \
                  AND (?3 = '' OR EXISTS (SELECT 1 FROM json_each(accesses) WHERE value = ?3)) \
-                 AND (?4 = -1 OR is_active = ?4) AND (?5 = -1 OR (email IS NOT NULL) = ?5) \
+                 AND (?4 = -1 OR is_active = ?4) AND (?5 = -1 OR (email IS NOT NULL AND email_verified_at IS NOT NULL) = ?5) \
                  AND created_at BETWEEN ?6 AND ?7 AND (?8 = 1 OR provider <> 'guest')";
             let dir = if q.descending { "DESC" } else { "ASC" };
             let key = match q.sort {
@@ -354,7 +360,7 @@ impl SqliteStore {
 }
 
 /// A user as stored, read inside the caller's transaction.
-fn user_row(c: &Connection, id: &str) -> StoreResult<Option<User>> {
+pub(super) fn user_row(c: &Connection, id: &str) -> StoreResult<Option<User>> {
     c.query_row(
         &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
         [id],

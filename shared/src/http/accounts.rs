@@ -1,0 +1,217 @@
+//! E-mail verification and password reset (`/api/auth/verify*`, `forgot-password`,
+//! `reset-password`) in Bedrud's wire format, and the admin's verify and resend. Requests
+//! that name an address answer the same whatever it is; the mail itself is a queued job.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::{limit, session_body, verify_first, with_refresh_cookie};
+use super::bearer::{AdminCaller, Bearer};
+use super::client_ip::ClientIp;
+use super::json::JsonBody;
+use crate::accounts::VerifyRefusal;
+use crate::auth::SignIn;
+use crate::domain::{Email, UserId};
+use crate::error::{Error, Result};
+use crate::ratelimit::Rule;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/verify", post(verify))
+        .route("/api/auth/verify/status", get(status))
+        .route("/api/auth/verify/resend", post(resend))
+        .route("/api/auth/forgot-password", post(forgot_password))
+        .route("/api/auth/reset-password", post(reset_password))
+        .route("/api/admin/users/{user_id}/verify", post(admin_verify))
+        .route(
+            "/api/admin/users/{user_id}/verify/resend",
+            post(admin_resend),
+        )
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct EmailBody {
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResetBody {
+    token: Option<String>,
+    new_password: Option<String>,
+}
+
+fn resend_rule(s: &AppState) -> Rule {
+    let c = &s.config.rate_limit;
+    Rule {
+        max: c.auth_resend_max_requests,
+        window_secs: c.auth_resend_window_secs,
+    }
+}
+
+const TOO_MANY: &str = "too many requests, please try again later";
+
+/// The address a mail request names. Malformed addresses get the same answer as unknown
+/// ones: only an empty field is refused.
+fn requested_email(b: &EmailBody) -> Result<Option<Email>> {
+    let raw = b.email.as_deref().map(str::trim).unwrap_or_default();
+    if raw.is_empty() {
+        return Err(Error::bad_request("Email is required"));
+    }
+    Ok(Email::parse(raw).ok())
+}
+
+/// `POST /api/auth/verify`: confirms the address and signs in (the web stores the
+/// snake_case pair, then opens the dashboard; the refresh cookie is set too, which Bedrud
+/// forgets). 401 for a bad or expired link, 409 when already confirmed.
+async fn verify(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    JsonBody(b): JsonBody<TokenBody>,
+) -> Result<Response> {
+    let c = &s.config.rate_limit;
+    let rule = Rule {
+        max: c.auth_max_requests,
+        window_secs: c.auth_window_secs,
+    };
+    limit(&s, ip, "auth", rule, TOO_MANY).await?;
+    let token = b.token.filter(|t| !t.trim().is_empty());
+    let token = token.ok_or_else(|| Error::bad_request("No verification token provided"))?;
+    let user = match s.accounts.verify(&token).await? {
+        Ok(user) => user,
+        Err(VerifyRefusal::Invalid) => {
+            return Err(Error::unauthorized("The verification link has expired"));
+        }
+        Err(VerifyRefusal::UserGone) => return Err(Error::not_found("User not found")),
+        Err(VerifyRefusal::AlreadyVerified) => {
+            let body = json!({ "error": "Email already verified", "already_verified": true });
+            return Ok((StatusCode::CONFLICT, Json(body)).into_response());
+        }
+    };
+    match s.auth.sign_in(user).await? {
+        SignIn::Session(user, tokens) => {
+            let mut body = session_body(&user, &tokens);
+            body["access_token"] = json!(tokens.access);
+            body["refresh_token"] = json!(tokens.refresh);
+            body["verified"] = json!(true);
+            Ok(with_refresh_cookie(&s, Json(body), &tokens))
+        }
+        SignIn::VerifyFirst(user) => Ok(verify_first(&user, StatusCode::FORBIDDEN)),
+    }
+}
+
+/// `GET /api/auth/verify/status`: whether the caller's address is confirmed, read now.
+async fn status(State(s): State<AppState>, Bearer(claims): Bearer) -> Result<Json<Value>> {
+    let user = s.auth.me(&claims).await?;
+    Ok(Json(json!({
+        "verified": user.email_verified(),
+        "email": user.email.as_ref().map(|e| e.as_str()),
+        "required": s.accounts.verification_required(),
+    })))
+}
+
+/// `POST /api/auth/verify/resend`: always 200 (a silent per-address cooldown), 429 per
+/// client over `rateLimit.authResend*`.
+async fn resend(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    JsonBody(b): JsonBody<EmailBody>,
+) -> Result<Json<Value>> {
+    let email = requested_email(&b)?;
+    limit(&s, ip, "auth-resend", resend_rule(&s), TOO_MANY).await?;
+    if let Some(email) = email {
+        s.accounts.request_verification(&email, false).await?;
+    }
+    Ok(Json(json!({
+        "message": "If the account exists, a verification email has been sent"
+    })))
+}
+
+/// `POST /api/auth/forgot-password`: the same answer, and the same work (a queued job), for
+/// every address.
+async fn forgot_password(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    JsonBody(b): JsonBody<EmailBody>,
+) -> Result<Json<Value>> {
+    let email = requested_email(&b)?;
+    limit(&s, ip, "auth-resend", resend_rule(&s), TOO_MANY).await?;
+    if let Some(email) = email {
+        s.accounts.request_reset(&email).await?;
+    }
+    Ok(Json(json!({
+        "message": "If the account exists, a password reset email has been sent"
+    })))
+}
+
+/// `POST /api/auth/reset-password`: sets the new password with a reset link, once, and signs
+/// out every session.
+async fn reset_password(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    JsonBody(b): JsonBody<ResetBody>,
+) -> Result<Json<Value>> {
+    let c = &s.config.rate_limit;
+    let rule = Rule {
+        max: c.auth_max_requests,
+        window_secs: c.auth_window_secs,
+    };
+    limit(&s, ip, "auth", rule, TOO_MANY).await?;
+    let token = b.token.filter(|t| !t.trim().is_empty());
+    let token = token.ok_or_else(|| Error::bad_request("Token is required"))?;
+    let password = b
+        .new_password
+        .ok_or_else(|| Error::bad_request("newPassword is required"))?;
+    s.accounts.reset_password(&token, &password).await?;
+    Ok(Json(json!({
+        "message": "Password has been reset successfully. You can now log in with your new password."
+    })))
+}
+
+/// `POST /api/admin/users/{id}/verify`: an admin confirms the address.
+async fn admin_verify(
+    State(s): State<AppState>,
+    AdminCaller(_): AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let id = UserId::parse(&id).map_err(|_| Error::not_found("User not found"))?;
+    s.accounts
+        .mark_verified(&id)
+        .await?
+        .ok_or_else(|| Error::not_found("User not found"))?;
+    Ok(Json(json!({ "message": "Email marked as verified" })))
+}
+
+/// `POST /api/admin/users/{id}/verify/resend`: sends a fresh link now (no cooldown).
+async fn admin_resend(
+    State(s): State<AppState>,
+    AdminCaller(_): AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let id = UserId::parse(&id).map_err(|_| Error::not_found("User not found"))?;
+    let user = s
+        .auth
+        .user(&id)
+        .await?
+        .ok_or_else(|| Error::not_found("User not found"))?;
+    let Some(email) = user.email.as_ref() else {
+        return Err(Error::bad_request("This account has no email address"));
+    };
+    if user.email_verified() {
+        return Err(Error::conflict("Email already verified"));
+    }
+    s.accounts.request_verification(email, true).await?;
+    Ok(Json(json!({ "message": "Verification email sent" })))
+}

@@ -1,0 +1,173 @@
+//! Conformance cases for one-time account links (verification, reset) and pending sign-ups:
+//! a link acts once even when used twice at the same moment, never after it expired, was
+//! superseded, or once the account's address changed; the sweep removes only what is still
+//! pending.
+
+use bedrud_shared::domain::{
+    AccountToken, DisplayName, Email, TokenPurpose, User, now, presented_token,
+};
+use bedrud_shared::store::Stores;
+
+use crate::conformance::account;
+use crate::unique;
+
+fn pending(email: &str, created_at: i64) -> User {
+    User {
+        email_verified_at: None,
+        signup_pending: true,
+        created_at,
+        updated_at: created_at,
+        ..account(email)
+    }
+}
+
+fn address() -> String {
+    format!("{}@example.com", unique("link"))
+}
+
+pub async fn account_links_act_once(s: &Stores) {
+    let links = s.accounts().unwrap().clone();
+    let t = now();
+    let user = pending(&address(), t);
+    s.users.insert_user(&user).await.unwrap();
+    let email = user.email.clone().unwrap();
+    let got = s.users.user_by_id(&user.id).await.unwrap().unwrap();
+    assert_eq!((got.email_verified_at, got.signup_pending), (None, true));
+
+    // A link for another purpose, a superseded one and a tampered one do nothing.
+    let (reset, reset_rec) =
+        AccountToken::issue(&user.id, TokenPurpose::ResetPassword, &email, 600, t);
+    links.put_token(&reset_rec).await.unwrap();
+    let (old, old_rec) = AccountToken::issue(&user.id, TokenPurpose::VerifyEmail, &email, 600, t);
+    links.put_token(&old_rec).await.unwrap();
+    let (token, rec) = AccountToken::issue(&user.id, TokenPurpose::VerifyEmail, &email, 600, t);
+    links.put_token(&rec).await.unwrap();
+    let hash = |tok: &str| presented_token(tok).unwrap().1;
+    for wrong in [hash(&reset), hash(&old), "0".repeat(64)] {
+        assert!(
+            links
+                .use_verify_token(&user.id, &wrong, t)
+                .await
+                .unwrap()
+                .is_none(),
+            "{wrong}"
+        );
+    }
+    // Expired at the moment of use.
+    assert!(
+        links
+            .use_verify_token(&user.id, &rec.hash, rec.expires_at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Two uses at once: exactly one acts.
+    let h = hash(&token);
+    let (a, b) = tokio::join!(
+        links.use_verify_token(&user.id, &h, t),
+        links.use_verify_token(&user.id, &h, t)
+    );
+    let used: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(used.len(), 1, "a link acts once");
+    assert_eq!(used[0].email_verified_at, Some(t));
+    assert!(!used[0].signup_pending);
+    let stored = s.users.user_by_id(&user.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.email_verified_at, stored.signup_pending),
+        (Some(t), false)
+    );
+    // No longer pending: the sweep leaves it.
+    assert!(!links.remove_pending_signup(&user.id, t + 10).await.unwrap());
+
+    // Reset: once, sets the hash; a link sent to the old address dies with an address change.
+    assert!(
+        links
+            .use_reset_token(&user.id, &hash(&reset), "$argon2id$new", t)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let after = s.users.user_by_id(&user.id).await.unwrap().unwrap();
+    assert_eq!(after.password_hash.as_deref(), Some("$argon2id$new"));
+    assert!(
+        links
+            .use_reset_token(&user.id, &hash(&reset), "$argon2id$again", t)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (stale, stale_rec) =
+        AccountToken::issue(&user.id, TokenPurpose::ResetPassword, &email, 600, t);
+    links.put_token(&stale_rec).await.unwrap();
+    let moved = Email::parse(&address()).unwrap();
+    let name = DisplayName::parse("Ann Lee", 255).unwrap();
+    let changed = s
+        .users
+        .update_profile(&user.id, &name, Some(&moved), t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        changed.email_verified_at, None,
+        "a new address is unconfirmed"
+    );
+    assert!(
+        links
+            .use_reset_token(&user.id, &hash(&stale), "$argon2id$x", t)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // An admin confirms the new address.
+    let marked = links.mark_verified(&user.id, t + 1).await.unwrap().unwrap();
+    assert_eq!(marked.email_verified_at, Some(t + 1));
+    let stored = s.users.user_by_id(&user.id).await.unwrap().unwrap();
+    assert_eq!(stored.email_verified_at, Some(t + 1));
+}
+
+pub async fn pending_signups_are_swept_only_while_pending(s: &Stores) {
+    let links = s.accounts().unwrap().clone();
+    let t = now();
+    let old = pending(&address(), t - 7200);
+    let confirmed_meanwhile = pending(&address(), t - 7100);
+    let young = pending(&address(), t - 60);
+    let established = User {
+        email_verified_at: None,
+        created_at: t - 9000,
+        ..account(&address())
+    };
+    for u in [&old, &confirmed_meanwhile, &young, &established] {
+        s.users.insert_user(u).await.unwrap();
+    }
+    links
+        .mark_verified(&confirmed_meanwhile.id, t)
+        .await
+        .unwrap()
+        .unwrap();
+    let cutoff = t - 3600;
+    let listed = links.pending_signups(cutoff, 100).await.unwrap();
+    assert!(listed.contains(&old.id), "{listed:?}");
+    for kept in [&confirmed_meanwhile.id, &young.id, &established.id] {
+        assert!(!listed.contains(kept), "{kept} listed");
+    }
+    assert!(links.remove_pending_signup(&old.id, cutoff).await.unwrap());
+    assert!(!links.remove_pending_signup(&old.id, cutoff).await.unwrap());
+    assert!(
+        !links
+            .remove_pending_signup(&young.id, cutoff)
+            .await
+            .unwrap()
+    );
+    assert!(s.users.user_by_id(&old.id).await.unwrap().is_none());
+    // Its address is free again.
+    let again = pending(old.email.as_ref().unwrap().as_str(), t);
+    s.users.insert_user(&again).await.unwrap();
+    assert!(
+        !links
+            .pending_signups(cutoff, 100)
+            .await
+            .unwrap()
+            .contains(&old.id)
+    );
+    assert!(s.users.user_by_id(&young.id).await.unwrap().is_some());
+}
