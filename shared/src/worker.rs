@@ -32,7 +32,16 @@ pub async fn run(state: AppState) {
 
 /// Claims and runs at most one due job; false when none was due.
 pub async fn run_one(state: &AppState, jobs: &dyn JobSource) -> crate::Result<bool> {
-    let Some(claim) = jobs.claim(now(), VISIBILITY_SECS).await? else {
+    run_one_at(state, jobs, now()).await
+}
+
+/// [`run_one`] as if the clock read `at` (tests walk a job through its retries).
+pub async fn run_one_at(
+    state: &AppState,
+    jobs: &dyn JobSource,
+    at: crate::domain::UnixTime,
+) -> crate::Result<bool> {
+    let Some(claim) = jobs.claim(at, VISIBILITY_SECS).await? else {
         return Ok(false);
     };
     match handle(state, &claim).await {
@@ -41,7 +50,7 @@ pub async fn run_one(state: &AppState, jobs: &dyn JobSource) -> crate::Result<bo
         }
         Err(e) => {
             tracing::warn!(job = %claim.job.id, attempt = claim.attempts, error = ?e, "job failed");
-            jobs.fail(&claim, &format!("{e:?}"), now()).await?;
+            jobs.fail(&claim, &format!("{e:?}"), at).await?;
         }
     }
     Ok(true)

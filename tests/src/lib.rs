@@ -12,6 +12,7 @@ pub mod people;
 pub mod reconcile;
 pub mod request_log;
 pub mod scenarios;
+pub mod smtp;
 pub mod template;
 
 use std::time::Duration;

@@ -48,7 +48,15 @@ impl IntoResponse for Error {
             }
             _ => {}
         }
-        let mut res = (self.status(), Json(json!({ "error": self.to_string() }))).into_response();
+        let mut body = json!({ "error": self.to_string() });
+        if let Error::TooManyRequests {
+            retry_after_secs, ..
+        } = &self
+        {
+            // The web's resend button waits this many seconds (else 60).
+            body["retryAfter"] = json!(retry_after_secs);
+        }
+        let mut res = (self.status(), Json(body)).into_response();
         if let Some(detail) = self.upstream_detail() {
             res.extensions_mut()
                 .insert(UpstreamDetail(detail.to_string()));

@@ -3,5 +3,6 @@
 
 mod doctor;
 mod livekit_config;
+mod mail;
 mod run_binary;
 mod supervisor;

@@ -9,14 +9,14 @@ use bedrud_tests::Api;
 use bedrud_tests::scenarios;
 use serde_json::json;
 
-struct Running {
+pub(crate) struct Running {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     log: mpsc::Receiver<String>,
 }
 
 /// Starts the binary in `dir` with `env`, and waits for the line that names its URL.
-fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Running {
+pub(crate) fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Running {
     start_with(dir, env, |_| {})
 }
 
@@ -78,7 +78,7 @@ fn start_with(
 
 impl Running {
     /// SIGTERM, then the exit status and the rest of the log.
-    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+    pub(crate) fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let pid = self.child.id().to_string();
         Command::new("kill")
             .args(["-TERM", &pid])

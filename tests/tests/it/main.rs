@@ -2,6 +2,7 @@
 //! One binary for the crate's integration tests (linking is most of a test build on two
 //! cores); `large_recording` stays apart because it measures this process's peak memory.
 
+mod accounts_api;
 mod admin_api;
 mod admin_console;
 mod admin_dashboards;
