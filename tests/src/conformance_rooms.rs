@@ -969,6 +969,15 @@ pub async fn oldest_shapes_work(s: &Stores, f: &Legacy) {
         "switches as written, defaults for the rest"
     );
     assert_eq!(r.live_sid, None);
+    // Accounts from before verification count as confirmed at creation, and never pending.
+    let owner = s
+        .users
+        .user_by_id(&f.room.created_by)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(owner.email_verified() && !owner.signup_pending);
+    assert_eq!(owner.email_verified_at, Some(owner.created_at));
     let (active, member) = s
         .rooms
         .active_room(&r.name, Some(&f.member))

@@ -16,6 +16,7 @@ mod events;
 mod join_tokens;
 mod lambda_admin;
 mod lambda_auth;
+mod lambda_mail;
 mod lambda_recordings;
 mod lambda_rooms;
 mod livekit_double;
