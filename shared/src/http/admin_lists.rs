@@ -50,6 +50,8 @@ pub(super) struct AdminUserView {
     is_active: bool,
     is_admin: bool,
     email_verified: bool,
+    /// When the address was confirmed, in the same format; `null` while it is not.
+    email_verified_at: Option<String>,
     avatar_url: Option<String>,
     created_at: String,
 }
@@ -65,6 +67,10 @@ impl From<&User> for AdminUserView {
             is_active: u.is_active,
             is_admin: u.accesses.iter().any(|a| *a >= Access::Admin),
             email_verified: u.email_verified(),
+            email_verified_at: u
+                .email_verified_at
+                .filter(|_| u.email.is_some())
+                .map(plain_time),
             avatar_url: u.avatar_url.clone(),
             created_at: plain_time(u.created_at),
         }

@@ -140,9 +140,31 @@ async fn validate(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Chec
         "s3".into(),
         serde_json::to_value(s3).map_err(Error::internal)?,
     );
-    let email = Check {
-        status: "skipped",
-        message: "no mail provider is configured".into(),
+    let config = &s.config;
+    let email = match config.mail_provider() {
+        None => Check {
+            status: if s.accounts.verification_required() {
+                "error"
+            } else {
+                "warning"
+            },
+            message: "no mail provider (email.provider): verification and reset mail cannot be \
+                      sent"
+                .into(),
+        },
+        Some(crate::config::MailProvider::Log) => Check {
+            status: "warning",
+            message: "mail is written to the server log (email.provider: log), not delivered"
+                .into(),
+        },
+        Some(p) => Check {
+            status: "ok",
+            message: format!(
+                "mail goes through {} from {}",
+                p.as_str(),
+                config.email.from_address.as_deref().unwrap_or_default()
+            ),
+        },
     };
     checks.insert(
         "email".into(),
