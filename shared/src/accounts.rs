@@ -36,6 +36,22 @@ pub struct Mail {
     pub mailer: Option<Arc<dyn Mailer>>,
 }
 
+/// Which mail a request by address asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    Verification,
+    Reset,
+}
+
+impl MailKind {
+    fn job_kind(self) -> &'static str {
+        match self {
+            MailKind::Verification => SEND_VERIFICATION,
+            MailKind::Reset => SEND_RESET,
+        }
+    }
+}
+
 /// Why a verification link was not used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyRefusal {
@@ -97,18 +113,11 @@ impl Accounts {
         self.required
     }
 
-    /// Queues a verification mail to `email`. A second one to the same address within the
-    /// cooldown is dropped silently, unless `force` (an admin asked).
-    pub async fn request_verification(&self, email: &Email, force: bool) -> Result<()> {
-        self.request(SEND_VERIFICATION, email, force).await
-    }
-
-    /// Queues a reset mail to `email`, under the same silent cooldown.
-    pub async fn request_reset(&self, email: &Email) -> Result<()> {
-        self.request(SEND_RESET, email, false).await
-    }
-
-    async fn request(&self, kind: &str, email: &Email, force: bool) -> Result<()> {
+    /// Queues a mail of `kind` to `email`, whoever has it (the job decides). A second one to
+    /// the same address within the cooldown is dropped silently, unless `force` (an admin
+    /// asked).
+    pub async fn request(&self, kind: MailKind, email: &Email, force: bool) -> Result<()> {
+        let kind = kind.job_kind();
         if !force && !self.cool(kind, email).await? {
             info!(kind, "mail within the cooldown; not queued");
             return Ok(());

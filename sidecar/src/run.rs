@@ -86,7 +86,7 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     match state.config.mail_provider() {
         None => warn!(
             "no mail provider (email.provider / EMAIL_PROVIDER): verification and password \
-             reset mail waits in the job queue until one is configured"
+             reset mail fails and is dead-lettered in the job queue (see the admin queue page)"
         ),
         Some(MailProvider::Log) => info!(
             "mail goes to this log (email.provider: log); set email.provider to smtp to deliver it"

@@ -11,11 +11,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::{limit, session_body, verify_first, with_refresh_cookie};
+use super::auth::{TOO_MANY, auth_rule, limit, session_body, verify_first, with_refresh_cookie};
 use super::bearer::{AdminCaller, Bearer};
 use super::client_ip::ClientIp;
 use super::json::JsonBody;
-use crate::accounts::VerifyRefusal;
+use crate::accounts::{MailKind, VerifyRefusal};
 use crate::auth::SignIn;
 use crate::domain::{Email, UserId};
 use crate::error::{Error, Result};
@@ -61,18 +61,6 @@ fn resend_rule(s: &AppState) -> Rule {
     }
 }
 
-const TOO_MANY: &str = "too many requests, please try again later";
-
-/// The address a mail request names. Malformed addresses get the same answer as unknown
-/// ones: only an empty field is refused.
-fn requested_email(b: &EmailBody) -> Result<Option<Email>> {
-    let raw = b.email.as_deref().map(str::trim).unwrap_or_default();
-    if raw.is_empty() {
-        return Err(Error::bad_request("Email is required"));
-    }
-    Ok(Email::parse(raw).ok())
-}
-
 /// `POST /api/auth/verify`: confirms the address and signs in (the web stores the
 /// snake_case pair, then opens the dashboard; the refresh cookie is set too, which Bedrud
 /// forgets). 401 for a bad or expired link, 409 when already confirmed.
@@ -81,12 +69,7 @@ async fn verify(
     ip: ClientIp,
     JsonBody(b): JsonBody<TokenBody>,
 ) -> Result<Response> {
-    let c = &s.config.rate_limit;
-    let rule = Rule {
-        max: c.auth_max_requests,
-        window_secs: c.auth_window_secs,
-    };
-    limit(&s, ip, "auth", rule, TOO_MANY).await?;
+    limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
     let token = b.token.filter(|t| !t.trim().is_empty());
     let token = token.ok_or_else(|| Error::bad_request("No verification token provided"))?;
     let user = match s.accounts.verify(&token).await? {
@@ -129,31 +112,38 @@ async fn resend(
     ip: ClientIp,
     JsonBody(b): JsonBody<EmailBody>,
 ) -> Result<Json<Value>> {
-    let email = requested_email(&b)?;
-    limit(&s, ip, "auth-resend", resend_rule(&s), TOO_MANY).await?;
-    if let Some(email) = email {
-        s.accounts.request_verification(&email, false).await?;
-    }
-    Ok(Json(json!({
-        "message": "If the account exists, a verification email has been sent"
-    })))
+    let sent = "If the account exists, a verification email has been sent";
+    by_address(&s, ip, &b, MailKind::Verification, sent).await
 }
 
-/// `POST /api/auth/forgot-password`: the same answer, and the same work (a queued job), for
-/// every address.
+/// `POST /api/auth/forgot-password`: as resend, with a reset link.
 async fn forgot_password(
     State(s): State<AppState>,
     ip: ClientIp,
     JsonBody(b): JsonBody<EmailBody>,
 ) -> Result<Json<Value>> {
-    let email = requested_email(&b)?;
-    limit(&s, ip, "auth-resend", resend_rule(&s), TOO_MANY).await?;
-    if let Some(email) = email {
-        s.accounts.request_reset(&email).await?;
+    let sent = "If the account exists, a password reset email has been sent";
+    by_address(&s, ip, &b, MailKind::Reset, sent).await
+}
+
+/// A mail asked for by address: the same answer, and the same work (one queued job), for
+/// every well-formed address; only an empty field is refused.
+async fn by_address(
+    s: &AppState,
+    ip: ClientIp,
+    b: &EmailBody,
+    kind: MailKind,
+    answer: &str,
+) -> Result<Json<Value>> {
+    let raw = b.email.as_deref().map(str::trim).unwrap_or_default();
+    if raw.is_empty() {
+        return Err(Error::bad_request("Email is required"));
     }
-    Ok(Json(json!({
-        "message": "If the account exists, a password reset email has been sent"
-    })))
+    limit(s, ip, "auth-resend", resend_rule(s), TOO_MANY).await?;
+    if let Ok(email) = Email::parse(raw) {
+        s.accounts.request(kind, &email, false).await?;
+    }
+    Ok(Json(json!({ "message": answer })))
 }
 
 /// `POST /api/auth/reset-password`: sets the new password with a reset link, once, and signs
@@ -163,12 +153,7 @@ async fn reset_password(
     ip: ClientIp,
     JsonBody(b): JsonBody<ResetBody>,
 ) -> Result<Json<Value>> {
-    let c = &s.config.rate_limit;
-    let rule = Rule {
-        max: c.auth_max_requests,
-        window_secs: c.auth_window_secs,
-    };
-    limit(&s, ip, "auth", rule, TOO_MANY).await?;
+    limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
     let token = b.token.filter(|t| !t.trim().is_empty());
     let token = token.ok_or_else(|| Error::bad_request("Token is required"))?;
     let password = b
@@ -212,6 +197,8 @@ async fn admin_resend(
     if user.email_verified() {
         return Err(Error::conflict("Email already verified"));
     }
-    s.accounts.request_verification(email, true).await?;
+    s.accounts
+        .request(MailKind::Verification, email, true)
+        .await?;
     Ok(Json(json!({ "message": "Verification email sent" })))
 }

@@ -130,7 +130,7 @@ pub(crate) async fn limit(
     enforce(state.limiter.as_ref(), bucket, &ip.key(), rule, message).await
 }
 
-fn auth_rule(state: &AppState) -> Rule {
+pub(crate) fn auth_rule(state: &AppState) -> Rule {
     let c = &state.config.rate_limit;
     Rule {
         max: c.auth_max_requests,
@@ -183,7 +183,7 @@ pub(crate) fn guest_rule(state: &AppState) -> Rule {
     }
 }
 
-const TOO_MANY: &str = "too many requests, please try again later";
+pub(crate) const TOO_MANY: &str = "too many requests, please try again later";
 
 async fn register(
     State(s): State<AppState>,
@@ -391,7 +391,8 @@ pub(crate) fn verify_first(user: &User, status: StatusCode) -> Response {
 /// written, so a failure is logged and the user can ask again (resend).
 pub(crate) async fn send_verification(s: &AppState, user: &User) {
     let Some(email) = &user.email else { return };
-    if let Err(e) = s.accounts.request_verification(email, false).await {
+    let kind = crate::accounts::MailKind::Verification;
+    if let Err(e) = s.accounts.request(kind, email, false).await {
         tracing::warn!(user = %user.id, error = %e, "verification mail not queued");
     }
 }

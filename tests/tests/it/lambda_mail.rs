@@ -39,21 +39,21 @@ async fn received(sqs: &aws_sdk_sqs::Client, queue: &str) -> SqsEvent {
     e
 }
 
-/// What moto recorded as sent through SES to `to` (subject, HTML body).
+/// What the emulator recorded as sent through SES to `to` (subject, HTML body), read from
+/// the test command's moto wrapper (`.ci/moto_serial.py`, `GET /_bedrud/ses/sent`).
 async fn sent_to(to: &str) -> Vec<(String, String)> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+    let sent: Value = reqwest::get(format!("{endpoint}/_bedrud/ses/sent"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    data["ses"]["Message"]
-        .as_array()
+    sent.as_array()
         .cloned()
         .unwrap_or_default()
         .iter()
-        .filter(|m| m["destinations"]["ToAddresses"].to_string().contains(to))
+        .filter(|m| m["destinations"].to_string().contains(to))
         .map(|m| {
             let s = |k: &str| m[k].as_str().unwrap_or_default().to_string();
             (s("subject"), s("body"))
@@ -77,8 +77,17 @@ fn token_in(html: &str, path: &str) -> String {
         .collect()
 }
 
-#[tokio::test]
-async fn verification_mail_through_sqs_and_ses() {
+/// The auth and mailer functions as their `main.rs` build them, over a fresh table and mail
+/// queue, sending from `from`; each function's table calls checked against its role.
+struct Mail {
+    app: axum::Router,
+    mailer: std::sync::Arc<bedrud_shared::accounts::Accounts>,
+    sqs: aws_sdk_sqs::Client,
+    queue: String,
+    roles: Roles,
+}
+
+async fn functions(from: &str, required: bool) -> Mail {
     assert!(
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
         "needs the emulator the test command starts (bash .ci/test)"
@@ -88,22 +97,13 @@ async fn verification_mail_through_sqs_and_ses() {
     let queue = SqsQueue::create(&sqs, &unique("bedrud-mail"))
         .await
         .unwrap();
-    let ses = aws_sdk_sesv2::Client::new(
-        &bedrud_shared::aws::sdk_config(bedrud_shared::aws::Service::SesV2).unwrap(),
-    );
-    ses.create_email_identity()
-        .email_identity(DOMAIN)
-        .send()
-        .await
-        .unwrap();
     let mut config: Config = bedrud_tests::lambda_config(store.table(), "http://127.0.0.1:9");
     config.email.provider = Some(MailProvider::Ses);
-    config.email.from_address = Some(format!("no-reply@{DOMAIN}"));
+    config.email.from_address = Some(from.to_string());
     config.email.queue_url = Some(queue.clone());
-    config.auth.require_email_verification = true;
+    config.auth.require_email_verification = required;
     config.auth.frontend_url = Some("https://meet.example.com".into());
     config.validate().unwrap();
-
     let mut roles = Roles::new();
     let auth_state = roles
         .init("auth", &config)
@@ -114,6 +114,32 @@ async fn verification_mail_through_sqs_and_ses() {
         .unwrap();
     let app = lambda::service(auth::routes().merge(accounts::routes()), auth_state);
     let mailer = roles.init("mailer", &config).await.mail_worker().unwrap();
+    Mail {
+        app,
+        mailer,
+        sqs,
+        queue,
+        roles,
+    }
+}
+
+#[tokio::test]
+async fn verification_mail_through_sqs_and_ses() {
+    let ses = aws_sdk_sesv2::Client::new(
+        &bedrud_shared::aws::sdk_config(bedrud_shared::aws::Service::SesV2).unwrap(),
+    );
+    ses.create_email_identity()
+        .email_identity(DOMAIN)
+        .send()
+        .await
+        .unwrap();
+    let Mail {
+        app,
+        mailer,
+        sqs,
+        queue,
+        roles,
+    } = functions(&format!("no-reply@{DOMAIN}"), true).await;
 
     let email = unique_email("ses");
     let register = post(
@@ -197,25 +223,14 @@ async fn verification_mail_through_sqs_and_ses() {
 /// SQS redelivers it (and dead-letters it after the queue's receives); nothing is lost.
 #[tokio::test]
 async fn a_refused_send_is_reported_for_redelivery() {
-    let store = bedrud_tests::fresh_dynamo_table().await;
-    let sqs = SqsQueue::client_from_env().unwrap();
-    let queue = SqsQueue::create(&sqs, &unique("bedrud-mail"))
-        .await
-        .unwrap();
-    let mut config: Config = bedrud_tests::lambda_config(store.table(), "http://127.0.0.1:9");
-    config.email.provider = Some(MailProvider::Ses);
-    config.email.from_address = Some(format!("no-reply@{}.invalid", unique("nobody")));
-    config.email.queue_url = Some(queue.clone());
-    let mut roles = Roles::new();
-    let auth_state = roles
-        .init("auth", &config)
-        .await
-        .mail_queue()
-        .unwrap()
-        .build()
-        .unwrap();
-    let app = lambda::service(auth::routes().merge(accounts::routes()), auth_state);
-    let mailer = roles.init("mailer", &config).await.mail_worker().unwrap();
+    let from = format!("no-reply@{}.invalid", unique("nobody"));
+    let Mail {
+        app,
+        mailer,
+        sqs,
+        queue,
+        roles,
+    } = functions(&from, false).await;
     let email = unique_email("refused");
     let register = post(
         "/api/auth/register",
