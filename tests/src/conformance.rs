@@ -270,7 +270,7 @@ pub async fn rotation_is_compare_and_swap(s: &Stores) {
     let a = account(&email());
     s.users.insert_user(&a).await.unwrap();
     let sess = session(&a.id, 3600);
-    s.sessions.insert_session(&sess).await.unwrap();
+    s.sessions.insert_session(&sess, None).await.unwrap();
     let exp = now() + 7200;
     let tasks: Vec<_> = (0..10)
         .map(|_| {
@@ -369,7 +369,7 @@ pub async fn rotation_is_compare_and_swap(s: &Stores) {
     );
     let other_user = UserId::new_account();
     let fresh = session(&a.id, 3600);
-    s.sessions.insert_session(&fresh).await.unwrap();
+    s.sessions.insert_session(&fresh, None).await.unwrap();
     assert_eq!(
         s.sessions
             .rotate_session(&other_user, &fresh.id, 0, exp, now())
@@ -379,7 +379,7 @@ pub async fn rotation_is_compare_and_swap(s: &Stores) {
         "a session belongs to its user"
     );
     let expired = session(&a.id, -10);
-    s.sessions.insert_session(&expired).await.unwrap();
+    s.sessions.insert_session(&expired, None).await.unwrap();
     assert_eq!(
         s.sessions
             .rotate_session(&a.id, &expired.id, 0, exp, now())
@@ -395,10 +395,10 @@ pub async fn revoking_a_users_other_sessions(s: &Stores) {
     s.users.insert_user(&b).await.unwrap();
     let mine: Vec<_> = (0..3).map(|_| session(&a.id, 3600)).collect();
     for x in &mine {
-        s.sessions.insert_session(x).await.unwrap();
+        s.sessions.insert_session(x, None).await.unwrap();
     }
     let theirs = session(&b.id, 3600);
-    s.sessions.insert_session(&theirs).await.unwrap();
+    s.sessions.insert_session(&theirs, None).await.unwrap();
     assert_eq!(
         s.sessions
             .revoke_user_sessions(&a.id, Some(&mine[1].id), now())

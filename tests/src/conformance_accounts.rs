@@ -6,7 +6,8 @@
 use bedrud_shared::domain::{
     AccountToken, DisplayName, Email, TokenPurpose, User, now, presented_token,
 };
-use bedrud_shared::store::Stores;
+use bedrud_shared::domain::{Session, SessionId};
+use bedrud_shared::store::{DEACTIVATED, HashUpgrade, StoreError, Stores};
 
 use crate::conformance::account;
 use crate::unique;
@@ -170,4 +171,79 @@ pub async fn pending_signups_are_swept_only_while_pending(s: &Stores) {
             .contains(&old.id)
     );
     assert!(s.users.user_by_id(&young.id).await.unwrap().is_some());
+}
+
+/// Bedrud's bcrypt hash, replaced by argon2id in the write that opens the first session:
+/// two sign-ins at once both get their session, and the hash changes once.
+pub async fn imported_hashes_upgrade_once(s: &Stores) {
+    let t = now();
+    let bcrypt = "$2a$10$061BWsCndeGXvmNB6kXLWOZC95pXiDq0h.jkQ6SPW9Ld1N9Tjxohm".to_string();
+    let user = User {
+        password_hash: Some(bcrypt.clone()),
+        ..account(&address())
+    };
+    s.users.insert_user(&user).await.unwrap();
+    let session = || Session {
+        id: SessionId::new(),
+        user_id: user.id.clone(),
+        generation: 0,
+        created_at: t,
+        expires_at: t + 3600,
+        revoked: false,
+        rotated_at: None,
+    };
+    let (a, b) = (session(), session());
+    let (up_a, up_b) = (
+        HashUpgrade {
+            from: bcrypt.clone(),
+            to: "$argon2id$first".into(),
+        },
+        HashUpgrade {
+            from: bcrypt.clone(),
+            to: "$argon2id$second".into(),
+        },
+    );
+    let (ra, rb) = tokio::join!(
+        s.sessions.insert_session(&a, Some(&up_a)),
+        s.sessions.insert_session(&b, Some(&up_b))
+    );
+    ra.unwrap();
+    rb.unwrap();
+    for id in [&a.id, &b.id] {
+        assert!(s.sessions.session(&user.id, id).await.unwrap().is_some());
+    }
+    let stored = s.users.user_by_id(&user.id).await.unwrap().unwrap();
+    let hash = stored.password_hash.unwrap();
+    assert!(
+        hash == "$argon2id$first" || hash == "$argon2id$second",
+        "{hash}"
+    );
+    // An upgrade never writes over a hash that changed since it was read.
+    let late = HashUpgrade {
+        from: bcrypt,
+        to: "$argon2id$late".into(),
+    };
+    s.sessions
+        .insert_session(&session(), Some(&late))
+        .await
+        .unwrap();
+    let again = s.users.user_by_id(&user.id).await.unwrap().unwrap();
+    assert_eq!(again.password_hash.as_deref(), Some(hash.as_str()));
+    // A deactivated account gets no session, upgrade or not.
+    let inactive = User {
+        is_active: false,
+        password_hash: Some("$2a$10$x".into()),
+        ..account(&address())
+    };
+    s.users.insert_user(&inactive).await.unwrap();
+    let mut lone = session();
+    lone.user_id = inactive.id.clone();
+    let up = HashUpgrade {
+        from: "$2a$10$x".into(),
+        to: "$argon2id$y".into(),
+    };
+    assert!(matches!(
+        s.sessions.insert_session(&lone, Some(&up)).await,
+        Err(StoreError::Conflict(DEACTIVATED))
+    ));
 }

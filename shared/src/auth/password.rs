@@ -1,5 +1,6 @@
-//! Password hashing: argon2id off the async runtime, a few at a time, with a dummy hash so
-//! unknown accounts cost what known ones do.
+//! Password hashing: argon2id off the async runtime, a few at a time, with dummy hashes so
+//! a wrong password costs the same whatever is stored: an argon2id hash, a bcrypt hash
+//! imported from Bedrud (either of its two forms), or nothing (an unknown account).
 
 use std::sync::Arc;
 
@@ -8,8 +9,25 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier,
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
+use sha2::{Digest, Sha256};
+
 use crate::domain::Password;
 use crate::error::Error;
+
+/// What a presented password proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Mismatch,
+    Match,
+    /// Matched a hash we no longer write (Bedrud's bcrypt): replace it at this sign-in.
+    MatchUpgrade,
+}
+
+impl Verdict {
+    pub fn matched(self) -> bool {
+        self != Verdict::Mismatch
+    }
+}
 
 /// argon2id with OWASP's parameters (19 MiB, 2 passes). Hashing runs on the blocking pool,
 /// at most a few at a time, so a login burst cannot exhaust memory or starve requests.
@@ -26,6 +44,27 @@ const PASSES: u32 = 2;
 /// hash with the live parameters (a test pins them) that no password is known to produce.
 /// A constant rather than a hash made at start, so start-up and Lambda cold starts skip one.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVkcnVkLWR1bW15LXNhbHQ$7bFwhkfHgqQ0eyprgUGeBigkr1vJ6Pzuvfi69gazl3Q";
+
+/// bcrypt (cost 10, Bedrud's) of a password no one knows: what a wrong password is also
+/// checked against when the stored hash is not bcrypt, twice (Bedrud's two forms).
+const DUMMY_BCRYPT: &str = "$2b$10$VCRjHydnJlRqEyiOH0St7uNhG2LQqFu9XTt958OofGzmlrcnIN.ne";
+
+/// Whether a stored hash is bcrypt (`$2a$`, `$2b$`, `$2y$`), as Bedrud wrote them.
+pub fn is_bcrypt(stored: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .any(|p| stored.starts_with(p))
+}
+
+/// Bedrud's two bcrypt forms: of the raw SHA-256 digest of the password (its newer
+/// releases), or of the password itself (older ones). Nothing marks which; the digest form
+/// is tried first, as Bedrud does. Both are always computed, so the time says nothing.
+fn bcrypt_matches(stored: &str, password: &str) -> bool {
+    let digest = Sha256::digest(password.as_bytes());
+    let hashed = bcrypt::verify(&digest[..], stored).unwrap_or(false);
+    let plain = bcrypt::verify(password, stored).unwrap_or(false);
+    hashed || plain
+}
 
 impl PasswordHasher {
     pub fn new() -> Self {
@@ -51,16 +90,39 @@ impl PasswordHasher {
 
     /// True only if `stored` exists and matches. With `None` it still does the full work.
     pub async fn verify(&self, stored: Option<&str>, password: &Password) -> Result<bool, Error> {
-        let known = stored.is_some();
-        let hash = stored.unwrap_or(DUMMY_HASH).to_string();
+        Ok(self.check(stored, password).await?.matched())
+    }
+
+    /// Checks `password` against `stored` (argon2id or bcrypt) and says whether a match
+    /// should be re-hashed. A mismatch, or no stored hash, costs one argon2id and two bcrypt
+    /// verifications whatever is stored, so the time does not tell an imported account (or
+    /// an unknown one) from another.
+    pub async fn check(&self, stored: Option<&str>, password: &Password) -> Result<Verdict, Error> {
+        let stored = stored.map(str::to_string);
         let (argon, pw) = (self.argon.clone(), password.expose().to_string());
-        let ok = self
-            .run(move || {
-                let parsed = PasswordHash::new(&hash).map_err(Error::internal)?;
+        self.run(move || {
+            let argon_check = |hash: &str| -> Result<bool, Error> {
+                let parsed = PasswordHash::new(hash).map_err(Error::internal)?;
                 Ok(argon.verify_password(pw.as_bytes(), &parsed).is_ok())
-            })
-            .await?;
-        Ok(known && ok)
+            };
+            match stored.as_deref() {
+                Some(h) if is_bcrypt(h) => {
+                    if bcrypt_matches(h, &pw) {
+                        return Ok(Verdict::MatchUpgrade);
+                    }
+                    argon_check(DUMMY_HASH)?;
+                    Ok(Verdict::Mismatch)
+                }
+                known => {
+                    if argon_check(known.unwrap_or(DUMMY_HASH))? && known.is_some() {
+                        return Ok(Verdict::Match);
+                    }
+                    bcrypt_matches(DUMMY_BCRYPT, &pw);
+                    Ok(Verdict::Mismatch)
+                }
+            }
+        })
+        .await
     }
 
     async fn run<T: Send + 'static>(
@@ -94,6 +156,29 @@ mod tests {
         let wrong = Password::presented("incorrect horse").unwrap();
         assert!(!h.verify(Some(&stored), &wrong).await.unwrap());
         assert!(!h.verify(None, &pw).await.unwrap());
+    }
+
+    /// Both of Bedrud's bcrypt forms verify (the reference's two fixture users), and ask to
+    /// be upgraded; wrong passwords do not.
+    #[tokio::test]
+    async fn bedrud_bcrypt_forms() {
+        let h = PasswordHasher::new();
+        let pw = Password::presented("correct horse battery").unwrap();
+        let digest_form = "$2a$10$8BKqf6m42cw7I52TSb8TZeZB.jZhKCtw24xgOzdvvZ1UvFZhw79ia";
+        let plain_form = "$2a$10$061BWsCndeGXvmNB6kXLWOZC95pXiDq0h.jkQ6SPW9Ld1N9Tjxohm";
+        for stored in [digest_form, plain_form] {
+            assert_eq!(
+                h.check(Some(stored), &pw).await.unwrap(),
+                Verdict::MatchUpgrade
+            );
+            let wrong = Password::presented("correct horse batterie").unwrap();
+            assert_eq!(
+                h.check(Some(stored), &wrong).await.unwrap(),
+                Verdict::Mismatch
+            );
+        }
+        assert!(is_bcrypt(DUMMY_BCRYPT) && !is_bcrypt(DUMMY_HASH));
+        assert!(matches!(bcrypt::verify("x", DUMMY_BCRYPT), Ok(false)));
     }
 
     /// The dummy must cost what a real hash costs: same algorithm and parameters.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tracing::{info, warn};
 
+use super::password::Verdict;
 use super::{AccessClaims, PasswordHasher, TokenKeys};
 use crate::config::AuthConfig;
 use crate::domain::name::{MAX_GUEST_NAME, MAX_USER_NAME};
@@ -14,7 +15,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::settings::Settings;
-use crate::store::{DEACTIVATED, Rotation, SessionStore, StoreError, UserStore};
+use crate::store::{DEACTIVATED, HashUpgrade, Rotation, SessionStore, StoreError, UserStore};
 
 /// Largest preferences blob, as Bedrud (4 KiB).
 pub const MAX_PREFERENCES: usize = 4096;
@@ -157,11 +158,18 @@ impl Auth {
 
     /// A session for `user`, unless its address must be confirmed first.
     pub async fn sign_in(&self, user: User) -> Result<SignIn> {
+        self.sign_in_upgrading(user, None).await
+    }
+
+    async fn sign_in_upgrading(&self, user: User, upgrade: Option<HashUpgrade>) -> Result<SignIn> {
         ensure_active(&user)?;
         if user.blocked_by_verification(self.verification_required) {
             return Ok(SignIn::VerifyFirst(user));
         }
-        let tokens = self.open_session(&user).await?;
+        let tokens = self.open_session(&user, upgrade.as_ref()).await?;
+        if upgrade.is_some() {
+            info!(user = %user.id, "imported password hash replaced by argon2id");
+        }
         Ok(SignIn::Session(user, tokens))
     }
 
@@ -169,13 +177,22 @@ impl Auth {
         let email = Email::parse(email)?;
         let password = Password::presented(password)?;
         let user = self.users.user_by_email(&email).await?;
-        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        // Unknown addresses verify against a dummy hash: same cost, same answer.
-        if !self.hasher.verify(hash, &password).await? {
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        // Unknown addresses verify against dummy hashes: same cost, same answer.
+        let verdict = self.hasher.check(hash.as_deref(), &password).await?;
+        if !verdict.matched() {
             return Err(Error::unauthorized("Invalid credentials"));
         }
         let user = user.expect("a verified password has a user");
-        self.sign_in(user).await
+        let upgrade = match (verdict, hash) {
+            // Bedrud's bcrypt: argon2id from this sign-in on, in the session's own write.
+            (Verdict::MatchUpgrade, Some(from)) => Some(HashUpgrade {
+                from,
+                to: self.hasher.hash(&password).await?,
+            }),
+            _ => None,
+        };
+        self.sign_in_upgrading(user, upgrade).await
     }
 
     pub async fn guest_login(&self, name: &str) -> Result<(User, IssuedTokens)> {
@@ -200,7 +217,7 @@ impl Auth {
         };
         if let Some(user) = returning {
             ensure_active(&user)?;
-            let tokens = self.open_session(&user).await?;
+            let tokens = self.open_session(&user, None).await?;
             return Ok((user, tokens));
         }
         let mut user = User {
@@ -229,7 +246,7 @@ impl Auth {
                 Err(e) => return Err(e.into()),
             }
         }
-        let tokens = self.open_session(&user).await?;
+        let tokens = self.open_session(&user, None).await?;
         Ok((user, tokens))
     }
 
@@ -403,7 +420,11 @@ impl Auth {
         Ok(())
     }
 
-    async fn open_session(&self, user: &User) -> Result<IssuedTokens> {
+    async fn open_session(
+        &self,
+        user: &User,
+        upgrade: Option<&HashUpgrade>,
+    ) -> Result<IssuedTokens> {
         let t = now();
         let session = Session {
             id: SessionId::new(),
@@ -416,7 +437,7 @@ impl Auth {
         };
         // Refused by the store if the account was deactivated since it was read.
         self.sessions
-            .insert_session(&session)
+            .insert_session(&session, upgrade)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(DEACTIVATED) => Error::forbidden("Account is deactivated"),

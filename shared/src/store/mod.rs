@@ -101,6 +101,14 @@ pub enum Rotation {
     Invalid,
 }
 
+/// A stored password hash replaced by a stronger one at sign-in (Bedrud's bcrypt by
+/// argon2id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashUpgrade {
+    pub from: String,
+    pub to: String,
+}
+
 /// Sessions are addressed by user and id: both travel in every token, and keeping a user's
 /// sessions together makes "all sessions of a user" one strongly consistent read.
 #[async_trait]
@@ -108,7 +116,14 @@ pub trait SessionStore: Send + Sync {
     /// Opens a session for an active user, as one conditional write: a deactivation that
     /// commits first makes this fail with `Conflict(DEACTIVATED)`, and one that
     /// commits after revokes it, so no session outlives a deactivation.
-    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// With `upgrade`, the same write also replaces the user's password hash, only if it is
+    /// still `upgrade.from` (two concurrent sign-ins upgrade it once; the second still gets
+    /// its session).
+    async fn insert_session(
+        &self,
+        session: &Session,
+        upgrade: Option<&HashUpgrade>,
+    ) -> StoreResult<()>;
     /// Compare-and-swap: moves a live session from `generation` to `generation + 1` and
     /// extends it to `expires_at`. Exactly one of concurrent callers with the same
     /// generation gets `Rotated`; the others are judged by [`Session::replay`].

@@ -67,6 +67,7 @@ macro_rules! all_cases {
             invites_are_used_once,
             account_links_act_once,
             pending_signups_are_swept_only_while_pending,
+            imported_hashes_upgrade_once,
             archived_rooms_by_owner,
             tallies_are_exact_under_concurrency,
             admin_tables_agree,

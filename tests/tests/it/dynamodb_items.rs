@@ -50,7 +50,7 @@ async fn expiring_items_carry_the_ttl_attribute() {
         revoked: false,
         rotated_at: None,
     };
-    store.insert_session(&session).await.unwrap();
+    store.insert_session(&session, None).await.unwrap();
     let got = ttl_of(
         &client,
         &table,

@@ -13,6 +13,7 @@ mod blobs;
 mod conformance;
 mod dynamodb_items;
 mod events;
+mod imported_passwords;
 mod join_tokens;
 mod lambda_admin;
 mod lambda_auth;

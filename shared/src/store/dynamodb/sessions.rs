@@ -2,14 +2,14 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem,
+    AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem, Update,
 };
 
 use super::item::{Item, get_n, get_s, n, opt_n, s};
 use super::keys;
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{Replay, Session, SessionId, UnixTime, UserId};
-use crate::store::{DEACTIVATED, Rotation, SessionStore, StoreError, StoreResult};
+use crate::store::{DEACTIVATED, HashUpgrade, Rotation, SessionStore, StoreError, StoreResult};
 
 /// Expired sessions linger a day before TTL removes them, so late replays still read as
 /// "invalid" from a real record.
@@ -52,7 +52,13 @@ impl DynamoStore {
 impl SessionStore for DynamoStore {
     /// One transaction: the session, and a check that its user is active. A deactivation
     /// writes the user item first, so a session either fails here or is revoked after it.
-    async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+    /// The session and the account's "still active" check (with an upgrade: the hash's
+    /// replacement, conditional on both) in one transaction.
+    async fn insert_session(
+        &self,
+        session: &Session,
+        upgrade: Option<&HashUpgrade>,
+    ) -> StoreResult<()> {
         let (pk, sk) = keys::session(&session.user_id, &session.id);
         let put = Put::builder()
             .table_name(&self.table)
@@ -67,23 +73,48 @@ impl SessionStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .expect("complete put");
-        let active = ConditionCheck::builder()
-            .table_name(&self.table)
-            .key("pk", keys::user_pk(&session.user_id))
-            .key("sk", s(keys::PROFILE))
-            .condition_expression("isActive = :t")
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
-            .build()
-            .expect("complete check");
+        let active = match upgrade {
+            None => TransactWriteItem::builder()
+                .condition_check(
+                    ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .key("pk", keys::user_pk(&session.user_id))
+                        .key("sk", s(keys::PROFILE))
+                        .condition_expression("isActive = :t")
+                        .expression_attribute_values(":t", AttributeValue::Bool(true))
+                        .build()
+                        .expect("complete check"),
+                )
+                .build(),
+            Some(u) => TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .key("pk", keys::user_pk(&session.user_id))
+                        .key("sk", s(keys::PROFILE))
+                        .update_expression("SET passwordHash = :to")
+                        .condition_expression("isActive = :t AND passwordHash = :from")
+                        .expression_attribute_values(":t", AttributeValue::Bool(true))
+                        .expression_attribute_values(":from", s(&u.from))
+                        .expression_attribute_values(":to", s(&u.to))
+                        .build()
+                        .expect("complete update"),
+                )
+                .build(),
+        };
         let sent = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(active).build())
+            .transact_items(active)
             .transact_items(TransactWriteItem::builder().put(put).build())
             .send()
             .await;
         match sent {
             Ok(_) => Ok(()),
+            // Upgraded meanwhile by a concurrent sign-in: the session alone.
+            Err(e) if upgrade.is_some() && failed_conditions(&e).is_some_and(|f| f == [0]) => {
+                Box::pin(self.insert_session(session, None)).await
+            }
             Err(e) => match failed_conditions(&e) {
                 Some(f) if f.contains(&0) => Err(StoreError::Conflict(DEACTIVATED)),
                 Some(_) => Err(StoreError::Conflict("session id taken")),

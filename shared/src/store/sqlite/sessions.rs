@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{SqliteStore, map_err};
+use super::{SqliteStore, immediate, map_err};
 use crate::domain::{Replay, Session, SessionId, UnixTime, UserId};
-use crate::store::{DEACTIVATED, Rotation, SessionStore, StoreError, StoreResult};
+use crate::store::{DEACTIVATED, HashUpgrade, Rotation, SessionStore, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, user_id, generation, created_at, expires_at, revoked_at, rotated_at";
 
@@ -36,10 +36,11 @@ fn key(user: &UserId, id: &SessionId) -> (String, String) {
 impl SessionStore for SqliteStore {
     /// Inserted only while the user is active, on the one writer: a deactivation either
     /// commits before (no row) or after (it revokes this row).
-    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        let s = s.clone();
+    async fn insert_session(&self, s: &Session, upgrade: Option<&HashUpgrade>) -> StoreResult<()> {
+        let (s, upgrade) = (s.clone(), upgrade.cloned());
         self.write(move |c| {
-            let inserted = c
+            let tx = immediate(c)?;
+            let inserted = tx
                 .execute(
                     &format!(
                         "INSERT INTO sessions ({COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, NULL, NULL \
@@ -57,7 +58,14 @@ impl SessionStore for SqliteStore {
             if inserted == 0 {
                 return Err(StoreError::Conflict(DEACTIVATED));
             }
-            Ok(())
+            if let Some(u) = upgrade {
+                tx.execute(
+                    "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
+                    params![s.user_id.as_str(), u.from, u.to],
+                )
+                .map_err(map_err)?;
+            }
+            tx.commit().map_err(map_err)
         })
         .await
     }
