@@ -11,6 +11,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use crate::accounts::Mail;
 use crate::config::{Config, ConfigError, DatabaseKind};
+use crate::http::request_id::RequestId;
 use crate::http::{ClientIp, app};
 use crate::queue::JobHandler;
 use crate::reconciler::Reconciler;
@@ -242,14 +243,19 @@ pub async fn serve(routes: Router<AppState>, state: AppState) -> Result<(), lamb
     lambda_http::run(service(routes, state)).await
 }
 
+/// The caller's address and the request id, from API Gateway's request context.
 async fn client_ip_from_context(mut req: Request, next: Next) -> Response {
-    let ip = match req.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.http.source_ip.as_deref().and_then(|s| s.parse().ok())
-        }
-        _ => None,
+    let (ip, id) = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.http.source_ip.as_deref().and_then(|s| s.parse().ok()),
+            ctx.request_id.as_deref().and_then(RequestId::accept),
+        ),
+        _ => (None, None),
     };
     req.extensions_mut().insert(ClientIp(ip));
+    if let Some(id) = id {
+        req.extensions_mut().insert(id);
+    }
     next.run(req).await
 }
 

@@ -29,7 +29,9 @@ pub fn init(level: &str) {
         builder
             .json()
             .flatten_event(true)
-            .with_current_span(false)
+            // The request span carries the request id onto every line.
+            .with_current_span(true)
+            .with_span_list(false)
             .without_time()
             .with_ansi(false)
             .finish()

@@ -64,6 +64,12 @@ pub async fn from_socket(
     if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
         let ip = resolve(addr.ip(), req.headers(), &trusted);
         req.extensions_mut().insert(ClientIp(Some(ip)));
+        // A trusted proxy's request id is kept; anyone else's is replaced.
+        if trusted.iter().any(|n| n.contains(&addr.ip()))
+            && let Some(id) = super::request_id::RequestId::from_headers(req.headers())
+        {
+            req.extensions_mut().insert(id);
+        }
     }
     next.run(req).await
 }

@@ -19,6 +19,7 @@ pub mod moderation;
 mod paging;
 mod participants;
 pub mod recordings;
+pub mod request_id;
 pub mod rooms;
 pub mod socket;
 pub mod webhook;
@@ -52,7 +53,8 @@ pub fn all_routes() -> Router<AppState> {
 }
 
 /// Wraps capability routes into a service: JSON 404/405, the configured body limit (413),
-/// dependency-failure detail for admins only, and a request log line.
+/// dependency-failure detail for admins only, a request log line, and a request id on
+/// every log line, response and 5xx body.
 pub fn app(routes: Router<AppState>, state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
     routes
@@ -69,6 +71,7 @@ pub fn app(routes: Router<AppState>, state: AppState) -> Router {
             error::reveal_to_admins,
         ))
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(request_id::tag))
         .with_state(state)
 }
 

@@ -292,11 +292,12 @@ fn private_files_raised_fd_limit_and_debug_logging() {
     );
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        Api::new(&running.url)
+    let id = rt.block_on(async {
+        let r = Api::new(&running.url)
             .get("/api/health", None)
             .await
             .expect(200);
+        r.headers["x-request-id"].to_str().unwrap().to_string()
     });
     let debug = (0..200).find_map(|_| {
         running
@@ -305,7 +306,11 @@ fn private_files_raised_fd_limit_and_debug_logging() {
             .ok()
             .filter(|l| l.contains("DEBUG") && l.contains("/api/health"))
     });
-    assert!(debug.is_some(), "RUST_LOG=debug shows the request line");
+    let line = debug.expect("RUST_LOG=debug shows the request line");
+    assert!(
+        line.contains(&id),
+        "the line carries the request id {id}: {line}"
+    );
     running.terminate();
 }
 

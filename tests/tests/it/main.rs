@@ -27,6 +27,7 @@ mod module_graph;
 mod oldest_shapes;
 mod queue;
 mod recordings_api;
+mod request_ids;
 mod rooms_api;
 mod secrets;
 mod security_api;

@@ -432,6 +432,10 @@ async fn livekit_failures_answer_5xx_and_change_nothing() {
     // platform admin is shown the internal host and what to check.
     m.lk.fail(Failure::all(503, "unavailable"));
     let r = m.act(&m.owner, "mute/{}", &p).await.expect(503);
+    // The request id is in the header and the body, `error` still first for the clients.
+    let id = r.headers["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(r.body["requestId"], id.as_str());
+    assert!(r.raw.starts_with("{\"error\":"), "{}", r.raw);
     assert!(!r.error().contains(&m.lk.url), "{}", r.raw);
     assert!(r.error().contains("try again later"), "{}", r.raw);
     let admin = people::admin(&m.s.api, &m.s.state).await;
