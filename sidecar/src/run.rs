@@ -83,6 +83,13 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
         state.clone(),
         worker::SWEEP_EVERY,
     ));
+    let cors = &state.config.cors;
+    if cors.enabled() && cors.allow_credentials && !state.config.server.secure_cookies() {
+        warn!(
+            "cors.allowCredentials is on, but cookies are SameSite=Lax without server.enableTLS \
+             or server.behindProxy: browsers will not send the refresh cookie cross-site"
+        );
+    }
     match state.config.mail_provider() {
         None => warn!(
             "no mail provider (email.provider / EMAIL_PROVIDER): verification and password \

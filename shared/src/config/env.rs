@@ -26,11 +26,7 @@ pub(super) fn apply(
         get("SERVER_BEHIND_PROXY"),
     )?;
     if let Some(v) = get("SERVER_TRUSTED_PROXIES") {
-        c.server.trusted_proxies = v
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
+        c.server.trusted_proxies = list(&v);
     }
     parse_into(
         &mut c.server.max_body_bytes,
@@ -164,6 +160,27 @@ pub(super) fn apply(
         parse_into(slot, var, get(var))?;
     }
     email(&mut c.email, &get)?;
+    for (slot, var) in [
+        (&mut c.cors.allowed_origins, "CORS_ALLOWED_ORIGINS"),
+        (&mut c.cors.allowed_headers, "CORS_ALLOWED_HEADERS"),
+        (&mut c.cors.allowed_methods, "CORS_ALLOWED_METHODS"),
+    ] {
+        if let Some(v) = get(var) {
+            *slot = list(&v);
+        }
+    }
+    parse_bool(
+        &mut c.cors.allow_credentials,
+        "CORS_ALLOW_CREDENTIALS",
+        get("CORS_ALLOW_CREDENTIALS"),
+    )?;
+    if let Some(v) = get("CORS_MAX_AGE") {
+        // Bedrud's is seconds; a duration works too.
+        c.cors.max_age = match v.trim().parse::<u64>() {
+            Ok(secs) => Ttl::from_secs(secs),
+            Err(_) => ttl("CORS_MAX_AGE", &v)?,
+        };
+    }
 
     let rl = &mut c.rate_limit;
     parse_into(
@@ -256,6 +273,14 @@ fn email(e: &mut EmailConfig, get: &dyn Fn(&str) -> Option<String>) -> Result<()
     Ok(())
 }
 
+/// A comma list, blanks dropped.
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 fn set_str(slot: &mut String, value: Option<String>) {
     if let Some(v) = value {
         *slot = v;
@@ -341,5 +366,49 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(err.key, "SERVER_PORT");
+    }
+
+    #[test]
+    fn bedruds_email_and_cors_variables() {
+        let vars: HashMap<&str, &str> = [
+            ("EMAIL_SMTP_HOST", "smtp.example.com"),
+            ("EMAIL_SMTP_PORT", "465"),
+            ("EMAIL_SMTPS_MODE", "true"),
+            ("EMAIL_FROM_ADDRESS", "no-reply@example.com"),
+            ("EMAIL_PASSWORD", "smtp-pass"),
+            ("AUTH_REQUIRE_EMAIL_VERIFICATION", "true"),
+            ("AUTH_RESET_TOKEN_TTL_HOURS", "2"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://a.example.com, https://b.example.com",
+            ),
+            ("CORS_ALLOW_CREDENTIALS", "true"),
+            ("CORS_MAX_AGE", "3600"),
+        ]
+        .into();
+        let mut c = Config::default();
+        apply(&mut c, &|k| vars.get(k).map(|s| s.to_string())).unwrap();
+        assert_eq!(c.mail_provider(), Some(MailProvider::Smtp));
+        assert_eq!((c.email.smtp_port, c.email.tls()), (465, SmtpTls::Tls));
+        assert_eq!(c.email.password.as_ref().unwrap().expose(), "smtp-pass");
+        assert!(c.auth.require_email_verification);
+        assert_eq!(c.auth.reset_token_ttl_hours, 2);
+        assert_eq!(
+            c.cors.allowed_origins,
+            vec!["https://a.example.com", "https://b.example.com"]
+        );
+        assert!(c.cors.allow_credentials);
+        assert_eq!(c.cors.max_age.as_secs(), 3600);
+        c.validate().unwrap();
+        // In production the log provider is never implicit, so verification needs a real one.
+        let mut prod = Config::default();
+        prod.server.enable_tls = true;
+        assert_eq!(prod.mail_provider(), None);
+        prod.auth.require_email_verification = true;
+        assert_eq!(
+            prod.validate().unwrap_err().key,
+            "auth.requireEmailVerification"
+        );
+        assert_eq!(Config::default().mail_provider(), Some(MailProvider::Log));
     }
 }

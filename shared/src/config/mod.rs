@@ -1,6 +1,7 @@
 //! Configuration: `config.yaml` (Bedrud's keys) then environment overrides, validated once at
 //! start so a bad deployment fails with one line that names the key and the fix.
 
+mod cors;
 mod dev_secrets;
 mod email;
 mod env;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+pub use cors::CorsConfig;
 pub use dev_secrets::{DevSecrets, fill_dev_secrets};
 pub use email::{EmailConfig, MailProvider, SmtpTls};
 pub use secret::Secret;
@@ -36,6 +38,7 @@ pub struct Config {
     pub logger: LoggerConfig,
     pub recordings: RecordingsConfig,
     pub email: EmailConfig,
+    pub cors: CorsConfig,
 }
 
 /// `recordings:`. Off unless enabled (Bedrud's default). Files go to S3 when a bucket is
@@ -661,6 +664,7 @@ impl Config {
             }
         }
         self.validate_email()?;
+        self.cors.validate()?;
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::new(
                 "server.maxBodyBytes",

@@ -11,6 +11,7 @@ mod admin_users;
 pub mod auth;
 mod bearer;
 pub mod client_ip;
+pub mod cors;
 mod error;
 pub mod health;
 pub mod join;

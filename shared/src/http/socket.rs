@@ -60,13 +60,20 @@ impl Limits {
 pub fn socket_app(routes: Router<AppState>, state: AppState) -> Router {
     let trusted = Arc::new(state.config.server.trusted_proxy_nets());
     let limit = state.config.server.request_timeout.as_duration();
-    app(routes, state)
+    let cors = super::cors::layer(&state.config.cors);
+    let app = app(routes, state)
         .layer(middleware::from_fn(move |req, next| {
             client_ip::from_socket(trusted.clone(), req, next)
         }))
         .layer(middleware::from_fn(move |req, next| {
             time_limit(limit, req, next)
-        }))
+        }));
+    // Outermost: a preflight is answered before anything else runs. Socket servers only: on
+    // AWS the HTTP API answers CORS, and the Lambdas do not link the layer.
+    match cors {
+        Some(layer) => app.layer(layer),
+        None => app,
+    }
 }
 
 /// 408 when a request (reading its body included) is not answered in time.

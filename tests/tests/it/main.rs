@@ -11,6 +11,7 @@ mod auth_api;
 mod auth_api_dynamodb;
 mod blobs;
 mod conformance;
+mod cors;
 mod dynamodb_items;
 mod events;
 mod imported_passwords;
