@@ -33,7 +33,7 @@ impl Init {
     /// generated here), the DynamoDB table (`TABLE_NAME`), rate limits counted in it.
     pub fn from_env() -> Result<Self, StartError> {
         let config = Config::from_env()?;
-        crate::telemetry::init(&config.logger.level);
+        crate::telemetry::init(&config.logger);
         Self::from_config(config)
     }
 

@@ -7,6 +7,8 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::config::{LogFormat, LoggerConfig};
+
 /// `RUST_LOG` or `level`: a level (`info`) or `target=level` directives (`bedrud_shared=debug,info`).
 /// `Targets` rather than `EnvFilter`: no span or regex directives, and no regex engine in every
 /// Lambda binary.
@@ -18,21 +20,38 @@ fn filter(level: &str) -> Targets {
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
-pub fn init(level: &str) {
-    let filter = filter(level);
+/// Installs the subscriber for `logger`: its level (or `RUST_LOG`) and format.
+pub fn init(logger: &LoggerConfig) {
+    let filter = filter(&logger.level);
     // `fmt()` alone keeps its own INFO ceiling under any filter layered on it: open it fully
     // and let `filter` decide, or `debug` would show nothing below INFO.
     let builder = tracing_subscriber::fmt()
         .with_max_level(tracing::level_filters::LevelFilter::TRACE)
         .with_writer(std::io::stderr);
-    let result = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+    let lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let json = match logger.format {
+        Some(f) => f == LogFormat::Json,
+        None => lambda || !std::io::stderr().is_terminal(),
+    };
+    // The request span carries the request id onto every JSON line.
+    let result = if json && lambda {
+        // CloudWatch timestamps each line itself.
         builder
             .json()
             .flatten_event(true)
-            // The request span carries the request id onto every line.
             .with_current_span(true)
             .with_span_list(false)
             .without_time()
+            .with_ansi(false)
+            .finish()
+            .with(filter)
+            .try_init()
+    } else if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
             .with_ansi(false)
             .finish()
             .with(filter)

@@ -36,7 +36,7 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     harden::private_umask();
     let loaded = Config::load(config_path)?;
     let mut config = loaded.config;
-    telemetry::init(&config.logger.level);
+    telemetry::init(&config.logger);
     let files = harden::raise_nofile_limit();
     info!(open_files = files, "file descriptor limit");
     harden::tighten_existing(&config);

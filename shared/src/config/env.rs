@@ -1,7 +1,9 @@
 //! Environment overrides, applied after the YAML file. Names follow Bedrud's (README,
 //! Configuration).
 
-use super::{Config, ConfigError, DatabaseKind, EmailConfig, MailProvider, Secret, SmtpTls, Ttl};
+use super::{
+    Config, ConfigError, DatabaseKind, EmailConfig, LogFormat, MailProvider, Secret, SmtpTls, Ttl,
+};
 
 /// Applies every recognised variable; a value that does not parse names the variable.
 pub(super) fn apply(
@@ -225,6 +227,15 @@ pub(super) fn apply(
     )?;
 
     set_str(&mut c.logger.level, get("LOG_LEVEL"));
+    if let Some(v) = get("LOG_FORMAT") {
+        c.logger.format = Some(LogFormat::parse(&v).ok_or_else(|| {
+            ConfigError::new(
+                "LOG_FORMAT",
+                format!("`{v}` is not a log format"),
+                "use json or text",
+            )
+        })?);
+    }
     Ok(())
 }
 

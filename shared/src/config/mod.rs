@@ -387,12 +387,33 @@ impl Default for RateLimitConfig {
 #[serde(rename_all = "camelCase", default)]
 pub struct LoggerConfig {
     pub level: String,
+    /// `json` or `text`; unset: JSON in Lambda and whenever stderr is not a terminal (a
+    /// service manager's journal, a collector), readable text on a terminal.
+    pub format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl LogFormat {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "json" => Some(Self::Json),
+            "text" => Some(Self::Text),
+            _ => None,
+        }
+    }
 }
 
 impl Default for LoggerConfig {
     fn default() -> Self {
         Self {
             level: "info".into(),
+            format: None,
         }
     }
 }

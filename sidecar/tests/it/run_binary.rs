@@ -32,6 +32,8 @@ fn start_with(
         .env_remove("CONFIG_PATH")
         .env_remove("JWT_SECRET")
         .env_remove("RUST_LOG")
+        // Readable lines, as on a terminal (the default off one is JSON).
+        .env("LOG_FORMAT", "text")
         .env("SERVER_PORT", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -66,7 +68,7 @@ fn start_with(
             });
         if let Some(i) = line.find("listening on http://") {
             running.url = line[i + "listening on ".len()..]
-                .split_whitespace()
+                .split(|c: char| c.is_whitespace() || c == '"')
                 .next()
                 .unwrap()
                 .to_string();
@@ -412,4 +414,36 @@ fn run_supervises_the_embedded_livekit_and_stops_it() {
         "no orphan livekit-server"
     );
     assert!(!config.exists(), "no config file left behind");
+}
+
+/// Off a terminal (a service manager, a collector) the log is JSON lines by default, the
+/// request id on the request's lines.
+#[tokio::test]
+async fn logs_are_json_lines_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_with(dir.path(), &[("RUST_LOG", "debug")], |cmd| {
+        cmd.env_remove("LOG_FORMAT");
+    });
+    let r = Api::new(&running.url)
+        .get("/api/health", None)
+        .await
+        .expect(200);
+    let id = r.headers["x-request-id"].to_str().unwrap().to_string();
+    let (_, log) = running.terminate();
+    let lines: Vec<serde_json::Value> = log
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["timestamp"].is_string())
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["span"]["id"] == id.as_str() && l["route"] == "/api/health"),
+        "{lines:#?}"
+    );
 }
