@@ -78,11 +78,14 @@ pub struct Accounts {
 }
 
 impl Accounts {
+    /// `hasher` is the process's one hasher (shared with `Auth`), so its permits bound all
+    /// password hashing together.
     pub fn new(
         stores: &Stores,
         mail: Mail,
         limiter: Arc<dyn RateLimiter>,
         settings: Arc<Settings>,
+        hasher: PasswordHasher,
         config: &Config,
     ) -> Self {
         let a = &config.auth;
@@ -98,7 +101,7 @@ impl Accounts {
             mail,
             limiter,
             settings,
-            hasher: PasswordHasher::new(),
+            hasher,
             base_url,
             required: a.require_email_verification,
             verify_hours: a.verification_token_ttl_hours,

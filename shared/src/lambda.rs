@@ -129,8 +129,10 @@ impl Init {
             stores.settings.clone(),
             &config,
         ));
+        // The mailer hashes no passwords; the hasher is there for the type.
+        let hasher = crate::auth::PasswordHasher::new();
         Ok(std::sync::Arc::new(crate::accounts::Accounts::new(
-            &stores, mail, limiter, settings, &config,
+            &stores, mail, limiter, settings, hasher, &config,
         )))
     }
 

@@ -95,7 +95,14 @@ impl AppState {
             &config.auth,
             secret,
         );
-        let accounts = Accounts::new(&stores, mail, limiter.clone(), settings.clone(), &config);
+        let accounts = Accounts::new(
+            &stores,
+            mail,
+            limiter.clone(),
+            settings.clone(),
+            auth.hasher().clone(),
+            &config,
+        );
         let rooms = Rooms::new(
             stores.rooms.clone(),
             stores.recordings.clone(),

@@ -74,6 +74,11 @@ impl Auth {
         }
     }
 
+    /// The hasher (its permits bound all password hashing in the process).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
     pub fn keys(&self) -> &TokenKeys {
         &self.keys
     }

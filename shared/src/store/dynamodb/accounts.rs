@@ -7,15 +7,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 
 use super::item::{Item, get_s, n, s};
-use super::keys::{PROFILE, TALLIED, user_pk};
-use super::users::{PENDING, SIGNUPS, VERIFIED_AT, email_pk, from_item, signup_sk};
+use super::keys::{PROFILE, TALLIED, token_sk, user_pk};
+use super::users::{PENDING, SIGNUPS, VERIFIED_AT, from_item, signup_sk};
 use super::{DynamoStore, failed_conditions, map_sdk};
-use crate::domain::{AccountToken, Tally, TokenPurpose, UnixTime, User, UserId, is_active_admin};
+use crate::domain::{AccountToken, TokenPurpose, UnixTime, User, UserId, is_active_admin};
 use crate::store::{AccountStore, StoreResult};
-
-fn token_sk(purpose: TokenPurpose) -> AttributeValue {
-    s(format!("TOKEN#{}", purpose.as_str()))
-}
 
 fn tx_delete(d: aws_sdk_dynamodb::types::builders::DeleteBuilder) -> TransactWriteItem {
     TransactWriteItem::builder()
@@ -236,8 +232,8 @@ impl AccountStore for DynamoStore {
 }
 
 impl DynamoStore {
-    /// The pending account, its email claim, its listing and links, and its counts, in one
-    /// transaction that holds only while it is still unconfirmed as read.
+    /// The pending account and what goes with it (`account_leftovers`), in one transaction
+    /// that holds only while it is still unconfirmed as read.
     async fn remove_signup(&self, item: &Item, before: &User) -> StoreResult<bool> {
         let tallied = item.contains_key(TALLIED);
         let profile = Delete::builder()
@@ -259,33 +255,7 @@ impl DynamoStore {
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":act", AttributeValue::Bool(before.is_active));
         let mut tx = vec![tx_delete(profile)];
-        if let Some(email) = &before.email {
-            tx.push(tx_delete(
-                Delete::builder()
-                    .table_name(&self.table)
-                    .key("pk", email_pk(email))
-                    .key("sk", s("EMAIL"))
-                    .condition_expression("attribute_not_exists(pk) OR userId = :uid")
-                    .expression_attribute_values(":uid", s(before.id.as_str())),
-            ));
-        }
-        tx.push(tx_delete(
-            Delete::builder()
-                .table_name(&self.table)
-                .key("pk", s(SIGNUPS))
-                .key("sk", signup_sk(before)),
-        ));
-        for purpose in [TokenPurpose::VerifyEmail, TokenPurpose::ResetPassword] {
-            tx.push(tx_delete(
-                Delete::builder()
-                    .table_name(&self.table)
-                    .key("pk", user_pk(&before.id))
-                    .key("sk", token_sk(purpose)),
-            ));
-        }
-        if tallied {
-            tx.extend(self.tally_writes(&Tally::user(Some(before), None)));
-        }
+        tx.extend(self.account_leftovers(before, tallied));
         match self.transact(tx).await {
             Ok(()) => Ok(true),
             Err(e) if failed_conditions(&e).is_some() => Ok(false),

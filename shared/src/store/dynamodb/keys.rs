@@ -1,4 +1,4 @@
-//! Keys the item types share: a user's partition (profile and sessions live in it) and the
+//! Keys the item types share: a user's partition (profile, sessions and links live in it) and the
 //! opaque page cursors every paged query hands out.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::item::{Item, s};
-use crate::domain::{SessionId, UserId};
+use crate::domain::{SessionId, TokenPurpose, UserId};
 use crate::error::{StoreError, StoreResult};
 
 /// Marks a user or room item whose contribution the tallies hold (`tallies.rs`).
@@ -25,6 +25,11 @@ pub fn user_pk(id: &UserId) -> AttributeValue {
 /// One session (refresh family) in its user's partition.
 pub fn session(user: &UserId, id: &SessionId) -> (AttributeValue, AttributeValue) {
     (user_pk(user), s(format!("SESSION#{}", id.as_str())))
+}
+
+/// A one-time account link in its user's partition: one per purpose.
+pub fn token_sk(purpose: TokenPurpose) -> AttributeValue {
+    s(format!("TOKEN#{}", purpose.as_str()))
 }
 
 /// A page cursor is the query's LastEvaluatedKey (string attributes only), made opaque.

@@ -9,17 +9,17 @@ use aws_sdk_dynamodb::types::{
 use super::invites::{INVITE, invite_pk};
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_bool, opt_n, opt_s, s};
 use super::keys::TALLIED;
-use super::keys::{PROFILE, decode_cursor, encode_cursor, user_pk};
+use super::keys::{PROFILE, decode_cursor, encode_cursor, token_sk, user_pk};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
-    Access, AdminCount, DisplayName, Email, InviteRefusal, Metric, Provider, Tally, UnixTime, User,
-    UserId, UserQuery, is_active_admin,
+    Access, AdminCount, DisplayName, Email, InviteRefusal, Metric, Provider, Tally, TokenPurpose,
+    UnixTime, User, UserId, UserQuery, is_active_admin,
 };
 use crate::store::{
     Counted, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
 };
 
-pub(super) fn email_pk(email: &Email) -> AttributeValue {
+fn email_pk(email: &Email) -> AttributeValue {
     s(format!("EMAIL#{email}"))
 }
 
@@ -416,6 +416,45 @@ impl UserStore for DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// What goes with an account's profile item when it is removed (an admin's delete, the
+    /// sweep of unconfirmed sign-ups): its email claim, its pending-sign-up listing, its
+    /// one-time links, and its counts in the totals.
+    pub(super) fn account_leftovers(&self, before: &User, tallied: bool) -> Vec<TransactWriteItem> {
+        let delete = |pk: AttributeValue, sk: AttributeValue| {
+            Delete::builder()
+                .table_name(&self.table)
+                .key("pk", pk)
+                .key("sk", sk)
+        };
+        let mut tx = Vec::new();
+        if let Some(email) = &before.email {
+            let claim = delete(email_pk(email), s("EMAIL"))
+                .condition_expression("attribute_not_exists(pk) OR userId = :uid")
+                .expression_attribute_values(":uid", s(before.id.as_str()));
+            tx.push(claim);
+        }
+        if before.signup_pending {
+            tx.push(delete(s(SIGNUPS), signup_sk(before)));
+        }
+        for purpose in [TokenPurpose::VerifyEmail, TokenPurpose::ResetPassword] {
+            tx.push(delete(user_pk(&before.id), token_sk(purpose)));
+        }
+        let mut items: Vec<TransactWriteItem> = tx
+            .into_iter()
+            .map(|d| {
+                TransactWriteItem::builder()
+                    .delete(d.build().expect("complete delete"))
+                    .build()
+            })
+            .collect();
+        if tallied {
+            items.extend(self.tally_writes(&Tally::user(Some(before), None)));
+        }
+        items
+    }
+}
+
 /// What only the admin console reads or does (`AdminStore`, `admin.rs`).
 impl DynamoStore {
     pub(super) async fn change_user(
@@ -526,29 +565,7 @@ impl DynamoStore {
                     .expect("complete update");
                 tx.push(TransactWriteItem::builder().update(count).build());
             }
-            if let Some(email) = &before.email {
-                let claim = Delete::builder()
-                    .table_name(&self.table)
-                    .key("pk", email_pk(email))
-                    .key("sk", s("EMAIL"))
-                    .condition_expression("attribute_not_exists(pk) OR userId = :uid")
-                    .expression_attribute_values(":uid", s(id.as_str()))
-                    .build()
-                    .expect("complete delete");
-                tx.push(TransactWriteItem::builder().delete(claim).build());
-            }
-            if before.signup_pending {
-                let listed = Delete::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(SIGNUPS))
-                    .key("sk", signup_sk(&before))
-                    .build()
-                    .expect("complete delete");
-                tx.push(TransactWriteItem::builder().delete(listed).build());
-            }
-            if item.contains_key(TALLIED) {
-                tx.extend(self.tally_writes(&Tally::user(Some(&before), None)));
-            }
+            tx.extend(self.account_leftovers(&before, item.contains_key(TALLIED)));
             match self.transact(tx).await {
                 Ok(()) => return Ok(UserChangeOutcome::Done(before)),
                 Err(e) => match failed_conditions(&e) {

@@ -9,6 +9,29 @@ use crate::store::{DEACTIVATED, HashUpgrade, Rotation, SessionStore, StoreError,
 
 const COLUMNS: &str = "id, user_id, generation, created_at, expires_at, revoked_at, rotated_at";
 
+/// The session, only while its user is active (`Conflict(DEACTIVATED)` otherwise).
+fn insert_session_row(c: &rusqlite::Connection, s: &Session) -> StoreResult<()> {
+    let inserted = c
+        .execute(
+            &format!(
+                "INSERT INTO sessions ({COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, NULL, NULL \
+                 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND is_active = 1)"
+            ),
+            params![
+                s.id.as_str(),
+                s.user_id.as_str(),
+                s.generation as i64,
+                s.created_at,
+                s.expires_at
+            ],
+        )
+        .map_err(map_err)?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict(DEACTIVATED));
+    }
+    Ok(())
+}
+
 fn row_to_session(r: &Row<'_>) -> rusqlite::Result<Session> {
     let user: String = r.get("user_id")?;
     Ok(Session {
@@ -38,34 +61,19 @@ impl SessionStore for SqliteStore {
     /// commits before (no row) or after (it revokes this row).
     async fn insert_session(&self, s: &Session, upgrade: Option<&HashUpgrade>) -> StoreResult<()> {
         let (s, upgrade) = (s.clone(), upgrade.cloned());
-        self.write(move |c| {
-            let tx = immediate(c)?;
-            let inserted = tx
-                .execute(
-                    &format!(
-                        "INSERT INTO sessions ({COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, NULL, NULL \
-                         WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND is_active = 1)"
-                    ),
-                    params![
-                        s.id.as_str(),
-                        s.user_id.as_str(),
-                        s.generation as i64,
-                        s.created_at,
-                        s.expires_at
-                    ],
-                )
-                .map_err(map_err)?;
-            if inserted == 0 {
-                return Err(StoreError::Conflict(DEACTIVATED));
-            }
-            if let Some(u) = upgrade {
+        self.write(move |c| match upgrade {
+            // One statement: atomic on its own.
+            None => insert_session_row(c, &s),
+            Some(u) => {
+                let tx = immediate(c)?;
+                insert_session_row(&tx, &s)?;
                 tx.execute(
                     "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
                     params![s.user_id.as_str(), u.from, u.to],
                 )
                 .map_err(map_err)?;
+                tx.commit().map_err(map_err)
             }
-            tx.commit().map_err(map_err)
         })
         .await
     }
