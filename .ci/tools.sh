@@ -19,3 +19,11 @@ export BEDRUD_TEST_PYTHON="$TOOLS/venv/bin/python"
 export PATH="$TOOLS/venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
+# PostgreSQL's server binaries (the importer's tests start a throwaway cluster): Debian's
+# postgresql package, installed if missing.
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "installing PostgreSQL (first run only)..."
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get install -y -q postgresql >/dev/null \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q postgresql >/dev/null; }
+fi

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod aws_init;
 pub mod doctor;
 pub mod harden;
+pub mod import;
 pub mod livekit_config;
 pub mod run;
 pub mod supervisor;

@@ -42,6 +42,27 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// Import a Bedrud installation's database (read-only) into the configured store: the
+    /// embedded database, or DynamoDB when TABLE_NAME is set. Safe to run again.
+    Import {
+        /// sqlite:PATH (Bedrud's SQLite file) or postgres://user:password@host:port/dbname.
+        #[arg(long)]
+        from: bedrud_sidecar::import::From,
+        /// config.yaml to read (else CONFIG_PATH, else ./config.yaml if present).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Print what would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// On a conflict (an e-mail or active room name already used here), Bedrud's record
+        /// wins: the account here is deleted, the room here archived.
+        #[arg(long)]
+        overwrite: bool,
+        /// Bedrud's recordings directory: completed recordings' files are copied from it into
+        /// this server's recordings store (without it, they are listed and not carried).
+        #[arg(long)]
+        recordings_dir: Option<PathBuf>,
+    },
     /// Create the DynamoDB table (and, if named, the recordings queue and bucket) the SAM
     /// template declares, for emulators and first deploys. Region, credentials and
     /// AWS_ENDPOINT_URL come from the standard AWS environment.
@@ -81,6 +102,19 @@ fn main() -> ExitCode {
         Command::Admin {
             action: AdminAction::Promote { email, config },
         } => bedrud_sidecar::admin::promote(config.as_deref(), &email),
+        Command::Import {
+            from,
+            config,
+            dry_run,
+            overwrite,
+            recordings_dir,
+        } => bedrud_sidecar::import::main(bedrud_sidecar::import::Options {
+            from,
+            config: config.as_deref(),
+            dry_run,
+            overwrite,
+            recordings_dir: recordings_dir.as_deref(),
+        }),
         Command::AwsInit {
             table,
             queue,

@@ -9,6 +9,7 @@ pub mod conformance_rooms;
 pub mod lambda_events;
 pub mod livekit_double;
 pub mod people;
+pub mod postgres;
 pub mod reconcile;
 pub mod request_log;
 pub mod scenarios;

@@ -1,4 +1,5 @@
-//! User ids: account UUIDs and Bedrud's `guest-…` identities (LiveKit identities too).
+//! User ids: account UUIDs, Bedrud's `guest-…` identities and imported provider ids (LiveKit
+//! identities too).
 
 use std::fmt;
 
@@ -8,6 +9,8 @@ use crate::error::Error;
 
 /// A user's id, which is also their LiveKit identity: a UUID for accounts, `guest-xxxxxxxx`
 /// for guests. Clients rely on both facts (host = `identity == adminId`; `guest-` = guest).
+/// Accounts imported from an early Bedrud that signed in with GitHub, Google or X keep the
+/// provider's numeric user id (up to 32 digits), so their LiveKit identity survives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(String);
 
@@ -29,10 +32,14 @@ impl UserId {
         Self(format!("{GUEST_PREFIX}{tail}"))
     }
 
-    /// Accepts exactly the two shapes we issue; anything else is not one of our identities.
+    /// Accepts exactly the shapes we issue or import; anything else is not one of our
+    /// identities.
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let ok = match raw.strip_prefix(GUEST_PREFIX) {
             Some(tail) => tail.len() == 8 && tail.bytes().all(|b| GUEST_ALPHABET.contains(&b)),
+            None if (1..=32).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit()) => {
+                true
+            }
             None => uuid::Uuid::try_parse(raw).is_ok_and(|u| u.hyphenated().to_string() == raw),
         };
         if ok {
@@ -69,8 +76,11 @@ mod tests {
         let g = UserId::new_guest();
         assert!(g.is_guest() && g.as_str().len() == 14);
         assert_eq!(UserId::parse(g.as_str()).unwrap(), g);
+        assert_eq!(UserId::parse("583231").unwrap().as_str(), "583231");
         for bad in [
             "",
+            "-1",
+            "123456789012345678901234567890123",
             "guest-",
             "guest-ABCDEFGH",
             "guest-abc",

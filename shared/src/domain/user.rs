@@ -3,10 +3,14 @@
 use super::{DisplayName, Email, UnixTime, UserId};
 
 /// How an account signs in. Guests are recognised by clients through `provider == "guest"`.
+/// The OAuth providers are Bedrud's: accounts imported from it keep theirs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     Local,
     Guest,
+    Google,
+    Github,
+    Twitter,
 }
 
 impl Provider {
@@ -14,6 +18,9 @@ impl Provider {
         match self {
             Provider::Local => "local",
             Provider::Guest => "guest",
+            Provider::Google => "google",
+            Provider::Github => "github",
+            Provider::Twitter => "twitter",
         }
     }
 
@@ -21,6 +28,9 @@ impl Provider {
         match s {
             "local" => Some(Provider::Local),
             "guest" => Some(Provider::Guest),
+            "google" => Some(Provider::Google),
+            "github" => Some(Provider::Github),
+            "twitter" => Some(Provider::Twitter),
             _ => None,
         }
     }

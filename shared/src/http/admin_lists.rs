@@ -28,7 +28,7 @@ pub const LIST_CAP: u32 = 1000;
 /// Rows per page when the client names no limit.
 const LIST_DEFAULT: u32 = 50;
 /// Providers Bedrud knows that no account here has yet: a filter on one matches nobody.
-const OTHER_PROVIDERS: [&str; 4] = ["google", "github", "twitter", "passkey"];
+const OTHER_PROVIDERS: [&str; 1] = ["passkey"];
 
 pub fn routes() -> Router<AppState> {
     Router::new()

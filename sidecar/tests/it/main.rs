@@ -2,6 +2,7 @@
 //! One binary for the crate's integration tests: linking is most of a test build on two cores.
 
 mod doctor;
+mod import;
 mod livekit_config;
 mod mail;
 mod run_binary;

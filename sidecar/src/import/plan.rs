@@ -1,0 +1,652 @@
+//! What a Bedrud database becomes here: each row mapped to our records by our rules, or set
+//! aside with the reason and the fix. Nothing here reads or writes the target.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use bedrud_shared::domain::name::MAX_USER_NAME;
+use bedrud_shared::domain::{
+    Access, DisplayName, Email, Incoming, InviteToken, Provider, Recording, RecordingId,
+    RecordingStatus, Room, RoomId, RoomMode, RoomName, RoomSettings, RuntimeSettings, SettingKind,
+    SettingValue, StoredSettings, UnixTime, User, UserId,
+};
+
+use super::fields::field;
+use super::source::{Row, Source};
+
+/// What kind of record a line of the report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    User,
+    Preferences,
+    Room,
+    Member,
+    Invite,
+    Setting,
+    Recording,
+    Passkey,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::User => "users",
+            Kind::Preferences => "preferences",
+            Kind::Room => "rooms",
+            Kind::Member => "room members",
+            Kind::Invite => "invite tokens",
+            Kind::Setting => "settings",
+            Kind::Recording => "recordings",
+            Kind::Passkey => "passkeys",
+        })
+    }
+}
+
+/// A row set aside, with why and what fixes it.
+#[derive(Debug, Clone)]
+pub struct Skip {
+    pub kind: Kind,
+    pub id: String,
+    pub reason: String,
+}
+
+/// A room ban, or else a moderator role, to carry.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub room: RoomId,
+    pub user: UserId,
+    pub banned: bool,
+}
+
+#[derive(Default)]
+pub struct Plan {
+    pub users: Vec<User>,
+    pub preferences: Vec<(UserId, String)>,
+    /// Archived rooms first (oldest first), then active ones: an archived record briefly
+    /// holds its name while it is written, before an active room takes it for good.
+    pub rooms: Vec<Room>,
+    pub members: Vec<Membership>,
+    pub invites: Vec<InviteToken>,
+    pub settings: Vec<(String, SettingValue)>,
+    /// Finished recordings of imported rooms, and where Bedrud's file is (completed ones).
+    pub recordings: Vec<(Recording, Option<PathBuf>)>,
+    pub skipped: Vec<Skip>,
+    /// What is deliberately not carried, counted (transient data, guests, config-file keys).
+    pub left_behind: Vec<String>,
+}
+
+impl Plan {
+    pub fn total(&self) -> usize {
+        self.users.len()
+            + self.preferences.len()
+            + self.rooms.len()
+            + self.members.len()
+            + self.invites.len()
+            + self.settings.len()
+            + self.recordings.len()
+    }
+
+    fn skip(&mut self, kind: Kind, id: impl Into<String>, reason: impl Into<String>) {
+        self.skipped.push(Skip {
+            kind,
+            id: id.into(),
+            reason: reason.into(),
+        });
+    }
+}
+
+/// Reads every table the import carries and maps it; `recordings_dir` is where Bedrud's
+/// recording files are (without it, completed recordings are listed, not carried).
+pub async fn plan(
+    source: &Source,
+    now: UnixTime,
+    recordings_dir: Option<&Path>,
+) -> Result<Plan, String> {
+    let mut p = Plan::default();
+    let users = source.rows("users").await?;
+    map_users(&mut p, users);
+    map_preferences(&mut p, source.rows("user_preferences").await?);
+    let accounts: HashSet<UserId> = p.users.iter().map(|u| u.id.clone()).collect();
+    map_rooms(&mut p, source.rows("rooms").await?, &accounts);
+    map_members(&mut p, source.rows("room_participants").await?, &accounts);
+    map_invites(&mut p, source.rows("invite_tokens").await?, now);
+    map_settings(&mut p, source.rows("system_settings").await?);
+    map_recordings(&mut p, source.rows("recordings").await?, recordings_dir);
+    for row in source.rows("passkeys").await? {
+        let id = field(&row, "id").text().unwrap_or_default();
+        p.skip(
+            Kind::Passkey,
+            id,
+            "passkeys are not supported here yet (sign-in with passkeys, issue #21): the \
+             user signs in with their password, or sets one with \"forgot password\"",
+        );
+    }
+    for (table, what) in [
+        (
+            "blocked_refresh_tokens",
+            "revoked sessions (everyone signs in again)",
+        ),
+        ("blocked_access_tokens", "revoked access tokens"),
+        ("jobs", "Bedrud's background jobs"),
+        ("chat_uploads", "chat uploads"),
+        ("webhooks", "outgoing webhooks (set them up again)"),
+        ("verification_events", "verification history"),
+    ] {
+        let n = source.rows(table).await?.len();
+        if n > 0 {
+            p.left_behind.push(format!("{n} {what}"));
+        }
+    }
+    Ok(p)
+}
+
+/// Accounts, oldest first (the first account with an address keeps it). Guests are counted,
+/// not carried: they are per visit (their room bans are carried by id).
+fn map_users(p: &mut Plan, mut rows: Vec<Row>) {
+    rows.sort_by_key(|r| field(r, "created_at").time().ok().flatten().unwrap_or(0));
+    let mut guests = 0;
+    let mut emails: HashMap<Email, UserId> = HashMap::new();
+    let mut accounts = HashSet::new();
+    for row in rows {
+        let raw_id = field(&row, "id").text().unwrap_or_default();
+        let provider = field(&row, "provider")
+            .text()
+            .unwrap_or_else(|| "local".into());
+        let raw_email = field(&row, "email").text().unwrap_or_default();
+        if provider == "guest" || raw_email.ends_with("@bedrud.guest") {
+            guests += 1;
+            continue;
+        }
+        match map_user(&row, &raw_id, &provider, &raw_email) {
+            Err(reason) => p.skip(Kind::User, raw_id, reason),
+            Ok(user) => {
+                let email = user.email.clone().expect("accounts have an address");
+                if let Some(first) = emails.get(&email) {
+                    p.skip(
+                        Kind::User,
+                        raw_id,
+                        format!(
+                            "e-mail {email} ({provider}) is also account {first}, created \
+                             earlier, which keeps it: merge the two in Bedrud or change this \
+                             one's address, then run again"
+                        ),
+                    );
+                } else if !accounts.insert(user.id.clone()) {
+                    p.skip(Kind::User, raw_id, "the same id appears twice");
+                } else {
+                    emails.insert(email, user.id.clone());
+                    p.users.push(user);
+                }
+            }
+        }
+    }
+    if guests > 0 {
+        p.left_behind.push(format!(
+            "{guests} guest accounts (guests sign in again; their room bans are kept)"
+        ));
+    }
+}
+
+fn map_user(row: &Row, raw_id: &str, provider: &str, raw_email: &str) -> Result<User, String> {
+    let id = UserId::parse(raw_id)
+        .map_err(|_| format!("id {raw_id:?} is not a UUID, a guest id or a provider's id"))?;
+    let provider = Provider::parse(provider)
+        .ok_or_else(|| format!("unknown sign-in provider {provider:?}"))?;
+    let email = Email::parse(raw_email).map_err(|_| {
+        format!("invalid e-mail {raw_email:?}: correct it in Bedrud, then run again")
+    })?;
+    let raw_name = field(row, "name").text().unwrap_or_default();
+    // A name our rules refuse (too short, only invisible characters) falls back to the
+    // address's local part, which always passes: the account matters more than the name.
+    let local = email.as_str().split('@').next().unwrap_or_default();
+    let name = DisplayName::parse(&raw_name, MAX_USER_NAME)
+        .or_else(|_| DisplayName::parse(local, MAX_USER_NAME))
+        .or_else(|_| DisplayName::parse(&format!("user {local}"), MAX_USER_NAME))
+        .map_err(|e| format!("name {raw_name:?}: {e}"))?;
+    let mut accesses: Vec<Access> = field(row, "accesses")
+        .list()
+        .iter()
+        .filter_map(|a| Access::parse(a))
+        .collect();
+    accesses.sort_unstable();
+    accesses.dedup();
+    if accesses.is_empty() {
+        accesses.push(Access::User);
+    }
+    let created_at = field(row, "created_at").time()?.unwrap_or(0);
+    let updated_at = field(row, "updated_at").time()?.unwrap_or(created_at);
+    let password_hash = field(row, "password").text();
+    if let Some(h) = &password_hash
+        && !["$2a$", "$2b$", "$2y$", "$argon2"]
+            .iter()
+            .any(|p| h.starts_with(p))
+    {
+        return Err("password hash is neither bcrypt nor argon2: reset it in Bedrud first".into());
+    }
+    Ok(User {
+        id,
+        email: Some(email),
+        name,
+        provider,
+        accesses,
+        avatar_url: field(row, "avatar_url").text(),
+        is_active: field(row, "is_active").flag(true)?,
+        password_hash,
+        // NULL does not prove an address unverified (accounts from before Bedrud verified
+        // addresses have NULL too): nobody who could sign in there is locked out here.
+        email_verified_at: Some(
+            field(row, "email_verified_at")
+                .time()?
+                .unwrap_or(created_at),
+        ),
+        signup_pending: false,
+        created_at,
+        updated_at,
+    })
+}
+
+fn map_preferences(p: &mut Plan, rows: Vec<Row>) {
+    let known: HashSet<&UserId> = p.users.iter().map(|u| &u.id).collect();
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for row in rows {
+        let raw = field(&row, "user_id").text().unwrap_or_default();
+        let Some(id) = UserId::parse(&raw).ok().filter(|id| known.contains(id)) else {
+            continue; // a guest's, or a dangling row: nobody to carry it for
+        };
+        let json = field(&row, "preferences_json")
+            .text()
+            .unwrap_or_else(|| "{}".into());
+        match serde_json::from_str::<serde_json::Value>(&json) {
+            Ok(v) if v.is_object() && json.len() <= 4096 => {
+                if v.as_object().is_some_and(|o| !o.is_empty()) {
+                    out.push((id, json));
+                }
+            }
+            _ => skipped.push((raw, "not a JSON object of at most 4 KB")),
+        }
+    }
+    p.preferences = out;
+    for (id, why) in skipped {
+        p.skip(Kind::Preferences, id, why);
+    }
+}
+
+fn map_rooms(p: &mut Plan, rows: Vec<Row>, accounts: &HashSet<UserId>) {
+    let mut rooms = Vec::new();
+    for row in rows {
+        let raw_id = field(&row, "id").text().unwrap_or_default();
+        match map_room(&row, &raw_id, accounts) {
+            Ok(room) => rooms.push(room),
+            Err(reason) => p.skip(Kind::Room, raw_id, reason),
+        }
+    }
+    rooms.sort_by_key(|r| (r.is_active, r.archived_at.unwrap_or(r.created_at)));
+    p.rooms = rooms;
+}
+
+fn map_room(row: &Row, raw_id: &str, accounts: &HashSet<UserId>) -> Result<Room, String> {
+    let id = RoomId::parse(raw_id).map_err(|_| format!("id {raw_id:?} is not a UUID"))?;
+    let raw_name = field(row, "name").text().unwrap_or_default();
+    let name = RoomName::parse(&raw_name).map_err(|e| {
+        format!(
+            "name {raw_name:?} is refused here ({e}): rename the room in Bedrud, then run again"
+        )
+    })?;
+    let owner_raw = field(row, "created_by")
+        .text()
+        .or_else(|| field(row, "admin_id").text())
+        .unwrap_or_default();
+    let owner = UserId::parse(&owner_raw)
+        .ok()
+        .filter(|o| accounts.contains(o))
+        .ok_or_else(|| format!("its owner {owner_raw:?} is not an imported account"))?;
+    let admin = field(row, "admin_id")
+        .text()
+        .and_then(|a| UserId::parse(&a).ok())
+        .filter(|a| accounts.contains(a))
+        .unwrap_or_else(|| owner.clone());
+    let created_at = field(row, "created_at").time()?.unwrap_or(0);
+    let updated_at = field(row, "updated_at").time()?.unwrap_or(created_at);
+    let is_active = field(row, "is_active").flag(true)?;
+    let mode = match field(row, "mode").text() {
+        None => RoomMode::Standard,
+        Some(m) => RoomMode::parse(&m).map_err(|e| format!("mode {m:?}: {e}"))?,
+    };
+    let mut flags = BTreeMap::new();
+    for (ours, theirs) in SWITCHES {
+        let f = field(row, theirs);
+        if row.get(theirs).is_some_and(|v| !v.is_null()) {
+            flags.insert(ours, f.flag(false)?);
+        }
+    }
+    let max = field(row, "max_participants").int()?.unwrap_or(0);
+    let mut room = Room::new(name, owner, created_at);
+    room.id = id;
+    room.admin_id = admin;
+    room.is_public = field(row, "is_public").flag(false)?;
+    room.max_participants = u32::try_from(max.max(0)).unwrap_or(u32::MAX);
+    room.mode = mode;
+    room.settings = RoomSettings::from_flags(|n| flags.get(n).copied());
+    room.updated_at = updated_at;
+    room.last_activity_at = field(row, "last_activity_at").time()?.unwrap_or(created_at);
+    // Bedrud's inactive rooms (archived, idle or expired) are archived here: their names are
+    // free there too, and their history stays readable.
+    if !is_active {
+        room.is_active = false;
+        room.archived_at = Some(field(row, "deleted_at").time()?.unwrap_or(updated_at));
+    }
+    Ok(room)
+}
+
+/// Our switch names and Bedrud's columns.
+const SWITCHES: [(&str, &str); 7] = [
+    ("allowChat", "settings_allow_chat"),
+    ("allowVideo", "settings_allow_video"),
+    ("allowAudio", "settings_allow_audio"),
+    ("requireApproval", "settings_require_approval"),
+    ("e2ee", "settings_e2_ee"),
+    ("isPersistent", "settings_is_persistent"),
+    ("recordingsAllowed", "settings_recordings_allowed"),
+];
+
+fn map_members(p: &mut Plan, rows: Vec<Row>, accounts: &HashSet<UserId>) {
+    let active: HashSet<&RoomId> = p
+        .rooms
+        .iter()
+        .filter(|r| r.is_active)
+        .map(|r| &r.id)
+        .collect();
+    let known: HashSet<&RoomId> = p.rooms.iter().map(|r| &r.id).collect();
+    let (mut plain, mut archived) = (0, 0);
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for row in rows {
+        let raw_id = field(&row, "id").text().unwrap_or_default();
+        let banned = field(&row, "is_banned").flag(false);
+        let moderator = field(&row, "is_moderator").flag(false);
+        let (banned, moderator) = match (banned, moderator) {
+            (Ok(b), Ok(m)) => (b, m),
+            (Err(e), _) | (_, Err(e)) => {
+                skipped.push((raw_id, e));
+                continue;
+            }
+        };
+        if !banned && !moderator {
+            plain += 1; // presence history: recreated at the next join
+            continue;
+        }
+        let room = field(&row, "room_id")
+            .text()
+            .and_then(|r| RoomId::parse(&r).ok());
+        let Some(room) = room.filter(|r| known.contains(r)) else {
+            continue; // its room was not carried (listed under rooms) or is gone
+        };
+        if !active.contains(&room) {
+            archived += 1;
+            continue;
+        }
+        let raw_user = field(&row, "user_id").text().unwrap_or_default();
+        let user = UserId::parse(&raw_user)
+            .ok()
+            .filter(|u| accounts.contains(u) || (banned && u.is_guest()));
+        match user {
+            Some(user) => out.push(Membership { room, user, banned }),
+            None => skipped.push((
+                raw_id,
+                format!("member {raw_user:?} is not an imported account"),
+            )),
+        }
+    }
+    p.members = out;
+    for (id, why) in skipped {
+        p.skip(Kind::Member, id, why);
+    }
+    if plain > 0 {
+        p.left_behind.push(format!(
+            "{plain} plain room memberships (presence history; recreated at the next join)"
+        ));
+    }
+    if archived > 0 {
+        p.left_behind.push(format!(
+            "{archived} bans and moderator roles in inactive rooms (archived here)"
+        ));
+    }
+}
+
+fn map_invites(p: &mut Plan, rows: Vec<Row>, now: UnixTime) {
+    // The CLI's invites name `cli` as their creator; they are kept under the first admin.
+    let first_admin = p
+        .users
+        .iter()
+        .find(|u| u.accesses.iter().any(|a| *a >= Access::Admin))
+        .map(|u| u.id.clone());
+    let mut spent = 0;
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for row in rows {
+        let raw_id = field(&row, "id").text().unwrap_or_default();
+        let invite = (|| -> Result<Option<InviteToken>, String> {
+            let used = field(&row, "used_at").time()?.is_some();
+            let expires_at = field(&row, "expires_at").time()?.unwrap_or(0);
+            if used || expires_at <= now {
+                return Ok(None);
+            }
+            let token = field(&row, "token").text().ok_or("no token")?;
+            let email = match field(&row, "email").text() {
+                None => None,
+                Some(e) => Some(Email::parse(&e).map_err(|_| format!("invalid e-mail {e:?}"))?),
+            };
+            let by = field(&row, "created_by").text().unwrap_or_default();
+            let created_by = UserId::parse(&by)
+                .ok()
+                .or_else(|| first_admin.clone())
+                .ok_or_else(|| format!("created by {by:?} and no admin account is imported"))?;
+            Ok(Some(InviteToken {
+                id: raw_id.clone(),
+                token,
+                email,
+                created_by,
+                created_at: field(&row, "created_at").time()?.unwrap_or(now),
+                expires_at,
+                used_at: None,
+                used_by: None,
+            }))
+        })();
+        match invite {
+            Ok(Some(i)) => out.push(i),
+            Ok(None) => spent += 1,
+            Err(why) => skipped.push((raw_id, why)),
+        }
+    }
+    p.invites = out;
+    for (id, why) in skipped {
+        p.skip(Kind::Invite, id, why);
+    }
+    if spent > 0 {
+        p.left_behind
+            .push(format!("{spent} used or expired invite tokens"));
+    }
+}
+
+/// Bedrud's runtime-settings columns and our keys. Empty or 0 means "use config.yaml" there,
+/// so those stay unset here too.
+const SETTINGS: [(&str, &str); 11] = [
+    ("server_name", "serverName"),
+    ("registration_enabled", "registrationEnabled"),
+    ("token_registration_only", "tokenRegistrationOnly"),
+    ("guest_login_enabled", "guestLoginEnabled"),
+    ("recordings_enabled", "recordingsEnabled"),
+    ("max_participants_limit", "maxParticipantsLimit"),
+    ("max_rooms_per_user", "maxRoomsPerUser"),
+    ("rn_noise_enabled", "rnnoiseEnabled"),
+    ("krisp_enabled", "krispEnabled"),
+    ("chat_message_ttl_hours", "chatMessageTTLHours"),
+    ("chat_max_message_count", "chatMaxMessageCount"),
+];
+
+/// Columns that are configuration here (config.yaml or environment), not runtime settings.
+const CONFIG_COLUMNS: [(&str, &str); 14] = [
+    ("google_client_id", "auth.google.clientId"),
+    ("github_client_id", "auth.github.clientId"),
+    ("twitter_client_id", "auth.twitter.clientId"),
+    ("frontend_url", "auth.frontendURL"),
+    ("server_domain", "server.domain"),
+    ("live_kit_host", "livekit.host"),
+    ("live_kit_api_key", "livekit.apiKey"),
+    ("cors_allowed_origins", "cors.allowedOrigins"),
+    ("email_smtp_host", "email.smtpHost"),
+    ("email_from_address", "email.fromAddress"),
+    ("email_instance_name", "server.name"),
+    ("chat_upload_backend", "chat uploads"),
+    ("log_level", "logger.level"),
+    ("jwt_secret", "auth.jwtSecret (sessions restart anyway)"),
+];
+
+fn map_settings(p: &mut Plan, rows: Vec<Row>) {
+    let Some(row) = rows
+        .iter()
+        .find(|r| field(r, "id").int().ok().flatten() == Some(1))
+        .or(rows.first())
+    else {
+        return;
+    };
+    let mut change = Vec::new();
+    for (theirs, ours) in SETTINGS {
+        let Some(kind) = RuntimeSettings::KEYS
+            .iter()
+            .find(|(k, _)| *k == ours)
+            .map(|k| k.1)
+        else {
+            continue;
+        };
+        let f = field(row, theirs);
+        let incoming = match kind {
+            SettingKind::Bool if row.get(theirs).is_some_and(|v| !v.is_null()) => {
+                f.flag(false).map(Incoming::Bool)
+            }
+            SettingKind::Int { .. } => f
+                .int()
+                .map(|n| n.filter(|n| *n != 0).map_or(Incoming::Null, Incoming::Int)),
+            SettingKind::Text { .. } => Ok(f.text().map_or(Incoming::Null, Incoming::Text)),
+            _ => Ok(Incoming::Null),
+        };
+        match incoming {
+            Ok(Incoming::Null) => {}
+            Ok(v) => change.push((ours.to_string(), v)),
+            Err(why) => p.skip(Kind::Setting, theirs, why),
+        }
+    }
+    // Each value is checked by the rules an admin's change meets; a refused one is listed.
+    for (key, value) in change {
+        match StoredSettings::default().merged(&[(key.clone(), value)]) {
+            Ok(s) => p.settings.extend(s.values),
+            Err(refusal) => p.skip(Kind::Setting, key, refusal.0),
+        }
+    }
+    let by_hand: Vec<&str> = CONFIG_COLUMNS
+        .iter()
+        .filter(|(col, _)| field(row, col).text().is_some())
+        .map(|(_, key)| *key)
+        .collect();
+    if !by_hand.is_empty() {
+        p.left_behind.push(format!(
+            "settings that are configuration here; set them in config.yaml: {}",
+            by_hand.join(", ")
+        ));
+    }
+}
+
+/// Bedrud's finished recordings in imported rooms: completed ones with their file (found
+/// under `dir` by the egress filename Bedrud kept), failed ones as history. Recordings still
+/// in progress there are not carried: their egress belongs to Bedrud's LiveKit.
+fn map_recordings(p: &mut Plan, rows: Vec<Row>, dir: Option<&Path>) {
+    let rooms: HashSet<&RoomId> = p.rooms.iter().map(|r| &r.id).collect();
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    let mut unfinished = 0;
+    for row in rows {
+        let raw_id = field(&row, "id").text().unwrap_or_default();
+        let mapped = (|| -> Result<Option<(Recording, Option<PathBuf>)>, String> {
+            let status = match field(&row, "status").text().as_deref() {
+                Some("completed") => RecordingStatus::Completed,
+                Some("failed") => RecordingStatus::Failed,
+                _ => return Ok(None),
+            };
+            let id = RecordingId::parse(&raw_id).map_err(|_| "id is not a UUID".to_string())?;
+            let room_raw = field(&row, "room_id").text().unwrap_or_default();
+            let room_id = RoomId::parse(&room_raw)
+                .ok()
+                .filter(|r| rooms.contains(r))
+                .ok_or_else(|| format!("its room {room_raw:?} is not imported"))?;
+            let by = field(&row, "created_by").text().unwrap_or_default();
+            let started_by =
+                UserId::parse(&by).map_err(|_| format!("started by {by:?}, not a user id"))?;
+            let file_url = field(&row, "file_url").text();
+            let file =
+                match (status, &file_url, dir) {
+                    (RecordingStatus::Failed, ..) => None,
+                    (_, None, _) => return Err("completed, but Bedrud kept no file name".into()),
+                    (_, Some(_), None) => {
+                        return Err("its file is not copied without --recordings-dir (Bedrud's \
+                                recordings directory)"
+                            .into());
+                    }
+                    (_, Some(name), Some(dir)) => Some(find_file(dir, name).ok_or_else(|| {
+                        format!("file {name:?} not found under {}", dir.display())
+                    })?),
+                };
+            let created_at = field(&row, "created_at").time()?.unwrap_or(0);
+            let ended_at = field(&row, "completed_at").time()?;
+            Ok(Some((
+                Recording {
+                    id,
+                    room_id,
+                    room_name: field(&row, "room_name").text().unwrap_or_default(),
+                    started_by,
+                    status,
+                    egress_id: field(&row, "egress_id").text(),
+                    egress_key: file_url.unwrap_or_default(),
+                    key: None,
+                    size: field(&row, "file_size").int()?.filter(|n| *n > 0),
+                    duration_ms: field(&row, "duration_ms").int()?.filter(|n| *n > 0),
+                    error: field(&row, "error").text(),
+                    created_at,
+                    started_at: field(&row, "started_at").time()?,
+                    ended_at,
+                    updated_at: field(&row, "updated_at").time()?.unwrap_or(created_at),
+                },
+                file,
+            )))
+        })();
+        match mapped {
+            Ok(Some(r)) => out.push(r),
+            Ok(None) => unfinished += 1,
+            Err(why) => skipped.push((raw_id, why)),
+        }
+    }
+    p.recordings = out;
+    for (id, why) in skipped {
+        p.skip(Kind::Recording, id, why);
+    }
+    if unfinished > 0 {
+        p.left_behind.push(format!(
+            "{unfinished} recordings still in progress or being deleted in Bedrud"
+        ));
+    }
+}
+
+/// Bedrud's file name for a recording: a path, or a name under its recordings directory.
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    let given = Path::new(name);
+    let base = given.file_name().map(|b| dir.join(b));
+    [
+        Some(given.to_path_buf()).filter(|_| given.is_absolute()),
+        Some(dir.join(given)),
+        base,
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.is_file())
+}
