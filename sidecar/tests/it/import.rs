@@ -463,4 +463,19 @@ async fn postgres_bedrud_into_dynamodb_then_used_over_http() {
     let api = Api::new(&running.url);
     imported_installation_works(&api).await;
     running.terminate();
+
+    // The sign-ins replaced Bedrud's bcrypt hashes with argon2id in the table too.
+    use bedrud_shared::domain::UserId;
+    use bedrud_shared::store::UserStore;
+    use bedrud_shared::store::dynamodb::DynamoStore;
+    let store = DynamoStore::new(DynamoStore::client_from_env().unwrap(), &table);
+    for id in [ALICE, BOB] {
+        let user = store
+            .user_by_id(&UserId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let hash = user.password_hash.unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{id}: {hash}");
+    }
 }
