@@ -8,6 +8,7 @@ pub mod import;
 pub mod livekit_config;
 pub mod run;
 pub mod supervisor;
+pub mod web;
 
 use std::process::ExitCode;
 

@@ -101,10 +101,22 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
         Some(p) => info!(provider = p.as_str(), "mail provider"),
     }
 
+    if let Some(dir) = &state.config.server.web_dir {
+        if dir.join("index.html").is_file() {
+            info!(dir = %dir.display(), "serving the web app");
+        } else {
+            warn!(
+                dir = %dir.display(),
+                "server.webDir has no index.html: is it the web app's build output?"
+            );
+        }
+    }
     let limits = socket::Limits::from_config(&state.config.server);
     socket::serve(
         listener,
-        socket::socket_app(all_routes(), state),
+        socket::socket_app(all_routes(), state.clone()).layer(
+            axum::middleware::from_fn_with_state(state, crate::web::serve),
+        ),
         limits,
         shutdown_signal(),
     )

@@ -22,6 +22,8 @@ pub(super) fn apply(
     set_opt(&mut c.server.cert_file, get("SERVER_CERT_FILE"));
     set_opt(&mut c.server.key_file, get("SERVER_KEY_FILE"));
     set_opt(&mut c.server.domain, get("SERVER_DOMAIN"));
+    #[cfg(feature = "embedded")]
+    set_opt(&mut c.server.web_dir, get("SERVER_WEB_DIR"));
     parse_bool(
         &mut c.server.behind_proxy,
         "SERVER_BEHIND_PROXY",

@@ -130,6 +130,11 @@ pub struct ServerConfig {
     /// admin's change within this).
     #[serde(rename = "settingsCacheTTL")]
     pub settings_cache_ttl: Ttl,
+    /// A built single-page web app `bedrud run` serves beside the API (Bedrud's `frontend`
+    /// build). The appliance's key only: the functions never link it.
+    #[cfg(feature = "embedded")]
+    #[serde(deserialize_with = "blank_is_none")]
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -152,6 +157,8 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             max_connections_per_client: 256,
             settings_cache_ttl: Ttl::from_secs(5),
+            #[cfg(feature = "embedded")]
+            web_dir: None,
         }
     }
 }

@@ -7,3 +7,4 @@ mod livekit_config;
 mod mail;
 mod run_binary;
 mod supervisor;
+mod web;
