@@ -64,6 +64,7 @@ pub async fn examine(config: &Config) -> Vec<Finding> {
     out.push(secret(config));
     out.extend(settings(config).await);
     out.extend(schemes(config));
+    out.extend(proxy_upgrade(config).await);
     if lk.external {
         out.push(reachable(config).await);
         if config.recordings.enabled && config.recordings.bucket.is_none() {
@@ -291,6 +292,56 @@ fn port_free(port: u16, what: &str) -> Finding {
             "stop what holds it (another livekit-server or bedrud?) or change the port",
         ),
     }
+}
+
+/// With `bedrud run` up on this machine: a WebSocket upgrade of `/livekit/rtc` through its
+/// proxy, which must reach LiveKit's signalling (any answer of LiveKit's counts: the check
+/// sends no token). Nothing to say when no server answers on the API port.
+async fn proxy_upgrade(config: &Config) -> Option<Finding> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const CHECK: &str = "livekit proxy";
+    if !config.livekit.proxied() {
+        return None;
+    }
+    let addr = format!("127.0.0.1:{}", config.server.port);
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.ok()?;
+        let request = format!(
+            "GET /livekit/rtc HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: YmVkcnVkLWRvY3Rvci1jaGs=\r\n\r\n"
+        );
+        s.write_all(request.as_bytes()).await.ok()?;
+        let mut head = vec![0u8; 512];
+        let n = s.read(&mut head).await.ok()?;
+        let text = String::from_utf8_lossy(&head[..n]).into_owned();
+        text.split_whitespace().nth(1)?.parse::<u16>().ok()
+    };
+    let status = tokio::time::timeout(std::time::Duration::from_secs(5), exchange)
+        .await
+        .ok()??;
+    Some(match status {
+        101 | 400 | 401 | 403 => ok(
+            CHECK,
+            format!("a WebSocket upgrade of /livekit/rtc on {addr} reaches LiveKit ({status})"),
+        ),
+        502 => bad(
+            Level::Fail,
+            CHECK,
+            "clients cannot connect to meetings: LiveKit's signalling through /livekit fails",
+            format!("bedrud on {addr} cannot reach LiveKit behind its /livekit proxy"),
+            "see the LiveKit checks above (is livekit-server running? livekit.port, livekit.internalHost)",
+        ),
+        other => bad(
+            Level::Warn,
+            CHECK,
+            "clients given wss://<domain>/livekit cannot connect to meetings",
+            format!(
+                "GET /livekit/rtc on {addr} answered {other}: the proxy is off or something else holds the port"
+            ),
+            "run bedrud with livekit.proxy (on by default with the embedded LiveKit), or give clients LiveKit's own address in livekit.host",
+        ),
+    })
 }
 
 /// A static `livekit.configPath` file: the mistakes that stop or break a LiveKit.

@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod harden;
 pub mod import;
 pub mod livekit_config;
+pub mod livekit_proxy;
 pub mod run;
 pub mod supervisor;
 pub mod web;

@@ -111,17 +111,23 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
             );
         }
     }
+    let proxy = crate::livekit_proxy::Upstream::from_config(&state.config);
+    if let Some(up) = &proxy {
+        info!(upstream = %up.addr, "proxying /livekit to LiveKit");
+    }
     let limits = socket::Limits::from_config(&state.config.server);
-    socket::serve(
-        listener,
-        socket::socket_app(all_routes(), state.clone()).layer(
-            axum::middleware::from_fn_with_state(state, crate::web::serve),
-        ),
-        limits,
-        shutdown_signal(),
-    )
-    .await
-    .map_err(|e| StartError::Io(format!("server failed: {e}")))?;
+    let mut app = socket::socket_app(all_routes(), state.clone()).layer(
+        axum::middleware::from_fn_with_state(state, crate::web::serve),
+    );
+    if let Some(up) = proxy {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            up,
+            crate::livekit_proxy::serve,
+        ));
+    }
+    socket::serve(listener, app, limits, shutdown_signal())
+        .await
+        .map_err(|e| StartError::Io(format!("server failed: {e}")))?;
     if let Some(lk) = livekit {
         lk.stop().await;
         info!("embedded LiveKit stopped");

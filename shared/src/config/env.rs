@@ -83,6 +83,12 @@ pub(super) fn apply(
     )?;
     set_opt(&mut c.livekit.config_path, get("LIVEKIT_CONFIG_PATH"));
     parse_into(&mut c.livekit.port, "LIVEKIT_PORT", get("LIVEKIT_PORT"))?;
+    #[cfg(feature = "embedded")]
+    if let Some(v) = get("LIVEKIT_PROXY") {
+        let mut on = false;
+        parse_bool(&mut on, "LIVEKIT_PROXY", Some(v))?;
+        c.livekit.proxy = Some(on);
+    }
     set_opt(&mut c.livekit.node_ip, get("LIVEKIT_NODE_IP"));
     parse_bool(
         &mut c.livekit.allow_self_metadata,

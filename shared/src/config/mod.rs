@@ -267,9 +267,19 @@ pub struct LiveKitConfig {
     /// Lets participants write their own metadata and name (the clients keep display name,
     /// avatar and deafen state there). Roles are never read back from it.
     pub allow_self_metadata: bool,
+    /// Serve LiveKit's signalling at `/livekit` on our own port (Bedrud's one-origin
+    /// layout): on by default in embedded mode, off for an external LiveKit.
+    #[cfg(feature = "embedded")]
+    pub proxy: Option<bool>,
 }
 
 impl LiveKitConfig {
+    /// Whether `bedrud run` proxies `/livekit/*` to LiveKit.
+    #[cfg(feature = "embedded")]
+    pub fn proxied(&self) -> bool {
+        self.proxy.unwrap_or(!self.external)
+    }
+
     /// The key pair, when one is configured (validation makes it both or neither).
     pub fn keys(&self) -> Option<(&str, &str)> {
         match (&self.api_key, &self.api_secret) {
@@ -294,6 +304,8 @@ impl Default for LiveKitConfig {
             port: 7880,
             token_ttl: Ttl::from_secs(15 * 60),
             allow_self_metadata: true,
+            #[cfg(feature = "embedded")]
+            proxy: None,
         }
     }
 }

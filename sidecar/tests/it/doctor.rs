@@ -8,16 +8,10 @@ use bedrud_shared::config::Config;
 use bedrud_sidecar::doctor::{Finding, Level, examine};
 use bedrud_tests::livekit_double::LiveKitDouble;
 
+use crate::run_binary::free_port;
+
 fn fake() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fake/livekit-server")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn config() -> Config {

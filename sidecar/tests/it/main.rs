@@ -4,6 +4,7 @@
 mod doctor;
 mod import;
 mod livekit_config;
+mod livekit_proxy;
 mod mail;
 mod run_binary;
 mod supervisor;

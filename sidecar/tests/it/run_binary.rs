@@ -100,6 +100,55 @@ impl Drop for Running {
     }
 }
 
+/// A free loopback port (closed again: the process under test binds it).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `bedrud run` in embedded mode over the fake `livekit-server` (its starts and signals
+/// logged to `dir/fake.log`), once LiveKit is ready; returns it and LiveKit's port.
+pub(crate) fn start_with_fake_livekit(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Running, String) {
+    let wrapper = dir.join("livekit-server");
+    let fake = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake/livekit-server");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nFAKE_LK=ok FAKE_LK_LOG='{}' exec '{}' \"$@\"\n",
+            dir.join("fake.log").display(),
+            fake.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let port = free_port().to_string();
+    let mut all = vec![
+        ("LIVEKIT_BIN", wrapper.to_str().unwrap()),
+        ("LIVEKIT_PORT", port.as_str()),
+    ];
+    all.extend_from_slice(env);
+    let running = start(dir, &all);
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("livekit-server is ready"))
+    {
+        let line = running
+            .log
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("LiveKit never became ready: {seen:?}"));
+        seen.push(line);
+    }
+    (running, port)
+}
+
 #[tokio::test]
 async fn run_with_no_config_serves_the_auth_flow_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -355,43 +404,7 @@ fn aws_init_creates_the_table_idempotently() {
 fn run_supervises_the_embedded_livekit_and_stops_it() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("fake.log");
-    let wrapper = dir.path().join("livekit-server");
-    let fake = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake/livekit-server");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nFAKE_LK=ok FAKE_LK_LOG='{}' exec '{}' \"$@\"\n",
-            log.display(),
-            fake.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    let running = start(
-        dir.path(),
-        &[
-            ("LIVEKIT_BIN", wrapper.to_str().unwrap()),
-            ("LIVEKIT_PORT", &port),
-        ],
-    );
-    let mut seen = Vec::new();
-    while !seen
-        .iter()
-        .any(|l: &String| l.contains("livekit-server is ready"))
-    {
-        let line = running
-            .log
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("LiveKit never became ready: {seen:?}"));
-        seen.push(line);
-    }
+    let (running, _) = start_with_fake_livekit(dir.path(), &[]);
     let started = std::fs::read_to_string(&log).unwrap();
     let (pid, config) = started
         .lines()
