@@ -3,12 +3,14 @@
 pub mod admin;
 pub mod aws_init;
 pub mod doctor;
+pub mod front;
 pub mod harden;
 pub mod import;
 pub mod livekit_config;
 pub mod livekit_proxy;
 pub mod run;
 pub mod supervisor;
+pub mod tls;
 pub mod web;
 
 use std::process::ExitCode;

@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bedrud_shared::config::{Config, ConfigError, MailProvider, fill_dev_secrets};
-use bedrud_shared::http::{all_routes, socket};
 use bedrud_shared::runtime::{Counting, StartError, build};
 use bedrud_shared::telemetry;
 use bedrud_shared::{reconciler, worker};
@@ -57,6 +56,10 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     config.validate()?;
 
     let addr = format!("{}:{}", config.server.host, config.server.port);
+    let tls = crate::tls::Tls::from_config(&config).map_err(StartError::Io)?;
+    if tls.is_some() {
+        serve_livekit_through_us(&mut config);
+    }
     let state = build(config, Counting::InProcess).await?;
     let listener = TcpListener::bind(&addr).await.map_err(|e| {
         StartError::Io(format!(
@@ -66,7 +69,8 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     let local = listener
         .local_addr()
         .map_err(|e| StartError::Io(e.to_string()))?;
-    info!(db = %state.config.database.path.display(), "listening on http://{local}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    info!(db = %state.config.database.path.display(), "listening on {scheme}://{local}");
     let livekit = embedded_livekit(&state.config, local).await?;
     if let Some(lk) = &livekit {
         state
@@ -111,21 +115,7 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
             );
         }
     }
-    let proxy = crate::livekit_proxy::Upstream::from_config(&state.config);
-    if let Some(up) = &proxy {
-        info!(upstream = %up.addr, "proxying /livekit to LiveKit");
-    }
-    let limits = socket::Limits::from_config(&state.config.server);
-    let mut app = socket::socket_app(all_routes(), state.clone()).layer(
-        axum::middleware::from_fn_with_state(state, crate::web::serve),
-    );
-    if let Some(up) = proxy {
-        app = app.layer(axum::middleware::from_fn_with_state(
-            up,
-            crate::livekit_proxy::serve,
-        ));
-    }
-    socket::serve(listener, app, limits, shutdown_signal())
+    crate::front::serve(state, listener, local, tls, shutdown_signal())
         .await
         .map_err(|e| StartError::Io(format!("server failed: {e}")))?;
     if let Some(lk) = livekit {
@@ -134,6 +124,25 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// With HTTPS and the `/livekit` proxy, clients are sent to LiveKit through us
+/// (`wss://<domain>/livekit`: one origin, one certificate) unless `livekit.host` names
+/// another address.
+fn serve_livekit_through_us(config: &mut Config) {
+    let untouched = config.livekit.host == Config::default().livekit.host;
+    if let (true, true, Some(domain)) = (
+        untouched,
+        config.livekit.proxied(),
+        config.server.domain.as_deref(),
+    ) {
+        let port = match config.server.port {
+            443 => String::new(),
+            p => format!(":{p}"),
+        };
+        config.livekit.host = format!("wss://{domain}{port}/livekit");
+        info!(host = %config.livekit.host, "clients reach LiveKit through this server");
+    }
 }
 
 /// The embedded LiveKit, unless LiveKit is external: started from `livekit.configPath` as is,

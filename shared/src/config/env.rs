@@ -24,6 +24,12 @@ pub(super) fn apply(
     set_opt(&mut c.server.domain, get("SERVER_DOMAIN"));
     #[cfg(feature = "embedded")]
     set_opt(&mut c.server.web_dir, get("SERVER_WEB_DIR"));
+    #[cfg(feature = "embedded")]
+    if let Some(v) = get("SERVER_HTTP_PORT") {
+        let mut port = 0u16;
+        parse_into(&mut port, "SERVER_HTTP_PORT", Some(v))?;
+        c.server.http_port = Some(port);
+    }
     parse_bool(
         &mut c.server.behind_proxy,
         "SERVER_BEHIND_PROXY",

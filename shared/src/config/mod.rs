@@ -135,6 +135,9 @@ pub struct ServerConfig {
     #[cfg(feature = "embedded")]
     #[serde(deserialize_with = "blank_is_none")]
     pub web_dir: Option<PathBuf>,
+    /// With HTTPS on: a plain-HTTP port that redirects (308) to it (Bedrud's key).
+    #[cfg(feature = "embedded")]
+    pub http_port: Option<u16>,
 }
 
 impl Default for ServerConfig {
@@ -159,6 +162,8 @@ impl Default for ServerConfig {
             settings_cache_ttl: Ttl::from_secs(5),
             #[cfg(feature = "embedded")]
             web_dir: None,
+            #[cfg(feature = "embedded")]
+            http_port: None,
         }
     }
 }

@@ -17,7 +17,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use ipnet::IpNet;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
@@ -127,6 +128,29 @@ struct Held {
     _client: Option<ClientSlot>,
 }
 
+/// What an accepted connection becomes before HTTP is spoken on it: itself ([`Plain`]), or a
+/// TLS session (the appliance's HTTPS). It runs on the connection's own task, within the
+/// header time limit, so a slow handshake holds up nobody else.
+pub trait Handshake: Clone + Send + Sync + 'static {
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    fn handshake(
+        &self,
+        tcp: TcpStream,
+    ) -> impl Future<Output = std::io::Result<Self::Stream>> + Send;
+}
+
+/// Plain HTTP: the TCP connection as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Plain;
+
+impl Handshake for Plain {
+    type Stream = TcpStream;
+
+    async fn handshake(&self, tcp: TcpStream) -> std::io::Result<TcpStream> {
+        Ok(tcp)
+    }
+}
+
 /// Serves until `shutdown` resolves, then stops accepting, asks every connection to close
 /// after its current request, and waits for them (at most 30 s).
 pub async fn serve(
@@ -134,6 +158,17 @@ pub async fn serve(
     app: Router,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listener, app, limits, shutdown, Plain).await
+}
+
+/// [`serve`], speaking HTTP over what `handshake` makes of each connection.
+pub async fn serve_with<H: Handshake>(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    handshake: H,
 ) -> std::io::Result<()> {
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let total = Arc::new(Semaphore::new(max));
@@ -166,12 +201,25 @@ pub async fn serve(
             req.extensions_mut().insert(ConnectInfo(peer));
             req
         });
-        let conn = http
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-            .with_upgrades();
         let mut stopping = stopping.clone();
+        let (http, handshake) = (http.clone(), handshake.clone());
+        let limit = limits.header_timeout;
         tokio::spawn(async move {
             let _held = held;
+            let stream = match tokio::time::timeout(limit, handshake.handshake(stream)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, %peer, "handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "handshake timed out");
+                    return;
+                }
+            };
+            let conn = http
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+                .with_upgrades();
             tokio::pin!(conn);
             let ended = tokio::select! {
                 r = conn.as_mut() => r,

@@ -8,4 +8,5 @@ mod livekit_proxy;
 mod mail;
 mod run_binary;
 mod supervisor;
+mod tls;
 mod web;

@@ -12,7 +12,7 @@ use serde_json::json;
 pub(crate) struct Running {
     child: Child,
     pub(crate) url: String,
-    log: mpsc::Receiver<String>,
+    pub(crate) log: mpsc::Receiver<String>,
 }
 
 /// Starts the binary in `dir` with `env`, and waits for the line that names its URL.
@@ -66,7 +66,10 @@ fn start_with(
                     seen.join("\n")
                 )
             });
-        if let Some(i) = line.find("listening on http://") {
+        if let Some(i) = line
+            .find("listening on http://")
+            .or_else(|| line.find("listening on https://"))
+        {
             running.url = line[i + "listening on ".len()..]
                 .split(|c: char| c.is_whitespace() || c == '"')
                 .next()

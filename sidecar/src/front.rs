@@ -1,0 +1,127 @@
+//! Everything `bedrud run` answers on its ports around the API routers: HTTPS (when on) with
+//! a plain-HTTP port that redirects to it, `/api/cert`, the `/livekit` proxy, and the web app.
+//! One stop signal ends every listener, each after its in-flight requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::header;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Redirect};
+use bedrud_shared::http::{all_routes, socket};
+use bedrud_shared::state::AppState;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::livekit_proxy::Upstream;
+use crate::tls::Tls;
+
+/// The API and what surrounds it, as one router.
+fn app(state: AppState, tls: Option<Tls>) -> Router {
+    let mut app = socket::socket_app(all_routes(), state.clone())
+        .layer(from_fn_with_state(state.clone(), crate::web::serve))
+        .layer(from_fn_with_state(tls, crate::tls::cert_route));
+    if let Some(up) = Upstream::from_config(&state.config) {
+        info!(upstream = %up.addr, "proxying /livekit to LiveKit");
+        app = app.layer(from_fn_with_state(up, crate::livekit_proxy::serve));
+    }
+    app
+}
+
+/// Serves on `listener` (over TLS when `tls` is given) until `shutdown` resolves.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    local: SocketAddr,
+    tls: Option<Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let until = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let limits = socket::Limits::from_config(&state.config.server);
+    let Some(tls) = tls else {
+        return socket::serve(listener, app(state, None), limits, until(stopped)).await;
+    };
+    let redirect = match state.config.server.http_port {
+        Some(port) => {
+            let addr = format!("{}:{port}", state.config.server.host);
+            let plain = TcpListener::bind(&addr).await.map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("server.httpPort: cannot listen on {addr}: {e}"),
+                )
+            })?;
+            info!(
+                "redirecting http://{} to https",
+                plain.local_addr().map_or(addr, |a| a.to_string())
+            );
+            let app = redirect_app(state.config.server.domain.clone(), local.port());
+            Some(tokio::spawn(socket::serve(
+                plain,
+                app,
+                limits.clone(),
+                until(stopped.clone()),
+            )))
+        }
+        None => None,
+    };
+    tls.watch();
+    let served = socket::serve_with(
+        listener,
+        app(state, Some(tls.clone())),
+        limits,
+        until(stopped),
+        tls,
+    )
+    .await;
+    if let Some(r) = redirect {
+        let _ = r.await;
+    }
+    served
+}
+
+/// Every plain-HTTP request answered with a permanent redirect to the same path over HTTPS:
+/// on `server.domain` when set, else on the host the client asked for.
+fn redirect_app(domain: Option<String>, https_port: u16) -> Router {
+    Router::new().fallback(move |req: Request| {
+        let domain = domain.clone();
+        async move {
+            let asked = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(host_only)
+                .unwrap_or("localhost")
+                .to_string();
+            let host = domain.unwrap_or(asked);
+            let port = if https_port == 443 {
+                String::new()
+            } else {
+                format!(":{https_port}")
+            };
+            let path = req
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string();
+            Redirect::permanent(&format!("https://{host}{port}{path}")).into_response()
+        }
+    })
+}
+
+/// `host[:port]` or `[v6]:port` without the port.
+fn host_only(h: &str) -> &str {
+    if h.starts_with('[') {
+        return h.split_inclusive(']').next().unwrap_or(h);
+    }
+    h.rsplit_once(':').map_or(h, |(host, _)| host)
+}
