@@ -88,6 +88,8 @@ pub struct Recordings {
     settings: Arc<Settings>,
     external: bool,
     target: Target,
+    /// Recordings a non-persistent room may hold (0 = no cap).
+    max_per_room: u32,
 }
 
 impl Recordings {
@@ -122,6 +124,7 @@ impl Recordings {
             settings,
             external: config.livekit.external,
             target,
+            max_per_room: rec.max_per_room,
         }
     }
 
@@ -134,6 +137,16 @@ impl Recordings {
         let room = moderated_room(&*self.rooms, caller, room, true).await?;
         if !room.settings.recordings_allowed {
             return Err(Error::forbidden("recordings are not allowed in this room"));
+        }
+        // Counted, then inserted: the one-live-recording lock makes a second start wait its
+        // turn, so the cap holds.
+        if self.max_per_room > 0 && !room.settings.is_persistent {
+            let held = self.store.room_recordings(&room.id).await?.len();
+            if held >= self.max_per_room as usize {
+                return Err(Error::conflict(format!(
+                    "this room already has {held} recordings, the most it may keep: delete one first"
+                )));
+            }
         }
         let lk = self.livekit()?;
         if self.external && matches!(self.target, Target::Dir(_)) {

@@ -65,6 +65,16 @@ pub async fn examine(config: &Config) -> Vec<Finding> {
     out.extend(settings(config).await);
     out.extend(schemes(config));
     out.extend(proxy_upgrade(config).await);
+    if lk.managed {
+        out.push(ok(
+            "livekit",
+            format!(
+                "LiveKit is run by its own service on this machine (LIVEKIT_MANAGED): bedrud \
+                 does not start it and calls it at {}",
+                lk.internal_host.as_deref().unwrap_or(&lk.host)
+            ),
+        ));
+    }
     if lk.external {
         out.push(reachable(config).await);
         if config.recordings.enabled && config.recordings.bucket.is_none() {

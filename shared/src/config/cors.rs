@@ -9,17 +9,40 @@ use super::{ConfigError, Ttl};
 #[serde(rename_all = "camelCase", default)]
 pub struct CorsConfig {
     /// Origins allowed to call the API (`https://app.example.com`), or `*` (not with
-    /// credentials). Empty: CORS off.
+    /// credentials). Empty: CORS off. A list, or Bedrud's comma-separated string.
+    #[serde(deserialize_with = "list")]
     pub allowed_origins: Vec<String>,
     /// Request headers a browser may send; empty: `Content-Type` and `Authorization`.
+    #[serde(deserialize_with = "list")]
     pub allowed_headers: Vec<String>,
     /// Methods; empty: those the API uses.
+    #[serde(deserialize_with = "list")]
     pub allowed_methods: Vec<String>,
     /// Cookies cross-site (the web client's refresh cookie): then origins must be listed, and
     /// the cookie is `SameSite=None; Secure` (`server.enableTLS` or `behindProxy`).
     pub allow_credentials: bool,
     /// How long a browser may cache a preflight's answer.
     pub max_age: Ttl,
+}
+
+/// A YAML list, or one comma-separated string as Bedrud writes these keys.
+fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Option::<Raw>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Raw::List(v)) => v,
+        Some(Raw::Text(s)) => s.split(',').map(str::to_string).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|i| i.trim().to_string())
+        .filter(|i| !i.is_empty())
+        .collect())
 }
 
 impl Default for CorsConfig {

@@ -90,6 +90,12 @@ pub(super) fn apply(
     set_opt(&mut c.livekit.config_path, get("LIVEKIT_CONFIG_PATH"));
     parse_into(&mut c.livekit.port, "LIVEKIT_PORT", get("LIVEKIT_PORT"))?;
     #[cfg(feature = "embedded")]
+    parse_bool(
+        &mut c.livekit.managed,
+        "LIVEKIT_MANAGED",
+        get("LIVEKIT_MANAGED"),
+    )?;
+    #[cfg(feature = "embedded")]
     if let Some(v) = get("LIVEKIT_PROXY") {
         let mut on = false;
         parse_bool(&mut on, "LIVEKIT_PROXY", Some(v))?;
@@ -114,6 +120,11 @@ pub(super) fn apply(
     if let Some(d) = get("RECORDINGS_DIR") {
         rec.dir = d.into();
     }
+    parse_into(
+        &mut rec.max_per_room,
+        "RECORDINGS_MAX_PER_ROOM",
+        get("RECORDINGS_MAX_PER_ROOM"),
+    )?;
     set_opt(&mut rec.bucket, get("BUCKET_NAME"));
     set_opt(&mut rec.region, get("AWS_REGION"));
     set_opt(&mut rec.endpoint, get("RECORDINGS_S3_ENDPOINT"));

@@ -1,6 +1,7 @@
 //! Configuration: `config.yaml` (Bedrud's keys) then environment overrides, validated once at
 //! start so a bad deployment fails with one line that names the key and the fix.
 
+mod bedrud;
 mod cors;
 mod dev_secrets;
 mod email;
@@ -39,6 +40,9 @@ pub struct Config {
     pub recordings: RecordingsConfig,
     pub email: EmailConfig,
     pub cors: CorsConfig,
+    /// Bedrud's `recording:` block, folded into `recordings` at load.
+    #[cfg(feature = "embedded")]
+    pub recording: Option<bedrud::BedrudRecording>,
 }
 
 /// `recordings:`. Off unless enabled (Bedrud's default). Files go to S3 when a bucket is
@@ -70,6 +74,9 @@ pub struct RecordingsConfig {
     /// The processing queue (`QUEUE_URL`); the sidecar uses its embedded job table.
     #[serde(deserialize_with = "blank_is_none")]
     pub queue_url: Option<String>,
+    /// Recordings one room may hold (0 = no cap); persistent rooms are exempt (Bedrud's
+    /// `recording.maxRecordingsPerRoom`).
+    pub max_per_room: u32,
 }
 
 impl Default for RecordingsConfig {
@@ -84,6 +91,7 @@ impl Default for RecordingsConfig {
             access_key: None,
             secret: None,
             queue_url: None,
+            max_per_room: 0,
         }
     }
 }
@@ -93,7 +101,8 @@ impl Default for RecordingsConfig {
 pub struct ServerConfig {
     /// Bind address. Loopback by default: exposing the API is an explicit choice.
     pub host: String,
-    /// Listen port; 0 picks a free port.
+    /// Listen port; 0 picks a free port. Bedrud writes it quoted.
+    #[serde(deserialize_with = "bedrud::port")]
     pub port: u16,
     /// Shown to clients as `serverName`.
     pub name: String,
@@ -137,6 +146,7 @@ pub struct ServerConfig {
     pub web_dir: Option<PathBuf>,
     /// With HTTPS on: a plain-HTTP port that redirects (308) to it (Bedrud's key).
     #[cfg(feature = "embedded")]
+    #[serde(deserialize_with = "bedrud::opt_port")]
     pub http_port: Option<u16>,
 }
 
@@ -276,6 +286,10 @@ pub struct LiveKitConfig {
     /// layout): on by default in embedded mode, off for an external LiveKit.
     #[cfg(feature = "embedded")]
     pub proxy: Option<bool>,
+    /// LiveKit runs on this machine under its own service (Bedrud's `LIVEKIT_MANAGED`):
+    /// `bedrud run` does not start it, calls it at `internalHost`, and proxies `/livekit`.
+    #[cfg(feature = "embedded")]
+    pub managed: bool,
 }
 
 impl LiveKitConfig {
@@ -311,6 +325,8 @@ impl Default for LiveKitConfig {
             allow_self_metadata: true,
             #[cfg(feature = "embedded")]
             proxy: None,
+            #[cfg(feature = "embedded")]
+            managed: false,
         }
     }
 }
@@ -541,6 +557,13 @@ impl Config {
             }
         };
         env::apply(&mut config, env)?;
+        #[cfg(feature = "embedded")]
+        if config.livekit.managed {
+            // Someone else's LiveKit: external to us for starting and calling, still
+            // proxied (it is on this machine, as in Bedrud's layout).
+            config.livekit.external = true;
+            config.livekit.proxy.get_or_insert(true);
+        }
         config.validate()?;
         Ok(Loaded {
             config,
@@ -565,14 +588,26 @@ impl Config {
         }
         let de = serde_yaml_ng::Deserializer::from_str(text);
         let mut ignored = Vec::new();
-        let config: Config = serde_ignored::deserialize(de, |path| ignored.push(path.to_string()))
-            .map_err(|e| {
+        #[allow(unused_mut)]
+        let mut config: Config =
+            serde_ignored::deserialize(de, |path| ignored.push(path.to_string())).map_err(|e| {
                 ConfigError::new(
                     "config.yaml",
                     e.to_string(),
                     "fix the value at that position (see README, Configuration)",
                 )
             })?;
+        if let Some(typo) = ignored.iter().find(|k| !bedrud::is_bedrud_key(k)) {
+            return Err(ConfigError::new(
+                typo,
+                "is not a configuration key (neither ours nor Bedrud's)",
+                "check its spelling and place against README, Configuration",
+            ));
+        }
+        #[cfg(feature = "embedded")]
+        if let Some(r) = config.recording.take() {
+            ignored.extend(r.apply(&mut config.recordings));
+        }
         Ok((config, ignored))
     }
 
@@ -777,6 +812,52 @@ mod tests {
         assert_eq!(c.auth.access_ttl().as_secs(), 24 * 3600);
         assert_eq!(ignored, vec!["auth.sessionSecret", "webxdc"]);
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn bedrud_installer_spellings() {
+        let yaml = "server:\n  port: \"443\"\n  httpPort: \"80\"\n  readTimeout: 30\n  certAlgorithm: ed25519\nrecording:\n  storageDir: /var/lib/bedrud/recordings\n  maxRecordingsPerRoom: 5\n  retentionHours: 720\nchat:\n  maxMessageCount: 10000\n";
+        let (c, ignored) = Config::from_yaml(yaml).unwrap();
+        assert_eq!(c.server.port, 443);
+        assert_eq!(c.server.http_port, Some(80));
+        assert_eq!(
+            c.recordings.dir,
+            PathBuf::from("/var/lib/bedrud/recordings")
+        );
+        assert_eq!(c.recordings.max_per_room, 5);
+        for key in [
+            "server.readTimeout",
+            "server.certAlgorithm",
+            "chat",
+            "recording.retentionHours",
+        ] {
+            assert!(ignored.iter().any(|k| k == key), "{key} in {ignored:?}");
+        }
+        let err = Config::from_yaml("server:\n  port: \"https\"\n").unwrap_err();
+        assert!(err.problem.contains("not a port number"), "{err}");
+        let (c, _) = Config::from_yaml("server:\n  httpPort: \"\"\n").unwrap();
+        assert_eq!(c.server.http_port, None);
+    }
+
+    #[test]
+    fn a_key_neither_bedrud_nor_we_know_is_refused() {
+        let err = Config::from_yaml("server:\n  prot: 8090\n").unwrap_err();
+        assert_eq!(err.key, "server.prot", "{err}");
+        let err = Config::from_yaml("livekit:\n  apiSecert: x\n").unwrap_err();
+        assert_eq!(err.key, "livekit.apiSecert", "{err}");
+    }
+
+    #[test]
+    fn livekit_managed_is_called_like_an_external_one_and_proxied() {
+        let env = |k: &str| match k {
+            "LIVEKIT_MANAGED" => Some("true".to_string()),
+            "LIVEKIT_API_KEY" => Some("APIinstalled".to_string()),
+            "LIVEKIT_API_SECRET" => Some("installed-secret-0123456789abcdef0123".to_string()),
+            "CONFIG_PATH" => Some(String::new()),
+            _ => None,
+        };
+        let c = Config::load_with(None, &env).unwrap().config;
+        assert!(c.livekit.managed && c.livekit.external && c.livekit.proxied());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `bedrud` binary and its supervisor, tested from outside.
 //! One binary for the crate's integration tests: linking is most of a test build on two cores.
 
+mod bedrud_config;
 mod doctor;
 mod import;
 mod livekit_config;

@@ -13,6 +13,8 @@ pub(crate) struct Running {
     child: Child,
     pub(crate) url: String,
     pub(crate) log: mpsc::Receiver<String>,
+    /// What it logged before naming its URL.
+    pub(crate) early: Vec<String>,
 }
 
 /// Starts the binary in `dir` with `env`, and waits for the line that names its URL.
@@ -54,6 +56,7 @@ fn start_with(
         child,
         url: String::new(),
         log: rx,
+        early: Vec::new(),
     };
     let mut seen = Vec::new();
     loop {
@@ -75,6 +78,7 @@ fn start_with(
                 .next()
                 .unwrap()
                 .to_string();
+            running.early = seen;
             return running;
         }
         seen.push(line);

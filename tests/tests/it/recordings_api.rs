@@ -26,6 +26,11 @@ struct Studio {
 
 impl Studio {
     async fn start(enabled: bool) -> Self {
+        Self::capped(enabled, 0).await
+    }
+
+    /// [`Studio::start`] with at most `max_per_room` recordings per room (0: no cap).
+    async fn capped(enabled: bool, max_per_room: u32) -> Self {
         let lk = LiveKitDouble::start(TEST_LK_KEY, TEST_LK_SECRET).await;
         let dir = tempfile::tempdir().unwrap();
         let (internal, path) = (lk.url.clone(), dir.path().to_path_buf());
@@ -33,6 +38,7 @@ impl Studio {
             c.livekit.internal_host = Some(internal);
             c.recordings.enabled = enabled;
             c.recordings.dir = path;
+            c.recordings.max_per_room = max_per_room;
         })
         .await;
         let owner = people::user(&s.api).await;
@@ -281,6 +287,36 @@ async fn legacy_file_results_stop_and_failures() {
         (&json!("failed"), &json!("encoder crashed"))
     );
     assert_eq!(r.body["downloadStatus"], "failed");
+    st.post(&st.owner, "recording/start").await.expect(201);
+}
+
+/// Bedrud's `recording.maxRecordingsPerRoom`: a room that holds as many recordings as allowed
+/// starts no other until one is deleted.
+#[tokio::test]
+async fn a_room_keeps_at_most_the_allowed_number_of_recordings() {
+    let st = Studio::capped(true, 1).await;
+    let rid = st.post(&st.owner, "recording/start").await.expect(201).body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut failed = info(&st.last_egress(), proto::EgressStatus::EgressFailed);
+    failed.error = "encoder crashed".into();
+    st.egress_event("egress_ended", failed).await;
+    let r = st.post(&st.owner, "recording/start").await.expect(409);
+    assert!(
+        r.error().contains("already has 1 recordings"),
+        "{}",
+        r.error()
+    );
+    st.s.api
+        .call(
+            Method::DELETE,
+            &format!("/api/rooms/{}/recordings/{rid}", st.id),
+            st.owner.bearer(),
+            None,
+        )
+        .await
+        .expect(200);
     st.post(&st.owner, "recording/start").await.expect(201);
 }
 
