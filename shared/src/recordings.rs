@@ -355,6 +355,15 @@ impl Recordings {
                 "the recording is still in progress: stop it and let it finish first",
             ));
         }
+        if !self.remove(&rec).await? {
+            return Err(Error::conflict("the recording changed; try again"));
+        }
+        Ok(())
+    }
+
+    /// Removes a finished recording: its file by a queued job (retried until gone), then the
+    /// record, which the store removes only while it is still finished. False if it was not.
+    async fn remove(&self, rec: &Recording) -> Result<bool> {
         if let Some(key) = &rec.key {
             self.queue()?
                 .enqueue(&JobEnvelope {
@@ -368,10 +377,45 @@ impl Recordings {
                 })
                 .await?;
         }
-        if !self.store.delete_recording(&rec).await? {
-            return Err(Error::conflict("the recording changed; try again"));
+        Ok(self.store.delete_recording(rec).await?)
+    }
+
+    /// Retention (Bedrud's `recording.retentionHours`): removes the finished recordings of
+    /// rooms archived more than `keep` ago, walking the archived rooms page by page. Returns
+    /// how many were removed.
+    pub async fn expire(
+        &self,
+        admin: &dyn crate::store::AdminStore,
+        keep: std::time::Duration,
+        at: crate::domain::UnixTime,
+    ) -> Result<usize> {
+        let cutoff = at - i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
+        let archived = crate::store::RoomFilter {
+            text: None,
+            active: Some(false),
+        };
+        let (mut removed, mut after) = (0, None::<String>);
+        loop {
+            let page = admin.all_rooms(&archived, 100, after.as_deref()).await?;
+            for room in &page.items {
+                if room.archived_at.is_none_or(|t| t > cutoff) {
+                    continue;
+                }
+                for rec in self.store.room_recordings(&room.id).await? {
+                    let finished = matches!(
+                        rec.status,
+                        RecordingStatus::Completed | RecordingStatus::Failed
+                    );
+                    if finished && self.remove(&rec).await? {
+                        removed += 1;
+                    }
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(removed),
+            }
         }
-        Ok(())
     }
 
     /// Runs one queued job of either kind (the SQS processor and the sidecar's worker), and

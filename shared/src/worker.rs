@@ -72,6 +72,24 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Removes unconfirmed sign-ups past `auth.unverifiedAccountTTLHours`, every `every`, until
 /// the process ends (the reconciler function does it on AWS).
+/// Recording retention on the sidecar: every `every`, the finished recordings of rooms
+/// archived longer than `keep` ago are removed (files by queued jobs).
+pub async fn expire_recordings(state: AppState, keep: Duration, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let admin = match state.stores.admin() {
+            Ok(a) => a.clone(),
+            Err(e) => return tracing::warn!(error = %e, "recording retention cannot run"),
+        };
+        match state.recordings.expire(&*admin, keep, now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired recordings removed"),
+            Err(e) => tracing::warn!(error = %e, "recording retention failed"),
+        }
+    }
+}
+
 pub async fn sweep_pending_signups(state: AppState, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {

@@ -87,6 +87,19 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
         state.clone(),
         worker::SWEEP_EVERY,
     ));
+    let rec = &state.config.recordings;
+    if rec.retention_hours > 0 {
+        let hours = |h: u32| std::time::Duration::from_secs(u64::from(h) * 3600);
+        info!(
+            hours = rec.retention_hours,
+            "recordings of archived rooms are removed after retention"
+        );
+        tokio::spawn(worker::expire_recordings(
+            state.clone(),
+            hours(rec.retention_hours),
+            hours(rec.cleanup_interval_hours.max(1)),
+        ));
+    }
     let cors = &state.config.cors;
     if cors.enabled() && cors.allow_credentials && !state.config.server.secure_cookies() {
         warn!(

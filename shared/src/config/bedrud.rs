@@ -108,11 +108,11 @@ impl BedrudRecording {
         if self.max_file_size_mb.is_some() {
             unused.push("recording.maxFileSizeMB".to_string());
         }
-        if self.retention_hours.is_some() {
-            unused.push("recording.retentionHours".to_string());
+        if let Some(h) = self.retention_hours {
+            rec.retention_hours = h;
         }
-        if self.cleanup_interval_hours.is_some() {
-            unused.push("recording.cleanupIntervalHours".to_string());
+        if let Some(h) = self.cleanup_interval_hours.filter(|h| *h > 0) {
+            rec.cleanup_interval_hours = h;
         }
         unused
     }

@@ -125,6 +125,16 @@ pub(super) fn apply(
         "RECORDINGS_MAX_PER_ROOM",
         get("RECORDINGS_MAX_PER_ROOM"),
     )?;
+    parse_into(
+        &mut rec.retention_hours,
+        "RECORDING_RETENTION_HOURS",
+        get("RECORDING_RETENTION_HOURS"),
+    )?;
+    parse_into(
+        &mut rec.cleanup_interval_hours,
+        "RECORDING_CLEANUP_INTERVAL_HOURS",
+        get("RECORDING_CLEANUP_INTERVAL_HOURS"),
+    )?;
     set_opt(&mut rec.bucket, get("BUCKET_NAME"));
     set_opt(&mut rec.region, get("AWS_REGION"));
     set_opt(&mut rec.endpoint, get("RECORDINGS_S3_ENDPOINT"));

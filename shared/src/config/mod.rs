@@ -77,6 +77,11 @@ pub struct RecordingsConfig {
     /// Recordings one room may hold (0 = no cap); persistent rooms are exempt (Bedrud's
     /// `recording.maxRecordingsPerRoom`).
     pub max_per_room: u32,
+    /// Hours a finished recording is kept once its room is archived (0: for ever; Bedrud's
+    /// `recording.retentionHours`). Enforced by `bedrud run`.
+    pub retention_hours: u32,
+    /// How often retention runs, in hours (Bedrud's `recording.cleanupIntervalHours`).
+    pub cleanup_interval_hours: u32,
 }
 
 impl Default for RecordingsConfig {
@@ -92,6 +97,8 @@ impl Default for RecordingsConfig {
             secret: None,
             queue_url: None,
             max_per_room: 0,
+            retention_hours: 0,
+            cleanup_interval_hours: 24,
         }
     }
 }
@@ -825,12 +832,8 @@ mod tests {
             PathBuf::from("/var/lib/bedrud/recordings")
         );
         assert_eq!(c.recordings.max_per_room, 5);
-        for key in [
-            "server.readTimeout",
-            "server.certAlgorithm",
-            "chat",
-            "recording.retentionHours",
-        ] {
+        assert_eq!(c.recordings.retention_hours, 720);
+        for key in ["server.readTimeout", "server.certAlgorithm", "chat"] {
             assert!(ignored.iter().any(|k| k == key), "{key} in {ignored:?}");
         }
         let err = Config::from_yaml("server:\n  port: \"https\"\n").unwrap_err();

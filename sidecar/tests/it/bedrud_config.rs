@@ -51,7 +51,7 @@ async fn bedruds_installed_config_starts_as_is() {
         "server.readTimeout",
         "chat",
         "queue",
-        "recording.retentionHours",
+        "recording.maxFileSizeMB",
         "auth.google",
     ] {
         assert!(warned.contains(key), "{key} in {warned}");

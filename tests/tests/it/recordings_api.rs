@@ -320,6 +320,73 @@ async fn a_room_keeps_at_most_the_allowed_number_of_recordings() {
     st.post(&st.owner, "recording/start").await.expect(201);
 }
 
+/// Bedrud's `recording.retentionHours`: once a room has been archived longer than the
+/// retention, its finished recordings and their files are removed; younger ones stay.
+#[tokio::test]
+async fn retention_removes_recordings_of_rooms_archived_long_enough() {
+    let st = Studio::start(true).await;
+    let rid = st.post(&st.owner, "recording/start").await.expect(201).body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let egress = st.last_egress();
+    let path = st.egress_path(&egress);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"old meeting").unwrap();
+    let mut ended = info(&egress, proto::EgressStatus::EgressComplete);
+    ended.file_results = vec![proto::FileInfo {
+        filename: path.to_string_lossy().into(),
+        location: path.to_string_lossy().into(),
+        size: 11,
+        ..Default::default()
+    }];
+    st.egress_event("egress_ended", ended).await;
+    assert!(st.work().await);
+    let stored = st
+        .dir
+        .path()
+        .join(format!("recordings/{}/{rid}.mp4", st.id));
+    assert!(stored.is_file());
+
+    let admin = st.s.state.stores.admin().unwrap().clone();
+    let day = std::time::Duration::from_secs(24 * 3600);
+    let now = bedrud_shared::domain::now();
+    let recordings = &st.s.state.recordings;
+    assert_eq!(
+        recordings
+            .expire(&*admin, day, now + 2 * 86_400)
+            .await
+            .unwrap(),
+        0,
+        "room still active"
+    );
+    st.s.api
+        .call(
+            Method::DELETE,
+            &format!("/api/room/{}", st.id),
+            st.owner.bearer(),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        recordings.expire(&*admin, day, now + 3600).await.unwrap(),
+        0,
+        "archived too recently"
+    );
+    st.get(&format!("recordings/{rid}")).await.expect(200);
+    assert_eq!(
+        recordings
+            .expire(&*admin, day, now + 2 * 86_400)
+            .await
+            .unwrap(),
+        1
+    );
+    st.get(&format!("recordings/{rid}")).await.expect(404);
+    assert!(st.work().await, "the file's removal was queued");
+    assert!(!stored.exists());
+}
+
 #[tokio::test]
 async fn who_may_record_and_when() {
     let st = Studio::start(true).await;
