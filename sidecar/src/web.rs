@@ -11,6 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use bedrud_shared::mail::escape_html;
 use bedrud_shared::state::AppState;
 use serde_json::json;
 use tower::ServiceExt;
@@ -145,28 +146,13 @@ async fn landing(s: &AppState) -> Response {
          <li>Database: {store}</li>\n<li>LiveKit: {livekit}</li>\n</ul>\n\
          <p><a href=\"/api/health\">/api/health</a> · <a href=\"/api/ready\">/api/ready</a> · \
          <a href=\"/api/auth/settings\">/api/auth/settings</a></p>\n</body></html>\n",
-        name = escape(&name),
+        name = escape_html(&name),
         version = env!("CARGO_PKG_VERSION"),
-        store = escape(&store),
-        livekit = escape(&livekit),
+        store = escape_html(&store),
+        livekit = escape_html(&livekit),
     );
     let mut res = Html(page).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

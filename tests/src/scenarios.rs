@@ -25,6 +25,16 @@ pub async fn register(api: &Api, email: &str) -> Value {
     r.body
 }
 
+/// A sign-in with any password; the whole reply.
+pub async fn sign_in(api: &Api, email: &str, password: &str) -> crate::Reply {
+    api.post(
+        "/api/auth/login",
+        None,
+        &json!({"email": email, "password": password}),
+    )
+    .await
+}
+
 pub async fn login(api: &Api, email: &str) -> (String, String) {
     let r = api
         .post(

@@ -55,8 +55,12 @@ impl Compose {
             "Hello {name},\n\n{lead}\n\n{action}: {url}\n\nThe link works once and expires in \
              {valid}.\n{ignore}\n\n{server}\n"
         );
-        let (h_name, h_lead, h_url, h_server) =
-            (escape(name), escape(&lead), escape(&url), escape(server));
+        let (h_name, h_lead, h_url, h_server) = (
+            escape_html(name),
+            escape_html(&lead),
+            escape_html(&url),
+            escape_html(server),
+        );
         let html = format!(
             "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">\
              <p>Hello {h_name},</p><p>{h_lead}</p>\
@@ -75,7 +79,8 @@ impl Compose {
     }
 }
 
-fn escape(s: &str) -> String {
+/// Text made safe inside HTML (element content and quoted attributes).
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

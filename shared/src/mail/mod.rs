@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use compose::{Compose, Link};
+pub use compose::{Compose, Link, escape_html};
 pub use log::LogMailer;
 
 use crate::config::{Config, ConfigError, MailProvider};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bedrud_tests::postgres::Postgres;
+use bedrud_tests::scenarios::sign_in as login;
 use bedrud_tests::{Api, jwt_claims};
 use serde_json::json;
 
@@ -113,15 +114,6 @@ fn import(dir: &Path, from: &str, args: &[&str], env: &[(&str, &str)]) -> Import
         out: String::from_utf8_lossy(&out.stdout).into_owned(),
         err: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-async fn login(api: &Api, email: &str, password: &str) -> bedrud_tests::Reply {
-    api.post(
-        "/api/auth/login",
-        None,
-        &json!({"email": email, "password": password}),
-    )
-    .await
 }
 
 async fn access(api: &Api, email: &str) -> String {

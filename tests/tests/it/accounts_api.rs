@@ -4,6 +4,7 @@
 use bedrud_shared::config::{Config, MailProvider, SmtpTls};
 use bedrud_shared::domain::{AccountToken, Email, TokenPurpose, UserId, now};
 use bedrud_shared::worker;
+use bedrud_tests::scenarios::sign_in as login;
 use bedrud_tests::scenarios::{PASSWORD, unique_email};
 use bedrud_tests::smtp::{Delivered, SmtpSink};
 use bedrud_tests::{Api, TestServer, jwt_claims};
@@ -36,15 +37,6 @@ async fn register(api: &Api, email: &str) -> bedrud_tests::Reply {
         "/api/auth/register",
         None,
         &json!({"email": email, "password": PASSWORD, "name": "Ann <Lee>"}),
-    )
-    .await
-}
-
-async fn login(api: &Api, email: &str, password: &str) -> bedrud_tests::Reply {
-    api.post(
-        "/api/auth/login",
-        None,
-        &json!({"email": email, "password": password}),
     )
     .await
 }

@@ -120,6 +120,36 @@ impl Studio {
         res.json().await.unwrap()
     }
 
+    /// Starts a recording; its id, its egress and where LiveKit writes the file (whose
+    /// directory exists).
+    async fn started(&self) -> (String, String, PathBuf) {
+        let rid = self
+            .post(&self.owner, "recording/start")
+            .await
+            .expect(201)
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let egress = self.last_egress();
+        let path = self.egress_path(&egress);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        (rid, egress, path)
+    }
+
+    /// The owner deletes a recording.
+    async fn delete(&self, rid: &str) -> Reply {
+        self.s
+            .api
+            .call(
+                Method::DELETE,
+                &format!("/api/rooms/{}/recordings/{rid}", self.id),
+                self.owner.bearer(),
+                None,
+            )
+            .await
+    }
+
     async fn work(&self) -> bool {
         let jobs = self.s.state.media.jobs.clone().unwrap();
         worker::run_one(&self.s.state, &*jobs).await.unwrap()
@@ -212,15 +242,7 @@ async fn start_webhooks_job_stored_file_completed() {
     assert_eq!(list.body.as_array().unwrap().len(), 1);
 
     // Deleting: the row goes at once, the file with the worker's next job.
-    st.s.api
-        .call(
-            Method::DELETE,
-            &format!("/api/rooms/{}/recordings/{rid}", st.id),
-            st.owner.bearer(),
-            None,
-        )
-        .await
-        .expect(200);
+    st.delete(&rid).await.expect(200);
     st.get(&format!("recordings/{rid}")).await.expect(404);
     assert!(stored.exists());
     assert!(st.work().await);
@@ -231,13 +253,7 @@ async fn start_webhooks_job_stored_file_completed() {
 async fn legacy_file_results_stop_and_failures() {
     let st = Studio::start(true).await;
     // Only the deprecated `file` result, as some LiveKit paths still send it.
-    let rid = st.post(&st.owner, "recording/start").await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let egress = st.last_egress();
-    let path = st.egress_path(&egress);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let (rid, egress, path) = st.started().await;
     std::fs::write(&path, b"tiny mp4").unwrap();
     let mut ended = info(&egress, proto::EgressStatus::EgressComplete);
     #[allow(deprecated)]
@@ -264,16 +280,7 @@ async fn legacy_file_results_stop_and_failures() {
     let r = st.post(&st.owner, "recording/stop").await.expect(200);
     assert_eq!(r.body["status"], "ending");
     assert!(st.lk.methods().contains(&"StopEgress".to_string()));
-    let del =
-        st.s.api
-            .call(
-                Method::DELETE,
-                &format!("/api/rooms/{}/recordings/{rid2}", st.id),
-                st.owner.bearer(),
-                None,
-            )
-            .await
-            .expect(409);
+    let del = st.delete(&rid2).await.expect(409);
     assert!(del.error().contains("in progress"));
 
     // The egress fails: `failed` with LiveKit's error, and the room may record again.
@@ -295,11 +302,8 @@ async fn legacy_file_results_stop_and_failures() {
 #[tokio::test]
 async fn a_room_keeps_at_most_the_allowed_number_of_recordings() {
     let st = Studio::capped(true, 1).await;
-    let rid = st.post(&st.owner, "recording/start").await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut failed = info(&st.last_egress(), proto::EgressStatus::EgressFailed);
+    let (rid, egress, _) = st.started().await;
+    let mut failed = info(&egress, proto::EgressStatus::EgressFailed);
     failed.error = "encoder crashed".into();
     st.egress_event("egress_ended", failed).await;
     let r = st.post(&st.owner, "recording/start").await.expect(409);
@@ -308,15 +312,7 @@ async fn a_room_keeps_at_most_the_allowed_number_of_recordings() {
         "{}",
         r.error()
     );
-    st.s.api
-        .call(
-            Method::DELETE,
-            &format!("/api/rooms/{}/recordings/{rid}", st.id),
-            st.owner.bearer(),
-            None,
-        )
-        .await
-        .expect(200);
+    st.delete(&rid).await.expect(200);
     st.post(&st.owner, "recording/start").await.expect(201);
 }
 
@@ -325,13 +321,7 @@ async fn a_room_keeps_at_most_the_allowed_number_of_recordings() {
 #[tokio::test]
 async fn retention_removes_recordings_of_rooms_archived_long_enough() {
     let st = Studio::start(true).await;
-    let rid = st.post(&st.owner, "recording/start").await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let egress = st.last_egress();
-    let path = st.egress_path(&egress);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let (rid, egress, path) = st.started().await;
     std::fs::write(&path, b"old meeting").unwrap();
     let mut ended = info(&egress, proto::EgressStatus::EgressComplete);
     ended.file_results = vec![proto::FileInfo {
