@@ -73,9 +73,22 @@ pub struct RoomPresence {
 /// Reports the embedded LiveKit's supervisor (running, restarting, gave up, last exit…).
 pub type SupervisorReport = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
+/// The certificate a server serves HTTPS with, as the admin console shows it (`cert-info`):
+/// the sidecar's, when it terminates TLS itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateReport {
+    /// When the certificate being served expires.
+    pub not_after: crate::domain::UnixTime,
+    /// Why the files on disk do not load, when they do not (the previous one still serves).
+    pub error: Option<String>,
+}
+
+pub type CertificateSource = Arc<dyn Fn() -> CertificateReport + Send + Sync>;
+
 pub struct Admin {
     stores: Stores,
     supervisor: std::sync::RwLock<Option<SupervisorReport>>,
+    certificate: std::sync::RwLock<Option<CertificateSource>>,
     probe: Option<Arc<dyn LiveKit>>,
     livekit: Option<Arc<dyn LiveKit>>,
     webhooks: Arc<dyn WebhookLog>,
@@ -93,6 +106,7 @@ impl Admin {
         Self {
             stores: stores.clone(),
             supervisor: std::sync::RwLock::new(None),
+            certificate: std::sync::RwLock::new(None),
             probe,
             livekit,
             webhooks,
@@ -299,6 +313,17 @@ impl Admin {
     /// Revokes an invite (unknown ids included: the result is the same).
     pub async fn delete_invite(&self, id: &str) -> Result<()> {
         Ok(self.stores.admin()?.delete_invite(id).await?)
+    }
+
+    /// The sidecar hands in its certificate when it serves HTTPS.
+    pub fn set_certificate(&self, source: CertificateSource) {
+        *self.certificate.write().expect("certificate lock") = Some(source);
+    }
+
+    /// The certificate being served, if this process terminates TLS.
+    pub fn certificate(&self) -> Option<CertificateReport> {
+        let source = self.certificate.read().expect("certificate lock").clone();
+        source.map(|f| f())
     }
 
     /// The sidecar hands in its supervisor once LiveKit is started.

@@ -61,6 +61,11 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
         serve_livekit_through_us(&mut config);
     }
     let state = build(config, Counting::InProcess).await?;
+    if let Some(tls) = tls.clone() {
+        state
+            .admin
+            .set_certificate(std::sync::Arc::new(move || tls.report()));
+    }
     let listener = TcpListener::bind(&addr).await.map_err(|e| {
         StartError::Io(format!(
             "cannot listen on {addr}: {e} (server.port / SERVER_PORT)"

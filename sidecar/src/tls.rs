@@ -28,10 +28,20 @@ use tracing::{info, warn};
 /// How often the certificate files are looked at (a stat of two files).
 const WATCH_EVERY: Duration = Duration::from_secs(2);
 
-/// The certificate being served and its chain as PEM (for `/api/cert`).
+/// The certificate being served, its chain as PEM (for `/api/cert`) and its expiry.
 struct Current {
     key: Arc<CertifiedKey>,
     pem: String,
+    not_after: i64,
+}
+
+/// What the admin console is told: the served certificate's expiry, and why the files on
+/// disk do not load when they do not.
+#[derive(Debug, Default)]
+struct Shown {
+    pem: String,
+    not_after: i64,
+    error: Option<String>,
 }
 
 /// The certificate store the TLS handshakes read; swapped whole on reload.
@@ -49,7 +59,7 @@ impl ResolvesServerCert for Resolver {
 pub struct Tls {
     acceptor: TlsAcceptor,
     resolver: Arc<Resolver>,
-    pem: Arc<RwLock<String>>,
+    shown: Arc<RwLock<Shown>>,
     cert: PathBuf,
     key: PathBuf,
 }
@@ -99,7 +109,11 @@ impl Tls {
         Ok(Some(Self {
             acceptor: TlsAcceptor::from(Arc::new(tls)),
             resolver,
-            pem: Arc::new(RwLock::new(current.pem)),
+            shown: Arc::new(RwLock::new(Shown {
+                pem: current.pem,
+                not_after: current.not_after,
+                error: None,
+            })),
             cert,
             key,
         }))
@@ -107,6 +121,15 @@ impl Tls {
 
     pub fn cert_path(&self) -> &Path {
         &self.cert
+    }
+
+    /// The served certificate as the admin console reports it.
+    pub fn report(&self) -> bedrud_shared::admin::CertificateReport {
+        let shown = self.shown.read().unwrap_or_else(|p| p.into_inner());
+        bedrud_shared::admin::CertificateReport {
+            not_after: shown.not_after,
+            error: shown.error.clone(),
+        }
     }
 
     /// Re-reads the files whenever they change, for as long as the server runs.
@@ -124,13 +147,20 @@ impl Tls {
                 match load(&me.cert, &me.key) {
                     Ok(current) => {
                         *me.resolver.0.write().unwrap_or_else(|p| p.into_inner()) = current.key;
-                        *me.pem.write().unwrap_or_else(|p| p.into_inner()) = current.pem;
+                        *me.shown.write().unwrap_or_else(|p| p.into_inner()) = Shown {
+                            pem: current.pem,
+                            not_after: current.not_after,
+                            error: None,
+                        };
                         info!(cert = %me.cert.display(), "TLS certificate reloaded");
                     }
-                    Err(e) => warn!(
-                        error = %e,
-                        "the new TLS certificate does not load; still serving the previous one"
-                    ),
+                    Err(e) => {
+                        warn!(
+                            error = %e,
+                            "the new TLS certificate does not load; still serving the previous one"
+                        );
+                        me.shown.write().unwrap_or_else(|p| p.into_inner()).error = Some(e);
+                    }
                 }
             }
         });
@@ -167,6 +197,17 @@ fn load(cert: &Path, key: &Path) -> Result<Current, String> {
         .map_err(|e| format!("server.keyFile {}: no PEM private key: {e}", key.display()))?;
     let signing = provider::sign::any_supported_type(&private)
         .map_err(|e| format!("server.keyFile {}: {e}", key.display()))?;
+    let not_after = x509_parser::parse_x509_certificate(&chain[0])
+        .map_err(|e| {
+            format!(
+                "server.certFile {}: not an X.509 certificate: {e}",
+                cert.display()
+            )
+        })?
+        .1
+        .validity()
+        .not_after
+        .timestamp();
     let certified = CertifiedKey::new(chain, signing);
     certified.keys_match().map_err(|e| {
         format!(
@@ -178,6 +219,7 @@ fn load(cert: &Path, key: &Path) -> Result<Current, String> {
     Ok(Current {
         key: Arc::new(certified),
         pem,
+        not_after,
     })
 }
 
@@ -230,7 +272,12 @@ pub async fn cert_route(State(tls): State<Option<Tls>>, req: Request, next: Next
         )
             .into_response(),
         Some(tls) => {
-            let pem = tls.pem.read().unwrap_or_else(|p| p.into_inner()).clone();
+            let pem = tls
+                .shown
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .pem
+                .clone();
             (
                 [
                     (header::CONTENT_TYPE, "application/x-pem-file"),

@@ -4,6 +4,8 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
@@ -281,12 +283,47 @@ async fn online_count(State(s): State<AppState>, _: AdminCaller) -> Result<Json<
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct CertInfo {
     enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    days_remaining: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
-/// This server terminates no TLS itself (a proxy in front does, or API Gateway on AWS), so
-/// there is no certificate of ours to report; the web then draws nothing.
-async fn cert_info(_: AdminCaller) -> Json<CertInfo> {
-    Json(CertInfo { enabled: false })
+/// Days before expiry from which the console shows a certificate as expiring.
+const EXPIRING_DAYS: i64 = 30;
+
+/// The certificate this server serves HTTPS with (the appliance's), as Bedrud's console
+/// reads it; `{enabled:false}` where a proxy or API Gateway terminates TLS. A certificate on
+/// disk that does not load answers 503 (the previous one still serves).
+async fn cert_info(State(s): State<AppState>, _: AdminCaller) -> Response {
+    let Some(c) = s.admin.certificate() else {
+        return Json(serde_json::json!({ "enabled": false })).into_response();
+    };
+    let days = (c.not_after - now()).div_euclid(86_400);
+    let status = match (&c.error, days) {
+        (Some(_), _) => "error",
+        (None, d) if d < 0 => "expired",
+        (None, d) if d <= EXPIRING_DAYS => "expiring",
+        _ => "valid",
+    };
+    let info = CertInfo {
+        enabled: true,
+        status: Some(status),
+        days_remaining: Some(days),
+        not_after: Some(rfc3339(c.not_after)),
+        error: c.error.clone(),
+    };
+    let code = if c.error.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (code, Json(info)).into_response()
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, ServerName};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -95,6 +96,68 @@ async fn health(s: &mut TlsStream<TcpStream>) -> u16 {
     }
 }
 
+/// A platform admin of the running server (signed up, promoted from the machine).
+struct Admin {
+    http: reqwest::Client,
+    base: String,
+    access: String,
+}
+
+impl Admin {
+    async fn new(dir: &Path, base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap();
+        let (email, password) = ("root@example.com", "correct horse battery staple");
+        let body = json!({"email": email, "password": password, "name": "Root Admin"});
+        let r = http
+            .post(format!("{base}/api/auth/register"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let promoted = std::process::Command::new(env!("CARGO_BIN_EXE_bedrud"))
+            .current_dir(dir)
+            .args(["admin", "promote", "--email", email])
+            .output()
+            .unwrap();
+        assert!(
+            promoted.status.success(),
+            "{}",
+            String::from_utf8_lossy(&promoted.stderr)
+        );
+        let login = json!({"email": email, "password": password});
+        let r: serde_json::Value = http
+            .post(format!("{base}/api/auth/login"))
+            .json(&login)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let access = r["tokens"]["accessToken"].as_str().unwrap().to_string();
+        Self {
+            http,
+            base: base.to_string(),
+            access,
+        }
+    }
+
+    async fn cert_info(&self) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .get(format!("{}/api/admin/cert-info", self.base))
+            .bearer_auth(&self.access)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+}
+
 #[tokio::test]
 async fn certificate_files_served_and_renewed_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -110,6 +173,16 @@ async fn certificate_files_served_and_renewed_without_a_restart() {
         ],
     );
     assert!(running.url.starts_with("https://"), "{}", running.url);
+    let admin = Admin::new(dir.path(), &running.url).await;
+    let info = admin.cert_info().await;
+    assert_eq!(info.0, 200);
+    assert_eq!(
+        (&info.1["enabled"], &info.1["status"]),
+        (&json!(true), &json!("valid")),
+        "{}",
+        info.1
+    );
+    assert!(info.1["daysRemaining"].as_i64().unwrap() > 30, "{}", info.1);
     let tls = ca.connector();
     let mut open = connect(&tls, &running.url).await;
     assert_eq!(presented(&open), first);
@@ -147,6 +220,12 @@ async fn certificate_files_served_and_renewed_without_a_restart() {
     assert!(warned, "the bad file is reported");
     let s = connect(&tls, &running.url).await;
     assert_eq!(presented(&s), second);
+    let info = admin.cert_info().await;
+    assert_eq!(
+        info.0, 503,
+        "the console shows the files on disk are broken"
+    );
+    assert_eq!(info.1["status"], "error", "{}", info.1);
     running.terminate();
 }
 
