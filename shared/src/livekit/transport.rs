@@ -17,10 +17,16 @@ use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
-/// A pooled client for one LiveKit server's `http(s)://` base.
+type Pooled = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A pooled client for one LiveKit server's `http(s)://` base. Built on its first request, not
+/// at a function's init: reading the system's root certificates costs milliseconds that a
+/// cold start spends before it can answer anything, and many invocations never call LiveKit.
 #[derive(Clone)]
 pub(crate) struct Http {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Arc<std::sync::OnceLock<Result<Pooled, String>>>,
+    skip_tls_verify: bool,
+    connect_timeout: Duration,
 }
 
 /// A complete answer: status and body.
@@ -31,36 +37,19 @@ pub(crate) struct Answer {
 
 impl Http {
     /// `skip_tls_verify` accepts any certificate (self-signed appliances), never the default.
-    pub fn new(skip_tls_verify: bool, connect_timeout: Duration) -> Result<Self, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS settings: {e}"))?;
-        let tls = if skip_tls_verify {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate(
-                    provider.signature_verification_algorithms,
-                )))
-                .with_no_client_auth()
-        } else {
-            builder
-                .with_native_roots()
-                .map_err(|e| format!("the system's root certificates: {e}"))?
-                .with_no_client_auth()
-        };
-        let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_connect_timeout(Some(connect_timeout));
-        tcp.set_nodelay(true);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(https),
-        })
+    pub fn new(skip_tls_verify: bool, connect_timeout: Duration) -> Self {
+        Self {
+            client: Arc::default(),
+            skip_tls_verify,
+            connect_timeout,
+        }
+    }
+
+    fn pooled(&self) -> Result<&Pooled, String> {
+        self.client
+            .get_or_init(|| build(self.skip_tls_verify, self.connect_timeout))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Sends one request and reads the whole answer within `timeout`; the error says what
@@ -81,7 +70,11 @@ impl Http {
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| format!("bad request: {e}"))?;
         let exchange = async {
-            let res = self.client.request(req).await.map_err(|e| describe(&e))?;
+            let res = self
+                .pooled()?
+                .request(req)
+                .await
+                .map_err(|e| describe(&e))?;
             let status = res.status().as_u16();
             let body = res
                 .into_body()
@@ -95,6 +88,38 @@ impl Http {
             .await
             .unwrap_or_else(|_| Err("timed out".into()))
     }
+}
+
+/// The pooled client: rustls on ring with the system's roots, or any certificate when
+/// `skip_tls_verify`.
+fn build(skip_tls_verify: bool, connect_timeout: Duration) -> Result<Pooled, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS settings: {e}"))?;
+    let tls = if skip_tls_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(
+                provider.signature_verification_algorithms,
+            )))
+            .with_no_client_auth()
+    } else {
+        builder
+            .with_native_roots()
+            .map_err(|e| format!("the system's root certificates: {e}"))?
+            .with_no_client_auth()
+    };
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_connect_timeout(Some(connect_timeout));
+    tcp.set_nodelay(true);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Ok(Client::builder(TokioExecutor::new()).build(https))
 }
 
 fn describe(e: &hyper_util::client::legacy::Error) -> String {

@@ -92,8 +92,7 @@ impl TwirpLiveKit {
         skip_tls_verify: bool,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let http = Http::new(skip_tls_verify, CONNECT_TIMEOUT)
-            .map_err(|e| format!("LiveKit HTTP client: {e}"))?;
+        let http = Http::new(skip_tls_verify, CONNECT_TIMEOUT);
         Ok(Self {
             http,
             timeout,
