@@ -72,8 +72,8 @@ impl Handshake for Tls {
     }
 }
 
-/// Where a certificate comes from.
-pub fn wanted(config: &Config) -> bool {
+/// Whether `bedrud run` serves HTTPS: `enableTLS`, or certificate files given.
+fn wanted(config: &Config) -> bool {
     let s = &config.server;
     s.enable_tls || s.cert_file.is_some() || s.key_file.is_some()
 }
@@ -117,10 +117,6 @@ impl Tls {
             cert,
             key,
         }))
-    }
-
-    pub fn cert_path(&self) -> &Path {
-        &self.cert
     }
 
     /// The served certificate as the admin console reports it.

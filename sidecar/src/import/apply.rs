@@ -3,14 +3,14 @@
 //! Each record is compared with what the target holds first: what is there already is left
 //! alone, which makes a second run write nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use std::path::Path;
 
 use bedrud_shared::admin_actions::Actions;
 use bedrud_shared::blobs::{BlobKey, BlobStore};
 use bedrud_shared::domain::policy::Caller;
-use bedrud_shared::domain::{Access, MemberChange, MemberRole, Recording, Room, User};
+use bedrud_shared::domain::{Access, MemberChange, MemberRole, Recording, Room, RoomId, User};
 use bedrud_shared::store::{CreateRoom, RoomWrite, StoreError, Stores};
 
 use super::plan::{Kind, Membership, Plan, Skip};
@@ -110,8 +110,14 @@ impl Writer<'_> {
             report.record(Kind::Room, room.id.as_str(), outcome);
             progress.tick();
         }
+        // Each room read once for all of its bans and moderators.
+        let mut rooms: HashMap<RoomId, Option<Room>> = HashMap::new();
         for m in &plan.members {
-            let outcome = self.member(m).await?;
+            if !rooms.contains_key(&m.room) {
+                let read = self.stores.rooms.room(&m.room).await.map_err(store)?;
+                rooms.insert(m.room.clone(), read);
+            }
+            let outcome = self.member(m, rooms[&m.room].as_ref()).await?;
             report.record(Kind::Member, &format!("{} in {}", m.user, m.room), outcome);
             progress.tick();
         }
@@ -227,9 +233,9 @@ impl Writer<'_> {
         }
     }
 
-    async fn member(&self, m: &Membership) -> Result<Outcome> {
+    async fn member(&self, m: &Membership, room: Option<&Room>) -> Result<Outcome> {
         let rooms = &self.stores.rooms;
-        let Some(room) = rooms.room(&m.room).await.map_err(store)? else {
+        let Some(room) = room else {
             // Only in a dry run (or after a conflict): the room is not written.
             return Ok(if self.dry_run {
                 Outcome::Written
@@ -240,7 +246,7 @@ impl Writer<'_> {
         if !room.is_active {
             return Ok(Outcome::Conflict("its room is archived here".into()));
         }
-        let have = rooms.member(&room, &m.user).await.map_err(store)?;
+        let have = rooms.member(room, &m.user).await.map_err(store)?;
         let change = if m.banned {
             if have.as_ref().is_some_and(|h| h.banned) {
                 return Ok(Outcome::Unchanged);
@@ -260,7 +266,7 @@ impl Writer<'_> {
         }
         let now = bedrud_shared::domain::now();
         match rooms
-            .change_member(&room, &m.user, &change, now)
+            .change_member(room, &m.user, &change, now)
             .await
             .map_err(store)?
         {

@@ -133,7 +133,7 @@ pub async fn plan(
         ("webhooks", "outgoing webhooks (set them up again)"),
         ("verification_events", "verification history"),
     ] {
-        let n = source.rows(table).await?.len();
+        let n = source.count(table).await?;
         if n > 0 {
             p.left_behind.push(format!("{n} {what}"));
         }
@@ -422,48 +422,36 @@ fn map_invites(p: &mut Plan, rows: Vec<Row>, now: UnixTime) {
         .iter()
         .find(|u| u.accesses.iter().any(|a| *a >= Access::Admin))
         .map(|u| u.id.clone());
-    let mut spent = 0;
-    let mut out = Vec::new();
-    let mut skipped = Vec::new();
-    for row in rows {
-        let raw_id = field(&row, "id").text().unwrap_or_default();
-        let invite = (|| -> Result<Option<InviteToken>, String> {
-            let used = field(&row, "used_at").time()?.is_some();
-            let expires_at = field(&row, "expires_at").time()?.unwrap_or(0);
-            if used || expires_at <= now {
-                return Ok(None);
-            }
-            let token = field(&row, "token").text().ok_or("no token")?;
-            let email = match field(&row, "email").text() {
-                None => None,
-                Some(e) => Some(Email::parse(&e).map_err(|_| format!("invalid e-mail {e:?}"))?),
-            };
-            let by = field(&row, "created_by").text().unwrap_or_default();
-            let created_by = UserId::parse(&by)
-                .ok()
-                .or_else(|| first_admin.clone())
-                .ok_or_else(|| format!("created by {by:?} and no admin account is imported"))?;
-            Ok(Some(InviteToken {
-                id: raw_id.clone(),
-                token,
-                email,
-                created_by,
-                created_at: field(&row, "created_at").time()?.unwrap_or(now),
-                expires_at,
-                used_at: None,
-                used_by: None,
-            }))
-        })();
-        match invite {
-            Ok(Some(i)) => out.push(i),
-            Ok(None) => spent += 1,
-            Err(why) => skipped.push((raw_id, why)),
+    let sorted = sort_rows(Kind::Invite, rows, |row, raw_id| {
+        let used = field(row, "used_at").time()?.is_some();
+        let expires_at = field(row, "expires_at").time()?.unwrap_or(0);
+        if used || expires_at <= now {
+            return Ok(None);
         }
-    }
-    p.invites = out;
-    for (id, why) in skipped {
-        p.skip(Kind::Invite, id, why);
-    }
+        let token = field(row, "token").text().ok_or("no token")?;
+        let email = match field(row, "email").text() {
+            None => None,
+            Some(e) => Some(Email::parse(&e).map_err(|_| format!("invalid e-mail {e:?}"))?),
+        };
+        let by = field(row, "created_by").text().unwrap_or_default();
+        let created_by = UserId::parse(&by)
+            .ok()
+            .or_else(|| first_admin.clone())
+            .ok_or_else(|| format!("created by {by:?} and no admin account is imported"))?;
+        Ok(Some(InviteToken {
+            id: raw_id.to_string(),
+            token,
+            email,
+            created_by,
+            created_at: field(row, "created_at").time()?.unwrap_or(now),
+            expires_at,
+            used_at: None,
+            used_by: None,
+        }))
+    });
+    let spent = sorted.dropped;
+    p.invites = sorted.kept;
+    p.skipped.extend(sorted.skipped);
     if spent > 0 {
         p.left_behind
             .push(format!("{spent} used or expired invite tokens"));
@@ -563,78 +551,96 @@ fn map_settings(p: &mut Plan, rows: Vec<Row>) {
 /// in progress there are not carried: their egress belongs to Bedrud's LiveKit.
 fn map_recordings(p: &mut Plan, rows: Vec<Row>, dir: Option<&Path>) {
     let rooms: HashSet<&RoomId> = p.rooms.iter().map(|r| &r.id).collect();
-    let mut out = Vec::new();
-    let mut skipped = Vec::new();
-    let mut unfinished = 0;
-    for row in rows {
-        let raw_id = field(&row, "id").text().unwrap_or_default();
-        let mapped = (|| -> Result<Option<(Recording, Option<PathBuf>)>, String> {
-            let status = match field(&row, "status").text().as_deref() {
-                Some("completed") => RecordingStatus::Completed,
-                Some("failed") => RecordingStatus::Failed,
-                _ => return Ok(None),
-            };
-            let id = RecordingId::parse(&raw_id).map_err(|_| "id is not a UUID".to_string())?;
-            let room_raw = field(&row, "room_id").text().unwrap_or_default();
-            let room_id = RoomId::parse(&room_raw)
-                .ok()
-                .filter(|r| rooms.contains(r))
-                .ok_or_else(|| format!("its room {room_raw:?} is not imported"))?;
-            let by = field(&row, "created_by").text().unwrap_or_default();
-            let started_by =
-                UserId::parse(&by).map_err(|_| format!("started by {by:?}, not a user id"))?;
-            let file_url = field(&row, "file_url").text();
-            let file =
-                match (status, &file_url, dir) {
-                    (RecordingStatus::Failed, ..) => None,
-                    (_, None, _) => return Err("completed, but Bedrud kept no file name".into()),
-                    (_, Some(_), None) => {
-                        return Err("its file is not copied without --recordings-dir (Bedrud's \
+    let sorted = sort_rows(Kind::Recording, rows, |row, raw_id| {
+        let status = match field(row, "status").text().as_deref() {
+            Some("completed") => RecordingStatus::Completed,
+            Some("failed") => RecordingStatus::Failed,
+            _ => return Ok(None),
+        };
+        let id = RecordingId::parse(raw_id).map_err(|_| "id is not a UUID".to_string())?;
+        let room_raw = field(row, "room_id").text().unwrap_or_default();
+        let room_id = RoomId::parse(&room_raw)
+            .ok()
+            .filter(|r| rooms.contains(r))
+            .ok_or_else(|| format!("its room {room_raw:?} is not imported"))?;
+        let by = field(row, "created_by").text().unwrap_or_default();
+        let started_by =
+            UserId::parse(&by).map_err(|_| format!("started by {by:?}, not a user id"))?;
+        let file_url = field(row, "file_url").text();
+        let file = match (status, &file_url, dir) {
+            (RecordingStatus::Failed, ..) => None,
+            (_, None, _) => return Err("completed, but Bedrud kept no file name".into()),
+            (_, Some(_), None) => {
+                return Err("its file is not copied without --recordings-dir (Bedrud's \
                                 recordings directory)"
-                            .into());
-                    }
-                    (_, Some(name), Some(dir)) => Some(find_file(dir, name).ok_or_else(|| {
-                        format!("file {name:?} not found under {}", dir.display())
-                    })?),
-                };
-            let created_at = field(&row, "created_at").time()?.unwrap_or(0);
-            let ended_at = field(&row, "completed_at").time()?;
-            Ok(Some((
-                Recording {
-                    id,
-                    room_id,
-                    room_name: field(&row, "room_name").text().unwrap_or_default(),
-                    started_by,
-                    status,
-                    egress_id: field(&row, "egress_id").text(),
-                    egress_key: file_url.unwrap_or_default(),
-                    key: None,
-                    size: field(&row, "file_size").int()?.filter(|n| *n > 0),
-                    duration_ms: field(&row, "duration_ms").int()?.filter(|n| *n > 0),
-                    error: field(&row, "error").text(),
-                    created_at,
-                    started_at: field(&row, "started_at").time()?,
-                    ended_at,
-                    updated_at: field(&row, "updated_at").time()?.unwrap_or(created_at),
-                },
-                file,
-            )))
-        })();
-        match mapped {
-            Ok(Some(r)) => out.push(r),
-            Ok(None) => unfinished += 1,
-            Err(why) => skipped.push((raw_id, why)),
-        }
-    }
-    p.recordings = out;
-    for (id, why) in skipped {
-        p.skip(Kind::Recording, id, why);
-    }
+                    .into());
+            }
+            (_, Some(name), Some(dir)) => Some(
+                find_file(dir, name)
+                    .ok_or_else(|| format!("file {name:?} not found under {}", dir.display()))?,
+            ),
+        };
+        let created_at = field(row, "created_at").time()?.unwrap_or(0);
+        let ended_at = field(row, "completed_at").time()?;
+        Ok(Some((
+            Recording {
+                id,
+                room_id,
+                room_name: field(row, "room_name").text().unwrap_or_default(),
+                started_by,
+                status,
+                egress_id: field(row, "egress_id").text(),
+                egress_key: file_url.unwrap_or_default(),
+                key: None,
+                size: field(row, "file_size").int()?.filter(|n| *n > 0),
+                duration_ms: field(row, "duration_ms").int()?.filter(|n| *n > 0),
+                error: field(row, "error").text(),
+                created_at,
+                started_at: field(row, "started_at").time()?,
+                ended_at,
+                updated_at: field(row, "updated_at").time()?.unwrap_or(created_at),
+            },
+            file,
+        )))
+    });
+    let unfinished = sorted.dropped;
+    p.recordings = sorted.kept;
+    p.skipped.extend(sorted.skipped);
     if unfinished > 0 {
         p.left_behind.push(format!(
             "{unfinished} recordings still in progress or being deleted in Bedrud"
         ));
     }
+}
+
+/// Rows mapped one by one: kept, deliberately left (counted), or skipped with the reason.
+struct Sorted<T> {
+    kept: Vec<T>,
+    dropped: usize,
+    skipped: Vec<Skip>,
+}
+
+/// Maps each row with `f` (given the row and its id): `Ok(Some)` keeps it, `Ok(None)` leaves
+/// it behind, `Err` lists it under `kind` with the reason.
+fn sort_rows<T>(
+    kind: Kind,
+    rows: Vec<Row>,
+    mut f: impl FnMut(&Row, &str) -> Result<Option<T>, String>,
+) -> Sorted<T> {
+    let mut out = Sorted {
+        kept: Vec::new(),
+        dropped: 0,
+        skipped: Vec::new(),
+    };
+    for row in rows {
+        let id = field(&row, "id").text().unwrap_or_default();
+        match f(&row, &id) {
+            Ok(Some(t)) => out.kept.push(t),
+            Ok(None) => out.dropped += 1,
+            Err(reason) => out.skipped.push(Skip { kind, id, reason }),
+        }
+    }
+    out
 }
 
 /// Bedrud's file name for a recording: a path, or a name under its recordings directory.

@@ -36,8 +36,14 @@ impl std::str::FromStr for From {
     }
 }
 
-/// An open Bedrud database, holding one read-only snapshot for the whole import.
-pub enum Source {
+/// An open Bedrud database, holding one read-only snapshot for the whole import, and the
+/// tables its variant has (listed once, at open).
+pub struct Source {
+    db: Db,
+    tables: BTreeSet<String>,
+}
+
+enum Db {
     Sqlite(rusqlite::Connection),
     Postgres(tokio_postgres::Client),
 }
@@ -47,7 +53,7 @@ const REQUIRED: [&str; 3] = ["users", "rooms", "room_participants"];
 
 impl Source {
     pub async fn open(from: &From) -> Result<Self, String> {
-        let source = match from {
+        let db = match from {
             From::Sqlite(path) => {
                 if !path.is_file() {
                     return Err(format!("{}: no such file", path.display()));
@@ -65,7 +71,7 @@ impl Source {
                         c.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
                     })
                     .map_err(|e| format!("{}: not an SQLite database: {e}", path.display()))?;
-                Source::Sqlite(c)
+                Db::Sqlite(c)
             }
             From::Postgres(url) => {
                 let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
@@ -82,10 +88,10 @@ impl Source {
                     .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .await
                     .map_err(|e| format!("PostgreSQL: {e}"))?;
-                Source::Postgres(client)
+                Db::Postgres(client)
             }
         };
-        let tables = source.tables().await?;
+        let tables = db.tables().await?;
         let missing: Vec<_> = REQUIRED.iter().filter(|t| !tables.contains(**t)).collect();
         if !missing.is_empty() {
             return Err(format!(
@@ -97,12 +103,54 @@ impl Source {
                     .join(", ")
             ));
         }
-        Ok(source)
+        Ok(Self { db, tables })
     }
 
-    pub async fn tables(&self) -> Result<BTreeSet<String>, String> {
+    /// Every row of `table` (empty if Bedrud's variant has no such table).
+    pub async fn rows(&self, table: &'static str) -> Result<Vec<Row>, String> {
+        if !self.tables.contains(table) {
+            return Ok(Vec::new());
+        }
+        match &self.db {
+            Db::Sqlite(c) => sqlite_rows(c, table).map_err(|e| format!("{table}: {e}")),
+            Db::Postgres(c) => {
+                let sql = format!("SELECT row_to_json(t)::text FROM {table} t");
+                let rows = c.query(&sql, &[]).await.map_err(pg_err)?;
+                rows.iter()
+                    .map(|r| match serde_json::from_str(&r.get::<_, String>(0)) {
+                        Ok(Value::Object(m)) => Ok(m),
+                        _ => Err(format!("{table}: a row is not a JSON object")),
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// How many rows `table` holds (0 if the variant has no such table), counted by the
+    /// database: the tables that are only reported can be large (jobs, history).
+    pub async fn count(&self, table: &'static str) -> Result<u64, String> {
+        if !self.tables.contains(table) {
+            return Ok(0);
+        }
+        let sql = format!("SELECT count(*) FROM \"{table}\"");
+        match &self.db {
+            Db::Sqlite(c) => c
+                .query_row(&sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(sqlite_err),
+            Db::Postgres(c) => c
+                .query_one(&sql, &[])
+                .await
+                .map(|r| r.get::<_, i64>(0).max(0) as u64)
+                .map_err(pg_err),
+        }
+    }
+}
+
+impl Db {
+    async fn tables(&self) -> Result<BTreeSet<String>, String> {
         match self {
-            Source::Sqlite(c) => {
+            Db::Sqlite(c) => {
                 let mut st = c
                     .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
                     .map_err(sqlite_err)?;
@@ -113,7 +161,7 @@ impl Source {
                     .map_err(sqlite_err)?;
                 Ok(names)
             }
-            Source::Postgres(c) => Ok(c
+            Db::Postgres(c) => Ok(c
                 .query(
                     "SELECT table_name::text FROM information_schema.tables \
                      WHERE table_schema = current_schema()",
@@ -124,26 +172,6 @@ impl Source {
                 .iter()
                 .map(|r| r.get::<_, String>(0))
                 .collect()),
-        }
-    }
-
-    /// Every row of `table` (empty if Bedrud's variant has no such table).
-    pub async fn rows(&self, table: &'static str) -> Result<Vec<Row>, String> {
-        if !self.tables().await?.contains(table) {
-            return Ok(Vec::new());
-        }
-        match self {
-            Source::Sqlite(c) => sqlite_rows(c, table).map_err(|e| format!("{table}: {e}")),
-            Source::Postgres(c) => {
-                let sql = format!("SELECT row_to_json(t)::text FROM {table} t");
-                let rows = c.query(&sql, &[]).await.map_err(pg_err)?;
-                rows.iter()
-                    .map(|r| match serde_json::from_str(&r.get::<_, String>(0)) {
-                        Ok(Value::Object(m)) => Ok(m),
-                        _ => Err(format!("{table}: a row is not a JSON object")),
-                    })
-                    .collect()
-            }
         }
     }
 }
