@@ -261,8 +261,9 @@ async fn client_ip_from_context(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Runs the reconciler once per scheduled invocation (EventBridge); the answer is the pass's
-/// report, and a failed pass fails the invocation so it shows in the function's metrics.
+/// Runs the reconciler's schedules (EventBridge): a reconcile pass every minute, and recording
+/// retention on its own schedule. The answer is the pass's report; a failed pass fails the
+/// invocation so it shows in the function's metrics.
 pub async fn serve_reconciler(state: AppState) -> Result<(), lambda_http::Error> {
     let reconciler = state
         .reconciler()
@@ -271,19 +272,49 @@ pub async fn serve_reconciler(state: AppState) -> Result<(), lambda_http::Error>
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<EventBridgeEvent>| {
             let (r, state) = (reconciler.clone(), state.clone());
-            async move {
-                let mut report = reconcile(&r, event.payload).await?;
-                // The scheduled sweep of sign-ups never confirmed (when this function holds
-                // the account-links port).
-                if state.stores.accounts.is_some() {
-                    let removed = state.accounts.sweep_pending(crate::domain::now()).await?;
-                    report["unconfirmedRemoved"] = removed.into();
-                }
-                Ok::<_, lambda_http::Error>(report)
-            }
+            async move { scheduled(&state, &r, event.payload).await }
         },
     ))
     .await
+}
+
+/// The `source` the template's retention schedule puts in its event: a retention pass.
+pub const RETENTION_SOURCE: &str = "bedrud.recording-retention";
+
+/// One invocation of the reconciler function: recording retention when the event is the
+/// retention schedule's, else a reconcile pass followed by the sweep of sign-ups never
+/// confirmed (when the function holds the account-links port).
+pub async fn scheduled(
+    state: &AppState,
+    reconciler: &Reconciler,
+    event: EventBridgeEvent,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    if event.source == RETENTION_SOURCE {
+        return expire_recordings(state).await;
+    }
+    let mut report = reconcile(reconciler, event).await?;
+    if state.stores.accounts.is_some() {
+        let removed = state.accounts.sweep_pending(crate::domain::now()).await?;
+        report["unconfirmedRemoved"] = removed.into();
+    }
+    Ok(report)
+}
+
+/// Bedrud's `recording.retentionHours` on AWS (`RECORDING_RETENTION_HOURS`, 0 keeps every
+/// recording): the finished recordings of rooms archived longer ago are removed, their files
+/// by queued jobs the processor runs.
+async fn expire_recordings(state: &AppState) -> Result<serde_json::Value, lambda_http::Error> {
+    let hours = state.config.recordings.retention_hours;
+    let mut removed = 0;
+    if hours > 0 {
+        let keep = std::time::Duration::from_secs(u64::from(hours) * 3600);
+        let admin = state.stores.admin()?;
+        removed = state
+            .recordings
+            .expire(&**admin, keep, crate::domain::now())
+            .await?;
+    }
+    Ok(serde_json::json!({ "retentionHours": hours, "removed": removed }))
 }
 
 /// One scheduled invocation (an EventBridge schedule, which carries nothing the pass needs):

@@ -70,10 +70,9 @@ async fn handle(state: &AppState, claim: &ClaimedJob) -> crate::Result<()> {
 /// How often the sidecar removes sign-ups never confirmed.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// Removes unconfirmed sign-ups past `auth.unverifiedAccountTTLHours`, every `every`, until
-/// the process ends (the reconciler function does it on AWS).
 /// Recording retention on the sidecar: every `every`, the finished recordings of rooms
-/// archived longer than `keep` ago are removed (files by queued jobs).
+/// archived longer than `keep` ago are removed (files by queued jobs; the reconciler
+/// function does it on AWS).
 pub async fn expire_recordings(state: AppState, keep: Duration, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -90,6 +89,8 @@ pub async fn expire_recordings(state: AppState, keep: Duration, every: Duration)
     }
 }
 
+/// Removes unconfirmed sign-ups past `auth.unverifiedAccountTTLHours`, every `every`, until
+/// the process ends (the reconciler function does it on AWS).
 pub async fn sweep_pending_signups(state: AppState, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {

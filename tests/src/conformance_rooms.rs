@@ -598,7 +598,8 @@ pub async fn webhook_events_are_claimed_once(s: &Stores) {
     assert!(stats.last_at.unwrap() >= t);
 }
 
-fn recording(room: &RoomId, at: i64) -> bedrud_shared::domain::Recording {
+/// A pending recording of `room` made at `at`.
+pub fn recording(room: &RoomId, at: i64) -> bedrud_shared::domain::Recording {
     use bedrud_shared::domain::{Recording, RecordingId, RecordingStatus};
     let id = RecordingId::new();
     Recording {

@@ -78,10 +78,13 @@ async fn every_event_gives_its_documented_answer() {
                 let schedule: EventBridgeEvent =
                     serde_json::from_value(fixture).expect("an EventBridge event");
                 let reconciler = state.reconciler().expect("LiveKit keys");
-                let out = lambda::reconcile(&reconciler, schedule)
+                let out = lambda::scheduled(&state, &reconciler, schedule)
                     .await
                     .expect("a pass");
-                format!("report {}", out["liveRooms"])
+                match out.get("removed") {
+                    Some(removed) => format!("removed {removed}"),
+                    None => format!("report {}", out["liveRooms"]),
+                }
             }
             http => {
                 let app = lambda::service(

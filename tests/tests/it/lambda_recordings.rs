@@ -5,10 +5,13 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use bedrud_shared::blobs::s3::S3BlobStore;
+use bedrud_shared::domain::{RecordingMove, RecordingStatus, UserId, now};
 use bedrud_shared::http::{auth, recordings, rooms, webhook};
 use bedrud_shared::lambda;
 use bedrud_shared::queue::sqs::SqsQueue;
 use bedrud_shared::recordings::Recordings;
+use bedrud_shared::store::dynamodb::DynamoStore;
+use bedrud_shared::store::{RecordingStore, RoomStore};
 use bedrud_tests::lambda_events::{event, event_as, invoke};
 use bedrud_tests::livekit_double::LiveKitDouble;
 use bedrud_tests::request_log::Roles;
@@ -22,6 +25,12 @@ struct Cloud {
     recording: axum::Router,
     webhook: axum::Router,
     processor: std::sync::Arc<Recordings>,
+    /// The reconciler function's state and pass (its schedules: reconcile, retention).
+    reconciler: (
+        bedrud_shared::state::AppState,
+        bedrud_shared::reconciler::Reconciler,
+    ),
+    store: DynamoStore,
     roles: Roles,
     lk: LiveKitDouble,
     sqs: aws_sdk_sqs::Client,
@@ -47,6 +56,7 @@ async fn cloud() -> Cloud {
     config.recordings.bucket = Some(bucket.clone());
     config.recordings.region = Some("us-east-1".into());
     config.recordings.queue_url = Some(queue.clone());
+    config.recordings.retention_hours = 24;
     config.validate().unwrap();
     // Each function as its `main.rs` builds it (the recording and webhook functions sign
     // links and queue jobs, only the processor holds the S3 client), each with its own
@@ -79,12 +89,25 @@ async fn cloud() -> Cloud {
         .unwrap()
         .recordings()
         .unwrap();
+    let reconciler = init("reconciler")
+        .await
+        .accounts()
+        .admin_store()
+        .livekit()
+        .unwrap()
+        .queue()
+        .unwrap()
+        .build()
+        .unwrap();
+    let pass = reconciler.reconciler().unwrap();
     Cloud {
         auth: lambda::service(auth::routes(), auth),
         rooms: lambda::service(rooms::routes(), rooms),
         recording: lambda::service(recordings::routes(), recording),
         webhook: lambda::service(webhook::routes(), webhook),
         processor,
+        reconciler: (reconciler, pass),
+        store,
         roles,
         lk,
         sqs,
@@ -336,5 +359,71 @@ async fn recording_on_dynamodb_sqs_and_s3_end_to_end() {
     // The processor fixture parses as the runtime delivers it.
     let fixture: SqsEvent = serde_json::from_value(event("sqs-recording-processor.json")).unwrap();
     assert_eq!(fixture.records.len(), 1);
+    c.roles.check();
+}
+
+/// Bedrud's `recording.retentionHours` on AWS: the reconciler's retention schedule removes the
+/// finished recordings of rooms archived longer ago than the retention (the file by the
+/// processor's job) and keeps those of a room archived more recently.
+#[tokio::test]
+async fn retention_runs_on_the_reconcilers_schedule() {
+    let c = cloud().await;
+    let owner = UserId::new_account();
+    let t = now();
+    let mut made = Vec::new();
+    for hours_ago in [72, 1] {
+        let room = bedrud_tests::conformance_rooms::room(&owner, 10);
+        c.store.create_room(&room, None).await.unwrap();
+        let rec = bedrud_tests::conformance_rooms::recording(&room.id, t - 80 * 3600);
+        assert!(c.store.insert_recording(&rec).await.unwrap());
+        let key = format!("recordings/{}/{}.mp4", room.id, rec.id);
+        // Ended and processed (the processor's moves), 79 hours ago.
+        let ended = RecordingMove::to(RecordingStatus::Processing);
+        let rec = c
+            .store
+            .move_recording(&rec, &ended, t - 80 * 3600)
+            .await
+            .unwrap()
+            .expect("processing");
+        let mut done = RecordingMove::to(RecordingStatus::Completed);
+        done.key = Some(key.clone());
+        done.size = Some(5);
+        let rec = c
+            .store
+            .move_recording(&rec, &done, t - 79 * 3600)
+            .await
+            .unwrap()
+            .expect("completed");
+        c.s3.put_object()
+            .bucket(&c.bucket)
+            .key(&key)
+            .body(b"movie".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        c.store
+            .archive_room(&room.id, t - hours_ago * 3600)
+            .await
+            .unwrap();
+        made.push((rec, key));
+    }
+
+    let schedule = serde_json::from_value(event("eventbridge-recording-retention.json")).unwrap();
+    let (state, pass) = &c.reconciler;
+    let report = lambda::scheduled(state, pass, schedule).await.unwrap();
+    assert_eq!(report, json!({"retentionHours": 24, "removed": 1}));
+    let [(old, old_key), (young, young_key)] = &made[..] else {
+        unreachable!()
+    };
+    let old_row = c.store.recording(&old.room_id, &old.id).await.unwrap();
+    assert!(old_row.is_none(), "expired");
+    let young_row = c.store.recording(&young.room_id, &young.id).await.unwrap();
+    assert!(young_row.is_some(), "kept");
+    let removal = c.receive().await;
+    assert_eq!(removal.len(), 1);
+    let answer = lambda::process_batch(&*c.processor, batch(removal)).await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    assert_eq!(c.object_size(old_key).await, None, "the file went with it");
+    assert_eq!(c.object_size(young_key).await, Some(5));
     c.roles.check();
 }
