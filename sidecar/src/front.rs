@@ -1,5 +1,6 @@
 //! Everything `bedrud run` answers on its ports around the API routers: HTTPS (when on) with
-//! a plain-HTTP port that redirects to it, `/api/cert`, the `/livekit` proxy, and the web app.
+//! a plain-HTTP port that redirects to it (and answers ACME's HTTP-01 challenges), `/api/cert`,
+//! the `/livekit` proxy, and the web app.
 //! One stop signal ends every listener, each after its in-flight requests.
 
 use std::future::Future;
@@ -10,6 +11,7 @@ use axum::extract::Request;
 use axum::http::header;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
 use bedrud_shared::http::{all_routes, socket};
 use bedrud_shared::state::AppState;
 use tokio::net::TcpListener;
@@ -51,7 +53,10 @@ pub async fn serve(
     let Some(tls) = tls else {
         return socket::serve(listener, app(state, None), limits, until(stopped)).await;
     };
-    let redirect = match state.config.server.http_port {
+    let acme = crate::acme::wanted(&state.config).then(crate::acme::Challenges::default);
+    // HTTP-01 needs the plain port: Bedrud's default 80 when none is set.
+    let http_port = state.config.server.http_port.or(acme.as_ref().map(|_| 80));
+    let redirect = match http_port {
         Some(port) => {
             let addr = format!("{}:{port}", state.config.server.host);
             let plain = TcpListener::bind(&addr).await.map_err(|e| {
@@ -64,7 +69,16 @@ pub async fn serve(
                 "redirecting http://{} to https",
                 plain.local_addr().map_or(addr, |a| a.to_string())
             );
-            let app = redirect_app(state.config.server.domain.clone(), local.port());
+            let mut app = redirect_app(state.config.server.domain.clone(), local.port());
+            if let Some(challenges) = &acme {
+                let answers = Router::new()
+                    .route(
+                        "/.well-known/acme-challenge/{token}",
+                        get(crate::acme::answer),
+                    )
+                    .with_state(challenges.clone());
+                app = answers.merge(app);
+            }
             Some(tokio::spawn(socket::serve(
                 plain,
                 app,
@@ -75,6 +89,10 @@ pub async fn serve(
         None => None,
     };
     tls.watch();
+    if let Some(challenges) = acme {
+        let acme = crate::acme::Acme::new(&state.config, challenges);
+        tokio::spawn(acme.keep(tls.clone()));
+    }
     let served = socket::serve_with(
         listener,
         app(state, Some(tls.clone())),

@@ -1,5 +1,6 @@
 //! The sidecar: serves every Bedrud router on one port over the embedded store.
 
+pub mod acme;
 pub mod admin;
 pub mod aws_init;
 pub mod doctor;

@@ -93,6 +93,9 @@ enum AdminAction {
 }
 
 fn main() -> ExitCode {
+    // One TLS stack: clients that build their rustls config from the process default (the
+    // ACME client's) get ring, whatever features the dependency graph unifies.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         Command::Run { config } => bedrud_sidecar::run::main(config.as_deref()),
         Command::Doctor { config } => bedrud_sidecar::doctor::main(config.as_deref()),

@@ -88,6 +88,7 @@ impl Tls {
         let s = &config.server;
         let (cert, key) = match (&s.cert_file, &s.key_file) {
             (Some(c), Some(k)) => (c.clone(), k.clone()),
+            (None, None) if crate::acme::wanted(config) => crate::acme::files(config),
             (None, None) => self_signed(config)?,
             _ => {
                 return Err(
@@ -97,7 +98,15 @@ impl Tls {
                 );
             }
         };
-        let current = load(&cert, &key)?;
+        let current = match load(&cert, &key) {
+            Ok(current) => current,
+            // Until the CA has issued one, a self-signed placeholder.
+            Err(_) if crate::acme::wanted(config) && !cert.exists() => {
+                let (c, k) = self_signed(config)?;
+                load(&c, &k)?
+            }
+            Err(e) => return Err(e),
+        };
         let resolver = Arc::new(Resolver(RwLock::new(current.key)));
         let mut tls =
             rustls::ServerConfig::builder_with_provider(Arc::new(provider::default_provider()))
@@ -136,30 +145,39 @@ impl Tls {
             loop {
                 tokio::time::sleep(WATCH_EVERY).await;
                 let now = stamp(&me.cert, &me.key);
-                if now == seen {
-                    continue;
-                }
-                seen = now;
-                match load(&me.cert, &me.key) {
-                    Ok(current) => {
-                        *me.resolver.0.write().unwrap_or_else(|p| p.into_inner()) = current.key;
-                        *me.shown.write().unwrap_or_else(|p| p.into_inner()) = Shown {
-                            pem: current.pem,
-                            not_after: current.not_after,
-                            error: None,
-                        };
-                        info!(cert = %me.cert.display(), "TLS certificate reloaded");
-                    }
-                    Err(e) => {
-                        warn!(
-                            error = %e,
-                            "the new TLS certificate does not load; still serving the previous one"
-                        );
-                        me.shown.write().unwrap_or_else(|p| p.into_inner()).error = Some(e);
-                    }
+                if now != seen {
+                    seen = now;
+                    me.reload();
                 }
             }
         });
+    }
+
+    /// Loads the files now: the new pair serves the next handshake, or, when it does not
+    /// load, the current one stays and the reason is logged and shown.
+    pub fn reload(&self) {
+        match load(&self.cert, &self.key) {
+            Ok(current) => {
+                let mut shown = self.shown.write().unwrap_or_else(|p| p.into_inner());
+                if shown.pem == current.pem && shown.error.is_none() {
+                    return;
+                }
+                *self.resolver.0.write().unwrap_or_else(|p| p.into_inner()) = current.key;
+                *shown = Shown {
+                    pem: current.pem,
+                    not_after: current.not_after,
+                    error: None,
+                };
+                info!(cert = %self.cert.display(), "TLS certificate reloaded");
+            }
+            Err(e) => {
+                warn!(
+                    error = %e,
+                    "the new TLS certificate does not load; still serving the previous one"
+                );
+                self.shown.write().unwrap_or_else(|p| p.into_inner()).error = Some(e);
+            }
+        }
     }
 }
 
@@ -193,17 +211,8 @@ fn load(cert: &Path, key: &Path) -> Result<Current, String> {
         .map_err(|e| format!("server.keyFile {}: no PEM private key: {e}", key.display()))?;
     let signing = provider::sign::any_supported_type(&private)
         .map_err(|e| format!("server.keyFile {}: {e}", key.display()))?;
-    let not_after = x509_parser::parse_x509_certificate(&chain[0])
-        .map_err(|e| {
-            format!(
-                "server.certFile {}: not an X.509 certificate: {e}",
-                cert.display()
-            )
-        })?
-        .1
-        .validity()
-        .not_after
-        .timestamp();
+    let not_after =
+        not_after(&chain[0]).map_err(|e| format!("server.certFile {}: {e}", cert.display()))?;
     let certified = CertifiedKey::new(chain, signing);
     certified.keys_match().map_err(|e| {
         format!(
@@ -217,6 +226,22 @@ fn load(cert: &Path, key: &Path) -> Result<Current, String> {
         pem,
         not_after,
     })
+}
+
+fn not_after(der: &[u8]) -> Result<i64, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    Ok(cert.validity().not_after.timestamp())
+}
+
+/// When the first certificate in a PEM file became valid and when it expires (Unix seconds).
+pub(crate) fn validity(cert: &Path) -> Result<(i64, i64), String> {
+    let der = CertificateDer::from_pem_file(cert)
+        .map_err(|e| format!("{}: no PEM certificate: {e}", cert.display()))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| format!("{}: not an X.509 certificate: {e}", cert.display()))?;
+    let v = parsed.validity();
+    Ok((v.not_before.timestamp(), v.not_after.timestamp()))
 }
 
 /// The self-signed pair under `<data>/tls/`, made on first use for `server.domain` (else
@@ -242,16 +267,20 @@ fn self_signed(config: &Config) -> Result<(PathBuf, PathBuf), String> {
     Ok((cert, key))
 }
 
-fn write_private(path: &Path, body: &[u8]) -> Result<(), String> {
+/// Writes a file only this user can read, whole or not at all (a temporary file renamed
+/// over it), so a reader never sees half of a key or certificate.
+pub(crate) fn write_private(path: &Path, body: &[u8]) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(path)
+        .open(&tmp)
         .and_then(|mut f| f.write_all(body).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 

@@ -30,6 +30,18 @@ pub(super) fn apply(
         parse_into(&mut port, "SERVER_HTTP_PORT", Some(v))?;
         c.server.http_port = Some(port);
     }
+    #[cfg(feature = "embedded")]
+    {
+        parse_bool(
+            &mut c.server.use_acme,
+            "SERVER_USE_ACME",
+            get("SERVER_USE_ACME"),
+        )?;
+        set_opt(&mut c.server.email, get("SERVER_EMAIL"));
+        set_str(&mut c.server.acme.challenge, get("SERVER_ACME_CHALLENGE"));
+        set_str(&mut c.server.acme.directory, get("SERVER_ACME_DIRECTORY"));
+        set_opt(&mut c.server.acme.ca_root, get("SERVER_ACME_CA_ROOT"));
+    }
     parse_bool(
         &mut c.server.behind_proxy,
         "SERVER_BEHIND_PROXY",

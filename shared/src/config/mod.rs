@@ -155,6 +155,44 @@ pub struct ServerConfig {
     #[cfg(feature = "embedded")]
     #[serde(deserialize_with = "bedrud::opt_port")]
     pub http_port: Option<u16>,
+    /// Certificates for `domain` from an ACME CA (Let's Encrypt) by HTTP-01 on `httpPort`
+    /// (Bedrud's key). Certificate files, when given, win (as in Bedrud).
+    #[cfg(feature = "embedded")]
+    #[serde(rename = "useACME")]
+    pub use_acme: bool,
+    /// The ACME account's contact address (Bedrud's key).
+    #[cfg(feature = "embedded")]
+    #[serde(deserialize_with = "blank_is_none")]
+    pub email: Option<String>,
+    #[cfg(feature = "embedded")]
+    pub acme: AcmeConfig,
+}
+
+/// `server.acme`: which CA and challenge. Bedrud's `dnsProvider`/`cloudflareAPIToken` (its
+/// DNS-01) are not implemented: HTTP-01 is.
+#[cfg(feature = "embedded")]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AcmeConfig {
+    /// `http-01` (Bedrud's default; the only one served).
+    pub challenge: String,
+    /// The CA's ACME directory URL (Let's Encrypt's production one by default).
+    pub directory: String,
+    /// A PEM root the CA's API is verified against instead of the system's (a private or
+    /// test CA).
+    #[serde(deserialize_with = "blank_is_none")]
+    pub ca_root: Option<PathBuf>,
+}
+
+#[cfg(feature = "embedded")]
+impl Default for AcmeConfig {
+    fn default() -> Self {
+        Self {
+            challenge: "http-01".into(),
+            directory: "https://acme-v02.api.letsencrypt.org/directory".into(),
+            ca_root: None,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -181,6 +219,12 @@ impl Default for ServerConfig {
             web_dir: None,
             #[cfg(feature = "embedded")]
             http_port: None,
+            #[cfg(feature = "embedded")]
+            use_acme: false,
+            #[cfg(feature = "embedded")]
+            email: None,
+            #[cfg(feature = "embedded")]
+            acme: AcmeConfig::default(),
         }
     }
 }
@@ -619,6 +663,31 @@ impl Config {
     }
 
     /// Checks every rule a deployment needs before serving.
+    /// ACME as `bedrud run` serves it: HTTP-01, for `server.domain`.
+    #[cfg(feature = "embedded")]
+    fn check_acme(&self) -> Result<(), ConfigError> {
+        let s = &self.server;
+        if !s.use_acme || !s.enable_tls || s.cert_file.is_some() {
+            return Ok(());
+        }
+        let challenge = s.acme.challenge.trim().to_ascii_lowercase();
+        if !matches!(challenge.as_str(), "" | "http-01" | "http01" | "http") {
+            return Err(ConfigError::new(
+                "server.acme.challenge",
+                format!("`{challenge}` is not served by bedrud run; HTTP-01 is"),
+                "use http-01 (server.httpPort reachable as port 80), or certificate files",
+            ));
+        }
+        if s.domain.is_none() {
+            return Err(ConfigError::new(
+                "server.domain",
+                "is required when server.useACME is true: the certificate is for it",
+                "set server.domain (SERVER_DOMAIN) to the public name clients use",
+            ));
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let lk = &self.livekit;
         if let Some(secret) = lk.api_secret.as_ref().map(Secret::expose)
@@ -701,6 +770,8 @@ impl Config {
                 ));
             }
         }
+        #[cfg(feature = "embedded")]
+        self.check_acme()?;
         if self.server.behind_proxy && self.server.trusted_proxies.is_empty() {
             return Err(ConfigError::new(
                 "server.trustedProxies",
@@ -840,6 +911,23 @@ mod tests {
         assert!(err.problem.contains("not a port number"), "{err}");
         let (c, _) = Config::from_yaml("server:\n  httpPort: \"\"\n").unwrap();
         assert_eq!(c.server.http_port, None);
+    }
+
+    #[test]
+    fn bedruds_acme_keys_are_read_and_checked() {
+        let yaml = "server:\n  enableTLS: true\n  useACME: true\n  domain: meet.example.com\n  email: ops@example.com\n  acme:\n    challenge: http-01\n    dnsProvider: cloudflare\n";
+        let (c, ignored) = Config::from_yaml(yaml).unwrap();
+        assert!(c.server.use_acme);
+        assert_eq!(c.server.email.as_deref(), Some("ops@example.com"));
+        assert_eq!(ignored, vec!["server.acme.dnsProvider"]);
+        c.validate().unwrap();
+        let (c, _) = Config::from_yaml(&yaml.replace("http-01", "dns-01")).unwrap();
+        assert_eq!(c.validate().unwrap_err().key, "server.acme.challenge");
+        let (c, _) = Config::from_yaml(&yaml.replace("  domain: meet.example.com\n", "")).unwrap();
+        assert_eq!(c.validate().unwrap_err().key, "server.domain");
+        // Certificate files win over ACME (as in Bedrud): no domain needed then.
+        let files = "server:\n  enableTLS: true\n  useACME: true\n  acme:\n    challenge: dns-01\n  certFile: /etc/bedrud/cert.pem\n  keyFile: /etc/bedrud/key.pem\n";
+        Config::from_yaml(files).unwrap().0.validate().unwrap();
     }
 
     #[test]

@@ -17,28 +17,51 @@ use tokio_rustls::client::TlsStream;
 
 use crate::run_binary::{free_port, start};
 
-struct Ca(CertifiedIssuer<'static, KeyPair>);
+/// A test CA.
+pub(crate) struct Ca(CertifiedIssuer<'static, KeyPair>);
 
 impl Ca {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         Self(CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap())
     }
 
+    /// The CA's own certificate, as PEM.
+    pub(crate) fn pem(&self) -> String {
+        self.0.pem()
+    }
+
+    /// A certificate for `names` and its key: (certificate PEM, key PEM, certificate DER).
+    pub(crate) fn leaf(&self, names: &[&str]) -> (String, String, CertificateDer<'static>) {
+        self.leaf_until(names, None)
+    }
+
+    /// [`Ca::leaf`], expiring at `not_after` when given.
+    pub(crate) fn leaf_until(
+        &self,
+        names: &[&str],
+        not_after: Option<time::OffsetDateTime>,
+    ) -> (String, String, CertificateDer<'static>) {
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        if let Some(t) = not_after {
+            params.not_after = t;
+        }
+        let cert = params.signed_by(&key, &self.0).unwrap();
+        (cert.pem(), key.serialize_pem(), cert.der().clone())
+    }
+
     /// A certificate for `localhost`, written as `cert.pem`/`key.pem` in `dir`; its DER.
     fn issue(&self, dir: &Path) -> CertificateDer<'static> {
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["localhost".to_string()])
-            .unwrap()
-            .signed_by(&key, &self.0)
-            .unwrap();
+        let (cert, key, der) = self.leaf(&["localhost"]);
         // Written aside and renamed in, as certbot's symlink swap is atomic too.
-        std::fs::write(dir.join("key.tmp"), key.serialize_pem()).unwrap();
-        std::fs::write(dir.join("cert.tmp"), cert.pem()).unwrap();
+        std::fs::write(dir.join("key.tmp"), key).unwrap();
+        std::fs::write(dir.join("cert.tmp"), cert).unwrap();
         std::fs::rename(dir.join("key.tmp"), dir.join("key.pem")).unwrap();
         std::fs::rename(dir.join("cert.tmp"), dir.join("cert.pem")).unwrap();
-        cert.der().clone()
+        der
     }
 
     fn connector(&self) -> TlsConnector {
