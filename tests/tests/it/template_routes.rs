@@ -138,7 +138,7 @@ fn each_function_may_do_what_it_does_and_no_more() {
         ("rooms", &["gsi1"][..]),
         ("join", &["gsi1"][..]),
         ("admin", &["gsi1", "gsi3", "gsi4"][..]),
-        ("reconciler", &["gsi2"][..]),
+        ("reconciler", &["gsi2", "gsi3"][..]),
     ]
     .into_iter()
     .collect();
