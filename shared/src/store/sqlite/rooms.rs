@@ -2,7 +2,7 @@
 //! writer connection, so check and write cannot interleave with another writer.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, ToSql, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 use super::activity::{bump, log_event};
 use super::{SqliteStore, counted, immediate, map_err};
@@ -139,7 +139,7 @@ fn missing_or_archived(c: &Connection, id: &str) -> StoreResult<RoomWrite> {
 }
 
 /// Creates the member row if absent (a ban may precede any join), keeping an existing one.
-fn ensure_member(tx: &Transaction<'_>, room: &str, user: &str, now: UnixTime) -> StoreResult<()> {
+fn ensure_member(tx: &Connection, room: &str, user: &str, now: UnixTime) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO room_members (room_id, user_id, name, role, is_active, banned, denied, \
          chat_blocked, joined_at) VALUES (?1, ?2, ?2, 'participant', 0, 0, '[]', 0, ?3) \

@@ -1,7 +1,7 @@
 //! Sessions (refresh-token families) on SQLite.
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteStore, immediate, map_err};
 use crate::domain::{Replay, Session, SessionId, UnixTime, UserId};
@@ -88,9 +88,7 @@ impl SessionStore for SqliteStore {
     ) -> StoreResult<Rotation> {
         let (user, id) = key(user, id);
         self.write(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
+            let tx = immediate(c)?;
             let rotated = tx
                 .query_row(
                     &format!(
