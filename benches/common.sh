@@ -2,10 +2,15 @@
 # opt-level 3) in a temp dir on a free port and wait until it answers. Sets $url and $pid;
 # stops and cleans up on exit. Extra environment for the server can be passed as arguments
 # (NAME=value ...).
+# BEDRUD_BIN runs that binary instead (another build, to compare).
 start_bedrud() {
-  cargo build --profile appliance -q -p bedrud-sidecar
   local bin
-  bin=$(realpath target/appliance/bedrud)
+  if [ -n "${BEDRUD_BIN:-}" ]; then
+    bin=$(realpath "$BEDRUD_BIN")
+  else
+    cargo build --profile appliance -q -p bedrud-sidecar
+    bin=$(realpath target/appliance/bedrud)
+  fi
   dir=$(mktemp -d)
   (cd "$dir" && exec env SERVER_PORT=0 RATELIMIT_AUTH_MAX=0 RATELIMIT_GUEST_MAX=0 RATELIMIT_ACCOUNT_MAX=0 "$@" \
     "$bin" run 2>"$dir/log") &

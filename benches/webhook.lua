@@ -1,11 +1,12 @@
 -- wrk script: POST pre-signed LiveKit webhook deliveries, each line of $DELIVERIES once per
--- thread in turn (`<jwt>\t<body>`; benches/webhook_events.py writes them).
+-- thread in turn (`<jwt>\t<body>`; benches/webhook_events.py writes them), from line
+-- $START (0 by default) on, so successive runs can send deliveries not seen before.
 local lines = {}
 for line in io.lines(os.getenv("DELIVERIES")) do
   local jwt, body = line:match("^([^\t]+)\t(.*)$")
   lines[#lines + 1] = { jwt, body }
 end
-local i = 0
+local i = tonumber(os.getenv("START") or "0")
 local bad = 0
 
 request = function()

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::activity::bump;
 use super::users::{COLUMNS, row_to_user, user_row};
-use super::{SqliteStore, immediate, map_err};
+use super::{SqliteStore, exec, immediate, map_err, one};
 use crate::domain::{AccountToken, Tally, TokenPurpose, UnixTime, User, UserId, is_active_admin};
 use crate::store::{AccountStore, StoreResult};
 
@@ -19,7 +19,8 @@ fn consume(
     hash: &str,
     now: UnixTime,
 ) -> StoreResult<bool> {
-    c.execute(
+    exec(
+        c,
         "DELETE FROM account_tokens WHERE user_id = ?1 AND purpose = ?2 AND token_hash = ?3 \
          AND expires_at > ?4 AND email = (SELECT email FROM users WHERE id = ?1)",
         params![user, purpose.as_str(), hash, now],
@@ -30,7 +31,8 @@ fn consume(
 
 /// Confirms the address (if not yet) and ends a pending sign-up; the user after.
 fn confirm(c: &Connection, user: &str, now: UnixTime) -> StoreResult<Option<User>> {
-    c.query_row(
+    one(
+        c,
         &format!(
             "UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?2), \
              signup_pending = 0, updated_at = ?2 WHERE id = ?1 AND email IS NOT NULL \
@@ -48,7 +50,8 @@ impl AccountStore for SqliteStore {
     async fn put_token(&self, token: &AccountToken) -> StoreResult<()> {
         let t = token.clone();
         self.write(move |c| {
-            c.execute(
+            exec(
+                c,
                 "INSERT INTO account_tokens (user_id, purpose, token_hash, email, expires_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, purpose) DO UPDATE SET \
                  token_hash = excluded.token_hash, email = excluded.email, \
@@ -103,7 +106,8 @@ impl AccountStore for SqliteStore {
             if !consume(&tx, &user, TokenPurpose::ResetPassword, &hash, now)? {
                 return Ok(None);
             }
-            tx.execute(
+            exec(
+                &tx,
                 "UPDATE users SET password_hash = ?2 WHERE id = ?1",
                 params![user, password],
             )
@@ -120,7 +124,8 @@ impl AccountStore for SqliteStore {
         self.write(move |c| {
             let tx = immediate(c)?;
             let after = confirm(&tx, &user, now)?;
-            tx.execute(
+            exec(
+                &tx,
                 "DELETE FROM account_tokens WHERE user_id = ?1 AND purpose = 'verify'",
                 [&user],
             )
@@ -164,8 +169,7 @@ impl AccountStore for SqliteStore {
                 return Ok(false);
             }
             // Its sessions and links go with it (ON DELETE CASCADE).
-            tx.execute("DELETE FROM users WHERE id = ?1", [&id])
-                .map_err(map_err)?;
+            exec(&tx, "DELETE FROM users WHERE id = ?1", [&id]).map_err(map_err)?;
             bump(&tx, &Tally::user(Some(&before), None))?;
             tx.commit().map_err(map_err)?;
             Ok(true)

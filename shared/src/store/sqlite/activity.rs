@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, Row, params};
 
-use super::{SqliteStore, counted, immediate, map_err};
+use super::{SqliteStore, counted, exec, immediate, map_err};
 use crate::domain::{
     Attendance, EVENT_RETENTION_SECS, EventQuery, Metric, RoomEvent, RoomEventKind, RoomId,
     RoomName, Scope, Tallies, Tally, UserId,
@@ -47,7 +47,8 @@ pub(super) fn log_event(c: &Connection, e: &RoomEvent) -> StoreResult<bool> {
         ])
         .map_err(map_err)?;
     if added == 1 && rand::random::<u8>() == 0 {
-        c.execute(
+        exec(
+            c,
             "DELETE FROM room_events WHERE at < ?1",
             [crate::domain::now() - EVENT_RETENTION_SECS],
         )
@@ -103,22 +104,22 @@ impl ActivityStore for SqliteStore {
         let a = a.clone();
         self.write(move |c| {
             let tx = immediate(c)?;
-            let created = tx
-                .execute(
-                    "INSERT INTO attendance (session, user_id, user_name, room_id, room_name, \
+            let created = exec(
+                &tx,
+                "INSERT INTO attendance (session, user_id, user_name, room_id, room_name, \
                      joined_at, left_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
                      ON CONFLICT(session) DO NOTHING",
-                    params![
-                        a.session,
-                        a.user_id.as_str(),
-                        a.user_name,
-                        a.room_id.as_str(),
-                        a.room_name.as_str(),
-                        a.joined_at,
-                        a.left_at,
-                    ],
-                )
-                .map_err(map_err)?
+                params![
+                    a.session,
+                    a.user_id.as_str(),
+                    a.user_name,
+                    a.room_id.as_str(),
+                    a.room_name.as_str(),
+                    a.joined_at,
+                    a.left_at,
+                ],
+            )
+            .map_err(map_err)?
                 == 1;
             if created {
                 log_event(&tx, &a.event())?;
@@ -127,7 +128,8 @@ impl ActivityStore for SqliteStore {
                     &Tally::new().add(&Scope::day(a.joined_at), Metric::Joins, 1),
                 )?;
             } else if let Some(left) = a.left_at {
-                tx.execute(
+                exec(
+                    &tx,
                     "UPDATE attendance SET left_at = ?2 WHERE session = ?1 AND left_at IS NULL",
                     params![a.session, left],
                 )

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::params;
 
-use super::{SqliteStore, map_err};
+use super::{SqliteStore, exec, map_err, one};
 use crate::domain::UnixTime;
 use crate::store::{CounterStore, StoreResult};
 
@@ -13,8 +13,7 @@ impl CounterStore for SqliteStore {
         let key = key.to_string();
         self.write(move |c| {
             // An expired row restarts at 1 rather than counting on from its old window.
-            let n: i64 = c
-                .query_row(
+            let n: i64 = one(c,
                     "INSERT INTO counters (key, count, expires_at) VALUES (?1, 1, ?2) \
                      ON CONFLICT(key) DO UPDATE SET \
                        count = CASE WHEN counters.expires_at <= ?3 THEN 1 ELSE counters.count + 1 END, \
@@ -26,7 +25,7 @@ impl CounterStore for SqliteStore {
                 .map_err(map_err)?;
             // Sweep dead counters now and then, so the table stays the size of live windows.
             if n == 1 && rand::random::<u8>() == 0 {
-                c.execute("DELETE FROM counters WHERE expires_at <= ?1", [now]).map_err(map_err)?;
+                exec(c, "DELETE FROM counters WHERE expires_at <= ?1", [now]).map_err(map_err)?;
             }
             Ok(n as u64)
         })

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{SqliteStore, map_err};
+use super::{SqliteStore, exec, map_err, one};
 use crate::domain::{Email, InviteToken, UserId};
 use crate::store::StoreResult;
 
@@ -40,7 +40,8 @@ fn row_to_invite(r: &Row<'_>) -> rusqlite::Result<InviteToken> {
 
 /// The invite with this token, read on the given connection (a transaction's too).
 pub(super) fn by_token(c: &Connection, token: &str) -> StoreResult<Option<InviteToken>> {
-    c.query_row(
+    one(
+        c,
         &format!("SELECT {COLUMNS} FROM invite_tokens WHERE token = ?1"),
         [token],
         row_to_invite,
@@ -54,7 +55,7 @@ impl SqliteStore {
     pub(super) async fn insert_invite(&self, t: &InviteToken) -> StoreResult<()> {
         let t = t.clone();
         self.write(move |c| {
-            c.execute(
+            exec(c,
                 &format!("INSERT INTO invite_tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL)"),
                 params![
                     t.id,
@@ -89,7 +90,7 @@ impl SqliteStore {
     pub(super) async fn delete_invite(&self, id: &str) -> StoreResult<()> {
         let id = id.to_string();
         self.write(move |c| {
-            c.execute("DELETE FROM invite_tokens WHERE id = ?1", [id])
+            exec(c, "DELETE FROM invite_tokens WHERE id = ?1", [id])
                 .map(|_| ())
                 .map_err(map_err)
         })

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, map_err};
+use super::{SqliteStore, exec, map_err, one};
 use crate::domain::UnixTime;
 use crate::queue::{
     JobEnvelope, JobFailure, JobQueue, JobSource, QueueDepth, QueueWatch, backoff_secs,
@@ -25,7 +25,7 @@ impl JobQueue for SqliteStore {
         let payload =
             serde_json::to_string(&job.payload).map_err(|e| StoreError::Other(e.to_string()))?;
         self.write(move |c| {
-            c.execute(
+            exec(c,
                 "INSERT INTO jobs (id, kind, payload, status, max_attempts, run_at, created_at, updated_at) \
                  VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?5, ?5) ON CONFLICT(id) DO NOTHING",
                 params![job.id, job.kind, payload, MAX_ATTEMPTS, now],
@@ -44,23 +44,23 @@ const RECENT_FAILURES: u32 = 10;
 impl QueueWatch for SqliteStore {
     async fn depth(&self, _now: UnixTime) -> StoreResult<QueueDepth> {
         self.read(|c| {
-            let (pending, active, dead, oldest) = c
-                .query_row(
-                    "SELECT count(*) FILTER (WHERE status = 'pending'), \
+            let (pending, active, dead, oldest) = one(
+                c,
+                "SELECT count(*) FILTER (WHERE status = 'pending'), \
                      count(*) FILTER (WHERE status = 'active'), \
                      count(*) FILTER (WHERE status = 'dead'), \
                      min(created_at) FILTER (WHERE status = 'pending') FROM jobs",
-                    [],
-                    |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, i64>(2)?,
-                            r.get::<_, Option<i64>>(3)?,
-                        ))
-                    },
-                )
-                .map_err(map_err)?;
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                    ))
+                },
+            )
+            .map_err(map_err)?;
             let recent_failures = c
                 .prepare_cached(
                     "SELECT id, kind, last_error, attempts, updated_at FROM jobs \
@@ -99,8 +99,7 @@ impl SqliteStore {
         visibility_secs: i64,
     ) -> StoreResult<Option<ClaimedJob>> {
         self.write(move |c| {
-            let row = c
-                .query_row(
+            let row = one(c,
                     "UPDATE jobs SET status = 'active', attempts = attempts + 1, run_at = ?2, updated_at = ?1 \
                      WHERE id = (SELECT id FROM jobs WHERE status IN ('pending', 'active') AND run_at <= ?1 \
                                  ORDER BY run_at, created_at LIMIT 1) \
@@ -130,7 +129,8 @@ impl SqliteStore {
     pub async fn complete_job(&self, claim: &ClaimedJob) -> StoreResult<bool> {
         let (id, attempts) = (claim.job.id.clone(), claim.attempts);
         self.write(move |c| {
-            c.execute(
+            exec(
+                c,
                 "DELETE FROM jobs WHERE id = ?1 AND status = 'active' AND attempts = ?2",
                 params![id, attempts],
             )
@@ -151,7 +151,8 @@ impl SqliteStore {
         let (id, attempts, error) = (claim.job.id.clone(), claim.attempts, error.to_string());
         let retry_at = now + backoff_secs(attempts);
         self.write(move |c| {
-            c.query_row(
+            one(
+                c,
                 "UPDATE jobs SET \
                    status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END, \
                    run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE ?3 END, \
@@ -171,9 +172,12 @@ impl SqliteStore {
     pub async fn job_state(&self, id: &str) -> StoreResult<Option<JobState>> {
         let id = id.to_string();
         self.read(move |c| {
-            c.query_row("SELECT status, run_at FROM jobs WHERE id = ?1", [id], |r| {
-                Ok(state(&r.get::<_, String>("status")?, r.get("run_at")?))
-            })
+            one(
+                c,
+                "SELECT status, run_at FROM jobs WHERE id = ?1",
+                [id],
+                |r| Ok(state(&r.get::<_, String>("status")?, r.get("run_at")?)),
+            )
             .optional()
             .map_err(map_err)
         })

@@ -81,6 +81,8 @@ impl SqliteStore {
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(map_err)?;
         migrate(&mut writer)?;
+        // Every hot write statement stays prepared (the default keeps 16).
+        writer.set_prepared_statement_cache_capacity(256);
         let (writes, queue) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -162,12 +164,12 @@ fn write_loop(mut conn: Connection, queue: std::sync::mpsc::Receiver<Write>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = run_cached(&conn, "BEGIN IMMEDIATE") {
             tracing::warn!(error = %e, writes = batch.len(), "store write batch could not begin");
             continue;
         }
         let answers: Vec<Answer> = batch.into_iter().map(|w| run_one(&mut conn, w)).collect();
-        let committed = conn.execute_batch("COMMIT").map_err(map_err);
+        let committed = run_cached(&conn, "COMMIT").map_err(map_err);
         if committed.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
@@ -180,19 +182,78 @@ fn write_loop(mut conn: Connection, queue: std::sync::mpsc::Receiver<Write>) {
 /// One write in its own savepoint: kept if it succeeded, rolled back if it failed or
 /// panicked.
 fn run_one(conn: &mut Connection, write: Write) -> Answer {
-    if conn.execute_batch("SAVEPOINT w").is_err() {
+    let Ok(step) = Step::begin(conn, &WRITE) else {
         drop(write);
         return (false, Box::new(|_| {}));
-    }
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(conn)));
-    let ok = matches!(&run, Ok((true, _)));
-    let end = if ok {
-        "RELEASE w"
-    } else {
-        "ROLLBACK TO w; RELEASE w"
     };
-    let _ = conn.execute_batch(end);
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(conn)));
+    if matches!(&run, Ok((true, _))) {
+        let _ = step.commit_on(conn);
+    } else {
+        step.undo_on(conn);
+    }
     run.unwrap_or_else(|_| (false, Box::new(|_| {})))
+}
+
+/// A savepoint through cached statements (rusqlite's own re-parses its SQL each time: a
+/// measurable share of a write under load). Nested ones may share a name: `RELEASE` and
+/// `ROLLBACK TO` act on the innermost.
+struct Step(&'static [&'static str; 3]);
+
+/// Each write's savepoint, and the one a write opens for itself ([`immediate`]).
+const WRITE: [&str; 3] = ["SAVEPOINT w", "RELEASE w", "ROLLBACK TO w"];
+const OWN: [&str; 3] = ["SAVEPOINT s", "RELEASE s", "ROLLBACK TO s"];
+
+impl Step {
+    fn begin(c: &Connection, sql: &'static [&'static str; 3]) -> rusqlite::Result<Self> {
+        run_cached(c, sql[0])?;
+        Ok(Self(sql))
+    }
+
+    fn commit_on(self, c: &Connection) -> rusqlite::Result<()> {
+        run_cached(c, self.0[1])
+    }
+
+    fn undo_on(self, c: &Connection) {
+        let _ = run_cached(c, self.0[2]);
+        let _ = run_cached(c, self.0[1]);
+    }
+}
+
+fn run_cached(c: &Connection, sql: &str) -> rusqlite::Result<()> {
+    c.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(drop)
+}
+
+/// A write's own all-or-nothing step (from [`immediate`]): undone when dropped uncommitted.
+pub(super) struct Tx<'c> {
+    conn: &'c Connection,
+    step: Option<Step>,
+}
+
+impl Tx<'_> {
+    pub(super) fn commit(mut self) -> rusqlite::Result<()> {
+        match self.step.take() {
+            Some(step) => step.commit_on(self.conn),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if let Some(step) = self.step.take() {
+            step.undo_on(self.conn);
+        }
+    }
 }
 
 fn connect(path: &Path, flags: OpenFlags) -> StoreResult<Connection> {
@@ -254,7 +315,7 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
 #[async_trait]
 impl Health for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err))
+        self.read(|c| one(c, "SELECT 1", [], |_| Ok(())).map_err(map_err))
             .await
     }
 }
@@ -262,8 +323,32 @@ impl Health for SqliteStore {
 /// A write's own all-or-nothing step. Every write already runs inside the writer's
 /// `BEGIN IMMEDIATE` batch (the write lock is held, so what it reads stays true until it
 /// commits); this savepoint lets it undo its own statements on an early return.
-pub(super) fn immediate(c: &mut Connection) -> StoreResult<rusqlite::Savepoint<'_>> {
-    c.savepoint().map_err(map_err)
+pub(super) fn immediate(c: &mut Connection) -> StoreResult<Tx<'_>> {
+    let step = Step::begin(c, &OWN).map_err(map_err)?;
+    Ok(Tx {
+        conn: c,
+        step: Some(step),
+    })
+}
+
+/// `execute` through the connection's statement cache (rusqlite's own `execute` parses the
+/// SQL on every call).
+pub(super) fn exec<P: rusqlite::Params>(
+    c: &Connection,
+    sql: &str,
+    p: P,
+) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(p)
+}
+
+/// `query_row` through the connection's statement cache.
+pub(super) fn one<T, P: rusqlite::Params>(
+    c: &Connection,
+    sql: &str,
+    p: P,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    c.prepare_cached(sql)?.query_row(p, f)
 }
 
 /// A numbered page: how many rows `SELECT … FROM {from_where}` holds, and `limit` of them
@@ -279,11 +364,13 @@ pub(super) fn counted<T>(
     offset: u32,
     row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> StoreResult<crate::store::Counted<T>> {
-    let total: i64 = c
-        .query_row(&format!("SELECT count(*) FROM {from_where}"), args, |r| {
-            r.get(0)
-        })
-        .map_err(map_err)?;
+    let total: i64 = one(
+        c,
+        &format!("SELECT count(*) FROM {from_where}"),
+        args,
+        |r| r.get(0),
+    )
+    .map_err(map_err)?;
     let n = args.len();
     let mut page_args = args.to_vec();
     page_args.extend([&limit as &dyn rusqlite::ToSql, &offset]);

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, Row, params};
 
-use super::{SqliteStore, immediate, map_err};
+use super::{SqliteStore, exec, immediate, map_err};
 use crate::domain::{
     Recording, RecordingId, RecordingMove, RecordingStatus, RoomId, UnixTime, UserId,
 };
@@ -66,7 +66,8 @@ fn write_all(c: &Connection, r: &Recording, insert: bool) -> rusqlite::Result<us
          created_at = ?12, started_at = ?13, ended_at = ?14, updated_at = ?15 WHERE id = ?1"
             .to_string()
     };
-    c.execute(
+    exec(
+        c,
         &sql,
         params![
             r.id.as_str(),
@@ -149,7 +150,8 @@ impl RecordingStore for SqliteStore {
     async fn delete_recording(&self, r: &Recording) -> StoreResult<bool> {
         let id = r.id.as_str().to_string();
         self.write(move |c| {
-            c.execute(
+            exec(
+                c,
                 "DELETE FROM recordings WHERE id = ?1 AND status IN ('completed', 'failed')",
                 [id],
             )

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 use super::activity::{bump, log_event};
-use super::{SqliteStore, counted, immediate, map_err};
+use super::{SqliteStore, counted, exec, immediate, map_err, one};
 use crate::domain::policy;
 use crate::domain::{
     DisplayName, Member, MemberChange, MemberRole, Metric, Restrictions, Room, RoomEvent, RoomId,
@@ -140,7 +140,8 @@ fn missing_or_archived(c: &Connection, id: &str) -> StoreResult<RoomWrite> {
 
 /// Creates the member row if absent (a ban may precede any join), keeping an existing one.
 fn ensure_member(tx: &Connection, room: &str, user: &str, now: UnixTime) -> StoreResult<()> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO room_members (room_id, user_id, name, role, is_active, banned, denied, \
          chat_blocked, joined_at) VALUES (?1, ?2, ?2, 'participant', 0, 0, '[]', 0, ?3) \
          ON CONFLICT DO NOTHING",
@@ -156,29 +157,30 @@ impl RoomStore for SqliteStore {
         let r = room.clone();
         self.write(move |c| {
             let tx = immediate(c)?;
-            let taken: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM rooms WHERE name = ?1 AND is_active = 1)",
-                    [r.name.as_str()],
-                    |row| row.get(0),
-                )
-                .map_err(map_err)?;
+            let taken: bool = one(
+                &tx,
+                "SELECT EXISTS (SELECT 1 FROM rooms WHERE name = ?1 AND is_active = 1)",
+                [r.name.as_str()],
+                |row| row.get(0),
+            )
+            .map_err(map_err)?;
             if taken {
                 return Ok(CreateRoom::NameTaken);
             }
             if let Some(limit) = owner_limit {
-                let owned: u32 = tx
-                    .query_row(
-                        "SELECT count(*) FROM rooms WHERE created_by = ?1 AND is_active = 1",
-                        [r.created_by.as_str()],
-                        |row| row.get(0),
-                    )
-                    .map_err(map_err)?;
+                let owned: u32 = one(
+                    &tx,
+                    "SELECT count(*) FROM rooms WHERE created_by = ?1 AND is_active = 1",
+                    [r.created_by.as_str()],
+                    |row| row.get(0),
+                )
+                .map_err(map_err)?;
                 if owned >= limit {
                     return Ok(CreateRoom::LimitReached);
                 }
             }
-            tx.execute(
+            exec(
+                &tx,
                 &format!(
                     "INSERT INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, \
                      ?8, 0, ?9, ?10, NULL, NULL, 0, ?9)"
@@ -252,7 +254,8 @@ impl RoomStore for SqliteStore {
     async fn last_archived_room(&self, name: &RoomName) -> StoreResult<Option<Room>> {
         let name = name.as_str().to_string();
         self.read(move |c| {
-            c.query_row(
+            one(
+                c,
                 &format!(
                     "SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?1 AND is_active = 0 \
                      ORDER BY archived_at DESC, id DESC LIMIT 1"
@@ -336,27 +339,27 @@ impl RoomStore for SqliteStore {
             let Some(before) = room_by_id(&tx, &id)?.filter(|r| r.is_active) else {
                 return missing_or_archived(&tx, &id);
             };
-            let room = tx
-                .query_row(
-                    &format!(
-                        "UPDATE rooms SET is_public = COALESCE(?2, is_public), \
+            let room = one(
+                &tx,
+                &format!(
+                    "UPDATE rooms SET is_public = COALESCE(?2, is_public), \
                          max_participants = COALESCE(?3, max_participants), \
                          mode = COALESCE(?4, mode), settings = json_patch(settings, ?5), \
                          suspended = COALESCE(?6, suspended), updated_at = ?7 \
                          WHERE id = ?1 RETURNING {ROOM_COLUMNS}"
-                    ),
-                    params![
-                        id,
-                        p.is_public,
-                        p.max_participants,
-                        p.mode.map(|m| m.as_str()),
-                        flags_json(&p.settings.fields()),
-                        p.suspended,
-                        now,
-                    ],
-                    row_to_room,
-                )
-                .map_err(map_err)?;
+                ),
+                params![
+                    id,
+                    p.is_public,
+                    p.max_participants,
+                    p.mode.map(|m| m.as_str()),
+                    flags_json(&p.settings.fields()),
+                    p.suspended,
+                    now,
+                ],
+                row_to_room,
+            )
+            .map_err(map_err)?;
             bump(&tx, &Tally::room(Some(&before), Some(&room)))?;
             tx.commit().map_err(map_err)?;
             Ok(RoomWrite::Done(room))
@@ -368,17 +371,17 @@ impl RoomStore for SqliteStore {
         let id = id.as_str().to_string();
         self.write(move |c| {
             let tx = immediate(c)?;
-            let archived = tx
-                .query_row(
-                    &format!(
-                        "UPDATE rooms SET is_active = 0, active_count = 0, archived_at = ?2, \
+            let archived = one(
+                &tx,
+                &format!(
+                    "UPDATE rooms SET is_active = 0, active_count = 0, archived_at = ?2, \
                          updated_at = ?2 WHERE id = ?1 AND is_active = 1 RETURNING {ROOM_COLUMNS}"
-                    ),
-                    params![id, now],
-                    row_to_room,
-                )
-                .optional()
-                .map_err(map_err)?;
+                ),
+                params![id, now],
+                row_to_room,
+            )
+            .optional()
+            .map_err(map_err)?;
             let Some(room) = archived else {
                 return missing_or_archived(&tx, &id);
             };
@@ -387,7 +390,8 @@ impl RoomStore for SqliteStore {
                 ..room.clone()
             };
             bump(&tx, &Tally::room(Some(&before), Some(&room)))?;
-            tx.execute(
+            exec(
+                &tx,
                 "UPDATE room_members SET is_active = 0, left_at = ?2 \
                  WHERE room_id = ?1 AND is_active = 1",
                 params![id, now],
@@ -420,7 +424,8 @@ impl RoomStore for SqliteStore {
             if let Err(refused) = policy::seat(&current, member(&tx, &rid, &user)?.as_ref()) {
                 return Ok(Occupy::from(refused));
             }
-            tx.execute(
+            exec(
+                &tx,
                 "INSERT INTO room_members (room_id, user_id, name, role, is_active, banned, \
                  admitted, denied, chat_blocked, joined_at, seen_at) VALUES (?1, ?2, ?3, \
                  'participant', 1, 0, 1, '[]', 0, ?4, ?4) ON CONFLICT DO UPDATE SET \
@@ -430,7 +435,8 @@ impl RoomStore for SqliteStore {
                 params![rid, user, name, now],
             )
             .map_err(map_err)?;
-            tx.execute(
+            exec(
+                &tx,
                 "UPDATE rooms SET active_count = active_count + 1, \
                  last_activity_at = MAX(last_activity_at, ?2) WHERE id = ?1",
                 params![rid, now],
@@ -471,7 +477,8 @@ impl RoomStore for SqliteStore {
                 m.is_active = false;
                 m.left_at = Some(now);
             }
-            tx.execute(
+            exec(
+                &tx,
                 &format!(
                     "INSERT INTO room_members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
                      ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO UPDATE SET \
@@ -498,7 +505,8 @@ impl RoomStore for SqliteStore {
             )
             .map_err(map_err)?;
             if frees_seat {
-                tx.execute(
+                exec(
+                    &tx,
                     "UPDATE rooms SET active_count = MAX(active_count - 1, 0) WHERE id = ?1",
                     [rid.as_str()],
                 )
@@ -535,7 +543,8 @@ impl RoomStore for SqliteStore {
                 return Ok(SeenOutcome::Full);
             }
             ensure_member(&tx, &rid, &user, at)?;
-            tx.execute(
+            exec(
+                &tx,
                 "UPDATE room_members SET is_active = ?3, session = ?4, seen_at = ?5, \
                  joined_at = CASE WHEN ?3 = 1 AND is_active = 0 THEN ?5 ELSE joined_at END, \
                  left_at = CASE WHEN ?3 = 1 THEN NULL ELSE ?5 END \
@@ -544,7 +553,8 @@ impl RoomStore for SqliteStore {
             )
             .map_err(map_err)?;
             if change != 0 {
-                tx.execute(
+                exec(
+                    &tx,
                     "UPDATE rooms SET active_count = MAX(active_count + ?2, 0), \
                      last_activity_at = CASE WHEN ?3 THEN MAX(last_activity_at, ?4) \
                      ELSE last_activity_at END WHERE id = ?1",
@@ -570,37 +580,38 @@ impl RoomStore for SqliteStore {
             let tx = immediate(c)?;
             if started {
                 // A meeting counts once, however often LiveKit reports its start.
-                let new = tx
-                    .execute(
-                        "UPDATE rooms SET live_sid = ?2, last_activity_at = MAX(last_activity_at, ?3) \
+                let new = exec(
+                    &tx,
+                    "UPDATE rooms SET live_sid = ?2, last_activity_at = MAX(last_activity_at, ?3) \
                          WHERE id = ?1 AND is_active = 1 AND live_sid IS NOT ?2",
-                        params![rid, sid, at],
-                    )
-                    .map_err(map_err)?;
+                    params![rid, sid, at],
+                )
+                .map_err(map_err)?;
                 if new == 1 {
                     bump(&tx, &Tally::new().add(&Scope::day(at), Metric::Meetings, 1))?;
                 }
                 tx.commit().map_err(map_err)?;
                 return Ok(0);
             }
-            let ended = tx
-                .execute(
-                    "UPDATE rooms SET live_sid = NULL WHERE id = ?1 AND is_active = 1 \
+            let ended = exec(
+                &tx,
+                "UPDATE rooms SET live_sid = NULL WHERE id = ?1 AND is_active = 1 \
                      AND (live_sid IS NULL OR live_sid = ?2)",
-                    params![rid, sid],
-                )
-                .map_err(map_err)?;
+                params![rid, sid],
+            )
+            .map_err(map_err)?;
             if ended == 0 {
                 return Ok(0); // archived, or a newer meeting is running
             }
-            let freed = tx
-                .execute(
-                    "UPDATE room_members SET is_active = 0, left_at = ?2, seen_at = ?2 \
+            let freed = exec(
+                &tx,
+                "UPDATE room_members SET is_active = 0, left_at = ?2, seen_at = ?2 \
                      WHERE room_id = ?1 AND is_active = 1 AND seen_at <= ?2",
-                    params![rid, at],
-                )
-                .map_err(map_err)?;
-            tx.execute(
+                params![rid, at],
+            )
+            .map_err(map_err)?;
+            exec(
+                &tx,
                 "UPDATE rooms SET active_count = MAX(active_count - ?2, 0) WHERE id = ?1",
                 params![rid, freed],
             )
@@ -746,7 +757,8 @@ impl SqliteStore {
 
     pub(super) async fn stale_rooms(&self, before: UnixTime) -> StoreResult<u64> {
         self.read(move |c| {
-            c.query_row(
+            one(
+                c,
                 "SELECT count(*) FROM rooms WHERE is_active = 1 AND last_activity_at < ?1",
                 [before],
                 |r| r.get::<_, i64>(0),

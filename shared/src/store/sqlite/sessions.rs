@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{SqliteStore, immediate, map_err};
+use super::{SqliteStore, exec, immediate, map_err, one};
 use crate::domain::{Replay, Session, SessionId, UnixTime, UserId};
 use crate::store::{DEACTIVATED, HashUpgrade, Rotation, SessionStore, StoreError, StoreResult};
 
@@ -11,21 +11,21 @@ const COLUMNS: &str = "id, user_id, generation, created_at, expires_at, revoked_
 
 /// The session, only while its user is active (`Conflict(DEACTIVATED)` otherwise).
 fn insert_session_row(c: &rusqlite::Connection, s: &Session) -> StoreResult<()> {
-    let inserted = c
-        .execute(
-            &format!(
-                "INSERT INTO sessions ({COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, NULL, NULL \
+    let inserted = exec(
+        c,
+        &format!(
+            "INSERT INTO sessions ({COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, NULL, NULL \
                  WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND is_active = 1)"
-            ),
-            params![
-                s.id.as_str(),
-                s.user_id.as_str(),
-                s.generation as i64,
-                s.created_at,
-                s.expires_at
-            ],
-        )
-        .map_err(map_err)?;
+        ),
+        params![
+            s.id.as_str(),
+            s.user_id.as_str(),
+            s.generation as i64,
+            s.created_at,
+            s.expires_at
+        ],
+    )
+    .map_err(map_err)?;
     if inserted == 0 {
         return Err(StoreError::Conflict(DEACTIVATED));
     }
@@ -67,7 +67,8 @@ impl SessionStore for SqliteStore {
             Some(u) => {
                 let tx = immediate(c)?;
                 insert_session_row(&tx, &s)?;
-                tx.execute(
+                exec(
+                    &tx,
                     "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
                     params![s.user_id.as_str(), u.from, u.to],
                 )
@@ -89,31 +90,29 @@ impl SessionStore for SqliteStore {
         let (user, id) = key(user, id);
         self.write(move |c| {
             let tx = immediate(c)?;
-            let rotated = tx
-                .query_row(
-                    &format!(
-                        "UPDATE sessions SET generation = generation + 1, expires_at = ?3, \
+            let rotated = one(
+                &tx,
+                &format!(
+                    "UPDATE sessions SET generation = generation + 1, expires_at = ?3, \
                          rotated_at = ?4 WHERE id = ?1 AND user_id = ?5 AND generation = ?2 \
                          AND revoked_at IS NULL AND expires_at > ?4 RETURNING {COLUMNS}"
-                    ),
-                    params![id, generation as i64, expires_at, now, user],
-                    row_to_session,
-                )
-                .optional()
-                .map_err(map_err)?;
+                ),
+                params![id, generation as i64, expires_at, now, user],
+                row_to_session,
+            )
+            .optional()
+            .map_err(map_err)?;
             let outcome = match rotated {
                 Some(s) => Rotation::Rotated(s),
                 None => {
-                    let current = tx
-                        .query_row(
-                            &format!(
-                                "SELECT {COLUMNS} FROM sessions WHERE id = ?1 AND user_id = ?2"
-                            ),
-                            [&id, &user],
-                            row_to_session,
-                        )
-                        .optional()
-                        .map_err(map_err)?;
+                    let current = one(
+                        &tx,
+                        &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1 AND user_id = ?2"),
+                        [&id, &user],
+                        row_to_session,
+                    )
+                    .optional()
+                    .map_err(map_err)?;
                     match current {
                         Some(s) => match s.replay(generation, now) {
                             Replay::Current => Rotation::Current(s),
@@ -133,7 +132,8 @@ impl SessionStore for SqliteStore {
     async fn session(&self, user: &UserId, id: &SessionId) -> StoreResult<Option<Session>> {
         let (user, id) = key(user, id);
         self.read(move |c| {
-            c.query_row(
+            one(
+                c,
                 &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1 AND user_id = ?2"),
                 [id, user],
                 row_to_session,
@@ -152,7 +152,7 @@ impl SessionStore for SqliteStore {
     ) -> StoreResult<()> {
         let (user, id) = key(user, id);
         self.write(move |c| {
-            c.execute(
+            exec(c,
                 "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND user_id = ?3 AND revoked_at IS NULL",
                 params![id, now, user],
             )
@@ -173,7 +173,8 @@ impl SessionStore for SqliteStore {
             keep.map(|k| k.as_str().to_string()),
         );
         self.write(move |c| {
-            c.execute(
+            exec(
+                c,
                 "UPDATE sessions SET revoked_at = ?3 \
                  WHERE user_id = ?1 AND revoked_at IS NULL AND (?2 IS NULL OR id <> ?2)",
                 params![user, keep, now],

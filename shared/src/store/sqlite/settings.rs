@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Map, Value};
 
-use super::{SqliteStore, map_err};
+use super::{SqliteStore, exec, map_err, one};
 use crate::domain::{SettingValue, StoredSettings};
 use crate::store::{SettingsStore, StoreError, StoreResult};
 
@@ -50,8 +50,8 @@ fn from_json(doc: &str, rev: i64) -> StoreResult<StoredSettings> {
 impl SettingsStore for SqliteStore {
     async fn settings(&self) -> StoreResult<StoredSettings> {
         self.read(|c| {
-            let row: Option<(String, i64)> = c
-                .query_row("SELECT doc, rev FROM settings WHERE id = 1", [], |r| {
+            let row: Option<(String, i64)> =
+                one(c, "SELECT doc, rev FROM settings WHERE id = 1", [], |r| {
                     Ok((r.get("doc")?, r.get("rev")?))
                 })
                 .optional()
@@ -67,14 +67,14 @@ impl SettingsStore for SqliteStore {
     async fn put_settings(&self, next: &StoredSettings, expected_rev: u64) -> StoreResult<bool> {
         let doc = to_json(next);
         self.write(move |c| {
-            let changed = c
-                .execute(
-                    "INSERT INTO settings (id, doc, rev) VALUES (1, ?1, ?2 + 1) \
+            let changed = exec(
+                c,
+                "INSERT INTO settings (id, doc, rev) VALUES (1, ?1, ?2 + 1) \
                      ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, rev = excluded.rev \
                      WHERE settings.rev = ?2",
-                    params![doc, expected_rev as i64],
-                )
-                .map_err(map_err)?;
+                params![doc, expected_rev as i64],
+            )
+            .map_err(map_err)?;
             Ok(changed == 1)
         })
         .await

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 use super::activity::bump;
-use super::{SqliteStore, counted, immediate, map_err};
+use super::{SqliteStore, counted, exec, immediate, map_err, one};
 use crate::domain::{
     Access, AdminCount, DisplayName, Email, InviteRefusal, Provider, Tally, UnixTime, User, UserId,
     UserQuery, UserSort, is_active_admin,
@@ -53,7 +53,7 @@ pub(super) fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
 /// Inserts the account and counts it (inside the caller's transaction).
 fn insert(c: &rusqlite::Connection, u: &User) -> StoreResult<()> {
     bump(c, &Tally::user(None, Some(u)))?;
-    c.execute(
+    exec(c,
         &format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
         params![
             u.id.as_str(),
@@ -110,7 +110,8 @@ impl UserStore for SqliteStore {
                 return Ok(Err(refused));
             }
             insert(&tx, &u)?;
-            tx.execute(
+            exec(
+                &tx,
                 "UPDATE invite_tokens SET used_at = ?2, used_by = ?3 WHERE token = ?1",
                 params![token, now, u.id.as_str()],
             )
@@ -124,7 +125,8 @@ impl UserStore for SqliteStore {
     async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>> {
         let id = id.as_str().to_string();
         self.read(move |c| {
-            c.query_row(
+            one(
+                c,
                 &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
                 [id],
                 row_to_user,
@@ -138,7 +140,8 @@ impl UserStore for SqliteStore {
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
         let email = email.as_str().to_string();
         self.read(move |c| {
-            c.query_row(
+            one(
+                c,
                 &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
                 [email],
                 row_to_user,
@@ -162,7 +165,8 @@ impl UserStore for SqliteStore {
             email.map(|e| e.as_str().to_string()),
         );
         self.write(move |c| {
-            c.query_row(
+            one(
+                c,
                 &format!(
                     "UPDATE users SET name = ?2, updated_at = ?4, \
                      email_verified_at = CASE WHEN ?3 IS NULL OR ?3 IS email \
@@ -181,7 +185,8 @@ impl UserStore for SqliteStore {
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
         let (id, hash) = (id.as_str().to_string(), hash.to_string());
         self.write(move |c| {
-            c.execute(
+            exec(
+                c,
                 "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
                 params![id, hash, now],
             )
@@ -194,7 +199,8 @@ impl UserStore for SqliteStore {
     async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>> {
         let id = id.as_str().to_string();
         self.read(move |c| {
-            c.query_row(
+            one(
+                c,
                 "SELECT preferences_json FROM users WHERE id = ?1",
                 [id],
                 |r| r.get::<_, Option<String>>(0),
@@ -209,12 +215,12 @@ impl UserStore for SqliteStore {
     async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()> {
         let (id, json) = (id.as_str().to_string(), json.to_string());
         self.write(move |c| {
-            match c
-                .execute(
-                    "UPDATE users SET preferences_json = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![id, json, now],
-                )
-                .map_err(map_err)?
+            match exec(
+                c,
+                "UPDATE users SET preferences_json = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, json, now],
+            )
+            .map_err(map_err)?
             {
                 1 => Ok(()),
                 _ => Err(StoreError::Other("preferences for a missing user".into())),
@@ -244,7 +250,8 @@ impl SqliteStore {
             {
                 return Ok(UserChangeOutcome::LastAdmin);
             }
-            tx.execute(
+            exec(
+                &tx,
                 "UPDATE users SET is_active = ?2, accesses = ?3, updated_at = ?4 WHERE id = ?1",
                 params![id, user.is_active, accesses_json(&user), now],
             )
@@ -268,8 +275,7 @@ impl SqliteStore {
                 return Ok(UserChangeOutcome::LastAdmin);
             }
             // Sessions go with it (ON DELETE CASCADE).
-            tx.execute("DELETE FROM users WHERE id = ?1", [&id])
-                .map_err(map_err)?;
+            exec(&tx, "DELETE FROM users WHERE id = ?1", [&id]).map_err(map_err)?;
             bump(&tx, &Tally::user(Some(&before), None))?;
             tx.commit().map_err(map_err)?;
             Ok(UserChangeOutcome::Done(before))
@@ -361,7 +367,8 @@ impl SqliteStore {
 
 /// A user as stored, read inside the caller's transaction.
 pub(super) fn user_row(c: &Connection, id: &str) -> StoreResult<Option<User>> {
-    c.query_row(
+    one(
+        c,
         &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
         [id],
         row_to_user,
@@ -372,7 +379,8 @@ pub(super) fn user_row(c: &Connection, id: &str) -> StoreResult<Option<User>> {
 
 /// Active admins other than `id` (the last-admin guard, inside the caller's transaction).
 fn other_active_admins(c: &Connection, id: &str) -> StoreResult<i64> {
-    c.query_row(
+    one(
+        c,
         "SELECT COUNT(*) FROM users WHERE id <> ?1 AND is_active = 1 AND \
          (instr(accesses, '\"admin\"') > 0 OR instr(accesses, '\"superadmin\"') > 0)",
         [id],

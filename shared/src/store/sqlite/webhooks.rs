@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, immediate, map_err};
+use super::{SqliteStore, exec, immediate, map_err, one};
 use crate::domain::UnixTime;
 use crate::store::{StoreResult, WebhookLog, WebhookStats};
 
@@ -18,25 +18,30 @@ impl WebhookLog for SqliteStore {
         let id = id.to_string();
         self.write(move |c| {
             let tx = immediate(c)?;
-            tx.execute(
+            exec(
+                &tx,
                 "INSERT INTO webhook_stats (id, count, last_at) VALUES (1, 1, ?1) \
                  ON CONFLICT(id) DO UPDATE SET count = count + 1, last_at = MAX(last_at, ?1)",
                 [now],
             )
             .map_err(map_err)?;
             // An expired claim is as good as none: LiveKit only retries within seconds.
-            let claimed = tx
-                .execute(
-                    "INSERT INTO webhook_events (id, expires_at) VALUES (?1, ?2) \
+            let claimed = exec(
+                &tx,
+                "INSERT INTO webhook_events (id, expires_at) VALUES (?1, ?2) \
                      ON CONFLICT(id) DO UPDATE SET expires_at = excluded.expires_at \
                      WHERE webhook_events.expires_at <= ?3",
-                    params![id, expires_at, now],
-                )
-                .map_err(map_err)?
+                params![id, expires_at, now],
+            )
+            .map_err(map_err)?
                 == 1;
             if claimed && rand::random::<u8>() == 0 {
-                tx.execute("DELETE FROM webhook_events WHERE expires_at <= ?1", [now])
-                    .map_err(map_err)?;
+                exec(
+                    &tx,
+                    "DELETE FROM webhook_events WHERE expires_at <= ?1",
+                    [now],
+                )
+                .map_err(map_err)?;
             }
             tx.commit().map_err(map_err)?;
             Ok(claimed)
@@ -47,7 +52,7 @@ impl WebhookLog for SqliteStore {
     async fn release_event(&self, id: &str) -> StoreResult<()> {
         let id = id.to_string();
         self.write(move |c| {
-            c.execute("DELETE FROM webhook_events WHERE id = ?1", [id])
+            exec(c, "DELETE FROM webhook_events WHERE id = ?1", [id])
                 .map(|_| ())
                 .map_err(map_err)
         })
@@ -56,14 +61,14 @@ impl WebhookLog for SqliteStore {
 
     async fn webhook_stats(&self) -> StoreResult<WebhookStats> {
         self.read(|c| {
-            let row = c
-                .query_row(
-                    "SELECT count, last_at FROM webhook_stats WHERE id = 1",
-                    [],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-                )
-                .optional()
-                .map_err(map_err)?;
+            let row = one(
+                c,
+                "SELECT count, last_at FROM webhook_stats WHERE id = 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()
+            .map_err(map_err)?;
             Ok(
                 row.map_or_else(WebhookStats::default, |(count, last)| WebhookStats {
                     count: count as u64,
