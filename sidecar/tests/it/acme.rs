@@ -5,13 +5,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 use crate::pebble::Pebble;
 use crate::run_binary::{Running, free_port, start};
@@ -40,28 +38,11 @@ async fn issued_by(root: &str, url: &str) -> bool {
     for der in CertificateDer::pem_slice_iter(root.as_bytes()) {
         roots.add(der.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let addr = url
-        .trim_start_matches("https://")
-        .replace("localhost", "127.0.0.1");
-    let tcp = TcpStream::connect(
-        addr.rsplit_once(':')
-            .map(|(_, p)| format!("127.0.0.1:{p}"))
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    let name = ServerName::try_from(DOMAIN).unwrap();
-    TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
+    let tcp = TcpStream::connect(url.trim_start_matches("https://"))
         .await
-        .is_ok()
+        .unwrap();
+    let name = ServerName::try_from(DOMAIN).unwrap();
+    crate::tls::trusting(roots).connect(name, tcp).await.is_ok()
 }
 
 /// Waits (up to a minute) until the CA's certificate is served.

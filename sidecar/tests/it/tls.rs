@@ -67,15 +67,20 @@ impl Ca {
     fn connector(&self) -> TlsConnector {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.0.der().clone()).unwrap();
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        TlsConnector::from(Arc::new(config))
+        trusting(roots)
     }
+}
+
+/// A TLS client (ring) that trusts only `roots`.
+pub(crate) fn trusting(roots: rustls::RootCertStore) -> TlsConnector {
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
 }
 
 async fn connect(tls: &TlsConnector, url: &str) -> TlsStream<TcpStream> {
