@@ -6,6 +6,11 @@ use std::sync::OnceLock;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 // Every service crate re-exports these same smithy types.
 use aws_sdk_dynamodb::config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -130,18 +135,45 @@ impl Env {
     }
 
     fn config(&self, service: Service) -> SdkConfig {
-        let https = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
         let mut builder = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
-            .http_client(https)
+            .http_client(http_client())
             .region(Region::new(self.region.clone()))
             .credentials_provider(SharedCredentialsProvider::new(self.credentials.clone()));
         builder.set_endpoint_url(self.endpoint(service).map(str::to_string));
         builder.build()
+    }
+}
+
+/// A new HTTPS client (rustls on ring). The SDK has a client load the system's root
+/// certificates when the service client is constructed, that is at a Lambda's init (~5 ms per
+/// service client, every cold start); [`OnFirstUse`] moves that to the first request, which a
+/// function whose route never calls the service never pays.
+fn http_client() -> SharedHttpClient {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    SharedHttpClient::new(OnFirstUse(https))
+}
+
+/// An HTTP client whose connector (and so its certificate store) is made by the first request
+/// that needs it, not when an SDK client is built.
+#[derive(Debug)]
+struct OnFirstUse(SharedHttpClient);
+
+impl HttpClient for OnFirstUse {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
     }
 }
 

@@ -10,6 +10,7 @@ pub(super) fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
 }
 
 /// `server.httpPort`, where empty means unset.
+#[cfg(feature = "embedded")]
 pub(super) fn opt_port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
     read_port(d, "server.httpPort")
 }
