@@ -6,6 +6,8 @@ spawn → its first `GET /2018-06-01/runtime/invocation/next` (an init error is 
 such). Runs interleaved, median of N per binary, and the ratio to hello-world in the same run.
 
 usage: benches/cold_start.py [RUNS]   (default 15)
+       benches/cold_start.py trace BOOTSTRAP   (the files one bootstrap opens or stats during its
+       init, under strace: what init reads from disk)
 Needs the functions built (`CARGO_LAMBDA_COMPILER=cargo sam build ...`, as .ci/test does:
 .aws-sam/build/<Function>/bootstrap); builds benches/hello-lambda itself.
 """
@@ -19,7 +21,8 @@ import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+TRACE = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "trace" else None
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 and not TRACE else 15
 
 arrived = threading.Event()
 failed = []
@@ -109,7 +112,27 @@ def once(binary):
     return took * 1000
 
 
+def trace(binary):
+    """Runs `binary` under strace until its first poll; prints the paths its init touched."""
+    arrived.clear()
+    out = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / "cold_start.strace"
+    p = subprocess.Popen(["strace", "-f", "-e", "trace=openat,statx,newfstatat", "-o", str(out),
+                          binary], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ok = arrived.wait(10)
+    p.kill()
+    p.wait()
+    if not ok:
+        raise SystemExit(f"{binary}: never polled the Runtime API")
+    paths = [line.split('"')[1] for line in out.read_text().splitlines() if '"' in line]
+    paths = [p for p in paths if p]  # fstat of an open descriptor names no path
+    print(f"{binary}: {len(paths)} paths opened or stat'ed before the first poll")
+    for prefix in sorted({"/".join(p.split("/")[:4]) for p in paths}):
+        print(f"  {sum(p.startswith(prefix) for p in paths):>4}  {prefix}")
+
+
 def main():
+    if TRACE:
+        return trace(TRACE)
     bins = {"hello-world": hello()}
     for f in sorted((ROOT / ".aws-sam" / "build").glob("*Function/bootstrap")):
         bins[f.parent.name] = f
