@@ -4,7 +4,7 @@
 //! certificate is issued, then picks each new one up as it does certbot's files.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -80,18 +80,24 @@ pub struct Acme {
     directory: String,
     ca_root: Option<PathBuf>,
     dir: PathBuf,
+    /// The certificate and key it writes (the TLS listener's files).
+    cert: PathBuf,
+    key: PathBuf,
     challenges: Challenges,
 }
 
 impl Acme {
     pub fn new(config: &Config, challenges: Challenges) -> Self {
         let s = &config.server;
+        let (cert, key) = files(config);
         Self {
             domain: s.domain.clone().unwrap_or_default(),
             email: s.email.clone(),
             directory: s.acme.directory.clone(),
             ca_root: s.acme.ca_root.clone(),
             dir: dir(config),
+            cert,
+            key,
             challenges,
         }
     }
@@ -100,17 +106,17 @@ impl Acme {
     /// there is none or it expires within 30 days, retries failures with a growing wait, and
     /// has `tls` load each new one.
     pub async fn keep(self, tls: Tls) {
-        let (cert, key) = (self.dir.join("cert.pem"), self.dir.join("key.pem"));
         let mut retry = RETRY_FIRST;
         loop {
-            let due = validity(&cert).map(|(from, to)| to - ((to - from) / 3).min(RENEW_BEFORE));
+            let due =
+                validity(&self.cert).map(|(from, to)| to - ((to - from) / 3).min(RENEW_BEFORE));
             let wait = match due.map(|due| due - bedrud_shared::domain::now()) {
                 Ok(until_due) if until_due > 0 => {
                     Duration::from_secs(until_due as u64).min(CHECK_EVERY)
                 }
-                _ => match self.order(&cert, &key).await {
+                _ => match self.order().await {
                     Ok(()) => {
-                        info!(domain = %self.domain, cert = %cert.display(), "ACME certificate issued");
+                        info!(domain = %self.domain, cert = %self.cert.display(), "ACME certificate issued");
                         tls.reload();
                         retry = RETRY_FIRST;
                         continue;
@@ -132,7 +138,7 @@ impl Acme {
 
     /// One order, start to finish: account, HTTP-01 for the domain, key and certificate
     /// written (key first: the pair loads once the certificate lands).
-    async fn order(&self, cert: &Path, key: &Path) -> Result<(), String> {
+    async fn order(&self) -> Result<(), String> {
         let account = self.account().await?;
         let ids = [Identifier::Dns(self.domain.clone())];
         let mut order = account
@@ -180,8 +186,8 @@ impl Acme {
             .poll_certificate(&retries)
             .await
             .map_err(|e| format!("certificate: {e}"))?;
-        write_private(key, private.as_bytes())?;
-        write_private(cert, chain.as_bytes())
+        write_private(&self.key, private.as_bytes())?;
+        write_private(&self.cert, chain.as_bytes())
     }
 
     /// The account stored under the data directory, or a new one registered (and stored).

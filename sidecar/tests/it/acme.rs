@@ -66,6 +66,7 @@ async fn certificates_come_from_the_ca_and_are_kept_and_renewed() {
     let root = pebble.issuing_root().await;
     let dir = tempfile::tempdir().unwrap();
     let acme = dir.path().join("data/acme");
+    let read = |file: &str| std::fs::read_to_string(acme.join(file)).unwrap();
 
     // First start: a self-signed placeholder until the CA has validated and issued.
     let running = run(dir.path(), &pebble, http_port);
@@ -98,22 +99,15 @@ async fn certificates_come_from_the_ca_and_are_kept_and_renewed() {
     assert_eq!(r.status(), 404);
     let (_, log) = running.terminate();
     assert!(log.iter().all(|l| !l.contains("order failed")), "{log:#?}");
-    let account = std::fs::read_to_string(acme.join("account.json")).unwrap();
-    let cert = std::fs::read_to_string(acme.join("cert.pem")).unwrap();
+    let (account, cert) = (read("account.json"), read("cert.pem"));
 
     // Second start: the stored certificate serves from the first handshake; nothing ordered.
     let running = run(dir.path(), &pebble, http_port);
     assert!(issued_by(&root, &running.url).await);
     assert!(running.early.iter().all(|l| !l.contains("self-signed")));
     running.terminate();
-    assert_eq!(
-        std::fs::read_to_string(acme.join("cert.pem")).unwrap(),
-        cert
-    );
-    assert_eq!(
-        std::fs::read_to_string(acme.join("account.json")).unwrap(),
-        account
-    );
+    assert_eq!(read("cert.pem"), cert);
+    assert_eq!(read("account.json"), account);
 
     // A certificate with 10 days left (not the CA's): renewed by the same account.
     let other = crate::tls::Ca::new();
@@ -124,12 +118,6 @@ async fn certificates_come_from_the_ca_and_are_kept_and_renewed() {
     let running = run(dir.path(), &pebble, http_port);
     until_issued(&root, &running, &pebble).await;
     running.terminate();
-    assert_ne!(
-        std::fs::read_to_string(acme.join("cert.pem")).unwrap(),
-        cert
-    );
-    assert_eq!(
-        std::fs::read_to_string(acme.join("account.json")).unwrap(),
-        account
-    );
+    assert_ne!(read("cert.pem"), cert);
+    assert_eq!(read("account.json"), account);
 }
