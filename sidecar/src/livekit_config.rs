@@ -24,6 +24,28 @@ pub struct LiveKitServerConfig {
     pub logging: Logging,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub turn: Option<Turn>,
+    /// Shared with the egress workers: LiveKit answers every egress request "permission
+    /// denied" without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<Redis>,
+}
+
+/// LiveKit's `redis:` keys (`livekit/protocol` `redis.RedisConfig`).
+#[derive(Debug, Serialize)]
+pub struct Redis {
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub db: u32,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub use_tls: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize)]
@@ -125,6 +147,17 @@ pub fn generate(
             json: false,
         },
         turn,
+        redis: config.redis.address.clone().map(|address| Redis {
+            address,
+            username: config.redis.username.clone(),
+            password: config
+                .redis
+                .password
+                .as_ref()
+                .map(|p| p.expose().to_string()),
+            db: config.redis.db,
+            use_tls: config.redis.use_tls,
+        }),
     })
 }
 

@@ -208,7 +208,15 @@ async fn embedded_livekit(
             ip: local.ip(),
             port: local.port(),
         };
-        Source::Generated(Box::new(generate(config, &listening, outbound_ip)?))
+        let generated = generate(config, &listening, outbound_ip)?;
+        if config.recordings.enabled && generated.redis.is_none() {
+            warn!(
+                "recordings are enabled but the embedded LiveKit has no Redis (redis.address, \
+                 REDIS_ADDRESS): it refuses every recording until one is set, shared with a \
+                 LiveKit egress worker"
+            );
+        }
+        Source::Generated(Box::new(generated))
     };
     let version = supervisor::version(&binary).await;
     info!(binary = %binary.display(), version = version.as_deref().unwrap_or("?"), "starting the embedded LiveKit");

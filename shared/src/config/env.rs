@@ -209,6 +209,8 @@ pub(super) fn apply(
         parse_into(slot, var, get(var))?;
     }
     email(&mut c.email, &get)?;
+    #[cfg(feature = "embedded")]
+    redis(&mut c.redis, &get)?;
     for (slot, var) in [
         (&mut c.cors.allowed_origins, "CORS_ALLOWED_ORIGINS"),
         (&mut c.cors.allowed_headers, "CORS_ALLOWED_HEADERS"),
@@ -288,6 +290,19 @@ pub(super) fn apply(
 
 /// Bedrud's `EMAIL_*` variables, plus `EMAIL_PROVIDER`, `EMAIL_TLS_MODE` and
 /// `EMAIL_SES_CONFIGURATION_SET`.
+/// `REDIS_ADDRESS`, `REDIS_USERNAME`, `REDIS_PASSWORD`, `REDIS_DB`, `REDIS_USE_TLS`.
+#[cfg(feature = "embedded")]
+fn redis(
+    r: &mut super::RedisConfig,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    set_opt(&mut r.address, get("REDIS_ADDRESS"));
+    set_opt(&mut r.username, get("REDIS_USERNAME"));
+    set_secret(&mut r.password, get("REDIS_PASSWORD"));
+    parse_into(&mut r.db, "REDIS_DB", get("REDIS_DB"))?;
+    parse_bool(&mut r.use_tls, "REDIS_USE_TLS", get("REDIS_USE_TLS"))
+}
+
 fn email(e: &mut EmailConfig, get: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
     if let Some(v) = get("EMAIL_PROVIDER") {
         e.provider = Some(MailProvider::parse(&v).ok_or_else(|| {

@@ -43,6 +43,27 @@ pub struct Config {
     /// Bedrud's `recording:` block, folded into `recordings` at load.
     #[cfg(feature = "embedded")]
     pub recording: Option<bedrud::BedrudRecording>,
+    /// The Redis the embedded LiveKit shares with its egress workers (recording needs it).
+    #[cfg(feature = "embedded")]
+    pub redis: RedisConfig,
+}
+
+/// `redis:`, handed to the embedded LiveKit as its `redis:` block. LiveKit without Redis
+/// refuses every egress request ("permission denied"), so recording on a VM needs it.
+#[cfg(feature = "embedded")]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RedisConfig {
+    /// `host:port`.
+    #[serde(deserialize_with = "blank_is_none")]
+    pub address: Option<String>,
+    #[serde(deserialize_with = "blank_is_none")]
+    pub username: Option<String>,
+    #[serde(deserialize_with = "empty_is_none")]
+    pub password: Option<Secret>,
+    pub db: u32,
+    #[serde(rename = "useTLS")]
+    pub use_tls: bool,
 }
 
 /// `recordings:`. Off unless enabled (Bedrud's default). Files go to S3 when a bucket is

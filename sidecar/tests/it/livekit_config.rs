@@ -101,6 +101,40 @@ logging:
     assert!(v.get("tls").is_none() && v.get("bind_addresses").is_none());
 }
 
+/// `redis.*` (env `REDIS_*`) becomes LiveKit's `redis:` block with exactly its keys
+/// (`livekit/protocol` `RedisConfig`); without an address there is none.
+#[test]
+fn redis_block_only_when_an_address_is_given() {
+    let mut c = config();
+    c.livekit.node_ip = Some("203.0.113.7".into());
+    let plain = generate(&c, &on(8090), no_outbound).unwrap().to_yaml();
+    assert!(!plain.contains("redis"), "{plain}");
+    c.redis.address = Some("127.0.0.1:6379".into());
+    let yaml = generate(&c, &on(8090), no_outbound).unwrap().to_yaml();
+    assert!(
+        yaml.ends_with("redis:\n  address: 127.0.0.1:6379\n"),
+        "defaults are left out: {yaml}"
+    );
+    c.redis.username = Some("livekit".into());
+    c.redis.password = Some("redis-pass".into());
+    c.redis.db = 2;
+    c.redis.use_tls = true;
+    let yaml = generate(&c, &on(8090), no_outbound).unwrap().to_yaml();
+    assert!(
+        yaml.ends_with(
+            "redis:\n  address: 127.0.0.1:6379\n  username: livekit\n  password: redis-pass\n  db: 2\n  use_tls: true\n"
+        ),
+        "{yaml}"
+    );
+    let v: Value = serde_yaml_ng::from_str(&yaml).unwrap();
+    assert_known_keys(&v);
+    let known = ["address", "username", "password", "db", "use_tls"];
+    for (k, _) in v["redis"].as_mapping().unwrap() {
+        assert!(known.contains(&k.as_str().unwrap()), "redis.{k:?}");
+    }
+    assert!(v["redis"]["db"].is_u64() && v["redis"]["use_tls"].is_bool());
+}
+
 #[test]
 fn node_ip_comes_from_config_then_host_then_the_outbound_route() {
     let outbound = || Some(IpAddr::from([198, 51, 100, 4]));
@@ -240,4 +274,26 @@ fn the_command_prints_what_run_would_use() {
     );
     // The generated local keys are the ones `bedrud run` signs with.
     assert!(dir.path().join("data/dev-secrets.json").is_file());
+}
+
+/// Recording on the embedded LiveKit without Redis is refused by LiveKit itself: `bedrud run`
+/// says so once at start, naming the keys; with `REDIS_ADDRESS` it does not.
+#[test]
+fn recordings_without_redis_are_named_at_start() {
+    let warned = |env: &[(&str, &str)]| {
+        let dir = tempfile::tempdir().unwrap();
+        let (running, _) = crate::run_binary::start_with_fake_livekit(dir.path(), env);
+        let found = running
+            .early
+            .iter()
+            .any(|l| l.contains("no Redis") && l.contains("REDIS_ADDRESS"));
+        running.terminate();
+        found
+    };
+    assert!(warned(&[("RECORDINGS_ENABLED", "true")]));
+    assert!(!warned(&[
+        ("RECORDINGS_ENABLED", "true"),
+        ("REDIS_ADDRESS", "127.0.0.1:6379")
+    ]));
+    assert!(!warned(&[]), "recordings off: nothing to say");
 }

@@ -141,7 +141,7 @@ pub(crate) fn start_with_fake_livekit(
         ("LIVEKIT_PORT", port.as_str()),
     ];
     all.extend_from_slice(env);
-    let running = start(dir, &all);
+    let mut running = start(dir, &all);
     let mut seen = Vec::new();
     while !seen
         .iter()
@@ -153,6 +153,8 @@ pub(crate) fn start_with_fake_livekit(
             .unwrap_or_else(|_| panic!("LiveKit never became ready: {seen:?}"));
         seen.push(line);
     }
+    // What it said while LiveKit started counts as early too.
+    running.early.extend(seen);
     (running, port)
 }
 
