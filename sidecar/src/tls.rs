@@ -211,8 +211,8 @@ fn load(cert: &Path, key: &Path) -> Result<Current, String> {
         .map_err(|e| format!("server.keyFile {}: no PEM private key: {e}", key.display()))?;
     let signing = provider::sign::any_supported_type(&private)
         .map_err(|e| format!("server.keyFile {}: {e}", key.display()))?;
-    let not_after =
-        not_after(&chain[0]).map_err(|e| format!("server.certFile {}: {e}", cert.display()))?;
+    let (_, not_after) =
+        validity_of(&chain[0]).map_err(|e| format!("server.certFile {}: {e}", cert.display()))?;
     let certified = CertifiedKey::new(chain, signing);
     certified.keys_match().map_err(|e| {
         format!(
@@ -228,20 +228,19 @@ fn load(cert: &Path, key: &Path) -> Result<Current, String> {
     })
 }
 
-fn not_after(der: &[u8]) -> Result<i64, String> {
+/// When a DER certificate became valid and when it expires (Unix seconds).
+fn validity_of(der: &[u8]) -> Result<(i64, i64), String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der)
         .map_err(|e| format!("not an X.509 certificate: {e}"))?;
-    Ok(cert.validity().not_after.timestamp())
+    let v = cert.validity();
+    Ok((v.not_before.timestamp(), v.not_after.timestamp()))
 }
 
-/// When the first certificate in a PEM file became valid and when it expires (Unix seconds).
+/// [`validity_of`] the first certificate in a PEM file.
 pub(crate) fn validity(cert: &Path) -> Result<(i64, i64), String> {
     let der = CertificateDer::from_pem_file(cert)
         .map_err(|e| format!("{}: no PEM certificate: {e}", cert.display()))?;
-    let (_, parsed) = x509_parser::parse_x509_certificate(&der)
-        .map_err(|e| format!("{}: not an X.509 certificate: {e}", cert.display()))?;
-    let v = parsed.validity();
-    Ok((v.not_before.timestamp(), v.not_after.timestamp()))
+    validity_of(&der).map_err(|e| format!("{}: {e}", cert.display()))
 }
 
 /// The self-signed pair under `<data>/tls/`, made on first use for `server.domain` (else

@@ -46,6 +46,8 @@ const MIGRATIONS: &[&str] = &[
 const MAX_IDLE_READERS: usize = 8;
 /// Most writes committed together.
 const BATCH: usize = 256;
+/// Prepared statements each connection keeps.
+const STATEMENTS: usize = 256;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -81,8 +83,6 @@ impl SqliteStore {
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(map_err)?;
         migrate(&mut writer)?;
-        // Every hot write statement stays prepared (the default keeps 16).
-        writer.set_prepared_statement_cache_capacity(256);
         let (writes, queue) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -221,9 +221,7 @@ impl Step {
 }
 
 fn run_cached(c: &Connection, sql: &str) -> rusqlite::Result<()> {
-    c.prepare_cached(sql)
-        .and_then(|mut s| s.execute([]))
-        .map(drop)
+    exec(c, sql, []).map(drop)
 }
 
 /// A write's own all-or-nothing step (from [`immediate`]): undone when dropped uncommitted.
@@ -261,6 +259,8 @@ fn connect(path: &Path, flags: OpenFlags) -> StoreResult<Connection> {
         .map_err(|e| StoreError::Other(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(map_err)?;
+    // Every hot statement stays prepared ([`exec`], [`one`]; rusqlite keeps 16 by default).
+    conn.set_prepared_statement_cache_capacity(STATEMENTS);
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(map_err)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
