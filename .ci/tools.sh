@@ -27,6 +27,14 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
   $SUDO apt-get install -y -q postgresql >/dev/null \
     || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q postgresql >/dev/null; }
 fi
+# A real Redis for the embedded recording tests (bedrud run supervises redis-server):
+# Debian's package, installed if missing.
+if ! command -v redis-server >/dev/null; then
+  echo "installing redis-server (first run only)..."
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get install -y -q redis-server >/dev/null \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q redis-server >/dev/null; }
+fi
 # A real ACME CA for the ACME test: Let's Encrypt's pebble (Debian package, with
 # pebble-challtestsrv as its DNS), installed if missing.
 if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then

@@ -26,6 +26,10 @@ pub enum Error {
         message: String,
         retry_after_secs: u64,
     },
+    /// A capability this server is not set up for yet (recording without its egress worker):
+    /// 503 with what is missing, which names no host, so everyone may read it.
+    #[error("{0}")]
+    NotSetUp(String),
     /// A dependency is down or throttling; the client may retry. Detail is logged.
     #[error("service temporarily unavailable")]
     Unavailable(String),
@@ -70,6 +74,7 @@ impl Error {
         !matches!(
             self,
             Error::Unavailable(_)
+                | Error::NotSetUp(_)
                 | Error::BadGateway(_)
                 | Error::UpstreamDown(_)
                 | Error::Internal(_)

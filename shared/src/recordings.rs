@@ -90,7 +90,13 @@ pub struct Recordings {
     target: Target,
     /// Recordings a non-persistent room may hold (0 = no cap).
     max_per_room: u32,
+    /// The sidecar's word on its egress worker and Redis (set when it runs them).
+    workers: std::sync::OnceLock<WorkersReady>,
 }
+
+/// Whether the recording workers (egress, Redis) are up: `Err` says what is missing and the
+/// fix, answered as a 503 instead of LiveKit's "permission denied".
+pub type WorkersReady = Arc<dyn Fn() -> std::result::Result<(), String> + Send + Sync>;
 
 impl Recordings {
     pub fn new(
@@ -125,7 +131,13 @@ impl Recordings {
             external: config.livekit.external,
             target,
             max_per_room: rec.max_per_room,
+            workers: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The sidecar hands in its recording workers' readiness once it starts them.
+    pub fn set_workers(&self, ready: WorkersReady) {
+        let _ = self.workers.set(ready);
     }
 
     /// Starts recording the room's meeting (audio and video, MP4). The row exists before
@@ -153,6 +165,9 @@ impl Recordings {
             return Err(Error::UpstreamDown(
                 "recordings with an external LiveKit need a bucket (recordings.bucket / BUCKET_NAME): its egress cannot write to this server's disk".into(),
             ));
+        }
+        if let Some(ready) = self.workers.get() {
+            ready().map_err(Error::NotSetUp)?;
         }
         let live = lk.list_rooms(&[room.livekit_name()]).await?;
         if live.is_empty() {

@@ -13,7 +13,8 @@ use bedrud_shared::livekit::twirp::TwirpLiveKit;
 use bedrud_shared::settings::{Settings, Source};
 use serde_yaml_ng::Value;
 
-use crate::supervisor;
+use crate::recorder::{self, RedisPlan};
+use crate::supervisor::{self, EGRESS, LIVEKIT, REDIS, Tool};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -87,7 +88,14 @@ pub async fn examine(config: &Config) -> Vec<Finding> {
             ));
         }
     } else {
-        out.extend(binary(lk.binary_path.as_deref()).await);
+        out.push(
+            binary(
+                &LIVEKIT,
+                lk.binary_path.as_deref(),
+                "meetings cannot start (bedrud run says LiveKit is missing)",
+            )
+            .await,
+        );
         for (port, what) in [
             (lk.port, "LiveKit's port (livekit.port)"),
             (7881, "LiveKit's ICE/TCP port"),
@@ -97,6 +105,9 @@ pub async fn examine(config: &Config) -> Vec<Finding> {
         }
         if let Some(path) = &lk.config_path {
             out.extend(static_yaml(config, path));
+        }
+        if config.recordings.enabled {
+            out.extend(recording(config).await);
         }
     }
     out
@@ -255,40 +266,189 @@ async fn reachable(config: &Config) -> Finding {
     }
 }
 
-async fn binary(configured: Option<&Path>) -> Vec<Finding> {
+/// The program is found, executable, and says its version; `symptom` is what a user sees
+/// without it.
+async fn binary(tool: &'static Tool, configured: Option<&Path>, symptom: &str) -> Finding {
     use std::os::unix::fs::PermissionsExt;
-    let Some(path) = supervisor::find_binary(configured) else {
-        return vec![bad(
+    let Some(path) = supervisor::find_binary(tool, configured) else {
+        return bad(
             Level::Fail,
-            "livekit-server",
-            "meetings cannot start (bedrud run says LiveKit is missing)",
-            "no livekit-server in livekit.binaryPath, LIVEKIT_BIN or PATH",
-            "install it (https://docs.livekit.io/home/self-hosting/local/) or set livekit.external with livekit.host/apiKey/apiSecret",
-        )];
+            tool.name,
+            symptom,
+            format!("no {} in {}, {} or PATH", tool.name, tool.key, tool.env),
+            tool.install,
+        );
     };
     let executable = std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
     if !executable {
-        return vec![bad(
+        return bad(
             Level::Fail,
-            "livekit-server",
-            "meetings cannot start",
+            tool.name,
+            symptom,
             format!("{} is not executable", path.display()),
             format!("chmod +x {}", path.display()),
-        )];
+        );
     }
     match supervisor::version(&path).await {
-        Some(v) => vec![ok(
-            "livekit-server",
-            format!("{} version {v}", path.display()),
-        )],
-        None => vec![bad(
+        Some(v) => ok(tool.name, format!("{} version {v}", path.display())),
+        None => bad(
             Level::Warn,
-            "livekit-server",
-            "LiveKit may not start",
+            tool.name,
+            format!("{} may not start", tool.name),
             format!("{} --version printed nothing usable", path.display()),
-            "reinstall livekit-server",
-        )],
+            format!("reinstall it: {}", tool.install),
+        ),
     }
+}
+
+/// Recording on the embedded LiveKit: Redis answers, LiveKit's config names it, the egress
+/// worker is installed and answers its health port, and the recordings directory takes
+/// files. Each of the product's recording troubleshooting rows is prevented by generation
+/// (the `redis:` block, the egress token's grant) or detected here.
+async fn recording(config: &Config) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let generated = config.livekit.config_path.is_none();
+    match recorder::RedisPlan::new(config, generated) {
+        Ok(RedisPlan::External(r)) => out.push(
+            match supervisor::redis_ping(&r.address, r.username.as_deref(), r.password.as_deref())
+                .await
+            {
+                _ if r.use_tls => ok("redis", format!("{} (TLS: not checked here)", r.address)),
+                Ok(()) => ok("redis", format!("{} answers PING", r.address)),
+                Err(e) => bad(
+                    Level::Fail,
+                    "redis",
+                    "recordings fail to start (LiveKit logs Redis connection errors)",
+                    e,
+                    "start that Redis, or fix redis.address / password / db (REDIS_*)",
+                ),
+            },
+        ),
+        Ok(RedisPlan::Local { program, block, .. }) => {
+            out.push(
+                binary(
+                    &REDIS,
+                    config.redis.binary_path.as_deref(),
+                    "recordings fail to start",
+                )
+                .await,
+            );
+            let address = block.address;
+            out.push(
+                match supervisor::redis_ping(&address, None, block.password.as_deref()).await {
+                    Ok(()) => ok(
+                        "redis",
+                        format!("bedrud run's Redis at {address} answers PING"),
+                    ),
+                    Err(e) => bad(
+                        Level::Warn,
+                        "redis",
+                        "recordings fail while bedrud's Redis is down",
+                        format!("{e} (normal when bedrud run is not running)"),
+                        format!(
+                            "start bedrud run; if it runs, see its log for {}",
+                            program.tool.name
+                        ),
+                    ),
+                },
+            );
+            out.push(ok(
+                "livekit redis",
+                "the generated LiveKit config gets the redis: block of bedrud's Redis",
+            ));
+        }
+        Ok(RedisPlan::Missing(fix)) => out.push(bad(
+            Level::Fail,
+            "redis",
+            "recording/start answers 503 \"recording needs Redis\"",
+            "recordings are on, but the embedded LiveKit has no Redis",
+            fix,
+        )),
+        Err(e) => out.push(bad(
+            Level::Fail,
+            "redis",
+            "bedrud run refuses to start",
+            e.to_string(),
+            "see the key named",
+        )),
+    }
+    if config.egress.external {
+        out.push(ok(
+            "egress",
+            "an egress worker run elsewhere serves this LiveKit (egress.external)",
+        ));
+    } else {
+        let found = binary(
+            &EGRESS,
+            config.egress.binary_path.as_deref(),
+            "recording/start answers 503 \"recording needs LiveKit Egress\"",
+        )
+        .await;
+        let installed = found.level != Level::Fail;
+        out.push(found);
+        let port = config.egress.health_port;
+        if installed {
+            out.push(match supervisor::health(port).await {
+                Some(200) => ok("egress health", format!("the egress worker answers on port {port}: registered and accepting work")),
+                answer => bad(
+                    Level::Warn,
+                    "egress health",
+                    "recording/start answers 503 while the worker is down",
+                    match answer {
+                        Some(code) => format!("its health port {port} answers {code} (busy or unhealthy)"),
+                        None => format!("nothing answers on its health port {port} (normal when bedrud run is not running)"),
+                    },
+                    "start bedrud run; if it runs, see its log for egress (Chrome, GStreamer and Redis errors show there)",
+                ),
+            });
+        }
+    }
+    if config.recordings.bucket.is_none() {
+        out.push(writable(&config.recordings.dir));
+    }
+    out
+}
+
+/// The recordings directory takes a file, with its free space.
+fn writable(dir: &Path) -> Finding {
+    let symptom = "recordings end as failed: the egress cannot write their files";
+    let probe = std::fs::create_dir_all(dir).and_then(|()| tempfile::tempfile_in(dir));
+    if let Err(e) = probe {
+        return bad(
+            Level::Fail,
+            "recordings dir",
+            symptom,
+            format!("{} is not writable: {e}", dir.display()),
+            "make recordings.dir writable by the user bedrud and egress run as, or set recordings.bucket",
+        );
+    }
+    let free = free_bytes(dir).unwrap_or(0);
+    let gib = free as f64 / f64::from(1u32 << 30);
+    if free < 1 << 30 {
+        bad(
+            Level::Warn,
+            "recordings dir",
+            "recordings stop when the disk fills (about 1 GiB per hour of 720p)",
+            format!("{} has {gib:.1} GiB free", dir.display()),
+            "free space, point recordings.dir at a larger disk, or use recordings.bucket",
+        )
+    } else {
+        ok(
+            "recordings dir",
+            format!("{} is writable, {gib:.1} GiB free", dir.display()),
+        )
+    }
+}
+
+// The statvfs field types differ between platforms.
+#[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into the zeroed struct we own; the path is NUL-terminated.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    (unsafe { libc::statvfs(path.as_ptr(), &mut st) } == 0)
+        .then(|| st.f_bavail as u64 * st.f_frsize as u64)
 }
 
 fn port_free(port: u16, what: &str) -> Finding {

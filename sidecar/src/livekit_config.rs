@@ -11,6 +11,8 @@ use std::path::Path;
 use bedrud_shared::config::{Config, ConfigError};
 use serde::Serialize;
 
+use crate::recorder::RedisPlan;
+
 /// The webhook route LiveKit calls back.
 const WEBHOOK_PATH: &str = "/api/livekit/webhook";
 
@@ -31,7 +33,7 @@ pub struct LiveKitServerConfig {
 }
 
 /// LiveKit's `redis:` keys (`livekit/protocol` `redis.RedisConfig`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Redis {
     pub address: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,6 +44,20 @@ pub struct Redis {
     pub db: u32,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub use_tls: bool,
+}
+
+impl Redis {
+    /// The operator's Redis (`redis.address` and its credentials), if one is named.
+    pub fn operators(config: &Config) -> Option<Self> {
+        let r = &config.redis;
+        r.address.clone().map(|address| Redis {
+            address,
+            username: r.username.clone(),
+            password: r.password.as_ref().map(|p| p.expose().to_string()),
+            db: r.db,
+            use_tls: r.use_tls,
+        })
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -136,29 +152,25 @@ pub fn generate(
                 listening.port
             )],
         },
-        logging: Logging {
-            level: match config.logger.level.as_str() {
-                "trace" | "debug" => "debug",
-                "warn" => "warn",
-                "error" => "error",
-                _ => "info",
-            }
-            .into(),
-            json: false,
-        },
+        logging: logging(config),
         turn,
-        redis: config.redis.address.clone().map(|address| Redis {
-            address,
-            username: config.redis.username.clone(),
-            password: config
-                .redis
-                .password
-                .as_ref()
-                .map(|p| p.expose().to_string()),
-            db: config.redis.db,
-            use_tls: config.redis.use_tls,
-        }),
+        redis: Redis::operators(config),
     })
+}
+
+/// LiveKit's log level from ours (its levels have no `trace`); plain text, which our log
+/// forwards line by line.
+pub fn logging(config: &Config) -> Logging {
+    Logging {
+        level: match config.logger.level.as_str() {
+            "trace" | "debug" => "debug",
+            "warn" => "warn",
+            "error" => "error",
+            _ => "info",
+        }
+        .into(),
+        json: false,
+    }
 }
 
 impl LiveKitServerConfig {
@@ -235,25 +247,28 @@ pub fn outbound_ip() -> Option<IpAddr> {
     (!ip.is_unspecified()).then_some(ip)
 }
 
-/// Writes the configuration to `bedrud-livekit-<our pid>-*.yaml` in the system temp dir,
-/// readable by this user only (it holds the API secret). The file goes when the returned path
-/// drops; the pid lets a later start remove files of processes that died.
-pub fn write_temp(cfg: &LiveKitServerConfig) -> std::io::Result<tempfile::TempPath> {
-    use std::io::Write;
-    let mut file = tempfile::Builder::new()
-        .prefix(&format!("bedrud-livekit-{}-", std::process::id()))
-        .suffix(".yaml")
-        .tempfile()?;
-    file.write_all(cfg.to_yaml().as_bytes())?;
-    file.flush()?;
-    Ok(file.into_temp_path())
-}
-
-/// `bedrud livekit-config [--config F]`: prints what `bedrud run` would give LiveKit.
-pub fn print(config_path: Option<&Path>) -> std::process::ExitCode {
+/// `bedrud livekit-config [--config F] [--egress]`: prints what `bedrud run` would give
+/// LiveKit (with the `redis:` block of the Redis recordings use), or the egress worker.
+pub fn print(config_path: Option<&Path>, egress: bool) -> std::process::ExitCode {
     let result = (|| -> Result<String, String> {
         let mut config = Config::load(config_path).map_err(|e| e.to_string())?.config;
         bedrud_shared::config::fill_dev_secrets(&mut config).map_err(|e| e.to_string())?;
+        let plan = match config.recordings.enabled {
+            true => Some(
+                RedisPlan::new(&config, config.livekit.config_path.is_none())
+                    .map_err(|e| e.to_string())?,
+            ),
+            false => None,
+        };
+        let redis = plan.as_ref().and_then(RedisPlan::block).cloned();
+        if egress {
+            let redis = redis.ok_or(
+                "no egress config: recordings are off (recordings.enabled) or have no Redis (see bedrud doctor)",
+            )?;
+            let generated =
+                crate::recorder::egress_config(&config, redis).map_err(|e| e.to_string())?;
+            return Ok(generated.to_yaml());
+        }
         let ip = config
             .server
             .host
@@ -263,7 +278,11 @@ pub fn print(config_path: Option<&Path>) -> std::process::ExitCode {
             ip,
             port: config.server.port,
         };
-        let generated = generate(&config, &listening, outbound_ip).map_err(|e| e.to_string())?;
+        let mut generated =
+            generate(&config, &listening, outbound_ip).map_err(|e| e.to_string())?;
+        if redis.is_some() {
+            generated.redis = redis;
+        }
         Ok(generated.to_yaml())
     })();
     match result {

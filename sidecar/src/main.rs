@@ -31,11 +31,15 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Print the configuration `bedrud run` gives the embedded LiveKit (livekit-server YAML).
+    /// Print the configuration `bedrud run` gives the embedded LiveKit (livekit-server YAML),
+    /// or with --egress the egress worker's.
     LivekitConfig {
         /// config.yaml to read (else CONFIG_PATH, else ./config.yaml if present).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Print the egress worker's config instead (recordings on).
+        #[arg(long)]
+        egress: bool,
     },
     /// Administer accounts from the machine (the way to get the first admin).
     Admin {
@@ -99,8 +103,8 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run { config } => bedrud_sidecar::run::main(config.as_deref()),
         Command::Doctor { config } => bedrud_sidecar::doctor::main(config.as_deref()),
-        Command::LivekitConfig { config } => {
-            bedrud_sidecar::livekit_config::print(config.as_deref())
+        Command::LivekitConfig { config, egress } => {
+            bedrud_sidecar::livekit_config::print(config.as_deref(), egress)
         }
         Command::Admin {
             action: AdminAction::Promote { email, config },

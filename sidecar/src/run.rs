@@ -2,9 +2,11 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use bedrud_shared::config::{Config, ConfigError, MailProvider, fill_dev_secrets};
 use bedrud_shared::runtime::{Counting, StartError, build};
+use bedrud_shared::state::AppState;
 use bedrud_shared::telemetry;
 use bedrud_shared::{reconciler, worker};
 use tokio::net::TcpListener;
@@ -12,7 +14,8 @@ use tracing::{error, info, warn};
 
 use crate::harden;
 use crate::livekit_config::{Listening, generate, outbound_ip};
-use crate::supervisor::{self, Policy, Source, Supervisor};
+use crate::recorder::Workers;
+use crate::supervisor::{self, LIVEKIT, Policy, Program, Source, Supervisor};
 
 /// How often the sidecar reconciles with LiveKit (webhooks normally keep state current).
 const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -62,9 +65,7 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     }
     let state = build(config, Counting::InProcess).await?;
     if let Some(tls) = tls.clone() {
-        state
-            .admin
-            .set_certificate(std::sync::Arc::new(move || tls.report()));
+        state.admin.set_certificate(Arc::new(move || tls.report()));
     }
     let listener = TcpListener::bind(&addr).await.map_err(|e| {
         StartError::Io(format!(
@@ -76,12 +77,8 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
         .map_err(|e| StartError::Io(e.to_string()))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     info!(db = %state.config.database.path.display(), "listening on {scheme}://{local}");
-    let livekit = embedded_livekit(&state.config, local).await?;
-    if let Some(lk) = &livekit {
-        state
-            .admin
-            .set_supervisor(std::sync::Arc::new(lk.reporter()));
-    }
+    let embedded = embedded_livekit(&state.config, local).await?;
+    embedded.report_to(&state);
     // Heals seats and meetings from LiveKit's view when webhooks are lost (or not set up).
     if let Some(r) = state.reconciler() {
         tokio::spawn(reconciler::every(r, RECONCILE_EVERY));
@@ -136,10 +133,7 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     crate::front::serve(state, listener, local, tls, shutdown_signal())
         .await
         .map_err(|e| StartError::Io(format!("server failed: {e}")))?;
-    if let Some(lk) = livekit {
-        lk.stop().await;
-        info!("embedded LiveKit stopped");
-    }
+    embedded.stop().await;
     info!("stopped");
     Ok(())
 }
@@ -163,34 +157,81 @@ fn serve_livekit_through_us(config: &mut Config) {
     }
 }
 
+/// What `bedrud run` supervises beside the API: LiveKit, and for recordings Redis and egress.
+#[derive(Default)]
+struct Embedded {
+    livekit: Option<Supervisor>,
+    workers: Option<Workers>,
+}
+
+impl Embedded {
+    /// The admin LiveKit status shows every supervised program; `recording/start` asks the
+    /// workers first.
+    fn report_to(&self, state: &AppState) {
+        let Some(lk) = &self.livekit else { return };
+        let livekit = lk.reporter();
+        let workers = self.workers.as_ref().map(|w| {
+            state.recordings.set_workers(Arc::new(w.readiness()));
+            w.reporter()
+        });
+        state.admin.set_supervisor(Arc::new(move || {
+            let mut v = livekit();
+            if let Some(w) = &workers {
+                let mut both = w();
+                v["redis"] = both["redis"].take();
+                v["egress"] = both["egress"].take();
+            }
+            v
+        }));
+    }
+
+    /// Egress first (it records from LiveKit), then LiveKit, then the Redis both use.
+    async fn stop(self) {
+        let (redis, egress) = match self.workers {
+            Some(w) => (Some(w.redis), Some(w.egress)),
+            None => (None, None),
+        };
+        if let Some(e) = egress {
+            e.stop().await;
+        }
+        if let Some(lk) = self.livekit {
+            lk.stop().await;
+            info!("embedded LiveKit stopped");
+        }
+        if let Some(r) = redis {
+            r.stop().await;
+        }
+    }
+}
+
 /// The embedded LiveKit, unless LiveKit is external: started from `livekit.configPath` as is,
-/// or from a config generated for the address this server really listens on. Without a
-/// `livekit-server` binary the API still serves, and says once how to get one.
+/// or from a config generated for the address this server really listens on, after the
+/// Redis it records with. Without a `livekit-server` binary the API still serves, and says
+/// once how to get one.
 async fn embedded_livekit(
     config: &Config,
     local: std::net::SocketAddr,
-) -> Result<Option<Supervisor>, StartError> {
+) -> Result<Embedded, StartError> {
     let lk = &config.livekit;
     if lk.external {
         info!(host = %lk.host, "using external LiveKit");
-        return Ok(None);
+        return Ok(Embedded::default());
     }
     let stale = supervisor::remove_stale_configs(&std::env::temp_dir());
     if stale > 0 {
-        info!(
-            stale,
-            "removed LiveKit config files left by stopped processes"
-        );
+        info!(stale, "removed config files left by stopped processes");
     }
-    let Some(binary) = supervisor::find_binary(lk.binary_path.as_deref()) else {
+    let Some(binary) = supervisor::find_binary(&LIVEKIT, lk.binary_path.as_deref()) else {
         warn!(
             "livekit-server not found (livekit.binaryPath, LIVEKIT_BIN, PATH): meetings cannot \
              start until it is installed (https://docs.livekit.io/home/self-hosting/local/) or \
              livekit.external is set with livekit.host/apiKey/apiSecret; accounts and every \
              other API keep working"
         );
-        return Ok(None);
+        return Ok(Embedded::default());
     };
+    let generated = lk.config_path.is_none();
+    let workers = Workers::start(config, generated, &Policy::default()).await?;
     let source = if let Some(path) = &lk.config_path {
         std::fs::File::open(path).map_err(|e| {
             ConfigError::new(
@@ -199,30 +240,25 @@ async fn embedded_livekit(
                 "point livekit.configPath (LIVEKIT_CONFIG_PATH) at a readable livekit.yaml, or leave it empty to generate one",
             )
         })?;
-        Source::File {
-            path: path.clone(),
-            port: lk.port,
-        }
+        Source::File(path.clone())
     } else {
         let listening = Listening {
             ip: local.ip(),
             port: local.port(),
         };
-        let generated = generate(config, &listening, outbound_ip)?;
-        if config.recordings.enabled && generated.redis.is_none() {
-            warn!(
-                "recordings are enabled but the embedded LiveKit has no Redis (redis.address, \
-                 REDIS_ADDRESS): it refuses every recording until one is set, shared with a \
-                 LiveKit egress worker"
-            );
+        let mut generated = generate(config, &listening, outbound_ip)?;
+        if let Some(w) = &workers {
+            generated.redis = w.block.clone();
         }
-        Source::Generated(Box::new(generated))
+        Source::Generated(generated.to_yaml())
     };
     let version = supervisor::version(&binary).await;
     info!(binary = %binary.display(), version = version.as_deref().unwrap_or("?"), "starting the embedded LiveKit");
-    Ok(Some(
-        Supervisor::start_with(binary, source, Policy::default()).with_version(version),
-    ))
+    let program = Program::livekit(binary, source, lk.port);
+    Ok(Embedded {
+        livekit: Some(Supervisor::run(program, Policy::default()).with_version(version)),
+        workers,
+    })
 }
 
 async fn shutdown_signal() {

@@ -210,7 +210,7 @@ pub(super) fn apply(
     }
     email(&mut c.email, &get)?;
     #[cfg(feature = "embedded")]
-    redis(&mut c.redis, &get)?;
+    recording_workers(c, &get)?;
     for (slot, var) in [
         (&mut c.cors.allowed_origins, "CORS_ALLOWED_ORIGINS"),
         (&mut c.cors.allowed_headers, "CORS_ALLOWED_HEADERS"),
@@ -290,12 +290,26 @@ pub(super) fn apply(
 
 /// Bedrud's `EMAIL_*` variables, plus `EMAIL_PROVIDER`, `EMAIL_TLS_MODE` and
 /// `EMAIL_SES_CONFIGURATION_SET`.
-/// `REDIS_ADDRESS`, `REDIS_USERNAME`, `REDIS_PASSWORD`, `REDIS_DB`, `REDIS_USE_TLS`.
+/// `REDIS_ADDRESS`, `REDIS_USERNAME`, `REDIS_PASSWORD`, `REDIS_DB`, `REDIS_USE_TLS`,
+/// `REDIS_PORT`; `EGRESS_CONFIG_PATH`, `EGRESS_EXTERNAL`, `EGRESS_HEALTH_PORT` (the binaries'
+/// `REDIS_BIN` / `EGRESS_BIN` are read where they are looked for, like `LIVEKIT_BIN`).
 #[cfg(feature = "embedded")]
-fn redis(
-    r: &mut super::RedisConfig,
+fn recording_workers(
+    c: &mut Config,
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
+    let e = &mut c.egress;
+    if let Some(p) = get("EGRESS_CONFIG_PATH").filter(|p| !p.trim().is_empty()) {
+        e.config_path = Some(p.into());
+    }
+    parse_bool(&mut e.external, "EGRESS_EXTERNAL", get("EGRESS_EXTERNAL"))?;
+    parse_into(
+        &mut e.health_port,
+        "EGRESS_HEALTH_PORT",
+        get("EGRESS_HEALTH_PORT"),
+    )?;
+    let r = &mut c.redis;
+    parse_into(&mut r.port, "REDIS_PORT", get("REDIS_PORT"))?;
     set_opt(&mut r.address, get("REDIS_ADDRESS"));
     set_opt(&mut r.username, get("REDIS_USERNAME"));
     set_secret(&mut r.password, get("REDIS_PASSWORD"));

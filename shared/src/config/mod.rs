@@ -46,17 +46,25 @@ pub struct Config {
     /// The Redis the embedded LiveKit shares with its egress workers (recording needs it).
     #[cfg(feature = "embedded")]
     pub redis: RedisConfig,
+    /// The LiveKit egress worker `bedrud run` supervises beside the embedded LiveKit.
+    #[cfg(feature = "embedded")]
+    pub egress: EgressConfig,
 }
 
 /// `redis:`, handed to the embedded LiveKit as its `redis:` block. LiveKit without Redis
-/// refuses every egress request ("permission denied"), so recording on a VM needs it.
+/// refuses every egress request ("permission denied"), so recording on a VM needs it. With
+/// no `address`, `bedrud run` starts a private `redis-server` when recordings are on.
 #[cfg(feature = "embedded")]
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RedisConfig {
-    /// `host:port`.
+    /// `host:port` of a Redis someone else runs.
     #[serde(deserialize_with = "blank_is_none")]
     pub address: Option<String>,
+    /// The `redis-server` to start (else `REDIS_BIN`, else PATH).
+    pub binary_path: Option<PathBuf>,
+    /// Its loopback port (not 6379, which a system Redis may hold); 0 picks a free one.
+    pub port: u16,
     #[serde(deserialize_with = "blank_is_none")]
     pub username: Option<String>,
     #[serde(deserialize_with = "empty_is_none")]
@@ -64,6 +72,49 @@ pub struct RedisConfig {
     pub db: u32,
     #[serde(rename = "useTLS")]
     pub use_tls: bool,
+}
+
+/// `egress:`: LiveKit's egress worker, which records. `bedrud run` starts it with a generated
+/// config (or `configPath` as is) unless `external` says one runs elsewhere.
+#[cfg(feature = "embedded")]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EgressConfig {
+    /// The `egress` executable (else `EGRESS_BIN`, else PATH).
+    pub binary_path: Option<PathBuf>,
+    /// An egress config file used as is instead of the generated one.
+    pub config_path: Option<PathBuf>,
+    /// A worker run elsewhere serves this LiveKit: nothing is started or checked here.
+    pub external: bool,
+    /// The worker's health port (it listens on every interface); 0 picks a free one.
+    pub health_port: u16,
+}
+
+#[cfg(feature = "embedded")]
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            address: None,
+            binary_path: None,
+            port: 6380,
+            username: None,
+            password: None,
+            db: 0,
+            use_tls: false,
+        }
+    }
+}
+
+#[cfg(feature = "embedded")]
+impl Default for EgressConfig {
+    fn default() -> Self {
+        Self {
+            binary_path: None,
+            config_path: None,
+            external: false,
+            health_port: 7982,
+        }
+    }
 }
 
 /// `recordings:`. Off unless enabled (Bedrud's default). Files go to S3 when a bucket is

@@ -242,3 +242,65 @@ async fn settings_show_their_source() {
         "{shown:?}"
     );
 }
+
+/// Recordings on the embedded LiveKit: Redis (a real one, started here the way `bedrud run`
+/// does) answers PING, the egress worker is installed with its version and answers its
+/// health port, the recordings directory takes files; each missing piece is a finding with
+/// its fix.
+#[tokio::test]
+async fn recording_redis_egress_and_the_recordings_directory() {
+    use bedrud_sidecar::recorder::Workers;
+    use bedrud_sidecar::supervisor::Policy;
+    let data = tempfile::tempdir().unwrap();
+    let mut c = config();
+    c.recordings.enabled = true;
+    c.recordings.dir = data.path().join("recordings");
+    c.database.path = data.path().join("bedrud.db");
+    c.redis.port = free_port();
+    c.egress.binary_path =
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fake/egress"));
+    c.egress.health_port = free_port();
+
+    // Before `bedrud run`: installed, not answering yet (a warning, not a failure).
+    let all = examine(&c).await;
+    let redis = find(&all, "redis-server", Level::Ok).expect("redis-server found");
+    assert!(redis.symptom.contains("version"), "{redis:?}");
+    let ping = find(&all, "redis", Level::Warn).expect("not running yet");
+    assert!(ping.cause.contains("cannot connect"), "{ping:?}");
+    assert!(find(&all, "livekit redis", Level::Ok).is_some());
+    let egress = find(&all, "egress", Level::Ok).expect("egress found");
+    assert!(egress.symptom.contains("1.9.0"), "{egress:?}");
+    assert!(find(&all, "egress health", Level::Warn).is_some());
+    let dir = find(&all, "recordings dir", Level::Ok).expect("writable");
+    assert!(dir.symptom.contains("GiB free"), "{dir:?}");
+
+    // With the workers up, both answer.
+    let policy = Policy::default();
+    let workers = Workers::start(&c, true, &policy).await.unwrap().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let all = loop {
+        let all = examine(&c).await;
+        if find(&all, "egress health", Level::Ok).is_some() || std::time::Instant::now() > deadline
+        {
+            break all;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(find(&all, "redis", Level::Ok).is_some(), "{all:?}");
+    assert!(find(&all, "egress health", Level::Ok).is_some(), "{all:?}");
+    workers.egress.stop().await;
+    workers.redis.stop().await;
+
+    // An operator's Redis that does not answer, no egress, a directory that takes nothing.
+    let mut broken = c.clone();
+    broken.redis.address = Some(format!("127.0.0.1:{}", free_port()));
+    broken.egress.binary_path = Some("/nonexistent/egress".into());
+    broken.recordings.dir = PathBuf::from("/proc/bedrud-recordings");
+    let all = examine(&broken).await;
+    let redis = find(&all, "redis", Level::Fail).expect("unreachable");
+    assert!(redis.fix.contains("redis.address"), "{redis:?}");
+    let egress = find(&all, "egress", Level::Fail).expect("missing");
+    assert!(egress.cause.contains("EGRESS_BIN"), "{egress:?}");
+    let dir = find(&all, "recordings dir", Level::Fail).expect("unwritable");
+    assert!(dir.fix.contains("recordings.bucket"), "{dir:?}");
+}

@@ -7,7 +7,8 @@ use std::net::IpAddr;
 use std::process::Command;
 
 use bedrud_shared::config::Config;
-use bedrud_sidecar::livekit_config::{Listening, generate, write_temp};
+use bedrud_sidecar::livekit_config::{Listening, generate};
+use bedrud_sidecar::supervisor::write_temp;
 use serde_yaml_ng::Value;
 
 fn config() -> Config {
@@ -236,10 +237,11 @@ fn tls_turns_on_turn_with_the_servers_certificate() {
 fn the_temp_file_is_private_named_and_removed_on_drop() {
     use std::os::unix::fs::PermissionsExt;
     let g = generate(&config(), &on(8090), no_outbound).unwrap();
-    let path = write_temp(&g).unwrap();
+    let path = write_temp("livekit", &g.to_yaml()).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let pid = std::process::id();
     assert!(
-        name.starts_with("bedrud-livekit-") && name.ends_with(".yaml"),
+        name.starts_with(&format!("bedrud-livekit-{pid}-")) && name.ends_with(".conf"),
         "{name}"
     );
     assert!(path.starts_with(std::env::temp_dir()));
@@ -274,26 +276,4 @@ fn the_command_prints_what_run_would_use() {
     );
     // The generated local keys are the ones `bedrud run` signs with.
     assert!(dir.path().join("data/dev-secrets.json").is_file());
-}
-
-/// Recording on the embedded LiveKit without Redis is refused by LiveKit itself: `bedrud run`
-/// says so once at start, naming the keys; with `REDIS_ADDRESS` it does not.
-#[test]
-fn recordings_without_redis_are_named_at_start() {
-    let warned = |env: &[(&str, &str)]| {
-        let dir = tempfile::tempdir().unwrap();
-        let (running, _) = crate::run_binary::start_with_fake_livekit(dir.path(), env);
-        let found = running
-            .early
-            .iter()
-            .any(|l| l.contains("no Redis") && l.contains("REDIS_ADDRESS"));
-        running.terminate();
-        found
-    };
-    assert!(warned(&[("RECORDINGS_ENABLED", "true")]));
-    assert!(!warned(&[
-        ("RECORDINGS_ENABLED", "true"),
-        ("REDIS_ADDRESS", "127.0.0.1:6379")
-    ]));
-    assert!(!warned(&[]), "recordings off: nothing to say");
 }

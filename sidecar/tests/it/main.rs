@@ -9,6 +9,7 @@ mod livekit_config;
 mod livekit_proxy;
 mod mail;
 mod pebble;
+mod recorder;
 mod run_binary;
 mod supervisor;
 mod tls;

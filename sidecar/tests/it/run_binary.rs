@@ -86,6 +86,17 @@ fn start_with(
 }
 
 impl Running {
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for it to exit by itself; the exit status and the rest of the log.
+    pub(crate) fn exited(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = self.child.wait().expect("wait");
+        std::thread::sleep(Duration::from_millis(50));
+        (status, self.log.try_iter().collect())
+    }
+
     /// SIGTERM, then the exit status and the rest of the log.
     pub(crate) fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let pid = self.child.id().to_string();

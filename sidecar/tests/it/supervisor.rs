@@ -11,7 +11,7 @@ use std::time::Duration;
 use bedrud_shared::config::Config;
 use bedrud_sidecar::livekit_config::{Listening, generate};
 use bedrud_sidecar::supervisor::{
-    Phase, Policy, Supervisor, find_binary, remove_stale_configs, version,
+    LIVEKIT, Phase, Policy, Supervisor, find_binary, remove_stale_configs, version,
 };
 
 fn fake() -> PathBuf {
@@ -205,9 +205,12 @@ async fn a_taken_port_is_named_with_the_fix() {
 
 #[tokio::test]
 async fn binary_discovery_version_and_stale_files() {
-    assert_eq!(find_binary(Some(&fake())), Some(fake()));
+    assert_eq!(find_binary(&LIVEKIT, Some(&fake())), Some(fake()));
     assert_eq!(
-        find_binary(Some(std::path::Path::new("/nonexistent/livekit-server"))),
+        find_binary(
+            &LIVEKIT,
+            Some(std::path::Path::new("/nonexistent/livekit-server"))
+        ),
         None
     );
     assert_eq!(version(&fake()).await.as_deref(), Some("1.13.5"));
@@ -217,10 +220,11 @@ async fn binary_discovery_version_and_stale_files() {
     let mine = dir
         .path()
         .join(format!("bedrud-livekit-{}-def.yaml", std::process::id()));
+    let dead_redis = dir.path().join("bedrud-redis-999999999-ghi.conf");
     let other = dir.path().join("unrelated.yaml");
-    for f in [&dead, &mine, &other] {
+    for f in [&dead, &mine, &dead_redis, &other] {
         std::fs::write(f, "port: 1\n").unwrap();
     }
-    assert_eq!(remove_stale_configs(dir.path()), 1);
-    assert!(!dead.exists() && mine.exists() && other.exists());
+    assert_eq!(remove_stale_configs(dir.path()), 2);
+    assert!(!dead.exists() && !dead_redis.exists() && mine.exists() && other.exists());
 }
