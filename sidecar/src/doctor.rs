@@ -232,17 +232,23 @@ fn schemes(config: &Config) -> Vec<Finding> {
     out
 }
 
-async fn reachable(config: &Config) -> Finding {
-    let host = bedrud_shared::livekit::server_host(config);
+/// LiveKit's server API at `internalHost` (else `host`), with a short timeout.
+fn client(config: &Config) -> Result<TwirpLiveKit, String> {
     let lk = &config.livekit;
     let (key, secret) = lk.keys().unwrap_or_default();
-    let client = match TwirpLiveKit::with_timeout(
-        host,
+    TwirpLiveKit::with_timeout(
+        bedrud_shared::livekit::server_host(config),
         key,
         secret,
         lk.skip_tls_verify,
         Duration::from_secs(3),
-    ) {
+    )
+    .map_err(|e| e.to_string())
+}
+
+async fn reachable(config: &Config) -> Finding {
+    let host = bedrud_shared::livekit::server_host(config);
+    let client = match client(config) {
         Ok(c) => c,
         Err(e) => {
             return bad(
@@ -403,10 +409,31 @@ async fn recording(config: &Config) -> Vec<Finding> {
             });
         }
     }
+    out.extend(egress_through_livekit(config).await);
     if config.recordings.bucket.is_none() {
         out.push(writable(&config.recordings.dir));
     }
     out
+}
+
+/// With LiveKit up: `ListEgress` works, so LiveKit has its Redis and takes egress requests
+/// (without one it refuses them all). Nothing to say while LiveKit is not running.
+async fn egress_through_livekit(config: &Config) -> Option<Finding> {
+    let lk = client(config).ok()?;
+    lk.health().await.ok()?;
+    Some(match lk.list_egress(None, true).await {
+        Ok(_) => ok(
+            "egress via livekit",
+            "LiveKit answers ListEgress: it has Redis and takes recording requests",
+        ),
+        Err(e) => bad(
+            Level::Fail,
+            "egress via livekit",
+            "recording/start fails with LiveKit's \"permission denied\" or \"egress not connected\"",
+            format!("LiveKit refuses ListEgress: {e}"),
+            "LiveKit needs a redis: block (bedrud run generates one; with livekit.configPath add the Redis of redis.address) and an egress worker on the same Redis",
+        ),
+    })
 }
 
 /// The recordings directory takes a file, with its free space.

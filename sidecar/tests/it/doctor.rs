@@ -288,8 +288,30 @@ async fn recording_redis_egress_and_the_recordings_directory() {
     };
     assert!(find(&all, "redis", Level::Ok).is_some(), "{all:?}");
     assert!(find(&all, "egress health", Level::Ok).is_some(), "{all:?}");
+    assert!(
+        !all.iter().any(|f| f.check == "egress via livekit"),
+        "LiveKit is not running: nothing to say"
+    );
     workers.egress.stop().await;
     workers.redis.stop().await;
+
+    // With LiveKit answering: ListEgress works, or LiveKit refuses egress (no Redis).
+    let lk = LiveKitDouble::start("APIdoctor", "doctor-secret-0123456789abcdef012345").await;
+    let mut up = c.clone();
+    up.livekit.internal_host = Some(lk.url.clone());
+    let all = examine(&up).await;
+    assert!(
+        find(&all, "egress via livekit", Level::Ok).is_some(),
+        "{all:?}"
+    );
+    lk.fail(bedrud_tests::livekit_double::Failure::method(
+        "ListEgress",
+        500,
+        "internal",
+    ));
+    let all = examine(&up).await;
+    let refused = find(&all, "egress via livekit", Level::Fail).expect("refused");
+    assert!(refused.fix.contains("redis"), "{refused:?}");
 
     // An operator's Redis that does not answer, no egress, a directory that takes nothing.
     let mut broken = c.clone();

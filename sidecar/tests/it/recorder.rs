@@ -233,6 +233,11 @@ fn the_command_prints_both_generated_files() {
         e["api_secret"].as_str(),
         "egress signs with LiveKit's key pair"
     );
+    let plain: serde_yaml_ng::Value = serde_yaml_ng::from_slice(&run(&[], &[]).stdout).unwrap();
+    assert!(
+        plain.get("redis").is_none(),
+        "no recordings, no redis: block"
+    );
     let off = run(&["--egress"], &[]);
     assert_eq!(off.status.code(), Some(2));
     assert!(
