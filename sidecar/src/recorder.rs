@@ -347,6 +347,8 @@ pub struct EgressServiceConfig {
     pub ws_url: String,
     pub redis: Redis,
     pub health_port: u16,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub prometheus_port: u16,
     pub logging: Logging,
     /// Its recorder (Chrome) joins the room over the plain `ws://` loopback URL.
     pub insecure: bool,
@@ -387,6 +389,7 @@ pub fn egress_config(config: &Config, redis: Redis) -> Result<EgressServiceConfi
         ws_url: format!("ws://127.0.0.1:{}", config.livekit.port),
         redis,
         health_port,
+        prometheus_port: config.egress.prometheus_port,
         logging: logging(config),
         insecure: true,
         s3: rec.bucket.clone().map(|bucket| S3 {
@@ -398,6 +401,10 @@ pub fn egress_config(config: &Config, redis: Redis) -> Result<EgressServiceConfi
             force_path_style: rec.force_path_style,
         }),
     })
+}
+
+fn is_zero(n: &u16) -> bool {
+    *n == 0
 }
 
 impl EgressServiceConfig {

@@ -291,7 +291,7 @@ pub(super) fn apply(
 /// Bedrud's `EMAIL_*` variables, plus `EMAIL_PROVIDER`, `EMAIL_TLS_MODE` and
 /// `EMAIL_SES_CONFIGURATION_SET`.
 /// `REDIS_ADDRESS`, `REDIS_USERNAME`, `REDIS_PASSWORD`, `REDIS_DB`, `REDIS_USE_TLS`,
-/// `REDIS_PORT`; `EGRESS_CONFIG_PATH`, `EGRESS_EXTERNAL`, `EGRESS_HEALTH_PORT` (the binaries'
+/// `REDIS_PORT`; `EGRESS_CONFIG_PATH`, `EGRESS_EXTERNAL`, `EGRESS_HEALTH_PORT`, `EGRESS_PROMETHEUS_PORT` (the binaries'
 /// `REDIS_BIN` / `EGRESS_BIN` are read where they are looked for, like `LIVEKIT_BIN`).
 #[cfg(feature = "embedded")]
 fn recording_workers(

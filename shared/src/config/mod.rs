@@ -88,6 +88,8 @@ pub struct EgressConfig {
     pub external: bool,
     /// The worker's health port (it listens on every interface); 0 picks a free one.
     pub health_port: u16,
+    /// Its Prometheus metrics port (0: none).
+    pub prometheus_port: u16,
 }
 
 #[cfg(feature = "embedded")]
@@ -113,6 +115,7 @@ impl Default for EgressConfig {
             config_path: None,
             external: false,
             health_port: 7982,
+            prometheus_port: 0,
         }
     }
 }

@@ -174,6 +174,7 @@ fn the_egress_config_has_egress_keys_and_the_shared_redis() {
         "ws_url",
         "redis",
         "health_port",
+        "prometheus_port",
         "logging",
         "insecure",
         "s3",
@@ -195,11 +196,13 @@ fn the_egress_config_has_egress_keys_and_the_shared_redis() {
     c.recordings.region = Some("eu-west-1".into());
     c.recordings.endpoint = Some("http://127.0.0.1:9000".into());
     c.recordings.force_path_style = true;
+    c.egress.prometheus_port = 9102;
     let v: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&egress_config(&c, redis).unwrap().to_yaml()).unwrap();
     assert_eq!(v["s3"]["bucket"].as_str(), Some("recs"));
     assert_eq!(v["s3"]["region"].as_str(), Some("eu-west-1"));
     assert_eq!(v["s3"]["force_path_style"].as_bool(), Some(true));
+    assert_eq!(v["prometheus_port"].as_u64(), Some(9102));
 }
 
 /// `bedrud livekit-config --egress` prints the egress worker's config; LiveKit's names the
