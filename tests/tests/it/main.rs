@@ -14,6 +14,7 @@ mod conformance;
 mod cors;
 mod dynamodb_items;
 mod events;
+mod front_door;
 mod imported_passwords;
 mod join_tokens;
 mod lambda_admin;
