@@ -5,7 +5,7 @@
 //!
 //! 0. `error`: the application error and the adapters' error.
 //! 1. `domain`: validated types and the pure rules (policy, standing, presence, sessions).
-//! 2. `config`, `telemetry`.
+//! 2. `config`, `telemetry`, `metrics`.
 //! 3. Ports and adapters: `store` (SQLite, DynamoDB), `queue`, `blobs`, `livekit` (server API,
 //!    tokens, webhook verification), `mail`, `ratelimit`, `aws`, `secrets`.
 //! 4. Services, one per capability: `settings`, `auth`, `accounts`, `rooms`, `moderation`, `attendance`,
@@ -33,6 +33,7 @@ pub mod http;
 pub mod lambda;
 pub mod livekit;
 pub mod mail;
+pub mod metrics;
 pub mod moderation;
 pub mod participants;
 pub mod queue;

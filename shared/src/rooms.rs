@@ -325,6 +325,7 @@ impl Rooms {
             admission.restrictions.chat_blocked,
         );
         let token = tokens.mint(&caller.id, &caller.name, &room, &rights, &metadata, t)?;
+        crate::metrics::join_token(if caller.is_guest() { "guest" } else { "member" });
         Ok(Entry {
             room,
             role: admission.role,

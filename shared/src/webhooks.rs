@@ -64,12 +64,15 @@ impl Webhooks {
                     .into(),
             )
         })?;
-        let event = verifier.verify(authorization, body).map_err(|r| match r {
-            WebhookRefusal::Unauthenticated(why) => {
-                tracing::warn!(%why, "webhook refused");
-                Error::unauthorized("invalid webhook signature")
+        let event = verifier.verify(authorization, body).map_err(|r| {
+            crate::metrics::webhook("unknown", "refused");
+            match r {
+                WebhookRefusal::Unauthenticated(why) => {
+                    tracing::warn!(%why, "webhook refused");
+                    Error::unauthorized("invalid webhook signature")
+                }
+                WebhookRefusal::Malformed(why) => Error::bad_request(why),
             }
-            WebhookRefusal::Malformed(why) => Error::bad_request(why),
         })?;
         let t = now();
         if !event.id.is_empty()
@@ -78,9 +81,11 @@ impl Webhooks {
                 .claim_event(&event.id, t, t + EVENT_MEMORY_SECS)
                 .await?
         {
+            crate::metrics::webhook(event.kind.name(), "duplicate");
             return Ok(Delivery::Duplicate);
         }
         if let Err(e) = self.apply(&event, t).await {
+            crate::metrics::webhook(event.kind.name(), "failed");
             if !event.id.is_empty()
                 && let Err(release) = self.log.release_event(&event.id).await
             {
@@ -88,6 +93,7 @@ impl Webhooks {
             }
             return Err(e);
         }
+        crate::metrics::webhook(event.kind.name(), "applied");
         Ok(Delivery::Applied)
     }
 

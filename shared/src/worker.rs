@@ -47,10 +47,13 @@ pub async fn run_one_at(
     match handle(state, &claim).await {
         Ok(()) => {
             jobs.complete(&claim).await?;
+            crate::metrics::job(&claim.job.kind, "done");
         }
         Err(e) => {
             tracing::warn!(job = %claim.job.id, attempt = claim.attempts, error = ?e, "job failed");
-            jobs.fail(&claim, &format!("{e:?}"), at).await?;
+            let state = jobs.fail(&claim, &format!("{e:?}"), at).await?;
+            let dead = matches!(state, Some(crate::queue::JobState::Dead));
+            crate::metrics::job(&claim.job.kind, if dead { "dead" } else { "retry" });
         }
     }
     Ok(true)

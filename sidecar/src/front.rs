@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
@@ -19,13 +20,15 @@ use tokio::sync::watch;
 use tracing::info;
 
 use crate::livekit_proxy::Upstream;
+use crate::metrics::Exporter;
 use crate::tls::Tls;
 
 /// The API and what surrounds it, as one router.
-fn app(state: AppState, tls: Option<Tls>) -> Router {
+fn app(state: AppState, tls: Option<Tls>, metrics: Option<Arc<Exporter>>) -> Router {
     let mut app = socket::socket_app(all_routes(), state.clone())
         .layer(from_fn_with_state(state.clone(), crate::web::serve))
-        .layer(from_fn_with_state(tls, crate::tls::cert_route));
+        .layer(from_fn_with_state(tls, crate::tls::cert_route))
+        .layer(from_fn_with_state(metrics, crate::metrics::on_api_port));
     if let Some(up) = Upstream::from_config(&state.config) {
         info!(upstream = %up.addr, "proxying /livekit to LiveKit");
         app = app.layer(from_fn_with_state(up, crate::livekit_proxy::serve));
@@ -39,6 +42,7 @@ pub async fn serve(
     listener: TcpListener,
     local: SocketAddr,
     tls: Option<Tls>,
+    metrics: Option<Arc<Exporter>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopped) = watch::channel(false);
@@ -51,7 +55,8 @@ pub async fn serve(
     };
     let limits = socket::Limits::from_config(&state.config.server);
     let Some(tls) = tls else {
-        return socket::serve(listener, app(state, None), limits, until(stopped)).await;
+        let app = app(state, None, metrics);
+        return socket::serve(listener, app, limits, until(stopped)).await;
     };
     let acme = crate::acme::wanted(&state.config).then(crate::acme::Challenges::default);
     // HTTP-01 needs the plain port: Bedrud's default 80 when none is set.
@@ -95,7 +100,7 @@ pub async fn serve(
     }
     let served = socket::serve_with(
         listener,
-        app(state, Some(tls.clone())),
+        app(state, Some(tls.clone()), metrics),
         limits,
         until(stopped),
         tls,

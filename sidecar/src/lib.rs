@@ -9,6 +9,7 @@ pub mod harden;
 pub mod import;
 pub mod livekit_config;
 pub mod livekit_proxy;
+pub mod metrics;
 pub mod recorder;
 pub mod run;
 pub mod supervisor;

@@ -30,6 +30,9 @@ pub struct LiveKitServerConfig {
     /// denied" without it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis: Option<Redis>,
+    /// `livekit.prometheusPort`: LiveKit's own metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prometheus_port: Option<u16>,
 }
 
 /// LiveKit's `redis:` keys (`livekit/protocol` `redis.RedisConfig`).
@@ -155,6 +158,7 @@ pub fn generate(
         logging: logging(config),
         turn,
         redis: Redis::operators(config),
+        prometheus_port: Some(lk.prometheus_port).filter(|p| *p != 0),
     })
 }
 

@@ -14,6 +14,7 @@ use tracing::{error, info, warn};
 
 use crate::harden;
 use crate::livekit_config::{Listening, generate, outbound_ip};
+use crate::metrics::Exporter;
 use crate::recorder::Workers;
 use crate::supervisor::{self, LIVEKIT, Policy, Program, Source, Supervisor};
 
@@ -77,6 +78,8 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
         .map_err(|e| StartError::Io(e.to_string()))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     info!(db = %state.config.database.path.display(), "listening on {scheme}://{local}");
+    // Before the supervised programs start, so their first phases are counted.
+    let metrics = serve_metrics(&state).await?;
     let embedded = embedded_livekit(&state.config, local).await?;
     embedded.report_to(&state);
     // Heals seats and meetings from LiveKit's view when webhooks are lost (or not set up).
@@ -130,12 +133,41 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
             );
         }
     }
-    crate::front::serve(state, listener, local, tls, shutdown_signal())
+    crate::front::serve(state, listener, local, tls, metrics, shutdown_signal())
         .await
         .map_err(|e| StartError::Io(format!("server failed: {e}")))?;
     embedded.stop().await;
     info!("stopped");
     Ok(())
+}
+
+/// The metrics recorder when `metrics.enabled`, and its own listener when `metrics.listen`
+/// names one (else `/metrics` shares the API port behind `metrics.token`).
+async fn serve_metrics(state: &AppState) -> Result<Option<Arc<Exporter>>, StartError> {
+    let Some(exporter) = Exporter::install(state).map_err(StartError::Io)? else {
+        return Ok(None);
+    };
+    if let Some(addr) = &state.config.metrics.listen {
+        let listener = TcpListener::bind(addr).await.map_err(|e| {
+            StartError::Io(format!(
+                "cannot listen on {addr} for /metrics: {e} (metrics.listen / METRICS_LISTEN)"
+            ))
+        })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| StartError::Io(e.to_string()))?;
+        info!("metrics on http://{bound}/metrics");
+        let app = exporter.clone().router();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    if state.config.metrics.token.is_some() {
+        info!("metrics on the API port at /metrics (bearer metrics.token)");
+    }
+    Ok(Some(exporter))
 }
 
 /// With HTTPS and the `/livekit` proxy, clients are sent to LiveKit through us

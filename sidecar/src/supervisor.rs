@@ -268,10 +268,14 @@ async fn supervise(
     let mut last_lines: Arc<Mutex<VecDeque<String>>> = Arc::default();
     loop {
         if let Err(reason) = port_free(&program) {
-            let _ = phase.send(Phase::GaveUp {
-                reason,
-                last_lines: Vec::new(),
-            });
+            publish(
+                &phase,
+                name,
+                Phase::GaveUp {
+                    reason,
+                    last_lines: Vec::new(),
+                },
+            );
             return;
         }
         let temp = match &program.config {
@@ -290,7 +294,7 @@ async fn supervise(
             (None, Source::File(path)) => path,
             (None, Source::Generated(_)) => unreachable!("generated configs have a temp file"),
         };
-        let _ = phase.send(Phase::Starting);
+        publish(&phase, name, Phase::Starting);
         let mut child = match spawn(&program, path, &last_lines) {
             Ok(c) => c,
             Err(e) => {
@@ -305,7 +309,7 @@ async fn supervise(
         let exit = match exit {
             Exit::Stopped => {
                 terminate(&mut child, name, policy.grace).await;
-                let _ = phase.send(Phase::Stopped);
+                publish(&phase, name, Phase::Stopped);
                 return;
             }
             Exit::Exited(how) => how,
@@ -329,14 +333,18 @@ async fn supervise(
             return;
         }
         let delay = backoff(&policy, fast_crashes);
-        let _ = phase.send(Phase::Restarting {
-            attempt: fast_crashes,
-            last_exit: exit,
-        });
+        publish(
+            &phase,
+            name,
+            Phase::Restarting {
+                attempt: fast_crashes,
+                last_exit: exit,
+            },
+        );
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = stop.changed() => {
-                let _ = phase.send(Phase::Stopped);
+                publish(&phase, name, Phase::Stopped);
                 return;
             }
         }
@@ -379,9 +387,13 @@ async fn watch_child(
             ));
         }
     }
-    let _ = phase.send(Phase::Running {
-        pid: child.id().unwrap_or_default(),
-    });
+    publish(
+        phase,
+        program.tool.name,
+        Phase::Running {
+            pid: child.id().unwrap_or_default(),
+        },
+    );
     let (name, port) = (program.tool.name, program.probe.port());
     tracing::info!(port, "{name} is ready");
     let mut failures = 0;
@@ -463,13 +475,30 @@ async fn terminate(child: &mut Child, name: &str, grace: Duration) {
 
 fn give_up(
     phase: &watch::Sender<Phase>,
-    name: &str,
+    name: &'static str,
     reason: String,
     lines: &Arc<Mutex<VecDeque<String>>>,
 ) {
     let last_lines: Vec<String> = lines.lock().expect("lines").iter().cloned().collect();
     tracing::error!(%reason, ?last_lines, "gave up on {name}");
-    let _ = phase.send(Phase::GaveUp { reason, last_lines });
+    publish(phase, name, Phase::GaveUp { reason, last_lines });
+}
+
+/// Publishes a phase to its watchers and, when metrics are on, as the program's
+/// `bedrud_supervised_phase` (1 for the current one) and `bedrud_supervised_restarts_total`.
+fn publish(phase: &watch::Sender<Phase>, name: &'static str, now: Phase) {
+    if bedrud_shared::metrics::enabled() {
+        if matches!(now, Phase::Restarting { .. }) {
+            metrics::counter!("bedrud_supervised_restarts_total", "program" => name).increment(1);
+        }
+        let current = report(&now)["state"].as_str().map(str::to_string);
+        for state in ["starting", "running", "restarting", "gave_up", "stopped"] {
+            let on = current.as_deref() == Some(state);
+            metrics::gauge!("bedrud_supervised_phase", "program" => name, "phase" => state)
+                .set(if on { 1.0 } else { 0.0 });
+        }
+    }
+    let _ = phase.send(now);
 }
 
 fn describe(status: std::io::Result<std::process::ExitStatus>) -> String {

@@ -108,6 +108,19 @@ pub(super) fn apply(
         get("LIVEKIT_MANAGED"),
     )?;
     #[cfg(feature = "embedded")]
+    parse_into(
+        &mut c.livekit.prometheus_port,
+        "LIVEKIT_PROMETHEUS_PORT",
+        get("LIVEKIT_PROMETHEUS_PORT"),
+    )?;
+    #[cfg(feature = "embedded")]
+    {
+        let m = &mut c.metrics;
+        parse_bool(&mut m.enabled, "METRICS_ENABLED", get("METRICS_ENABLED"))?;
+        set_opt(&mut m.listen, get("METRICS_LISTEN"));
+        set_secret(&mut m.token, get("METRICS_TOKEN"));
+    }
+    #[cfg(feature = "embedded")]
     if let Some(v) = get("LIVEKIT_PROXY") {
         let mut on = false;
         parse_bool(&mut on, "LIVEKIT_PROXY", Some(v))?;

@@ -49,6 +49,24 @@ pub struct Config {
     /// The LiveKit egress worker `bedrud run` supervises beside the embedded LiveKit.
     #[cfg(feature = "embedded")]
     pub egress: EgressConfig,
+    /// `/metrics` (Prometheus) on `bedrud run`.
+    #[cfg(feature = "embedded")]
+    pub metrics: MetricsConfig,
+}
+
+/// `metrics:`: off by default. On its own loopback address (`listen`, no token), or on the
+/// API port behind `token`: never open on the public port.
+#[cfg(feature = "embedded")]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// `host:port` of a separate listener, e.g. `127.0.0.1:9090`.
+    #[serde(deserialize_with = "blank_is_none")]
+    pub listen: Option<String>,
+    /// Bearer token for `/metrics` on the API port.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub token: Option<Secret>,
 }
 
 /// `redis:`, handed to the embedded LiveKit as its `redis:` block. LiveKit without Redis
@@ -416,6 +434,9 @@ pub struct LiveKitConfig {
     /// `bedrud run` does not start it, calls it at `internalHost`, and proxies `/livekit`.
     #[cfg(feature = "embedded")]
     pub managed: bool,
+    /// The embedded LiveKit's own Prometheus port (its `prometheus_port`; 0: none).
+    #[cfg(feature = "embedded")]
+    pub prometheus_port: u16,
 }
 
 impl LiveKitConfig {
@@ -453,6 +474,8 @@ impl Default for LiveKitConfig {
             proxy: None,
             #[cfg(feature = "embedded")]
             managed: false,
+            #[cfg(feature = "embedded")]
+            prometheus_port: 0,
         }
     }
 }
@@ -738,6 +761,29 @@ impl Config {
     }
 
     /// Checks every rule a deployment needs before serving.
+    /// `/metrics` is never open on the API port: a separate address, or a token.
+    #[cfg(feature = "embedded")]
+    fn check_metrics(&self) -> Result<(), ConfigError> {
+        let m = &self.metrics;
+        if let Some(listen) = m.listen.as_deref()
+            && listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(ConfigError::new(
+                "metrics.listen",
+                format!("{listen:?} is not an address:port"),
+                "use e.g. 127.0.0.1:9090 (METRICS_LISTEN)",
+            ));
+        }
+        if m.enabled && m.listen.is_none() && m.token.is_none() {
+            return Err(ConfigError::new(
+                "metrics.token",
+                "is required to serve /metrics on the API port",
+                "set metrics.token (METRICS_TOKEN, e.g. `openssl rand -hex 24`) for Prometheus's bearer_token, or metrics.listen (METRICS_LISTEN) to serve it on a separate address such as 127.0.0.1:9090",
+            ));
+        }
+        Ok(())
+    }
+
     /// ACME as `bedrud run` serves it: HTTP-01, for `server.domain`.
     #[cfg(feature = "embedded")]
     fn check_acme(&self) -> Result<(), ConfigError> {
@@ -847,6 +893,8 @@ impl Config {
         }
         #[cfg(feature = "embedded")]
         self.check_acme()?;
+        #[cfg(feature = "embedded")]
+        self.check_metrics()?;
         if self.server.behind_proxy && self.server.trusted_proxies.is_empty() {
             return Err(ConfigError::new(
                 "server.trustedProxies",

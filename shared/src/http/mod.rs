@@ -86,7 +86,9 @@ async fn log_request(req: Request, next: Next) -> Response {
         .map_or_else(|| "<unmatched>".to_string(), |p| p.as_str().to_string());
     let res = next.run(req).await;
     let status = res.status().as_u16();
-    let micros = started.elapsed().as_micros() as u64;
+    let took = started.elapsed();
+    crate::metrics::request(method.as_str(), &route, status, took);
+    let micros = took.as_micros() as u64;
     if status >= 500 {
         tracing::warn!(%method, route, status, micros, "request");
     } else {

@@ -134,11 +134,16 @@ impl TwirpLiveKit {
                 self.timeout,
             )
             .await
-            .map_err(|e| self.unreachable(e))?;
+            .map_err(|e| {
+                crate::metrics::livekit(method, "unreachable");
+                self.unreachable(e)
+            })?;
         if (200..300).contains(&res.status) {
+            crate::metrics::livekit(method, "ok");
             return Res::decode(res.body.as_ref())
                 .map_err(|e| self.failed(format!("{method}: undecodable answer: {e}")));
         }
+        crate::metrics::livekit(method, "refused");
         Err(self.twirp_error(method, res.status, &res.body))
     }
 

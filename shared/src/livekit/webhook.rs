@@ -58,6 +58,21 @@ pub enum LiveEventKind {
     Other(String),
 }
 
+impl LiveEventKind {
+    /// The event's name as LiveKit sends it (`other` for the ones not applied, so a metric's
+    /// labels stay few).
+    pub fn name(&self) -> &str {
+        match self {
+            LiveEventKind::RoomStarted { .. } => "room_started",
+            LiveEventKind::RoomFinished { .. } => "room_finished",
+            LiveEventKind::ParticipantJoined { .. } => "participant_joined",
+            LiveEventKind::ParticipantLeft { .. } => "participant_left",
+            LiveEventKind::Egress { event, .. } => event,
+            LiveEventKind::Other(_) => "other",
+        }
+    }
+}
+
 /// Why a delivery was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookRefusal {

@@ -8,6 +8,7 @@ mod import;
 mod livekit_config;
 mod livekit_proxy;
 mod mail;
+mod metrics;
 mod pebble;
 mod recorder;
 mod run_binary;

@@ -412,6 +412,8 @@ async fn run_records_with_redis_and_egress_supervised() {
     let dir = tempfile::tempdir().unwrap();
     let egress = fake_egress(dir.path());
     let (redis_port, health_port) = (free_port().to_string(), free_port().to_string());
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let lk_metrics = free_port().to_string();
     let (running, lk_port) = start_with_fake_livekit(
         dir.path(),
         &[
@@ -422,6 +424,9 @@ async fn run_records_with_redis_and_egress_supervised() {
             ("LIVEKIT_API_KEY", TEST_LK_KEY),
             ("LIVEKIT_API_SECRET", TEST_LK_SECRET),
             ("LIVEKIT_INTERNAL_HOST", lk.url.as_str()),
+            ("LIVEKIT_PROMETHEUS_PORT", lk_metrics.as_str()),
+            ("METRICS_ENABLED", "true"),
+            ("METRICS_LISTEN", metrics.as_str()),
         ],
     );
     let said = running.early.join("\n");
@@ -438,6 +443,11 @@ async fn run_records_with_redis_and_egress_supervised() {
     assert_eq!(
         l["redis"]["address"].as_str(),
         Some(format!("127.0.0.1:{redis_port}").as_str())
+    );
+    assert_eq!(
+        l["prometheus_port"].as_u64(),
+        Some(lk_metrics.parse().unwrap()),
+        "livekit.prometheusPort reaches LiveKit"
     );
     // The egress worker (which PINGs that Redis with that password before serving) is up.
     let api = Api::new(&running.url);
@@ -544,6 +554,41 @@ async fn run_records_with_redis_and_egress_supervised() {
     assert!(sup["redis"]["version"].as_str().unwrap().contains('.'));
     assert_eq!(sup["egress"]["state"], "running", "{}", st.raw);
     assert_eq!(sup["egress"]["version"], "1.9.0");
+
+    // Every supervised program's phase, in /metrics.
+    let text = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let samples = crate::metrics::parse(&text);
+    for program in ["livekit-server", "redis-server", "egress"] {
+        assert_eq!(
+            crate::metrics::value(
+                &samples,
+                "bedrud_supervised_phase",
+                &[("program", program), ("phase", "running")]
+            ),
+            1.0,
+            "{program}: {text}"
+        );
+    }
+    assert!(
+        crate::metrics::value(
+            &samples,
+            "bedrud_livekit_calls_total",
+            &[("method", "StartRoomCompositeEgress"), ("outcome", "ok")]
+        ) >= 1.0,
+        "LiveKit calls by method and outcome"
+    );
+    assert!(
+        crate::metrics::value(
+            &samples,
+            "bedrud_job_attempts_total",
+            &[("kind", "process_recording"), ("outcome", "done")]
+        ) >= 1.0
+    );
 
     let kids = children(running.pid());
     assert!(kids.len() >= 3, "LiveKit, Redis and egress: {kids:?}");

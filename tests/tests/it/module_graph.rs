@@ -193,7 +193,7 @@ fn layer(module: &str) -> usize {
     match module {
         "error" => 0,
         "domain" => 1,
-        "config" | "telemetry" => 2,
+        "config" | "telemetry" | "metrics" => 2,
         "aws" | "livekit" | "queue" | "blobs" | "store" | "secrets" | "ratelimit" | "mail" => 3,
         "settings" | "auth" | "accounts" | "rooms" | "moderation" | "attendance" | "recordings"
         | "webhooks" | "reconciler" | "participants" | "admin" | "admin_actions" | "dashboard" => 4,

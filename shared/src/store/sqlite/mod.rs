@@ -104,6 +104,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
+        let started = std::time::Instant::now();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let write: Write = Box::new(move |conn| {
             let out = f(conn);
@@ -120,8 +121,12 @@ impl SqliteStore {
             .writes
             .send(write)
             .map_err(|_| StoreError::Other("the store's writer has stopped".into()))?;
-        rx.await
-            .map_err(|_| StoreError::Other("the store's writer failed on this write".into()))?
+        let out = rx
+            .await
+            .map_err(|_| StoreError::Other("the store's writer failed on this write".into()))
+            .and_then(|r| r);
+        crate::metrics::store("sqlite", "write", started.elapsed(), !is_failure(&out));
+        out
     }
 
     /// Runs `f` on a pooled read-only connection, in place. In WAL mode a reader never waits
@@ -143,13 +148,20 @@ impl SqliteStore {
             Some(c) => c,
             None => connect(&self.inner.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?,
         };
+        let started = std::time::Instant::now();
         let out = f(&conn);
+        crate::metrics::store("sqlite", "read", started.elapsed(), !is_failure(&out));
         let mut idle = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
         }
         out
     }
+}
+
+/// A store error, as the metrics count it: a refused condition (`Conflict`) is an answer.
+fn is_failure<T>(r: &StoreResult<T>) -> bool {
+    matches!(r, Err(StoreError::Unavailable(_) | StoreError::Other(_)))
 }
 
 /// The writer thread: batches of waiting writes, one transaction each, until every handle
