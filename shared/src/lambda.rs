@@ -34,6 +34,13 @@ impl Init {
     pub fn from_env() -> Result<Self, StartError> {
         let config = Config::from_env()?;
         crate::telemetry::init(&config.logger);
+        // The template sets it (parameter MetricsNamespace); empty turns EMF off.
+        if let Some(ns) = std::env::var("METRICS_NAMESPACE")
+            .ok()
+            .filter(|n| !n.is_empty())
+        {
+            crate::metrics::enable_emf(&ns, None);
+        }
         Self::from_config(config)
     }
 

@@ -1,5 +1,6 @@
 //! Logging: JSON lines inside Lambda (CloudWatch parses them), readable lines elsewhere.
-//! `RUST_LOG` wins over the configured level.
+//! `RUST_LOG` wins over the configured level. The readable format is built only with the
+//! embedded shape (`bedrud run`): the Lambdas log JSON and do not carry it.
 
 use std::io::IsTerminal;
 
@@ -20,6 +21,31 @@ fn filter(level: &str) -> Targets {
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
+/// Readable lines for a terminal.
+#[cfg(feature = "embedded")]
+fn text(
+    builder: tracing_subscriber::fmt::SubscriberBuilder<
+        tracing_subscriber::fmt::format::DefaultFields,
+        tracing_subscriber::fmt::format::Format,
+        tracing::level_filters::LevelFilter,
+        fn() -> std::io::Stderr,
+    >,
+    filter: Targets,
+) -> Result<(), tracing_subscriber::util::TryInitError> {
+    builder
+        .compact()
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .finish()
+        .with(filter)
+        .try_init()
+}
+
+#[cfg(not(feature = "embedded"))]
+fn text<B>(_: B, _: Targets) -> Result<(), tracing_subscriber::util::TryInitError> {
+    unreachable!("the readable format is only built with the embedded shape")
+}
+
 /// Installs the subscriber for `logger`: its level (or `RUST_LOG`) and format.
 pub fn init(logger: &LoggerConfig) {
     let filter = filter(&logger.level);
@@ -27,7 +53,7 @@ pub fn init(logger: &LoggerConfig) {
     // and let `filter` decide, or `debug` would show nothing below INFO.
     let builder = tracing_subscriber::fmt()
         .with_max_level(tracing::level_filters::LevelFilter::TRACE)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr as fn() -> std::io::Stderr);
     let lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     let json = match logger.format {
         Some(f) => f == LogFormat::Json,
@@ -46,7 +72,7 @@ pub fn init(logger: &LoggerConfig) {
             .finish()
             .with(filter)
             .try_init()
-    } else if json {
+    } else if json || cfg!(not(feature = "embedded")) {
         builder
             .json()
             .flatten_event(true)
@@ -57,13 +83,7 @@ pub fn init(logger: &LoggerConfig) {
             .with(filter)
             .try_init()
     } else {
-        builder
-            .compact()
-            .with_target(false)
-            .with_ansi(std::io::stderr().is_terminal())
-            .finish()
-            .with(filter)
-            .try_init()
+        text(builder, filter)
     };
     // A second init (tests, embedding) keeps the first subscriber.
     let _ = result;

@@ -24,6 +24,7 @@ mod lambda_recordings;
 mod lambda_rooms;
 mod livekit_double;
 mod meeting_extras;
+mod metrics_emf;
 mod moderation_api;
 mod module_graph;
 mod oldest_shapes;
