@@ -297,16 +297,15 @@ fn egress_program(config: &Config, redis: Option<&Redis>) -> Result<EgressPlan, 
         )));
     };
     let (source, port) = match &e.config_path {
-        Some(path) => {
-            std::fs::File::open(path).map_err(|err| {
-                ConfigError::new(
-                    "egress.configPath",
-                    format!("{}: {err}", path.display()),
-                    "point egress.configPath (EGRESS_CONFIG_PATH) at a readable egress.yaml, or leave it empty to generate one",
-                )
-            })?;
-            (Source::File(path.clone()), e.health_port)
-        }
+        Some(path) => (
+            Source::given(
+                path,
+                "egress.configPath",
+                "EGRESS_CONFIG_PATH",
+                "egress.yaml",
+            )?,
+            e.health_port,
+        ),
         None => {
             let Some(redis) = redis else {
                 return Ok(EgressPlan::Missing(

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use bedrud_shared::config::{Config, ConfigError, MailProvider, fill_dev_secrets};
+use bedrud_shared::config::{Config, MailProvider, fill_dev_secrets};
 use bedrud_shared::runtime::{Counting, StartError, build};
 use bedrud_shared::state::AppState;
 use bedrud_shared::telemetry;
@@ -68,14 +68,7 @@ async fn run(config_path: Option<&Path>) -> Result<(), StartError> {
     if let Some(tls) = tls.clone() {
         state.admin.set_certificate(Arc::new(move || tls.report()));
     }
-    let listener = TcpListener::bind(&addr).await.map_err(|e| {
-        StartError::Io(format!(
-            "cannot listen on {addr}: {e} (server.port / SERVER_PORT)"
-        ))
-    })?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| StartError::Io(e.to_string()))?;
+    let (listener, local) = bind(&addr, "server.port / SERVER_PORT").await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     info!(db = %state.config.database.path.display(), "listening on {scheme}://{local}");
     // Before the supervised programs start, so their first phases are counted.
@@ -148,14 +141,7 @@ async fn serve_metrics(state: &AppState) -> Result<Option<Arc<Exporter>>, StartE
         return Ok(None);
     };
     if let Some(addr) = &state.config.metrics.listen {
-        let listener = TcpListener::bind(addr).await.map_err(|e| {
-            StartError::Io(format!(
-                "cannot listen on {addr} for /metrics: {e} (metrics.listen / METRICS_LISTEN)"
-            ))
-        })?;
-        let bound = listener
-            .local_addr()
-            .map_err(|e| StartError::Io(e.to_string()))?;
+        let (listener, bound) = bind(addr, "metrics.listen / METRICS_LISTEN").await?;
         info!("metrics on http://{bound}/metrics");
         let app = exporter.clone().router();
         tokio::spawn(async move {
@@ -168,6 +154,18 @@ async fn serve_metrics(state: &AppState) -> Result<Option<Arc<Exporter>>, StartE
         info!("metrics on the API port at /metrics (bearer metrics.token)");
     }
     Ok(Some(exporter))
+}
+
+/// A listener on `addr` and the address it really took (port 0 picks one); a failure names
+/// the keys that move it.
+async fn bind(addr: &str, keys: &str) -> Result<(TcpListener, std::net::SocketAddr), StartError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartError::Io(format!("cannot listen on {addr}: {e} ({keys})")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| StartError::Io(e.to_string()))?;
+    Ok((listener, local))
 }
 
 /// With HTTPS and the `/livekit` proxy, clients are sent to LiveKit through us
@@ -265,14 +263,12 @@ async fn embedded_livekit(
     let generated = lk.config_path.is_none();
     let workers = Workers::start(config, generated, &Policy::default()).await?;
     let source = if let Some(path) = &lk.config_path {
-        std::fs::File::open(path).map_err(|e| {
-            ConfigError::new(
-                "livekit.configPath",
-                format!("{}: {e}", path.display()),
-                "point livekit.configPath (LIVEKIT_CONFIG_PATH) at a readable livekit.yaml, or leave it empty to generate one",
-            )
-        })?;
-        Source::File(path.clone())
+        Source::given(
+            path,
+            "livekit.configPath",
+            "LIVEKIT_CONFIG_PATH",
+            "livekit.yaml",
+        )?
     } else {
         let listening = Listening {
             ip: local.ip(),

@@ -18,6 +18,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use bedrud_shared::config::ConfigError;
+
 use crate::livekit_config::LiveKitServerConfig;
 
 /// Lines of a program's output kept to explain a give-up.
@@ -112,6 +114,23 @@ pub enum Source {
     Generated(String),
     /// Given by the operator (`livekit.configPath`, `egress.configPath`): used as is.
     File(PathBuf),
+}
+
+impl Source {
+    /// An operator's config file (`livekit.configPath`, `egress.configPath`), used as is: it
+    /// must be readable now, not only at the first restart.
+    pub fn given(path: &Path, key: &str, env: &str, file: &str) -> Result<Self, ConfigError> {
+        std::fs::File::open(path).map_err(|e| {
+            ConfigError::new(
+                key,
+                format!("{}: {e}", path.display()),
+                format!(
+                    "point {key} ({env}) at a readable {file}, or leave it empty to generate one"
+                ),
+            )
+        })?;
+        Ok(Source::File(path.to_path_buf()))
+    }
 }
 
 /// How a program shows it is up.

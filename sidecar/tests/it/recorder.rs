@@ -16,16 +16,12 @@ use serde_json::json;
 
 use crate::run_binary::{free_port, start, start_with_fake_livekit};
 
+/// The supervisor tests' quick policy; Redis's kill-and-restart is no fast crash.
 fn quick() -> Policy {
     Policy {
-        ready_timeout: Duration::from_secs(20),
-        health_every: Duration::from_millis(200),
-        health_failures: 3,
-        backoff: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(100),
         fast: Duration::from_millis(200),
-        max_fast_crashes: 3,
         grace: Duration::from_secs(5),
+        ..crate::supervisor::quick()
     }
 }
 
@@ -251,20 +247,9 @@ fn the_command_prints_both_generated_files() {
 }
 
 fn fake_egress(dir: &Path) -> PathBuf {
-    let wrapper = dir.join("egress");
     let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake/egress");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nFAKE_EGRESS_LOG='{}' exec '{}' \"$@\"\n",
-            dir.join("egress.log").display(),
-            fake.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    wrapper
+    let env = format!("FAKE_EGRESS_LOG='{}'", dir.join("egress.log").display());
+    crate::run_binary::wrapper(dir, "egress", &env, &fake)
 }
 
 /// The pids of a process's children (LiveKit, Redis, egress under `bedrud run`).

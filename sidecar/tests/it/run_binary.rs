@@ -127,25 +127,37 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
+/// An executable `dir/name` that runs `target` with `env` (`NAME='value' …`): each test's
+/// fake gets its own behaviour without sharing the process environment.
+pub(crate) fn wrapper(
+    dir: &std::path::Path,
+    name: &str,
+    env: &str,
+    target: &std::path::Path,
+) -> std::path::PathBuf {
+    let wrapper = dir.join(name);
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\n{env} exec '{}' \"$@\"\n", target.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
+}
+
 /// `bedrud run` in embedded mode over the fake `livekit-server` (its starts and signals
 /// logged to `dir/fake.log`), once LiveKit is ready; returns it and LiveKit's port.
 pub(crate) fn start_with_fake_livekit(
     dir: &std::path::Path,
     env: &[(&str, &str)],
 ) -> (Running, String) {
-    let wrapper = dir.join("livekit-server");
     let fake = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake/livekit-server");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nFAKE_LK=ok FAKE_LK_LOG='{}' exec '{}' \"$@\"\n",
-            dir.join("fake.log").display(),
-            fake.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fake_env = format!(
+        "FAKE_LK=ok FAKE_LK_LOG='{}'",
+        dir.join("fake.log").display()
+    );
+    let wrapper = wrapper(dir, "livekit-server", &fake_env, &fake);
     let port = free_port().to_string();
     let mut all = vec![
         ("LIVEKIT_BIN", wrapper.to_str().unwrap()),

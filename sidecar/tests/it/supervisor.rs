@@ -26,7 +26,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn quick() -> Policy {
+pub(crate) fn quick() -> Policy {
     Policy {
         ready_timeout: Duration::from_secs(20),
         health_every: Duration::from_millis(200),
@@ -53,18 +53,14 @@ fn supervised(mode: &str, log: &std::path::Path, policy: Policy) -> (Supervisor,
     };
     let cfg = generate(&c, &listening, || None).unwrap();
     // One wrapper script per scenario, so parallel tests do not share environment.
-    let wrapper = log.with_extension("sh");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nFAKE_LK='{mode}' FAKE_LK_LOG='{}' exec '{}' \"$@\"\n",
-            log.display(),
-            fake().display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env = format!("FAKE_LK='{mode}' FAKE_LK_LOG='{}'", log.display());
+    let name = log.with_extension("sh");
+    let wrapper = crate::run_binary::wrapper(
+        log.parent().unwrap(),
+        &name.file_name().unwrap().to_string_lossy(),
+        &env,
+        &fake(),
+    );
     (Supervisor::start(wrapper, cfg, policy), port)
 }
 
