@@ -23,6 +23,12 @@ const BUCKETS: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
+/// How often recorded histogram samples are folded into their buckets. Between scrapes they
+/// queue up as raw samples: without this, memory grows with traffic until the next scrape
+/// (73 MiB after a minute of webhook load with nobody scraping; measured in
+/// docs/benchmarks.md).
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
 /// How long a scrape waits for LiveKit's participant count.
 const LIVEKIT_WAIT: Duration = Duration::from_secs(2);
 
@@ -46,6 +52,14 @@ impl Exporter {
             .install_recorder()
             .map_err(|e| format!("metrics: {e}"))?;
         bedrud_shared::metrics::enable();
+        let upkeep = handle.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(UPKEEP_EVERY);
+            loop {
+                tick.tick().await;
+                upkeep.run_upkeep();
+            }
+        });
         Ok(Some(Arc::new(Self {
             handle,
             state: state.clone(),
