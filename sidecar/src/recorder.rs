@@ -80,8 +80,10 @@ impl Workers {
                     )
                 })?;
                 let mut s = start(program, policy).await;
-                s.wait_for(|p| matches!(p, Phase::Running { .. } | Phase::GaveUp { .. }))
-                    .await;
+                // Bounded: the API must not wait on a Redis that never answers (LiveKit then
+                // restarts until it does, and the status says why).
+                let up = s.wait_for(|p| matches!(p, Phase::Running { .. } | Phase::GaveUp { .. }));
+                let _ = tokio::time::timeout(policy.ready_timeout, up).await;
                 (Side::Supervised(s), Some(block))
             }
         };
