@@ -52,6 +52,17 @@ pub struct Config {
     /// `/metrics` (Prometheus) on `bedrud run`.
     #[cfg(feature = "embedded")]
     pub metrics: MetricsConfig,
+    /// `log.format`, another spelling of `logger.format`, folded into it at load.
+    #[cfg(feature = "embedded")]
+    pub log: Option<LogAlias>,
+}
+
+/// `log:`: only `format`, the same as `logger.format`.
+#[cfg(feature = "embedded")]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LogAlias {
+    pub format: Option<LogFormat>,
 }
 
 /// `metrics:`: off by default. On its own loopback address (`listen`, no token), or on the
@@ -757,6 +768,19 @@ impl Config {
         if let Some(r) = config.recording.take() {
             ignored.extend(r.apply(&mut config.recordings));
         }
+        #[cfg(feature = "embedded")]
+        if let Some(format) = config.log.take().and_then(|l| l.format) {
+            match config.logger.format {
+                Some(other) if other != format => {
+                    return Err(ConfigError::new(
+                        "log.format",
+                        "differs from logger.format",
+                        "keep one of the two (they are the same setting)",
+                    ));
+                }
+                _ => config.logger.format = Some(format),
+            }
+        }
         Ok((config, ignored))
     }
 
@@ -1013,6 +1037,17 @@ mod tests {
         assert_eq!(c.auth.access_ttl().as_secs(), 24 * 3600);
         assert_eq!(ignored, vec!["auth.sessionSecret", "webxdc"]);
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn log_format_is_logger_format() {
+        let (c, _) = Config::from_yaml("log:\n  format: json\n").unwrap();
+        assert_eq!(c.logger.format, Some(LogFormat::Json));
+        let (c, _) = Config::from_yaml("log:\n  format: text\nlogger:\n  format: text\n").unwrap();
+        assert_eq!(c.logger.format, Some(LogFormat::Text));
+        let e = Config::from_yaml("log:\n  format: text\nlogger:\n  format: json\n").unwrap_err();
+        assert!(e.to_string().contains("log.format"), "{e}");
+        assert!(Config::from_yaml("log:\n  format: xml\n").is_err());
     }
 
     #[test]
