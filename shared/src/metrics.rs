@@ -10,7 +10,6 @@ use std::time::Duration;
 #[cfg(feature = "metrics")]
 mod on {
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
 
     static ON: AtomicBool = AtomicBool::new(false);
 
@@ -22,59 +21,22 @@ mod on {
         ON.load(Ordering::Relaxed)
     }
 
-    pub fn request(method: &str, route: &str, status: u16, took: Duration) {
-        if !enabled() {
-            return;
-        }
-        let (method, route) = (method.to_string(), route.to_string());
-        metrics::counter!("bedrud_http_requests_total", "method" => method.clone(),
-            "route" => route.clone(), "status" => status.to_string())
-        .increment(1);
-        metrics::histogram!("bedrud_http_request_duration_seconds", "method" => method,
-            "route" => route)
-        .record(took.as_secs_f64());
+    fn labels(pairs: &[(&'static str, &str)]) -> Vec<metrics::Label> {
+        pairs
+            .iter()
+            .map(|(k, v)| metrics::Label::new(*k, v.to_string()))
+            .collect()
     }
 
-    pub fn webhook(event: &str, outcome: &'static str) {
+    pub fn count(name: &'static str, pairs: &[(&'static str, &str)]) {
         if enabled() {
-            metrics::counter!("bedrud_webhook_deliveries_total", "event" => event.to_string(),
-                "outcome" => outcome)
-            .increment(1);
+            metrics::counter!(name, labels(pairs)).increment(1);
         }
     }
 
-    pub fn store(backend: &'static str, op: &'static str, took: Duration, ok: bool) {
-        if !enabled() {
-            return;
-        }
-        metrics::histogram!("bedrud_store_operation_duration_seconds", "backend" => backend,
-            "op" => op)
-        .record(took.as_secs_f64());
-        if !ok {
-            metrics::counter!("bedrud_store_errors_total", "backend" => backend, "op" => op)
-                .increment(1);
-        }
-    }
-
-    pub fn livekit(method: &str, outcome: &'static str) {
+    pub fn observe(name: &'static str, pairs: &[(&'static str, &str)], seconds: f64) {
         if enabled() {
-            metrics::counter!("bedrud_livekit_calls_total", "method" => method.to_string(),
-                "outcome" => outcome)
-            .increment(1);
-        }
-    }
-
-    pub fn job(kind: &str, outcome: &'static str) {
-        if enabled() {
-            metrics::counter!("bedrud_job_attempts_total", "kind" => kind.to_string(),
-                "outcome" => outcome)
-            .increment(1);
-        }
-    }
-
-    pub fn join_token(who: &'static str) {
-        if enabled() {
-            metrics::counter!("bedrud_join_tokens_total", "who" => who).increment(1);
+            metrics::histogram!(name, labels(pairs)).record(seconds);
         }
     }
 }
@@ -175,7 +137,20 @@ pub fn enable_emf(namespace: &str, out: Option<Box<dyn std::io::Write + Send>>) 
 #[inline(always)]
 pub fn request(method: &str, route: &str, status: u16, took: Duration) {
     #[cfg(feature = "metrics")]
-    on::request(method, route, status, took);
+    if on::enabled() {
+        let status = status.to_string();
+        let pairs = [
+            ("method", method),
+            ("route", route),
+            ("status", status.as_str()),
+        ];
+        on::count("bedrud_http_requests_total", &pairs);
+        on::observe(
+            "bedrud_http_request_duration_seconds",
+            &pairs[..2],
+            took.as_secs_f64(),
+        );
+    }
     #[cfg(feature = "lambda")]
     if emf::on() {
         emf::emit(
@@ -199,7 +174,10 @@ pub fn request(method: &str, route: &str, status: u16, took: Duration) {
 #[inline(always)]
 pub fn webhook(event: &str, outcome: &'static str) {
     #[cfg(feature = "metrics")]
-    on::webhook(event, outcome);
+    on::count(
+        "bedrud_webhook_deliveries_total",
+        &[("event", event), ("outcome", outcome)],
+    );
     #[cfg(feature = "lambda")]
     emf::emit(
         &[("WebhookDeliveries", "Count", 1.0)],
@@ -213,7 +191,17 @@ pub fn webhook(event: &str, outcome: &'static str) {
 #[inline(always)]
 pub fn store(backend: &'static str, op: &'static str, took: Duration, ok: bool) {
     #[cfg(feature = "metrics")]
-    on::store(backend, op, took, ok);
+    {
+        let pairs = [("backend", backend), ("op", op)];
+        on::observe(
+            "bedrud_store_operation_duration_seconds",
+            &pairs,
+            took.as_secs_f64(),
+        );
+        if !ok {
+            on::count("bedrud_store_errors_total", &pairs);
+        }
+    }
     let _ = (backend, op, took, ok);
 }
 
@@ -222,7 +210,10 @@ pub fn store(backend: &'static str, op: &'static str, took: Duration, ok: bool) 
 #[inline(always)]
 pub fn livekit(method: &str, outcome: &'static str) {
     #[cfg(feature = "metrics")]
-    on::livekit(method, outcome);
+    on::count(
+        "bedrud_livekit_calls_total",
+        &[("method", method), ("outcome", outcome)],
+    );
     #[cfg(feature = "lambda")]
     emf::emit(
         &[("LiveKitCalls", "Count", 1.0)],
@@ -236,7 +227,10 @@ pub fn livekit(method: &str, outcome: &'static str) {
 #[inline(always)]
 pub fn job(kind: &str, outcome: &'static str) {
     #[cfg(feature = "metrics")]
-    on::job(kind, outcome);
+    on::count(
+        "bedrud_job_attempts_total",
+        &[("kind", kind), ("outcome", outcome)],
+    );
     #[cfg(feature = "lambda")]
     emf::emit(
         &[("JobAttempts", "Count", 1.0)],
@@ -250,7 +244,7 @@ pub fn job(kind: &str, outcome: &'static str) {
 #[inline(always)]
 pub fn join_token(who: &'static str) {
     #[cfg(feature = "metrics")]
-    on::join_token(who);
+    on::count("bedrud_join_tokens_total", &[("who", who)]);
     #[cfg(feature = "lambda")]
     emf::emit(
         &[("JoinTokens", "Count", 1.0)],
