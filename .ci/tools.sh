@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Python-side tools the tests use into ./.tools (idempotent, pinned versions):
 # AWS SAM CLI, cfn-lint and cargo-lambda (template lint, `sam build`), moto server (DynamoDB/SQS/S3/SES emulator), LiveKit's official
-# Python server SDK (interop checks of the tokens we mint), aiosmtpd (a real SMTP server the mail tests start)
-# and prometheus-client (its parser reads our /metrics).
+# Python server SDK (interop checks of the tokens we mint), aiosmtpd (a real SMTP server the mail tests start),
+# prometheus-client (its parser reads our /metrics) and openapi-spec-validator (checks the API description).
 # Sourced by .ci/test; puts the venv on PATH and sets dummy AWS settings for the emulator.
 set -euo pipefail
 TOOLS=${TOOLS_DIR:-$PWD/.tools}
-PACKAGES=('aws-sam-cli==1.170.0' 'cfn-lint==1.58.0' 'moto[server]==5.2.5' 'livekit-api==1.2.2' 'cargo-lambda==1.9.2' 'aiosmtpd==1.4.6' 'prometheus-client==0.26.0')
+PACKAGES=('aws-sam-cli==1.170.0' 'cfn-lint==1.58.0' 'moto[server]==5.2.5' 'livekit-api==1.2.2' 'cargo-lambda==1.9.2' 'aiosmtpd==1.4.6' 'prometheus-client==0.26.0' 'openapi-spec-validator==0.9.0')
 if [ ! -x "$TOOLS/venv/bin/sam" ] || [ ! -x "$TOOLS/venv/bin/cfn-lint" ] \
   || [ ! -x "$TOOLS/venv/bin/cargo-lambda" ] \
   || [ ! -x "$TOOLS/venv/bin/moto_server" ] \
-  || ! "$TOOLS/venv/bin/python" -c 'import livekit.api, aiosmtpd, prometheus_client' 2>/dev/null; then
+  || ! "$TOOLS/venv/bin/python" -c 'import livekit.api, aiosmtpd, prometheus_client, openapi_spec_validator' 2>/dev/null; then
   echo "installing test tools into $TOOLS (first run only)..."
   python3 -m venv "$TOOLS/venv"
   "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check "${PACKAGES[@]}"

@@ -1,8 +1,9 @@
 //! Lambda `auth`: `/api/auth/*` (verification and reset links included; their mail is queued
-//! for the `mailer`), the admin's verify and resend, `/api/health`, `/api/ready` behind API
-//! Gateway HTTP API. Wiring only; everything else lives in `bedrud-shared`.
+//! for the `mailer`), the admin's verify and resend, `/api/health`, `/api/ready`, and the
+//! API's description (`/api/openapi.json`, `/api/docs`) behind API Gateway HTTP API. Wiring
+//! only; everything else lives in `bedrud-shared`.
 
-use bedrud_shared::http::{accounts, auth, health};
+use bedrud_shared::http::{accounts, auth, health, openapi};
 use bedrud_shared::lambda;
 
 #[tokio::main]
@@ -14,5 +15,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         .await?
         .build()?;
     let routes = auth::routes().merge(accounts::routes());
-    lambda::serve(routes.merge(health::routes()), state).await
+    let meta = health::routes().merge(openapi::routes());
+    lambda::serve(routes.merge(meta), state).await
 }

@@ -8,13 +8,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
-use super::auth::{TOO_MANY, auth_rule, limit, session_body, verify_first, with_refresh_cookie};
+use super::auth::{
+    SessionView, SnakeTokens, TOO_MANY, auth_rule, limit, verify_first, with_refresh_cookie,
+};
 use super::bearer::{AdminCaller, Bearer};
 use super::client_ip::ClientIp;
 use super::json::JsonBody;
+use super::reply::Message;
 use crate::accounts::{MailKind, VerifyRefusal};
 use crate::auth::SignIn;
 use crate::domain::{Email, UserId};
@@ -36,17 +38,61 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    verify,
+    status,
+    resend,
+    forgot_password,
+    reset_password,
+    admin_verify,
+    admin_resend
+))]
+pub(super) struct Api;
+
+/// Signed in by a confirmed link: the session, the pair again in snake case (what the web
+/// stores), and `verified`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+struct Verified {
+    #[serde(flatten)]
+    session: SessionView,
+    #[serde(flatten)]
+    pair: SnakeTokens,
+    verified: bool,
+}
+
+/// `already_verified` beside the error, which the web reads to say so.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+struct AlreadyVerified {
+    error: &'static str,
+    already_verified: bool,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+struct VerificationStatus<'a> {
+    verified: bool,
+    email: Option<&'a str>,
+    required: bool,
+}
+
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct TokenBody {
     token: Option<String>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct EmailBody {
     email: Option<String>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct ResetBody {
     token: Option<String>,
@@ -64,6 +110,9 @@ fn resend_rule(s: &AppState) -> Rule {
 /// `POST /api/auth/verify`: confirms the address and signs in (the web stores the
 /// snake_case pair, then opens the dashboard; the refresh cookie is set too, which Bedrud
 /// forgets). 401 for a bad or expired link, 409 when already confirmed.
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/verify", tag = "accounts", request_body = TokenBody,
+    responses((status = 200, body = Verified), (status = 401, description = "A bad or expired link"),
+        (status = 409, description = "Already confirmed", body = AlreadyVerified))))]
 async fn verify(
     State(s): State<AppState>,
     ip: ClientIp,
@@ -79,16 +128,20 @@ async fn verify(
         }
         Err(VerifyRefusal::UserGone) => return Err(Error::not_found("User not found")),
         Err(VerifyRefusal::AlreadyVerified) => {
-            let body = json!({ "error": "Email already verified", "already_verified": true });
+            let body = AlreadyVerified {
+                error: "Email already verified",
+                already_verified: true,
+            };
             return Ok((StatusCode::CONFLICT, Json(body)).into_response());
         }
     };
     match s.auth.sign_in(user).await? {
         SignIn::Session(user, tokens) => {
-            let mut body = session_body(&user, &tokens);
-            body["access_token"] = json!(tokens.access);
-            body["refresh_token"] = json!(tokens.refresh);
-            body["verified"] = json!(true);
+            let body = Verified {
+                session: SessionView::new(&user, &tokens),
+                pair: SnakeTokens::from(&tokens),
+                verified: true,
+            };
             Ok(with_refresh_cookie(&s, Json(body), &tokens))
         }
         SignIn::VerifyFirst(user) => Ok(verify_first(&user, StatusCode::FORBIDDEN)),
@@ -96,32 +149,41 @@ async fn verify(
 }
 
 /// `GET /api/auth/verify/status`: whether the caller's address is confirmed, read now.
-async fn status(State(s): State<AppState>, Bearer(claims): Bearer) -> Result<Json<Value>> {
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/auth/verify/status", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = VerificationStatus))))]
+async fn status(State(s): State<AppState>, Bearer(claims): Bearer) -> Result<Response> {
     let user = s.auth.me(&claims).await?;
-    Ok(Json(json!({
-        "verified": user.email_verified(),
-        "email": user.email.as_ref().map(|e| e.as_str()),
-        "required": s.accounts.verification_required(),
-    })))
+    let body = VerificationStatus {
+        verified: user.email_verified(),
+        email: user.email.as_ref().map(|e| e.as_str()),
+        required: s.accounts.verification_required(),
+    };
+    Ok(Json(body).into_response())
 }
 
 /// `POST /api/auth/verify/resend`: always 200 (a silent per-address cooldown), 429 per
 /// client over `rateLimit.authResend*`.
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/verify/resend", tag = "accounts", request_body = EmailBody,
+    description = "The same answer for every address; a silent per-address cooldown.",
+    responses((status = 200, body = Message), (status = 429, description = "Too many requests from this client"))))]
 async fn resend(
     State(s): State<AppState>,
     ip: ClientIp,
     JsonBody(b): JsonBody<EmailBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Message>> {
     let sent = "If the account exists, a verification email has been sent";
     by_address(&s, ip, &b, MailKind::Verification, sent).await
 }
 
 /// `POST /api/auth/forgot-password`: as resend, with a reset link.
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/forgot-password", tag = "accounts", request_body = EmailBody,
+    description = "The same answer for every address: a reset link is mailed when it has an account.",
+    responses((status = 200, body = Message), (status = 429, description = "Too many requests from this client"))))]
 async fn forgot_password(
     State(s): State<AppState>,
     ip: ClientIp,
     JsonBody(b): JsonBody<EmailBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Message>> {
     let sent = "If the account exists, a password reset email has been sent";
     by_address(&s, ip, &b, MailKind::Reset, sent).await
 }
@@ -133,8 +195,8 @@ async fn by_address(
     ip: ClientIp,
     b: &EmailBody,
     kind: MailKind,
-    answer: &str,
-) -> Result<Json<Value>> {
+    answer: &'static str,
+) -> Result<Json<Message>> {
     let raw = b.email.as_deref().map(str::trim).unwrap_or_default();
     if raw.is_empty() {
         return Err(Error::bad_request("Email is required"));
@@ -143,16 +205,18 @@ async fn by_address(
     if let Ok(email) = Email::parse(raw) {
         s.accounts.request(kind, &email, false).await?;
     }
-    Ok(Json(json!({ "message": answer })))
+    Ok(Message::json(answer))
 }
 
 /// `POST /api/auth/reset-password`: sets the new password with a reset link, once, and signs
 /// out every session.
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/reset-password", tag = "accounts", request_body = ResetBody,
+    responses((status = 200, body = Message), (status = 400, description = "A bad or used link, or a weak password"))))]
 async fn reset_password(
     State(s): State<AppState>,
     ip: ClientIp,
     JsonBody(b): JsonBody<ResetBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Message>> {
     limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
     let token = b.token.filter(|t| !t.trim().is_empty());
     let token = token.ok_or_else(|| Error::bad_request("Token is required"))?;
@@ -160,31 +224,35 @@ async fn reset_password(
         .new_password
         .ok_or_else(|| Error::bad_request("newPassword is required"))?;
     s.accounts.reset_password(&token, &password).await?;
-    Ok(Json(json!({
-        "message": "Password has been reset successfully. You can now log in with your new password."
-    })))
+    Ok(Message::json(
+        "Password has been reset successfully. You can now log in with your new password.",
+    ))
 }
 
 /// `POST /api/admin/users/{id}/verify`: an admin confirms the address.
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/admin/users/{user_id}/verify", tag = "admin", security(("bearer" = [])),
+    params(("user_id" = String, Path)), responses((status = 200, body = Message))))]
 async fn admin_verify(
     State(s): State<AppState>,
     AdminCaller(_): AdminCaller,
     Path(id): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Message>> {
     let id = UserId::parse(&id).map_err(|_| Error::not_found("User not found"))?;
     s.accounts
         .mark_verified(&id)
         .await?
         .ok_or_else(|| Error::not_found("User not found"))?;
-    Ok(Json(json!({ "message": "Email marked as verified" })))
+    Ok(Message::json("Email marked as verified"))
 }
 
 /// `POST /api/admin/users/{id}/verify/resend`: sends a fresh link now (no cooldown).
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/admin/users/{user_id}/verify/resend", tag = "admin", security(("bearer" = [])),
+    params(("user_id" = String, Path)), responses((status = 200, body = Message), (status = 409, description = "Already confirmed"))))]
 async fn admin_resend(
     State(s): State<AppState>,
     AdminCaller(_): AdminCaller,
     Path(id): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Message>> {
     let id = UserId::parse(&id).map_err(|_| Error::not_found("User not found"))?;
     let user = s
         .auth
@@ -200,5 +268,5 @@ async fn admin_resend(
     s.accounts
         .request(MailKind::Verification, email, true)
         .await?;
-    Ok(Json(json!({ "message": "Verification email sent" })))
+    Ok(Message::json("Verification email sent"))
 }

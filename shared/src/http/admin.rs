@@ -15,6 +15,7 @@ use super::admin_lists::{RoomListQuery, room_table};
 use super::bearer::AdminCaller;
 use super::json::JsonBody;
 use super::paging::{Paging, query};
+use super::reply::Done;
 use super::rfc3339;
 use super::rooms::{RoomView, UpdateBody};
 use crate::admin::{Check, RoomPresence};
@@ -46,9 +47,22 @@ pub fn routes() -> Router<AppState> {
         .merge(super::admin_settings::routes())
 }
 
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    livekit_status,
+    livekit_stats,
+    rooms,
+    participants,
+    close_room,
+    update_room
+))]
+pub(super) struct Api;
+
 /// A room as the cursor form lists it: the room, its seats held now, and whether a meeting
 /// runs.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct AdminRoomView {
     #[serde(flatten)]
@@ -68,15 +82,29 @@ impl From<&Room> for AdminRoomView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct RoomsPage {
     rooms: Vec<AdminRoomView>,
     limit: u32,
+    /// Absent (null) on the last page; what tells this form from the numbered table.
+    #[cfg_attr(feature = "openapi", schema(required))]
     next_cursor: Option<String>,
+}
+
+/// The numbered table, or (with `?cursor=`) a cursor page.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+enum RoomList {
+    Table(super::admin_lists::RoomTable),
+    Cursor(RoomsPage),
 }
 
 /// Numbered pages (`admin_lists`), or with `?cursor=` (empty for the first page) the cursor
 /// form: `?q=`, `?status=active|archived`, `?limit=` 1–100 (default 20).
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/rooms", tag = "admin", security(("bearer" = [])), params(RoomListQuery),
+    responses((status = 200, body = RoomList))))]
 async fn rooms(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -84,7 +112,7 @@ async fn rooms(
 ) -> Result<Response> {
     let q = query(raw)?;
     let Some(cursor) = q.cursor.as_deref() else {
-        return Ok(Json(room_table(&s, &q).await?).into_response());
+        return Ok(Json(RoomList::Table(room_table(&s, &q).await?)).into_response());
     };
     let active = match q.status.as_deref() {
         None | Some("") | Some("all") => None,
@@ -106,16 +134,17 @@ async fn rooms(
     };
     let after = Some(cursor).filter(|c| !c.is_empty());
     let page = s.admin.rooms(&filter, limit, after).await?;
-    Ok(Json(RoomsPage {
+    Ok(Json(RoomList::Cursor(RoomsPage {
         rooms: page.items.iter().map(AdminRoomView::from).collect(),
         limit,
         next_cursor: page.next,
-    })
+    }))
     .into_response())
 }
 
 /// Someone holding a seat, as the store has it.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct SeatView {
     identity: String,
@@ -139,6 +168,7 @@ impl From<&Member> for SeatView {
 
 /// A published track as the admin page draws it (`type` and `source` in LiveKit's names).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct TrackView {
     sid: String,
     #[serde(rename = "type")]
@@ -172,6 +202,7 @@ impl From<&LiveTrack> for TrackView {
 
 /// Someone in the meeting, as LiveKit has it (`joinedAt` in Unix seconds).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub(super) struct LiveParticipantView {
     sid: String,
@@ -198,6 +229,7 @@ impl From<&LiveParticipant> for LiveParticipantView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct ParticipantsView {
     room: RoomView,
@@ -224,6 +256,8 @@ impl From<&RoomPresence> for ParticipantsView {
 }
 
 /// LiveKit's live view beside ours: who is connected, and who holds a seat.
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/rooms/{room_id}/participants", tag = "admin", security(("bearer" = [])), params(("room_id" = String, Path)),
+    responses((status = 200, body = ParticipantsView))))]
 async fn participants(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -233,25 +267,20 @@ async fn participants(
     Ok(Json(ParticipantsView::from(&presence)))
 }
 
-#[derive(Serialize)]
-struct Done {
-    status: &'static str,
-    message: &'static str,
-}
-
 /// Closes the room for everyone: LiveKit's room deleted, the room archived.
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/api/admin/rooms/{room_id}", tag = "admin", security(("bearer" = [])), params(("room_id" = String, Path)),
+    description = "Ends the meeting and archives the room.", responses((status = 200, body = Done))))]
 async fn close_room(
     State(s): State<AppState>,
     AdminCaller(caller): AdminCaller,
     Path(room_id): Path<String>,
 ) -> Result<Json<Done>> {
     s.moderation.end(&caller, &RoomId::parse(&room_id)?).await?;
-    Ok(Json(Done {
-        status: "success",
-        message: "Room closed",
-    }))
+    Ok(Done::json("Room closed"))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(put, path = "/api/admin/rooms/{room_id}", tag = "admin", security(("bearer" = [])), params(("room_id" = String, Path)), request_body = UpdateBody,
+    responses((status = 200, body = RoomView))))]
 async fn update_room(
     State(s): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -266,6 +295,7 @@ async fn update_room(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct CheckView {
     ok: bool,
@@ -284,6 +314,7 @@ impl From<&Check> for CheckView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct WebhooksView {
     count: u64,
@@ -291,6 +322,7 @@ struct WebhooksView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct LiveKitStatusView {
     status: &'static str,
@@ -305,6 +337,9 @@ struct LiveKitStatusView {
     supervisor: Option<serde_json::Value>,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/livekit/status", tag = "admin", security(("bearer" = [])),
+    description = "Whether LiveKit answers, its webhooks, and (embedded mode) the supervised processes.",
+    responses((status = 200, body = LiveKitStatusView))))]
 async fn livekit_status(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -332,6 +367,7 @@ async fn livekit_status(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct LiveRoomView {
     name: String,
@@ -354,6 +390,7 @@ impl From<&LiveRoom> for LiveRoomView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct LiveKitStatsView {
     active_rooms: usize,
@@ -362,6 +399,7 @@ struct LiveKitStatsView {
     rooms: Vec<LiveRoomView>,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/livekit/stats", tag = "admin", security(("bearer" = [])), responses((status = 200, body = LiveKitStatsView))))]
 async fn livekit_stats(
     State(s): State<AppState>,
     _: AdminCaller,

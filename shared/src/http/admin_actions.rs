@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::admin_lists::user_id;
 use super::bearer::AdminCaller;
 use super::json::{JsonBody, shape_is_bad_request};
+use super::reply::Status;
 use crate::admin_actions::{ItemOutcome, RoomBulk, UserBulk};
 use crate::domain::{RoomId, Source};
 use crate::error::{Error, Result};
@@ -34,16 +35,24 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(delete_user, bulk_users, suspend, reactivate, bulk_rooms, participant))]
+pub(super) struct Api;
+
 fn room_id(raw: &str) -> Result<RoomId> {
     RoomId::parse(raw).map_err(|_| Error::not_found("Room not found"))
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Deleted {
     message: &'static str,
     rooms: usize,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/api/admin/users/{user_id}", tag = "admin", security(("bearer" = [])), params(("user_id" = String, Path)),
+    description = "Deletes the account; its rooms are archived by a queued job.", responses((status = 202, body = Deleted))))]
 async fn delete_user(
     State(s): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -60,11 +69,13 @@ async fn delete_user(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Ids {
     ids: Vec<String>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct ItemView {
     success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,6 +95,7 @@ impl From<&ItemOutcome> for ItemView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct BulkResults {
     results: BTreeMap<String, ItemView>,
@@ -92,6 +104,7 @@ struct BulkResults {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct BulkQueued {
     message: &'static str,
     count: usize,
@@ -99,6 +112,10 @@ struct BulkQueued {
 }
 
 /// `ban` and `promote` answer per id; `delete` answers 202 with how many went.
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/admin/users/bulk/{action}", tag = "admin", security(("bearer" = [])),
+    params(("action" = String, Path, description = "`ban`, `promote` or `delete`")), request_body = Ids,
+    responses((status = 200, description = "`ban`, `promote`: per id", body = BulkResults),
+        (status = 202, description = "`delete`: how many went", body = BulkQueued))))]
 async fn bulk_users(
     State(s): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -139,11 +156,14 @@ async fn bulk_users(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct RoomDone {
     message: &'static str,
     id: String,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/admin/rooms/{room_id}/suspend", tag = "admin", security(("bearer" = [])), params(("room_id" = String, Path)),
+    description = "Ends the meeting and refuses joins until reactivated.", responses((status = 202, body = RoomDone))))]
 async fn suspend(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -159,6 +179,8 @@ async fn suspend(
     ))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/admin/rooms/{room_id}/reactivate", tag = "admin", security(("bearer" = [])), params(("room_id" = String, Path)),
+    responses((status = 200, body = RoomDone))))]
 async fn reactivate(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -171,6 +193,9 @@ async fn reactivate(
     }))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/admin/rooms/bulk/{action}", tag = "admin", security(("bearer" = [])),
+    params(("action" = String, Path, description = "`suspend`, `reactivate` or `delete`")), request_body = Ids,
+    responses((status = 202, body = BulkQueued))))]
 async fn bulk_rooms(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -198,13 +223,11 @@ async fn bulk_rooms(
     ))
 }
 
-#[derive(Serialize)]
-struct Status {
-    status: &'static str,
-}
-
 /// `kick` or `mute` from the admin room page, under the moderation rules (an admin may
 /// moderate every room).
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/admin/rooms/{room_id}/participants/{identity}/{action}", tag = "admin", security(("bearer" = [])),
+    params(("room_id" = String, Path), ("identity" = String, Path), ("action" = String, Path, description = "`kick` or `mute`")),
+    responses((status = 200, body = Status))))]
 async fn participant(
     State(s): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -223,7 +246,5 @@ async fn participant(
         .moderation
         .act(&caller, &room_id(&room)?, &identity, action)
         .await?;
-    Ok(Json(Status {
-        status: outcome.status,
-    }))
+    Ok(Status::json(outcome.status))
 }

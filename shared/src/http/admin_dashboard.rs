@@ -18,6 +18,11 @@ use crate::error::Result;
 use crate::queue::JobFailure;
 use crate::state::AppState;
 
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(overview, queue, online_count, cert_info))]
+pub(super) struct Api;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/overview", get(overview))
@@ -31,6 +36,7 @@ pub fn queue_routes() -> Router<AppState> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct KpiView {
     value: i64,
@@ -57,6 +63,7 @@ impl From<&Kpi> for KpiView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct HealthView {
     status: &'static str,
@@ -69,6 +76,7 @@ struct HealthView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct KpisView {
     total_users: KpiView,
@@ -79,6 +87,7 @@ struct KpisView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct DayView {
     date: String,
@@ -99,6 +108,7 @@ impl From<&DayActivity> for DayView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct CompositionView {
     live: i64,
     public: i64,
@@ -108,6 +118,7 @@ struct CompositionView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct AttentionView {
     #[serde(rename = "type")]
     kind: &'static str,
@@ -126,6 +137,7 @@ impl From<&Attention> for AttentionView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct InstanceView {
     name: String,
@@ -135,6 +147,7 @@ struct InstanceView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct OverviewView {
     health: HealthView,
@@ -196,6 +209,8 @@ impl From<&Overview> for OverviewView {
     }
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/overview", tag = "admin", security(("bearer" = [])), description = "The console's first page: KPIs, days, health, what needs attention.",
+    responses((status = 200, body = OverviewView))))]
 async fn overview(State(s): State<AppState>, _: AdminCaller) -> Result<Json<OverviewView>> {
     let lk = s.admin.livekit_status().await?;
     let o = s.dashboard.overview(&lk).await?;
@@ -203,6 +218,7 @@ async fn overview(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Over
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct FailureView {
     id: String,
@@ -215,6 +231,7 @@ struct FailureView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct QueueView {
     pending: u64,
@@ -263,6 +280,8 @@ fn queue_view(q: &QueueReport, t: i64) -> QueueView {
     }
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/queue", tag = "admin", security(("bearer" = [])), description = "Job queue depth, attempts and failures.",
+    responses((status = 200, body = QueueView))))]
 async fn queue(State(s): State<AppState>, _: AdminCaller) -> Result<Json<QueueView>> {
     let t = now();
     let report = s.dashboard.queue_report(t).await?;
@@ -270,11 +289,13 @@ async fn queue(State(s): State<AppState>, _: AdminCaller) -> Result<Json<QueueVi
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct OnlineCount {
     count: u64,
 }
 
 /// How many are connected to meetings now, by LiveKit's own count (iOS polls it).
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/online-count", tag = "admin", security(("bearer" = [])), responses((status = 200, body = OnlineCount))))]
 async fn online_count(State(s): State<AppState>, _: AdminCaller) -> Result<Json<OnlineCount>> {
     let rooms = s.admin.livekit_stats().await?;
     Ok(Json(OnlineCount {
@@ -283,6 +304,7 @@ async fn online_count(State(s): State<AppState>, _: AdminCaller) -> Result<Json<
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct CertInfo {
     enabled: bool,
@@ -302,9 +324,18 @@ const EXPIRING_DAYS: i64 = 30;
 /// The certificate this server serves HTTPS with (the appliance's), as Bedrud's console
 /// reads it; `{enabled:false}` where a proxy or API Gateway terminates TLS. A certificate on
 /// disk that does not load answers 503 (the previous one still serves).
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/cert-info", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = CertInfo), (status = 503, description = "The certificate on disk does not load", body = CertInfo))))]
 async fn cert_info(State(s): State<AppState>, _: AdminCaller) -> Response {
     let Some(c) = s.admin.certificate() else {
-        return Json(serde_json::json!({ "enabled": false })).into_response();
+        let off = CertInfo {
+            enabled: false,
+            status: None,
+            days_remaining: None,
+            not_after: None,
+            error: None,
+        };
+        return Json(off).into_response();
     };
     let days = (c.not_after - now()).div_euclid(86_400);
     let status = match (&c.error, days) {

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
 /// What admins see of a user (never the password hash). `createdAt` in Bedrud's admin
 /// format, `YYYY-MM-DD HH:MM:SS` (UTC).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub(super) struct AdminUserView {
     id: String,
@@ -78,6 +79,11 @@ impl From<&User> for AdminUserView {
 }
 
 /// A user id from the path: anything not shaped like one names nobody.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(recent, sessions, events))]
+pub(super) struct Api;
+
 pub(super) fn user_id(raw: &str) -> Result<UserId> {
     UserId::parse(raw).map_err(|_| Error::not_found("User not found"))
 }
@@ -129,6 +135,8 @@ fn nothing<T>() -> Counted<T> {
 /// `role`, `status` (active, inactive or banned), `verified`, `created` (today, 7d, 30d),
 /// `sort` (createdAt, name, email, provider), `order`.
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub(super) struct UserListQuery {
     pub page: Option<String>,
     pub limit: Option<String>,
@@ -193,6 +201,7 @@ impl UserListQuery {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub(super) struct UserTable {
     users: Vec<AdminUserView>,
     #[serde(flatten)]
@@ -216,6 +225,8 @@ pub(super) async fn user_table(s: &AppState, raw: &UserListQuery) -> Result<User
 /// suspended, archived), `visibility` (public or private), `sort` (createdAt, name,
 /// lastActivityAt, participantsCount), `order`.
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub(super) struct RoomListQuery {
     pub page: Option<String>,
     pub limit: Option<String>,
@@ -264,6 +275,7 @@ impl RoomListQuery {
 /// A room as the admin tables show it: Bedrud's `isActive` (false once suspended),
 /// `deletedAt` once archived, its owner's name, its last activity and the seats held.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub(super) struct AdminRoomRow {
     #[serde(flatten)]
@@ -293,6 +305,7 @@ impl AdminRoomRow {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub(super) struct RoomTable {
     rooms: Vec<AdminRoomRow>,
     #[serde(flatten)]
@@ -315,6 +328,8 @@ pub(super) async fn room_table(s: &AppState, raw: &RoomListQuery) -> Result<Room
 /// `page`, `limit` (up to 100), `q`, `provider`, `dateFrom` and `dateTo` (`YYYY-MM-DD`,
 /// inclusive).
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 struct RecentQuery {
     page: Option<String>,
     limit: Option<String>,
@@ -328,6 +343,7 @@ struct RecentQuery {
 
 /// A sign-up row.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub(super) struct SignupView {
     id: String,
@@ -350,6 +366,7 @@ impl From<&User> for SignupView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct RecentPage {
     users: Vec<SignupView>,
     #[serde(flatten)]
@@ -369,6 +386,7 @@ fn span(from: &Option<String>, to: &Option<String>) -> Result<(Option<i64>, Opti
 }
 
 /// Sign-ups, newest first; guests only when a provider is asked for.
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/users/recent", tag = "admin", security(("bearer" = [])), params(RecentQuery), responses((status = 200, body = RecentPage))))]
 async fn recent(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -406,6 +424,8 @@ async fn recent(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 struct PageQuery {
     page: Option<String>,
     limit: Option<String>,
@@ -413,8 +433,9 @@ struct PageQuery {
 
 /// One connection to a meeting.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
-struct SessionView {
+struct SignInView {
     id: String,
     room_id: String,
     room_name: String,
@@ -425,13 +446,16 @@ struct SessionView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct SessionsPage {
-    sessions: Vec<SessionView>,
+    sessions: Vec<SignInView>,
     #[serde(flatten)]
     page: PageInfo,
 }
 
 /// A user's room sessions (connections), newest first.
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/users/{user_id}/sessions", tag = "admin", security(("bearer" = [])), params(("user_id" = String, Path), PageQuery),
+    description = "Sign-ins, newest first.", responses((status = 200, body = SessionsPage))))]
 async fn sessions(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -449,7 +473,7 @@ async fn sessions(
         sessions: found
             .items
             .iter()
-            .map(|a| SessionView {
+            .map(|a| SignInView {
                 id: a.session.clone(),
                 room_id: a.room_id.to_string(),
                 room_name: a.room_name.to_string(),
@@ -466,6 +490,8 @@ async fn sessions(
 /// `page`, `limit`, `q` (room or participant name), `type` (room_created, room_joined),
 /// `dateFrom`, `dateTo`.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 struct EventsQuery {
     page: Option<String>,
     limit: Option<String>,
@@ -479,6 +505,7 @@ struct EventsQuery {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub(super) struct EventView {
     #[serde(rename = "type")]
@@ -504,6 +531,7 @@ impl From<&crate::domain::RoomEvent> for EventView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct EventsPage {
     events: Vec<EventView>,
     #[serde(flatten)]
@@ -511,6 +539,7 @@ struct EventsPage {
 }
 
 /// The room events log, newest first (kept 90 days).
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/rooms/events", tag = "admin", security(("bearer" = [])), params(EventsQuery), responses((status = 200, body = EventsPage))))]
 async fn events(
     State(s): State<AppState>,
     _: AdminCaller,

@@ -12,10 +12,16 @@ use serde_json::{Map, Value};
 
 use super::bearer::AdminCaller;
 use super::json::{JsonBody, shape_is_bad_request};
+use super::reply::Status;
 use super::rfc3339;
 use crate::domain::{Incoming, InviteToken, RuntimeSettings, SettingValue};
 use crate::error::{Error, Result};
 use crate::state::AppState;
+
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(settings, update, validate, invites, create_invite, delete_invite))]
+pub(super) struct Api;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -40,12 +46,17 @@ fn shown(s: &RuntimeSettings) -> Map<String, Value> {
         .collect()
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/settings", tag = "admin", security(("bearer" = [])),
+    description = "Every runtime setting by its Bedrud name.", responses((status = 200, body = Object))))]
 async fn settings(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Map<String, Value>>> {
     Ok(Json(shown(&*s.settings.current().await?)))
 }
 
 /// A partial change: the keys sent (unknown ones ignored, `null` back to the default), the
 /// effective settings after it.
+#[cfg_attr(feature = "openapi", utoipa::path(put, path = "/api/admin/settings", tag = "admin", security(("bearer" = [])),
+    request_body(content = Object, description = "Any subset of the settings by name; unknown names and bad values are refused"),
+    responses((status = 200, description = "Every setting after the change", body = Object))))]
 async fn update(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -75,18 +86,22 @@ async fn update(
 
 /// One check's outcome, as the web's settings pages show it.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Check {
     status: &'static str,
     message: String,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Checks {
     checks: Map<String, Value>,
 }
 
 /// What each dependency says now: LiveKit (a real probe), TLS files, recordings storage,
 /// mail. Always 200 (the checks carry the verdicts).
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/admin/settings/validate", tag = "admin", security(("bearer" = [])),
+    description = "Checks what the settings depend on (mail, LiveKit, storage).", responses((status = 200, body = Checks))))]
 async fn validate(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Checks>> {
     let mut checks = Map::new();
     let lk = s.admin.livekit_status().await?;
@@ -175,6 +190,7 @@ async fn validate(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Chec
 
 /// An invite as the web and iOS read it (iOS needs `used` on the create answer too).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct InviteView {
     id: String,
@@ -203,11 +219,13 @@ impl From<&InviteToken> for InviteView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct InviteList {
     tokens: Vec<InviteView>,
     total: usize,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/invite-tokens", tag = "admin", security(("bearer" = [])), responses((status = 200, body = InviteList))))]
 async fn invites(State(s): State<AppState>, _: AdminCaller) -> Result<Json<InviteList>> {
     let all = s.admin.invites().await?;
     Ok(Json(InviteList {
@@ -217,12 +235,14 @@ async fn invites(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Invit
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct NewInvite {
     email: Option<String>,
     expires_in_hours: Option<i64>,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/admin/invite-tokens", tag = "admin", security(("bearer" = [])), request_body = NewInvite, responses((status = 201, body = InviteView))))]
 async fn create_invite(
     State(s): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -236,16 +256,13 @@ async fn create_invite(
     Ok((StatusCode::CREATED, Json(InviteView::from(&invite))))
 }
 
-#[derive(Serialize)]
-struct Done {
-    status: &'static str,
-}
-
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/api/admin/invite-tokens/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Status))))]
 async fn delete_invite(
     State(s): State<AppState>,
     _: AdminCaller,
     Path(id): Path<String>,
-) -> Result<Json<Done>> {
+) -> Result<Json<Status>> {
     s.admin.delete_invite(&id).await?;
-    Ok(Json(Done { status: "success" }))
+    Ok(Status::json("success"))
 }

@@ -38,14 +38,18 @@ fn view(u: &User) -> AdminUserView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct UsersPage {
     users: Vec<AdminUserView>,
     limit: u32,
+    /// Absent (null) on the last page; what tells this form from the numbered table.
+    #[cfg_attr(feature = "openapi", schema(required))]
     next_cursor: Option<String>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct UserDetail {
     user: AdminUserView,
     rooms: Vec<RoomView>,
@@ -53,19 +57,36 @@ struct UserDetail {
 
 /// An account change and the account after it.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Changed {
     message: &'static str,
     user: AdminUserView,
 }
 
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(users, user, status, accesses, force_logout))]
+pub(super) struct Api;
+
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct LoggedOut {
     message: &'static str,
     sessions: u64,
 }
 
+/// The numbered table, or (with `?cursor=`) a cursor page.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+enum UserList {
+    Table(super::admin_lists::UserTable),
+    Cursor(UsersPage),
+}
+
 /// Numbered pages (`admin_lists`), or with `?cursor=` (empty for the first page) the cursor
 /// form: `?q=`, `?role=`, `?status=active|inactive`, `?limit=` 1–100 (default 20).
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/users", tag = "admin", security(("bearer" = [])), params(UserListQuery), responses((status = 200, body = UserList))))]
 async fn users(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -73,7 +94,7 @@ async fn users(
 ) -> Result<Response> {
     let q = query(raw)?;
     let Some(cursor) = q.cursor.as_deref() else {
-        return Ok(Json(user_table(&s, &q).await?).into_response());
+        return Ok(Json(UserList::Table(user_table(&s, &q).await?)).into_response());
     };
     let access = match q.role.as_deref().filter(|r| !r.is_empty()) {
         None => None,
@@ -102,14 +123,15 @@ async fn users(
     };
     let after = Some(cursor).filter(|c| !c.is_empty());
     let page = s.admin.users(&filter, limit, after).await?;
-    Ok(Json(UsersPage {
+    Ok(Json(UserList::Cursor(UsersPage {
         users: page.items.iter().map(view).collect(),
         limit,
         next_cursor: page.next,
-    })
+    }))
     .into_response())
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/admin/users/{user_id}", tag = "admin", security(("bearer" = [])), params(("user_id" = String, Path)), responses((status = 200, body = UserDetail))))]
 async fn user(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -123,10 +145,13 @@ async fn user(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct StatusBody {
     active: bool,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(put, path = "/api/admin/users/{user_id}/status", tag = "admin", security(("bearer" = [])), params(("user_id" = String, Path)), request_body = StatusBody,
+    description = "Disables (signing out every session) or enables an account.", responses((status = 200, body = Changed))))]
 async fn status(
     State(s): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -150,10 +175,13 @@ async fn status(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct AccessesBody {
     accesses: Vec<String>,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(put, path = "/api/admin/users/{user_id}/accesses", tag = "admin", security(("bearer" = [])), params(("user_id" = String, Path)), request_body = AccessesBody,
+    responses((status = 200, body = Changed))))]
 async fn accesses(
     State(s): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -171,6 +199,8 @@ async fn accesses(
     }))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/admin/users/{user_id}/force-logout", tag = "admin", security(("bearer" = [])), params(("user_id" = String, Path)),
+    responses((status = 200, body = LoggedOut))))]
 async fn force_logout(
     State(s): State<AppState>,
     _: AdminCaller,

@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::bearer::{Bearer, LenientBearer};
 use super::client_ip::ClientIp;
 use super::json::JsonBody;
+use super::reply::Message;
 use super::rfc3339;
 use crate::auth::{IssuedTokens, SignIn, VERIFY_FIRST};
 use crate::domain::User;
@@ -42,8 +42,26 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    register,
+    login,
+    guest_login,
+    refresh,
+    logout,
+    me,
+    update_me,
+    change_password,
+    settings,
+    preferences,
+    set_preferences
+))]
+pub(super) struct Api;
+
 /// The `User` JSON every client decodes (web, Android, iOS, desktop: the superset).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     id: String,
@@ -76,6 +94,7 @@ impl From<&User> for UserView {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct RegisterBody {
     email: String,
@@ -85,22 +104,26 @@ struct RegisterBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct LoginBody {
     email: String,
     password: String,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct GuestBody {
     name: String,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct RefreshBody {
     refresh_token: Option<String>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct ProfileBody {
     name: Option<String>,
@@ -108,6 +131,7 @@ struct ProfileBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct PasswordBody {
     current_password: String,
@@ -115,6 +139,7 @@ struct PasswordBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct PreferencesBody {
     preferences_json: String,
@@ -185,6 +210,12 @@ pub(crate) fn guest_rule(state: &AppState) -> Rule {
 
 pub(crate) const TOO_MANY: &str = "too many requests, please try again later";
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/register", tag = "auth",
+    description = "Creates an account and signs in (the refresh cookie is set), or asks to confirm the address first.",
+    request_body = RegisterBody,
+    responses((status = 200, description = "Signed in, or `requiresVerification`", body = SessionView),
+        (status = 403, description = "Registration is closed or needs an invite token"),
+        (status = 409, description = "The address has an account"))))]
 async fn register(
     State(s): State<AppState>,
     ip: ClientIp,
@@ -203,12 +234,17 @@ async fn register(
         }
     };
     // iOS decodes top-level tokens; web and desktop read `user` and `tokens`.
-    let mut body = session_body(&user, &tokens);
-    body["accessToken"] = json!(tokens.access);
-    body["refreshToken"] = json!(tokens.refresh);
+    let body = SessionView::new(&user, &tokens).with_top_level();
     Ok(with_refresh_cookie(&s, Json(body), &tokens))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/login", tag = "auth",
+    description = "Signs in with an address and password; the refresh cookie is set.",
+    request_body = LoginBody,
+    responses((status = 200, body = SessionView),
+        (status = 401, description = "Wrong address or password"),
+        (status = 403, description = "The address must be confirmed first", body = VerifyFirst),
+        (status = 429, description = "Too many attempts from this client or for this account"))))]
 async fn login(
     State(s): State<AppState>,
     ip: ClientIp,
@@ -220,13 +256,13 @@ async fn login(
         SignIn::Session(user, tokens) => (user, tokens),
         SignIn::VerifyFirst(user) => return Ok(verify_first(&user, StatusCode::FORBIDDEN)),
     };
-    Ok(with_refresh_cookie(
-        &s,
-        Json(session_body(&user, &tokens)),
-        &tokens,
-    ))
+    let body = SessionView::new(&user, &tokens);
+    Ok(with_refresh_cookie(&s, Json(body), &tokens))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/guest-login", tag = "auth",
+    request_body = GuestBody,
+    responses((status = 200, body = SessionView), (status = 403, description = "Guest login is off"))))]
 async fn guest_login(
     State(s): State<AppState>,
     ip: ClientIp,
@@ -235,14 +271,15 @@ async fn guest_login(
     let rule = guest_rule(&s);
     limit(&s, ip, "guest", rule, "too many guest login attempts").await?;
     let (user, tokens) = s.auth.guest_login(&b.name).await?;
-    Ok(with_refresh_cookie(
-        &s,
-        Json(session_body(&user, &tokens)),
-        &tokens,
-    ))
+    let body = SessionView::new(&user, &tokens);
+    Ok(with_refresh_cookie(&s, Json(body), &tokens))
 }
 
 /// The body names the token (mobile); otherwise the cookie does (web, R4).
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/refresh", tag = "auth",
+    description = "Rotates the refresh token (body, else the `refresh_token` cookie with a JSON content type).",
+    request_body = RefreshBody,
+    responses((status = 200, body = SnakeTokens), (status = 401, description = "Unknown, used or expired refresh token"))))]
 async fn refresh(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -258,10 +295,17 @@ async fn refresh(
         }
     };
     let (_, tokens) = s.auth.refresh(&token).await?;
-    let body = json!({ "access_token": tokens.access, "refresh_token": tokens.refresh });
-    Ok(with_refresh_cookie(&s, Json(body), &tokens))
+    Ok(with_refresh_cookie(
+        &s,
+        Json(SnakeTokens::from(&tokens)),
+        &tokens,
+    ))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    description = "Ends the session named by the refresh token (body or cookie) or the access token.",
+    request_body = RefreshBody, security((), ("bearer" = [])),
+    responses((status = 200, body = Message))))]
 async fn logout(
     State(s): State<AppState>,
     LenientBearer(access): LenientBearer,
@@ -281,21 +325,27 @@ async fn logout(
     if !s.auth.logout(refresh.as_deref(), access.as_ref()).await? {
         return Err(Error::unauthorized("Missing authorization"));
     }
-    let mut res = Json(json!({ "message": "Successfully logged out" })).into_response();
+    let mut res = Message::json("Successfully logged out").into_response();
     let cleared = refresh_cookie(&s, String::new(), 0);
     res.headers_mut().append(SET_COOKIE, cleared);
     Ok(res)
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = UserView))))]
 async fn me(State(s): State<AppState>, Bearer(claims): Bearer) -> Result<Json<UserView>> {
     Ok(Json(UserView::from(&s.auth.me(&claims).await?)))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(put, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
+    description = "Changes the name and/or address; a new address must be confirmed again.",
+    request_body = ProfileBody,
+    responses((status = 200, body = ProfileView), (status = 409, description = "The address has an account"))))]
 async fn update_me(
     State(s): State<AppState>,
     Bearer(claims): Bearer,
     JsonBody(b): JsonBody<ProfileBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<ProfileView>> {
     if b.name.is_none() && b.email.is_none() {
         return Err(Error::bad_request("name or email is required"));
     }
@@ -303,33 +353,39 @@ async fn update_me(
         .auth
         .update_profile(&claims, b.name.as_deref(), b.email.as_deref())
         .await?;
-    let mut body = serde_json::to_value(UserView::from(&user)).map_err(Error::internal)?;
-    body["requiresVerification"] = json!(email_changed);
     if email_changed {
         // The new address is unconfirmed from this write on; the link goes to it.
         send_verification(&s, &user).await;
-        body["message"] = json!("Verification email sent to new address");
     }
-    Ok(Json(body))
+    Ok(Json(ProfileView {
+        user: UserView::from(&user),
+        requires_verification: email_changed,
+        message: email_changed.then_some("Verification email sent to new address"),
+    }))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(put, path = "/api/auth/password", tag = "auth", security(("bearer" = [])),
+    request_body = PasswordBody,
+    responses((status = 200, body = Message), (status = 400, description = "Wrong current password (never 401, which signs mobile clients out)"))))]
 async fn change_password(
     State(s): State<AppState>,
     ip: ClientIp,
     Bearer(claims): Bearer,
     JsonBody(b): JsonBody<PasswordBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Message>> {
     limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
     limit_account(&s, &claims.user_id).await?;
     s.auth
         .change_password(&claims, &b.current_password, &b.new_password)
         .await?;
-    Ok(Json(json!({ "message": "Password updated successfully" })))
+    Ok(Message::json("Password updated successfully"))
 }
 
 /// Public settings; clients fall back to permissive defaults on failure, so this must answer
 /// (the configuration's values when the stored ones cannot be read).
-async fn settings(State(s): State<AppState>) -> Json<Value> {
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/auth/settings", tag = "auth",
+    responses((status = 200, description = "What the sign-in page offers", body = AuthSettings))))]
+async fn settings(State(s): State<AppState>) -> Json<AuthSettings> {
     let current = match s.settings.current().await {
         Ok(c) => (*c).clone(),
         Err(e) => {
@@ -338,51 +394,57 @@ async fn settings(State(s): State<AppState>) -> Json<Value> {
         }
     };
     let recordings = s.recordings.available().await.unwrap_or(false);
-    Json(json!({
-        "serverName": current.server_name,
-        "registrationEnabled": current.registration_enabled,
-        "tokenRegistrationOnly": current.token_registration_only,
-        "guestLoginEnabled": current.guest_login_enabled,
-        "passkeysEnabled": false,
-        "oauthProviders": [],
-        "requireEmailVerification": s.accounts.verification_required(),
-        "recordingsEnabled": recordings,
-        "chatMessageTTLHours": current.chat_message_ttl_hours,
-        "chatMaxMessageCount": current.chat_max_message_count,
-        "chatUploadMaxBytes": 0,
-        "chatUploadMaxDimension": 0,
-        "rnnoiseEnabled": current.rnnoise_enabled,
-        "krispEnabled": current.krisp_enabled,
+    Json(AuthSettings {
+        server_name: current.server_name,
+        registration_enabled: current.registration_enabled,
+        token_registration_only: current.token_registration_only,
+        guest_login_enabled: current.guest_login_enabled,
+        passkeys_enabled: false,
+        oauth_providers: Vec::new(),
+        require_email_verification: s.accounts.verification_required(),
+        recordings_enabled: recordings,
+        chat_message_ttl_hours: current.chat_message_ttl_hours,
+        chat_max_message_count: current.chat_max_message_count,
+        chat_upload_max_bytes: 0,
+        chat_upload_max_dimension: 0,
+        rnnoise_enabled: current.rnnoise_enabled,
+        krisp_enabled: current.krisp_enabled,
+    })
+}
+
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/auth/preferences", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Preferences))))]
+async fn preferences(
+    State(s): State<AppState>,
+    Bearer(claims): Bearer,
+) -> Result<Json<Preferences>> {
+    Ok(Json(Preferences {
+        preferences_json: s.auth.preferences(&claims).await?,
     }))
 }
 
-async fn preferences(State(s): State<AppState>, Bearer(claims): Bearer) -> Result<Json<Value>> {
-    Ok(Json(
-        json!({ "preferencesJson": s.auth.preferences(&claims).await? }),
-    ))
-}
-
+#[cfg_attr(feature = "openapi", utoipa::path(put, path = "/api/auth/preferences", tag = "auth", security(("bearer" = [])),
+    request_body = PreferencesBody,
+    responses((status = 200, body = Message))))]
 async fn set_preferences(
     State(s): State<AppState>,
     Bearer(claims): Bearer,
     JsonBody(b): JsonBody<PreferencesBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Message>> {
     s.auth.set_preferences(&claims, &b.preferences_json).await?;
-    Ok(Json(json!({ "message": "Preferences updated" })))
+    Ok(Message::json("Preferences updated"))
 }
 
 /// The answer to an account that must confirm its address (login, register): what the web
 /// and Android read to show "check your inbox".
 pub(crate) fn verify_first(user: &User, status: StatusCode) -> Response {
     let email = user.email.as_ref().map(|e| e.as_str()).unwrap_or_default();
-    let body = if status == StatusCode::OK {
-        json!({
-            "requiresVerification": true,
-            "message": "Please check your email to verify your account",
-            "email": email,
-        })
-    } else {
-        json!({ "error": VERIFY_FIRST, "requiresVerification": true, "email": email })
+    let signed_up = status == StatusCode::OK;
+    let body = VerifyFirst {
+        error: (!signed_up).then_some(VERIFY_FIRST),
+        requires_verification: true,
+        message: signed_up.then_some("Please check your email to verify your account"),
+        email,
     };
     (status, Json(body)).into_response()
 }
@@ -397,12 +459,119 @@ pub(crate) async fn send_verification(s: &AppState, user: &User) {
     }
 }
 
-/// `{user, tokens}`: what login, guest login and register share.
-pub(crate) fn session_body(user: &User, tokens: &IssuedTokens) -> Value {
-    json!({
-        "user": UserView::from(user),
-        "tokens": { "accessToken": tokens.access, "refreshToken": tokens.refresh },
-    })
+/// The pair as web and desktop read it.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TokenPair {
+    access_token: String,
+    refresh_token: String,
+}
+
+/// The pair in snake case: refresh's answer (every client), and verify's (the web).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct SnakeTokens {
+    access_token: String,
+    refresh_token: String,
+}
+
+impl From<&IssuedTokens> for SnakeTokens {
+    fn from(t: &IssuedTokens) -> Self {
+        Self {
+            access_token: t.access.clone(),
+            refresh_token: t.refresh.clone(),
+        }
+    }
+}
+
+/// `{user, tokens}`: what login, guest login and register share; register and guest join
+/// repeat the pair at the top level (iOS decodes it there).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionView {
+    user: UserView,
+    tokens: TokenPair,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+impl SessionView {
+    pub(crate) fn new(user: &User, tokens: &IssuedTokens) -> Self {
+        Self {
+            user: UserView::from(user),
+            tokens: TokenPair {
+                access_token: tokens.access.clone(),
+                refresh_token: tokens.refresh.clone(),
+            },
+            access_token: None,
+            refresh_token: None,
+        }
+    }
+
+    pub(crate) fn with_top_level(mut self) -> Self {
+        self.access_token = Some(self.tokens.access_token.clone());
+        self.refresh_token = Some(self.tokens.refresh_token.clone());
+        self
+    }
+}
+
+/// "Check your inbox": the answer to sign-up (200, with `message`) and to a sign-in (403,
+/// with `error`) while the address is unconfirmed.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct VerifyFirst<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    requires_verification: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+    email: &'a str,
+}
+
+/// The caller's profile after a change; `message` when a new address awaits confirmation.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+struct ProfileView {
+    #[serde(flatten)]
+    user: UserView,
+    requires_verification: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+struct Preferences {
+    preferences_json: String,
+}
+
+/// What the sign-in page and the meeting read before anyone signs in.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+struct AuthSettings {
+    server_name: String,
+    registration_enabled: bool,
+    token_registration_only: bool,
+    guest_login_enabled: bool,
+    passkeys_enabled: bool,
+    oauth_providers: Vec<&'static str>,
+    require_email_verification: bool,
+    recordings_enabled: bool,
+    #[serde(rename = "chatMessageTTLHours")]
+    chat_message_ttl_hours: i64,
+    chat_max_message_count: i64,
+    chat_upload_max_bytes: u64,
+    chat_upload_max_dimension: u32,
+    rnnoise_enabled: bool,
+    krisp_enabled: bool,
 }
 
 pub(crate) fn with_refresh_cookie(

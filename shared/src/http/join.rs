@@ -9,11 +9,10 @@ use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::auth::{
-    UserView, cookie_value, guest_rule, http_only_cookie, limit, require_json_for_cookie,
-    session_body, with_refresh_cookie,
+    SessionView, cookie_value, guest_rule, http_only_cookie, limit, require_json_for_cookie,
+    with_refresh_cookie,
 };
 use super::bearer::VerifiedToken;
 use super::client_ip::ClientIp;
@@ -39,13 +38,20 @@ pub fn routes() -> Router<AppState> {
         .route("/api/room/refresh-token", post(refresh_token))
 }
 
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(join, guest_join, refresh_token))]
+pub(super) struct Api;
+
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct JoinBody {
     room_name: String,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct GuestJoinBody {
     room_name: String,
@@ -55,6 +61,7 @@ struct GuestJoinBody {
 /// The room plus what a client needs to connect. `expiresAt` is the room's (as Bedrud);
 /// `tokenExpiresAt` says when the token stops admitting new connections.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct EntryView<'a> {
     #[serde(flatten)]
@@ -64,6 +71,47 @@ struct EntryView<'a> {
     token_expires_at: String,
     role: &'static str,
     active_recording_id: Option<String>,
+}
+
+/// A join: the entry, or for the owner of an archived room what they need to reopen it.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+// Lives on the stack for one serialisation; a box would cost the hot path an allocation.
+#[allow(clippy::large_enum_variant)]
+enum JoinAnswer<'a> {
+    In(EntryView<'a>),
+    ArchivedOwned(ArchivedOwned),
+}
+
+/// `status` is `archived_owned`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+struct ArchivedOwned {
+    status: &'static str,
+    id: String,
+    name: String,
+    mode: &'static str,
+    settings: SettingsView,
+}
+
+/// A guest's entry with the session opened for them.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+struct GuestEntry<'a> {
+    #[serde(flatten)]
+    entry: EntryView<'a>,
+    #[serde(flatten)]
+    session: SessionView,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+struct RefreshedToken<'a> {
+    token: String,
+    livekit_host: &'a str,
+    expires_at: String,
 }
 
 impl<'a> EntryView<'a> {
@@ -79,6 +127,12 @@ impl<'a> EntryView<'a> {
     }
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/room/join", tag = "join", security(("bearer" = [])),
+    description = "A LiveKit join token for the room, with the caller's role.",
+    request_body = JoinBody,
+    responses((status = 200, description = "The entry; for the owner of an archived room, `archived_owned`", body = JoinAnswer),
+        (status = 403, description = "Not allowed in: a private room, a ban, a full room, an unconfirmed address"),
+        (status = 404, description = "No such room"), (status = 410, description = "The room is archived"))))]
 async fn join(
     State(s): State<AppState>,
     VerifiedToken(claims): VerifiedToken,
@@ -89,15 +143,17 @@ async fn join(
     let session = SessionId::from_trusted(claims.sid.clone());
     Ok(
         match s.rooms.join(&caller, &b.room_name, Some(&session)).await? {
-            Joined::In(entry) => {
-                Json(EntryView::new(&entry, &s.config.livekit.host)).into_response()
-            }
-            Joined::ArchivedOwned(room) => Json(json!({
-                "status": "archived_owned",
-                "id": room.id.as_str(),
-                "name": room.name.as_str(),
-                "mode": room.mode.as_str(),
-                "settings": SettingsView::from(&room.settings),
+            Joined::In(entry) => Json(JoinAnswer::In(EntryView::new(
+                &entry,
+                &s.config.livekit.host,
+            )))
+            .into_response(),
+            Joined::ArchivedOwned(room) => Json(JoinAnswer::ArchivedOwned(ArchivedOwned {
+                status: "archived_owned",
+                id: room.id.to_string(),
+                name: room.name.to_string(),
+                mode: room.mode.as_str(),
+                settings: SettingsView::from(&room.settings),
             }))
             .into_response(),
         },
@@ -115,6 +171,10 @@ fn ensure_confirmed(s: &AppState, claims: &crate::auth::AccessClaims) -> Result<
 
 /// Joins without an account: checks the room first (so refusals create nothing), then opens
 /// a guest session (the same identity as last time, via the signed cookie) and enters.
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/room/guest-join", tag = "join",
+    description = "Joins without an account: a guest session (the same guest as last time in this browser) and its join token.",
+    request_body = GuestJoinBody,
+    responses((status = 200, body = GuestEntry), (status = 403, description = "Guests may not join this room"))))]
 async fn guest_join(
     State(s): State<AppState>,
     ip: ClientIp,
@@ -147,13 +207,10 @@ async fn guest_join(
     let Joined::In(entry) = s.rooms.join(&caller, &b.room_name, None).await? else {
         return Err(Refusal::Archived.into());
     };
-    let mut body = serde_json::to_value(EntryView::new(&entry, &s.config.livekit.host))
-        .map_err(Error::internal)?;
-    let session = session_body(&user, &tokens);
-    body["tokens"] = session["tokens"].clone();
-    body["user"] = json!(UserView::from(&user));
-    body["accessToken"] = json!(tokens.access);
-    body["refreshToken"] = json!(tokens.refresh);
+    let body = GuestEntry {
+        entry: EntryView::new(&entry, &s.config.livekit.host),
+        session: SessionView::new(&user, &tokens).with_top_level(),
+    };
     let mut res = with_refresh_cookie(&s, Json(body), &tokens);
     let marker = s.auth.keys().issue_guest_marker(&user.id, now())?;
     res.headers_mut().append(
@@ -170,20 +227,23 @@ async fn guest_join(
 }
 
 /// A fresh token for the same room; refusals as for join (a banned user gets none).
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/room/refresh-token", tag = "join", security(("bearer" = [])),
+    request_body = JoinBody, responses((status = 200, body = RefreshedToken))))]
 async fn refresh_token(
     State(s): State<AppState>,
     VerifiedToken(claims): VerifiedToken,
     JsonBody(b): JsonBody<JoinBody>,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     ensure_confirmed(&s, &claims)?;
     let session = SessionId::from_trusted(claims.sid.clone());
     let entry = s
         .rooms
         .refresh(&claims.caller()?, &b.room_name, Some(&session))
         .await?;
-    Ok(Json(json!({
-        "token": entry.token.jwt,
-        "livekitHost": s.config.livekit.host,
-        "expiresAt": rfc3339(entry.token.expires_at),
-    })))
+    let body = RefreshedToken {
+        token: entry.token.jwt,
+        livekit_host: &s.config.livekit.host,
+        expires_at: rfc3339(entry.token.expires_at),
+    };
+    Ok(Json(body).into_response())
 }

@@ -17,9 +17,11 @@ pub mod health;
 pub mod join;
 mod json;
 pub mod moderation;
+pub mod openapi;
 mod paging;
 mod participants;
 pub mod recordings;
+mod reply;
 pub mod request_id;
 pub mod rooms;
 pub mod socket;
@@ -44,6 +46,7 @@ pub fn all_routes() -> Router<AppState> {
     auth::routes()
         .merge(accounts::routes())
         .merge(health::routes())
+        .merge(openapi::routes())
         .merge(rooms::routes())
         .merge(join::routes())
         .merge(moderation::routes())

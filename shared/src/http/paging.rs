@@ -71,6 +71,7 @@ pub fn query<T: DeserializeOwned>(q: std::result::Result<Query<T>, QueryRejectio
 
 /// The envelope every numbered list answers with, beside its items.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PageInfo {
     pub total: u64,
     pub page: u32,

@@ -23,30 +23,42 @@ pub fn routes() -> Router<AppState> {
         .route("/api/room/{room_id}/participant/{identity}/info", get(info))
 }
 
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(profile, info))]
+pub(super) struct Api;
+
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
-struct ProfileView {
+struct TileProfile {
     id: String,
     name: String,
     avatar_url: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/room/{room_id}/participant/{identity}/profile", tag = "meeting", security(("bearer" = [])),
+    description = "The name and avatar shown on a participant's tile; anyone in the room.", params(("room_id" = String, Path), ("identity" = String, Path)),
+    responses((status = 200, body = TileProfile))))]
 async fn profile(
     State(s): State<AppState>,
     b: Bearer,
     Path((room, identity)): Path<(String, String)>,
-) -> Result<Json<ProfileView>> {
+) -> Result<Json<TileProfile>> {
     let p = s
         .participants
         .profile(&b.0.caller()?, &RoomId::parse(&room)?, &identity)
         .await?;
-    Ok(Json(ProfileView {
+    Ok(Json(TileProfile {
         id: p.id.to_string(),
         name: p.name,
         avatar_url: p.avatar_url,
     }))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/room/{room_id}/participant/{identity}/info", tag = "meeting", security(("bearer" = [])),
+    description = "LiveKit's view of the connection; the room's moderators.", params(("room_id" = String, Path), ("identity" = String, Path)),
+    responses((status = 200, body = LiveParticipantView))))]
 async fn info(
     State(s): State<AppState>,
     b: Bearer,

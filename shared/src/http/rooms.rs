@@ -7,13 +7,14 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::routing::{delete, get, post, put};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::auth::{guest_rule, limit};
 use super::bearer::{Bearer, MaybeBearer};
 use super::client_ip::ClientIp;
 use super::json::JsonBody;
 use super::paging::{PageInfo, Paging, query};
+use super::reply::Done;
 use super::rfc3339;
 use crate::domain::{Room, RoomId, RoomSettings, SettingsPatch};
 use crate::error::{Error, Result};
@@ -31,9 +32,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/room/{room_id}/presence", get(presence))
 }
 
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, archived, check, update, archive, presence))]
+pub(super) struct Api;
+
 /// The room JSON every client decodes (the superset: iOS requires `adminId` and
 /// `expiresAt`, desktop `isActive`, Android `createdBy`).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoomView {
     id: String,
@@ -119,7 +126,77 @@ impl SettingsBody {
     }
 }
 
+/// Every switch by name, as a boolean: all present in answers, any subset in requests.
+#[cfg(feature = "openapi")]
+fn switches_schema(all_required: bool) -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let mut o = ObjectBuilder::new().description(Some("Room switches by name"));
+    for name in RoomSettings::NAMES {
+        o = o.property(*name, ObjectBuilder::new().schema_type(Type::Boolean));
+        if all_required {
+            o = o.required(*name);
+        }
+    }
+    o.into()
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for SettingsView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        switches_schema(true)
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for SettingsView {}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for SettingsBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        switches_schema(false)
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for SettingsBody {}
+
+/// A new room, and where its media server is.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+struct CreatedRoom {
+    #[serde(flatten)]
+    room: RoomView,
+    livekit_host: String,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+struct RoomCheck {
+    exists: bool,
+    name: String,
+}
+
+/// Who is in the meeting, or (`?countOnly=1`) how many.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+enum Presence {
+    Count { count: usize },
+    List { participants: Vec<PresentView> },
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+struct PresentView {
+    identity: String,
+    name: String,
+    joined_at: String,
+}
+
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct CreateBody {
     name: Option<String>,
@@ -132,6 +209,7 @@ struct CreateBody {
 /// Web and Android send `{isPublic?, maxParticipants?, settings?}`; iOS would send the
 /// switches at the top level. Both are read; the `settings` object wins.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UpdateBody {
     is_public: Option<bool>,
@@ -158,16 +236,21 @@ impl UpdateBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 struct PresenceQuery {
     count_only: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/room/create", tag = "rooms", security(("bearer" = [])),
+    request_body = CreateBody,
+    responses((status = 200, body = CreatedRoom), (status = 409, description = "An active room has this name"))))]
 async fn create(
     State(s): State<AppState>,
     Bearer(claims): Bearer,
     JsonBody(b): JsonBody<CreateBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<CreatedRoom>> {
     let req = NewRoom {
         name: b.name,
         is_public: b.is_public,
@@ -176,18 +259,24 @@ async fn create(
         settings: b.settings.unwrap_or_default().patch(),
     };
     let room = s.rooms.create(&claims.caller()?, req).await?;
-    let mut body = serde_json::to_value(RoomView::from(&room)).map_err(Error::internal)?;
-    body["livekitHost"] = json!(s.config.livekit.host);
-    Ok(Json(body))
+    Ok(Json(CreatedRoom {
+        room: RoomView::from(&room),
+        livekit_host: s.config.livekit.host.clone(),
+    }))
 }
 
 /// An array, `[]` when empty (clients reject `null`).
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/room/list", tag = "rooms", security(("bearer" = [])),
+    description = "The rooms the caller created or belongs to.",
+    responses((status = 200, body = Vec<RoomView>))))]
 async fn list(State(s): State<AppState>, Bearer(claims): Bearer) -> Result<Json<Vec<RoomView>>> {
     let rooms = s.rooms.list(&claims.caller()?).await?;
     Ok(Json(rooms.iter().map(RoomView::from).collect()))
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 struct PageQuery {
     page: Option<String>,
     limit: Option<String>,
@@ -195,6 +284,7 @@ struct PageQuery {
 
 /// An archived room with its recording count (Bedrud's `/api/room/archived`).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 struct ArchivedView {
     id: String,
@@ -205,6 +295,7 @@ struct ArchivedView {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct ArchivedPage {
     rooms: Vec<ArchivedView>,
     #[serde(flatten)]
@@ -212,6 +303,8 @@ struct ArchivedPage {
 }
 
 /// The caller's archived rooms, most recently archived first (`?page`, `?limit` up to 100).
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/room/archived", tag = "rooms", security(("bearer" = [])),
+    params(PageQuery), responses((status = 200, body = ArchivedPage))))]
 async fn archived(
     State(s): State<AppState>,
     Bearer(claims): Bearer,
@@ -239,18 +332,28 @@ async fn archived(
     }))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/room/check/{room_name}", tag = "rooms", security((), ("bearer" = [])),
+    params(("room_name" = String, Path)),
+    responses((status = 200, body = RoomCheck), (status = 404, description = "No such room, or a private room the caller may not see"))))]
 async fn check(
     State(s): State<AppState>,
     ip: ClientIp,
     MaybeBearer(claims): MaybeBearer,
     Path(room_name): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<RoomCheck>> {
     limit(&s, ip, "guest", guest_rule(&s), "too many requests").await?;
     let caller = claims.map(|c| c.caller()).transpose()?;
     let room = s.rooms.check(&room_name, caller.as_ref()).await?;
-    Ok(Json(json!({ "exists": true, "name": room.name.as_str() })))
+    Ok(Json(RoomCheck {
+        exists: true,
+        name: room.name.to_string(),
+    }))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(put, path = "/api/room/{room_id}/settings", tag = "rooms", security(("bearer" = [])),
+    params(("room_id" = String, Path, description = "The room's id")), request_body = UpdateBody,
+    description = "The owner, a moderator or an admin changes visibility, size, mode or switches.",
+    responses((status = 200, body = RoomView))))]
 async fn update(
     State(s): State<AppState>,
     Bearer(claims): Bearer,
@@ -266,27 +369,30 @@ async fn update(
 
 /// Archives: the room stays for history and its name is free again. 200 with a body (the
 /// web and desktop clients parse every success as JSON).
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/api/room/{room_id}", tag = "rooms", security(("bearer" = [])),
+    params(("room_id" = String, Path, description = "The room's id")), responses((status = 200, body = Done))))]
 async fn archive(
     State(s): State<AppState>,
     Bearer(claims): Bearer,
     Path(room_id): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Done>> {
     s.rooms
         .archive(&claims.caller()?, &RoomId::parse(&room_id)?)
         .await?;
-    Ok(Json(
-        json!({ "status": "success", "message": "Room archived" }),
-    ))
+    Ok(Done::json("Room archived"))
 }
 
 /// `?countOnly=1` answers anyone for public rooms (404 for private ones they cannot see);
 /// the list needs a signed-in caller and is empty for rooms they cannot see.
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/api/room/{room_id}/presence", tag = "rooms", security((), ("bearer" = [])),
+    params(("room_id" = String, Path, description = "The room's id"), PresenceQuery),
+    responses((status = 200, body = Presence))))]
 async fn presence(
     State(s): State<AppState>,
     MaybeBearer(claims): MaybeBearer,
     Path(room_id): Path<String>,
     Query(q): Query<PresenceQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Presence>> {
     let count_only = matches!(q.count_only.as_deref(), Some("1" | "true"));
     let caller = claims.map(|c| c.caller()).transpose()?;
     if !count_only && caller.is_none() {
@@ -300,18 +406,18 @@ async fn presence(
         if !p.visible {
             return Err(Error::not_found("Room not found"));
         }
-        return Ok(Json(json!({ "count": p.members.len() })));
+        return Ok(Json(Presence::Count {
+            count: p.members.len(),
+        }));
     }
-    let participants: Vec<Value> = p
+    let participants = p
         .members
         .iter()
-        .map(|m| {
-            json!({
-                "identity": m.user_id.as_str(),
-                "name": m.name.as_str(),
-                "joinedAt": rfc3339(m.joined_at),
-            })
+        .map(|m| PresentView {
+            identity: m.user_id.to_string(),
+            name: m.name.to_string(),
+            joined_at: rfc3339(m.joined_at),
         })
         .collect();
-    Ok(Json(json!({ "participants": participants })))
+    Ok(Json(Presence::List { participants }))
 }

@@ -28,6 +28,7 @@ mod metrics_emf;
 mod moderation_api;
 mod module_graph;
 mod oldest_shapes;
+mod openapi;
 mod queue;
 mod recordings_api;
 mod request_ids;

@@ -44,7 +44,7 @@ fn declared() -> BTreeMap<String, BTreeSet<(String, String)>> {
 
 /// Whether `app` has a route for this method and path: anything but the JSON fallback 404
 /// and 405 counts (handlers may well refuse the dummy ids and missing token).
-async fn serves(app: &Router, method: &str, path: &str) -> bool {
+pub(crate) async fn serves(app: &Router, method: &str, path: &str) -> bool {
     let concrete: String = path
         .split('/')
         .map(|seg| if seg.starts_with('{') { "x" } else { seg })
