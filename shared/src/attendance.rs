@@ -9,7 +9,9 @@ use std::sync::Arc;
 use crate::domain::{Attendance as Visit, Member, Room, UnixTime, UserId};
 use crate::error::Result;
 use crate::livekit::{Connection, LiveKit, LiveKitError};
-use crate::store::{ActivityStore, RoomStore, Seen, SeenOutcome, Stores, UserStore};
+use crate::store::{
+    ActivityStore, Claim, RoomStore, Seen, SeenOutcome, Stores, UserStore, WebhookLog,
+};
 
 /// What became of one reported connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +20,15 @@ pub enum Attended {
     Seated,
     /// Not allowed to stay: removed from the meeting (when LiveKit is configured).
     Removed,
+    /// A webhook event applied before (its id was claimed): nothing done.
+    Duplicate,
 }
 
 pub struct Attendance {
     rooms: Arc<dyn RoomStore>,
     users: Arc<dyn UserStore>,
     activity: Arc<dyn ActivityStore>,
+    log: Arc<dyn WebhookLog>,
     livekit: Option<Arc<dyn LiveKit>>,
 }
 
@@ -33,47 +38,91 @@ impl Attendance {
             rooms: stores.rooms.clone(),
             users: stores.users.clone(),
             activity: stores.activity.clone(),
+            log: stores.webhooks.clone(),
             livekit,
         }
     }
 
     /// `user` is connected to `room`'s meeting through `conn` (as of `at`); `member` is
     /// their record in this room as read. A seated connection is recorded for the admin
-    /// console (once, however often it is reported).
+    /// console (once, however often it is reported), in the same store write as the seat.
+    /// With a webhook's `claim`, all of it happens once per event id.
     pub async fn connected(
         &self,
+        claim: Option<Claim<'_>>,
         room: &Room,
         member: Option<&Member>,
         user: &UserId,
         conn: &Connection,
         at: UnixTime,
     ) -> Result<Attended> {
-        let session = conn.session.as_str();
         if self.may_stay(room, member, user).await? {
-            let seen = Seen::Joined { session };
-            if self.rooms.seen(room, user, seen, at).await? != SeenOutcome::Full {
+            let joined = if conn.joined_at > 0 {
+                conn.joined_at
+            } else {
+                at
+            };
+            let visit = visit(room, member, user, conn, joined, None);
+            let seen = Seen::Joined {
+                session: &conn.session,
+            };
+            match self
+                .rooms
+                .seen_and_record(claim, room, user, seen, at, Some(&visit))
+                .await?
+            {
+                None => return Ok(Attended::Duplicate),
+                Some(SeenOutcome::Full) => {
+                    tracing::info!(room = %room.id, %user, "connected to a full room: removed");
+                }
+                Some(_) => return Ok(Attended::Seated),
+            }
+        } else {
+            tracing::warn!(room = %room.id, %user, "connected without admission: removed");
+            if !self.log.claim(claim).await? {
+                return Ok(Attended::Duplicate);
+            }
+        }
+        // The claim is spent on a refusal; if the removal fails it is given back, so
+        // LiveKit's retry removes them.
+        if let Err(e) = self.remove(room, user).await {
+            self.log.give_back(claim).await;
+            return Err(e);
+        }
+        Ok(Attended::Removed)
+    }
+
+    /// `conn` ended (a webhook's `participant_left`): its seat frees unless the member came
+    /// back since (`RoomStore::seen`), and when it was the member's current session its
+    /// record ends, in one store write; once per event id with `claim`. `false`: a
+    /// duplicate.
+    pub async fn left(
+        &self,
+        claim: Option<Claim<'_>>,
+        room: &Room,
+        member: Option<&Member>,
+        user: &UserId,
+        conn: &Connection,
+        at: UnixTime,
+    ) -> Result<bool> {
+        let visit = member
+            .filter(|m| m.session.as_deref() == Some(conn.session.as_str()))
+            .map(|m| {
                 let joined = if conn.joined_at > 0 {
                     conn.joined_at
                 } else {
-                    at
+                    m.joined_at
                 };
-                self.record(room, member, user, conn, joined, None).await?;
-                return Ok(Attended::Seated);
-            }
-            tracing::info!(room = %room.id, %user, "connected to a full room: removed");
-        } else {
-            tracing::warn!(room = %room.id, %user, "connected without admission: removed");
-        }
-        if let Some(lk) = &self.livekit {
-            match lk
-                .remove_participant(&room.livekit_name(), user.as_str())
-                .await
-            {
-                Ok(()) | Err(LiveKitError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(Attended::Removed)
+                visit(room, Some(m), &m.user_id, conn, joined, Some(at))
+            });
+        let seen = Seen::Left {
+            session: &conn.session,
+        };
+        Ok(self
+            .rooms
+            .seen_and_record(claim, room, user, seen, at, visit.as_ref())
+            .await?
+            .is_some())
     }
 
     /// The seated connection `conn` ended at `at`: its record gets its end (or is written
@@ -90,35 +139,21 @@ impl Attendance {
         } else {
             member.joined_at
         };
-        self.record(room, Some(member), &member.user_id, conn, joined, Some(at))
-            .await
+        let v = visit(room, Some(member), &member.user_id, conn, joined, Some(at));
+        self.activity.attend(&v).await?;
+        Ok(())
     }
 
-    async fn record(
-        &self,
-        room: &Room,
-        member: Option<&Member>,
-        user: &UserId,
-        conn: &Connection,
-        joined_at: UnixTime,
-        left_at: Option<UnixTime>,
-    ) -> Result<()> {
-        // The name they joined under; LiveKit's when we hold no record.
-        let user_name = member
-            .map(|m| m.name.to_string())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| conn.name.clone());
-        self.activity
-            .attend(&Visit {
-                session: conn.session.clone(),
-                user_id: user.clone(),
-                user_name,
-                room_id: room.id.clone(),
-                room_name: room.name.clone(),
-                joined_at,
-                left_at,
-            })
-            .await?;
+    async fn remove(&self, room: &Room, user: &UserId) -> Result<()> {
+        if let Some(lk) = &self.livekit {
+            match lk
+                .remove_participant(&room.livekit_name(), user.as_str())
+                .await
+            {
+                Ok(()) | Err(LiveKitError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(())
     }
 
@@ -142,5 +177,30 @@ impl Attendance {
             .user_by_id(user)
             .await?
             .is_some_and(|u| u.is_active && u.is_admin()))
+    }
+}
+
+/// The admin console's record of one connection, under the name they joined with (LiveKit's
+/// when we hold no record).
+fn visit(
+    room: &Room,
+    member: Option<&Member>,
+    user: &UserId,
+    conn: &Connection,
+    joined_at: UnixTime,
+    left_at: Option<UnixTime>,
+) -> Visit {
+    let user_name = member
+        .map(|m| m.name.to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| conn.name.clone());
+    Visit {
+        session: conn.session.clone(),
+        user_id: user.clone(),
+        user_name,
+        room_id: room.id.clone(),
+        room_name: room.name.clone(),
+        joined_at,
+        left_at,
     }
 }

@@ -156,7 +156,7 @@ impl Reconciler {
             };
             let attended = self
                 .attendance
-                .connected(room, member.as_ref(), &user, &conn, t)
+                .connected(None, room, member.as_ref(), &user, &conn, t)
                 .await?;
             report.joined += usize::from(!was_active && attended == Attended::Seated);
         }

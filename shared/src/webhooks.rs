@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
-use crate::attendance::Attendance;
+use crate::attendance::{Attendance, Attended};
 use crate::config::Config;
 use crate::domain::{LiveRoomName, Member, Room, UnixTime, UserId, now};
 use crate::error::{Error, Result};
-use crate::livekit::{Connection, LiveEvent, LiveEventKind, WebhookRefusal, WebhookVerifier};
+use crate::livekit::{Connection, LiveEventKind, WebhookRefusal, WebhookVerifier};
 use crate::recordings::Recordings;
-use crate::store::{RoomStore, Seen, Stores, WebhookLog, WebhookStats};
+use crate::store::{Claim, RoomStore, Stores, WebhookLog, WebhookStats};
 
 /// How long an event id is remembered. LiveKit retries within about 15 seconds; a day
 /// covers clock skew and slow queues with room to spare.
@@ -56,7 +56,8 @@ impl Webhooks {
     }
 
     /// Verifies, then applies once. A failure while applying gives the event id back and
-    /// answers 5xx, so LiveKit's retry gets another chance.
+    /// answers 5xx, so LiveKit's retry gets another chance. A participant's join or leave
+    /// is claimed in the same store write as its effect (one commit to wait for, not three).
     pub async fn receive(&self, authorization: Option<&str>, body: &[u8]) -> Result<Delivery> {
         let verifier = self.verifier.as_ref().ok_or_else(|| {
             Error::UpstreamDown(
@@ -75,25 +76,45 @@ impl Webhooks {
             }
         })?;
         let t = now();
-        if !event.id.is_empty()
-            && !self
-                .log
-                .claim_event(&event.id, t, t + EVENT_MEMORY_SECS)
-                .await?
-        {
-            crate::metrics::webhook(event.kind.name(), "duplicate");
+        let claim = (!event.id.is_empty()).then_some(Claim {
+            id: &event.id,
+            now: t,
+            expires_at: t + EVENT_MEMORY_SECS,
+        });
+        let at = if event.created_at > 0 {
+            event.created_at
+        } else {
+            t
+        };
+        let delivered = match &event.kind {
+            LiveEventKind::ParticipantJoined { room, who } => {
+                self.joined(claim, room, who, at).await
+            }
+            LiveEventKind::ParticipantLeft { room, who } => self.left(claim, room, who, at).await,
+            kind => self.once(claim, self.apply(kind, at)).await,
+        };
+        let outcome = match &delivered {
+            Ok(Delivery::Applied) => "applied",
+            Ok(Delivery::Duplicate) => "duplicate",
+            Err(_) => "failed",
+        };
+        crate::metrics::webhook(event.kind.name(), outcome);
+        delivered
+    }
+
+    /// Claims, then runs `effect`; a failed effect gives the claim back.
+    async fn once(
+        &self,
+        claim: Option<Claim<'_>>,
+        effect: impl Future<Output = Result<()>>,
+    ) -> Result<Delivery> {
+        if !self.log.claim(claim).await? {
             return Ok(Delivery::Duplicate);
         }
-        if let Err(e) = self.apply(&event, t).await {
-            crate::metrics::webhook(event.kind.name(), "failed");
-            if !event.id.is_empty()
-                && let Err(release) = self.log.release_event(&event.id).await
-            {
-                tracing::error!(error = %release, id = %event.id, "webhook claim not released");
-            }
+        if let Err(e) = effect.await {
+            self.log.give_back(claim).await;
             return Err(e);
         }
-        crate::metrics::webhook(event.kind.name(), "applied");
         Ok(Delivery::Applied)
     }
 
@@ -101,13 +122,9 @@ impl Webhooks {
         Ok(self.log.webhook_stats().await?)
     }
 
-    async fn apply(&self, event: &LiveEvent, received: UnixTime) -> Result<()> {
-        let at = if event.created_at > 0 {
-            event.created_at
-        } else {
-            received
-        };
-        match &event.kind {
+    /// The effect of every event but a participant's join or leave.
+    async fn apply(&self, kind: &LiveEventKind, at: UnixTime) -> Result<()> {
+        match kind {
             LiveEventKind::RoomStarted { room, sid } => {
                 if let Some(r) = self.room(room).await? {
                     self.rooms.room_session(&r, sid, true, at).await?;
@@ -124,37 +141,54 @@ impl Webhooks {
                     }
                 }
             }
-            LiveEventKind::ParticipantJoined { room, who } => self.joined(room, who, at).await?,
-            LiveEventKind::ParticipantLeft { room, who } => self.left(room, who, at).await?,
             LiveEventKind::Egress { info, .. } => self.recordings.on_egress(info).await?,
-            LiveEventKind::Other(_) => {}
+            LiveEventKind::ParticipantJoined { .. }
+            | LiveEventKind::ParticipantLeft { .. }
+            | LiveEventKind::Other(_) => {}
         }
         Ok(())
     }
 
-    async fn joined(&self, room: &str, who: &Connection, at: UnixTime) -> Result<()> {
+    async fn joined(
+        &self,
+        claim: Option<Claim<'_>>,
+        room: &str,
+        who: &Connection,
+        at: UnixTime,
+    ) -> Result<Delivery> {
         let Some((r, member, user)) = self.ours(room, who).await? else {
-            return Ok(());
+            return self.once(claim, async { Ok(()) }).await;
         };
-        self.attendance
-            .connected(&r, member.as_ref(), &user, who, at)
+        let attended = self
+            .attendance
+            .connected(claim, &r, member.as_ref(), &user, who, at)
             .await?;
-        Ok(())
+        Ok(match attended {
+            Attended::Duplicate => Delivery::Duplicate,
+            Attended::Seated | Attended::Removed => Delivery::Applied,
+        })
     }
 
     /// A connection ended: its seat frees, and when it held the seat its record ends.
-    async fn left(&self, room: &str, who: &Connection, at: UnixTime) -> Result<()> {
+    async fn left(
+        &self,
+        claim: Option<Claim<'_>>,
+        room: &str,
+        who: &Connection,
+        at: UnixTime,
+    ) -> Result<Delivery> {
         let Some((r, member, user)) = self.ours(room, who).await? else {
-            return Ok(());
+            return self.once(claim, async { Ok(()) }).await;
         };
-        let seen = Seen::Left {
-            session: &who.session,
-        };
-        self.rooms.seen(&r, &user, seen, at).await?;
-        if let Some(m) = member.filter(|m| m.session.as_deref() == Some(who.session.as_str())) {
-            self.attendance.ended(&r, &m, who, at).await?;
-        }
-        Ok(())
+        let applied = self
+            .attendance
+            .left(claim, &r, member.as_ref(), &user, who, at)
+            .await?;
+        Ok(if applied {
+            Delivery::Applied
+        } else {
+            Delivery::Duplicate
+        })
     }
 
     /// The room (this incarnation, still active), the user's record in it, and the user, for

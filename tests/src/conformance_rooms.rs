@@ -598,6 +598,101 @@ pub async fn webhook_events_are_claimed_once(s: &Stores) {
     assert!(stats.last_at.unwrap() >= t);
 }
 
+/// A webhook's join or leave as one step (`RoomStore::seen_and_record`): the claim, the
+/// seat and the record together; a claimed id changes nothing more, a refused seat records
+/// nothing, a leave ends the record.
+pub async fn seats_and_records_are_one_step(s: &Stores) {
+    use bedrud_shared::domain::Attendance;
+    use bedrud_shared::store::{Claim, Seen, SeenOutcome};
+    let owner = UserId::new_account();
+    let r = room(&owner, 1);
+    created(s, &r).await;
+    let (a, b) = (UserId::new_account(), UserId::new_account());
+    let t = now();
+    let visit = |user: &UserId, session: &str, left: Option<i64>| Attendance {
+        session: session.into(),
+        user_id: user.clone(),
+        user_name: "Ann Lee".into(),
+        room_id: r.id.clone(),
+        room_name: r.name.clone(),
+        joined_at: t,
+        left_at: left,
+    };
+    let ids: Vec<String> = (0..3).map(|_| unique("EV")).collect();
+    let claim = |i: usize| {
+        Some(Claim {
+            id: &ids[i],
+            now: t,
+            expires_at: t + 60,
+        })
+    };
+    let seats = || async { s.rooms.room(&r.id).await.unwrap().unwrap().active_count };
+    let records = |user: UserId| async move {
+        let got = s.admin().unwrap().attendance(&user, 0, 10).await.unwrap();
+        got.items.iter().map(|v| v.left_at).collect::<Vec<_>>()
+    };
+    let joined = |session| Seen::Joined { session };
+
+    let va = visit(&a, "PA_a1", None);
+    let first = s
+        .rooms
+        .seen_and_record(claim(0), &r, &a, joined("PA_a1"), t, Some(&va))
+        .await
+        .unwrap();
+    assert_eq!(first, Some(SeenOutcome::Applied));
+    assert_eq!((seats().await, records(a.clone()).await), (1, vec![None]));
+
+    // The same event id again (a redelivery carrying someone else): nothing applied.
+    let vb = visit(&b, "PA_b1", None);
+    let again = s
+        .rooms
+        .seen_and_record(claim(0), &r, &b, joined("PA_b1"), t, Some(&vb))
+        .await
+        .unwrap();
+    assert_eq!(again, None);
+    assert!(s.rooms.member(&r, &b).await.unwrap().is_none());
+
+    // No seat left: refused, and no record.
+    let full = s
+        .rooms
+        .seen_and_record(claim(1), &r, &b, joined("PA_b1"), t, Some(&vb))
+        .await
+        .unwrap();
+    assert_eq!(full, Some(SeenOutcome::Full));
+    assert_eq!((seats().await, records(b.clone()).await), (1, vec![]));
+
+    // The leave frees the seat and ends the record, in one step.
+    let ended = visit(&a, "PA_a1", Some(t + 5));
+    let left = s
+        .rooms
+        .seen_and_record(
+            claim(2),
+            &r,
+            &a,
+            Seen::Left { session: "PA_a1" },
+            t + 5,
+            Some(&ended),
+        )
+        .await
+        .unwrap();
+    assert_eq!(left, Some(SeenOutcome::Applied));
+    assert_eq!((seats().await, records(a).await), (0, vec![Some(t + 5)]));
+
+    // Without a claim (the reconciler's reports) it applies as often as asked.
+    let unclaimed = s
+        .rooms
+        .seen_and_record(None, &r, &b, joined("PA_b2"), t + 6, None)
+        .await
+        .unwrap();
+    assert_eq!(unclaimed, Some(SeenOutcome::Applied));
+    assert_eq!(seats().await, 1);
+    let stats = s.webhooks.webhook_stats().await.unwrap();
+    assert!(
+        stats.count >= 4,
+        "every claimed delivery counted: {stats:?}"
+    );
+}
+
 /// A pending recording of `room` made at `at`.
 pub fn recording(room: &RoomId, at: i64) -> bedrud_shared::domain::Recording {
     use bedrud_shared::domain::{Recording, RecordingId, RecordingStatus};

@@ -217,6 +217,15 @@ pub enum SeenOutcome {
     Full,
 }
 
+/// A webhook's event id, claimed in the same step as its effect
+/// ([`RoomStore::seen_and_record`]); the fields are [`WebhookLog::claim_event`]'s.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub id: &'a str,
+    pub now: UnixTime,
+    pub expires_at: UnixTime,
+}
+
 impl SeenOutcome {
     /// Whether the report changed the store.
     pub fn changed(self) -> bool {
@@ -263,6 +272,27 @@ pub trait WebhookLog: Send + Sync {
     /// Gives a claim back after its processing failed, so LiveKit's retry is applied.
     async fn release_event(&self, id: &str) -> StoreResult<()>;
     async fn webhook_stats(&self) -> StoreResult<WebhookStats>;
+}
+
+impl dyn WebhookLog {
+    /// [`claim_event`](WebhookLog::claim_event) for a delivery that may have no id (then
+    /// nothing is claimed, and it is applied).
+    pub async fn claim(&self, claim: Option<Claim<'_>>) -> StoreResult<bool> {
+        match claim {
+            Some(c) => self.claim_event(c.id, c.now, c.expires_at).await,
+            None => Ok(true),
+        }
+    }
+
+    /// Gives a claim back after its processing failed; a failure here is only logged (the
+    /// processing's own error is the answer).
+    pub async fn give_back(&self, claim: Option<Claim<'_>>) {
+        if let Some(c) = claim
+            && let Err(e) = self.release_event(c.id).await
+        {
+            tracing::error!(error = %e, id = c.id, "webhook claim not released");
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -382,6 +412,20 @@ pub trait RoomStore: Send + Sync {
         seen: Seen<'_>,
         at: UnixTime,
     ) -> StoreResult<SeenOutcome>;
+    /// [`seen`](Self::seen) and, unless the seat was refused (`Full`), `visit` recorded
+    /// ([`ActivityStore::attend`]); with `claim`, only if this claims that webhook event id
+    /// ([`WebhookLog::claim_event`]), `None` (and nothing applied) when it was claimed
+    /// before. One write where the store can (a webhook delivery then waits for one commit,
+    /// not three); on failure nothing of it stays, the claim included.
+    async fn seen_and_record(
+        &self,
+        claim: Option<Claim<'_>>,
+        room: &Room,
+        user: &UserId,
+        seen: Seen<'_>,
+        at: UnixTime,
+        visit: Option<&Attendance>,
+    ) -> StoreResult<Option<SeenOutcome>>;
     /// LiveKit's meeting for this room started (`started`) or finished. Finishing frees every
     /// seat taken before `at` and forgets the meeting's sid; returns the seats freed.
     async fn room_session(
@@ -683,4 +727,39 @@ impl Stores {
             StoreError::Other("this function does not serve the admin console".into())
         })
     }
+}
+
+/// [`RoomStore::seen_and_record`] in steps, for a store that cannot make it one write: a
+/// failure after the claim gives the claim back, so LiveKit's retry applies it again.
+#[cfg(feature = "aws")]
+pub(crate) async fn seen_and_record_in_steps<S>(
+    store: &S,
+    claim: Option<Claim<'_>>,
+    room: &Room,
+    user: &UserId,
+    seen: Seen<'_>,
+    at: UnixTime,
+    visit: Option<&Attendance>,
+) -> StoreResult<Option<SeenOutcome>>
+where
+    S: RoomStore + WebhookLog + ActivityStore + 'static,
+{
+    let log: &dyn WebhookLog = store;
+    if !log.claim(claim).await? {
+        return Ok(None);
+    }
+    let applied = async {
+        let outcome = store.seen(room, user, seen, at).await?;
+        if outcome != SeenOutcome::Full
+            && let Some(v) = visit
+        {
+            store.attend(v).await?;
+        }
+        Ok(outcome)
+    }
+    .await;
+    if applied.is_err() {
+        log.give_back(claim).await;
+    }
+    applied.map(Some)
 }

@@ -59,6 +59,7 @@ macro_rules! all_cases {
             owned_rooms_paginate,
             presence_reports_are_guarded,
             webhook_events_are_claimed_once,
+            seats_and_records_are_one_step,
             reconciler_converges_on_livekits_view,
             recordings_move_forward_once,
             all_rooms_paginate_and_filter,

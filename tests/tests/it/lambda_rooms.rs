@@ -310,9 +310,10 @@ async fn webhook_function_applies_sdk_made_deliveries_once() {
     assert_eq!(
         ops,
         [
+            // The reads first: the claim goes with the writes (one write on SQLite).
+            "BatchGetItem",       // room + member (the ban decides)
             "UpdateItem",         // delivery count
             "PutItem",            // event id claim
-            "BatchGetItem",       // room + member (the ban decides)
             "BatchGetItem",       // presence compare-and-set: read
             "TransactWriteItems", // … and write with the seat count
             "TransactWriteItems", // the visit, its join event and its count, once

@@ -17,12 +17,12 @@ use super::pages::{Range, SortKeys};
 use super::{DynamoStore, applied, failed_conditions, map_sdk};
 use crate::domain::policy;
 use crate::domain::{
-    DisplayName, Member, MemberChange, MemberRole, Metric, Restrictions, Room, RoomEvent, RoomId,
-    RoomMode, RoomName, RoomPatch, RoomQuery, RoomSettings, Scope, Session, SessionId, Source,
-    Tally, UnixTime, UserId, presence_change,
+    Attendance, DisplayName, Member, MemberChange, MemberRole, Metric, Restrictions, Room,
+    RoomEvent, RoomId, RoomMode, RoomName, RoomPatch, RoomQuery, RoomSettings, Scope, Session,
+    SessionId, Source, Tally, UnixTime, UserId, presence_change,
 };
 use crate::store::{
-    Changed, Counted, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen,
+    Changed, Claim, Counted, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen,
     SeenOutcome, StoreError, StoreResult,
 };
 
@@ -1074,6 +1074,19 @@ impl RoomStore for DynamoStore {
         Err(StoreError::Unavailable(
             "member presence kept changing".into(),
         ))
+    }
+
+    /// In steps: the claim, then `seen`'s transaction, then the visit's.
+    async fn seen_and_record(
+        &self,
+        claim: Option<Claim<'_>>,
+        room: &Room,
+        user: &UserId,
+        seen: Seen<'_>,
+        at: UnixTime,
+        visit: Option<&Attendance>,
+    ) -> StoreResult<Option<SeenOutcome>> {
+        crate::store::seen_and_record_in_steps(self, claim, room, user, seen, at, visit).await
     }
 
     async fn room_session(

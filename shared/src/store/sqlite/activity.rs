@@ -102,43 +102,7 @@ impl ActivityStore for SqliteStore {
 
     async fn attend(&self, a: &Attendance) -> StoreResult<bool> {
         let a = a.clone();
-        self.write(move |c| {
-            let tx = immediate(c)?;
-            let created = exec(
-                &tx,
-                "INSERT INTO attendance (session, user_id, user_name, room_id, room_name, \
-                     joined_at, left_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                     ON CONFLICT(session) DO NOTHING",
-                params![
-                    a.session,
-                    a.user_id.as_str(),
-                    a.user_name,
-                    a.room_id.as_str(),
-                    a.room_name.as_str(),
-                    a.joined_at,
-                    a.left_at,
-                ],
-            )
-            .map_err(map_err)?
-                == 1;
-            if created {
-                log_event(&tx, &a.event())?;
-                bump(
-                    &tx,
-                    &Tally::new().add(&Scope::day(a.joined_at), Metric::Joins, 1),
-                )?;
-            } else if let Some(left) = a.left_at {
-                exec(
-                    &tx,
-                    "UPDATE attendance SET left_at = ?2 WHERE session = ?1 AND left_at IS NULL",
-                    params![a.session, left],
-                )
-                .map_err(map_err)?;
-            }
-            tx.commit().map_err(map_err)?;
-            Ok(created)
-        })
-        .await
+        self.write(move |c| attend_in(c, &a)).await
     }
 }
 
@@ -215,4 +179,43 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// Records a seated connection (once per LiveKit session; a later report adds its end).
+/// A part of some write ([`SqliteStore::write`]).
+pub(super) fn attend_in(c: &mut Connection, a: &Attendance) -> StoreResult<bool> {
+    let tx = immediate(c)?;
+    let created = exec(
+        &tx,
+        "INSERT INTO attendance (session, user_id, user_name, room_id, room_name, \
+                 joined_at, left_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT(session) DO NOTHING",
+        params![
+            a.session,
+            a.user_id.as_str(),
+            a.user_name,
+            a.room_id.as_str(),
+            a.room_name.as_str(),
+            a.joined_at,
+            a.left_at,
+        ],
+    )
+    .map_err(map_err)?
+        == 1;
+    if created {
+        log_event(&tx, &a.event())?;
+        bump(
+            &tx,
+            &Tally::new().add(&Scope::day(a.joined_at), Metric::Joins, 1),
+        )?;
+    } else if let Some(left) = a.left_at {
+        exec(
+            &tx,
+            "UPDATE attendance SET left_at = ?2 WHERE session = ?1 AND left_at IS NULL",
+            params![a.session, left],
+        )
+        .map_err(map_err)?;
+    }
+    tx.commit().map_err(map_err)?;
+    Ok(created)
 }

@@ -4,16 +4,17 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
-use super::activity::{bump, log_event};
+use super::activity::{attend_in, bump, log_event};
+use super::webhooks::claim_in;
 use super::{SqliteStore, counted, exec, immediate, map_err, one};
 use crate::domain::policy;
 use crate::domain::{
-    DisplayName, Member, MemberChange, MemberRole, Metric, Restrictions, Room, RoomEvent, RoomId,
-    RoomMode, RoomName, RoomPatch, RoomQuery, RoomSettings, RoomSort, Scope, Session, SessionId,
-    Source, Tally, UnixTime, UserId, presence_change,
+    Attendance, DisplayName, Member, MemberChange, MemberRole, Metric, Restrictions, Room,
+    RoomEvent, RoomId, RoomMode, RoomName, RoomPatch, RoomQuery, RoomSettings, RoomSort, Scope,
+    Session, SessionId, Source, Tally, UnixTime, UserId, presence_change,
 };
 use crate::store::{
-    Changed, Counted, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen,
+    Changed, Claim, Counted, CreateRoom, Occupy, Page, RoomFilter, RoomStore, RoomWrite, Seen,
     SeenOutcome, StoreError, StoreResult,
 };
 
@@ -530,40 +531,40 @@ impl RoomStore for SqliteStore {
             Seen::Joined { session } => (true, session.to_string()),
             Seen::Left { session } => (false, session.to_string()),
         };
+        self.write(move |c| seen_in(c, &rid, &user, joined, &session, at))
+            .await
+    }
+
+    async fn seen_and_record(
+        &self,
+        claim: Option<Claim<'_>>,
+        room: &Room,
+        user: &UserId,
+        seen: Seen<'_>,
+        at: UnixTime,
+        visit: Option<&Attendance>,
+    ) -> StoreResult<Option<SeenOutcome>> {
+        let claim = claim.map(|c| (c.id.to_string(), c.now, c.expires_at));
+        let (rid, user) = (room.id.as_str().to_string(), user.as_str().to_string());
+        let (joined, session) = match seen {
+            Seen::Joined { session } => (true, session.to_string()),
+            Seen::Left { session } => (false, session.to_string()),
+        };
+        let visit = visit.cloned();
+        // All in this write's savepoint: a failing step undoes the claim too.
         self.write(move |c| {
-            let tx = immediate(c)?;
-            let Some(current) = room_by_id(&tx, &rid)?.filter(|r| r.is_active) else {
-                return Ok(SeenOutcome::Ignored);
-            };
-            let m = member(&tx, &rid, &user)?;
-            let Some((active, change)) = presence_change(m.as_ref(), joined, &session, at) else {
-                return Ok(SeenOutcome::Ignored);
-            };
-            if change > 0 && current.is_full() {
-                return Ok(SeenOutcome::Full);
+            if let Some((id, now, expires_at)) = &claim
+                && !claim_in(c, id, *now, *expires_at)?
+            {
+                return Ok(None);
             }
-            ensure_member(&tx, &rid, &user, at)?;
-            exec(
-                &tx,
-                "UPDATE room_members SET is_active = ?3, session = ?4, seen_at = ?5, \
-                 joined_at = CASE WHEN ?3 = 1 AND is_active = 0 THEN ?5 ELSE joined_at END, \
-                 left_at = CASE WHEN ?3 = 1 THEN NULL ELSE ?5 END \
-                 WHERE room_id = ?1 AND user_id = ?2",
-                params![rid, user, active, session, at],
-            )
-            .map_err(map_err)?;
-            if change != 0 {
-                exec(
-                    &tx,
-                    "UPDATE rooms SET active_count = MAX(active_count + ?2, 0), \
-                     last_activity_at = CASE WHEN ?3 THEN MAX(last_activity_at, ?4) \
-                     ELSE last_activity_at END WHERE id = ?1",
-                    params![rid, change, active, at],
-                )
-                .map_err(map_err)?;
+            let outcome = seen_in(c, &rid, &user, joined, &session, at)?;
+            if outcome != SeenOutcome::Full
+                && let Some(v) = &visit
+            {
+                attend_in(c, v)?;
             }
-            tx.commit().map_err(map_err)?;
-            Ok(SeenOutcome::Applied)
+            Ok(Some(outcome))
         })
         .await
     }
@@ -768,4 +769,48 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// [`RoomStore::seen`] as a part of some write ([`SqliteStore::write`]).
+fn seen_in(
+    c: &mut Connection,
+    rid: &str,
+    user: &str,
+    joined: bool,
+    session: &str,
+    at: UnixTime,
+) -> StoreResult<SeenOutcome> {
+    let tx = immediate(c)?;
+    let Some(current) = room_by_id(&tx, rid)?.filter(|r| r.is_active) else {
+        return Ok(SeenOutcome::Ignored);
+    };
+    let m = member(&tx, rid, user)?;
+    let Some((active, change)) = presence_change(m.as_ref(), joined, session, at) else {
+        return Ok(SeenOutcome::Ignored);
+    };
+    if change > 0 && current.is_full() {
+        return Ok(SeenOutcome::Full);
+    }
+    ensure_member(&tx, rid, user, at)?;
+    exec(
+        &tx,
+        "UPDATE room_members SET is_active = ?3, session = ?4, seen_at = ?5, \
+             joined_at = CASE WHEN ?3 = 1 AND is_active = 0 THEN ?5 ELSE joined_at END, \
+             left_at = CASE WHEN ?3 = 1 THEN NULL ELSE ?5 END \
+             WHERE room_id = ?1 AND user_id = ?2",
+        params![rid, user, active, session, at],
+    )
+    .map_err(map_err)?;
+    if change != 0 {
+        exec(
+            &tx,
+            "UPDATE rooms SET active_count = MAX(active_count + ?2, 0), \
+                 last_activity_at = CASE WHEN ?3 THEN MAX(last_activity_at, ?4) \
+                 ELSE last_activity_at END WHERE id = ?1",
+            params![rid, change, active, at],
+        )
+        .map_err(map_err)?;
+    }
+    tx.commit().map_err(map_err)?;
+    Ok(SeenOutcome::Applied)
 }
