@@ -88,9 +88,11 @@ impl Webhooks {
         };
         let delivered = match &event.kind {
             LiveEventKind::ParticipantJoined { room, who } => {
-                self.joined(claim, room, who, at).await
+                self.participant(claim, room, who, at, true).await
             }
-            LiveEventKind::ParticipantLeft { room, who } => self.left(claim, room, who, at).await,
+            LiveEventKind::ParticipantLeft { room, who } => {
+                self.participant(claim, room, who, at, false).await
+            }
             kind => self.once(claim, self.apply(kind, at)).await,
         };
         let outcome = match &delivered {
@@ -149,41 +151,25 @@ impl Webhooks {
         Ok(())
     }
 
-    async fn joined(
+    /// A participant's connection began (`joined`: seated, or removed when the room would
+    /// not let them in now) or ended (the seat freed, the record ended).
+    async fn participant(
         &self,
         claim: Option<Claim<'_>>,
         room: &str,
         who: &Connection,
         at: UnixTime,
+        joined: bool,
     ) -> Result<Delivery> {
         let Some((r, member, user)) = self.ours(room, who).await? else {
             return self.once(claim, async { Ok(()) }).await;
         };
-        let attended = self
-            .attendance
-            .connected(claim, &r, member.as_ref(), &user, who, at)
-            .await?;
-        Ok(match attended {
-            Attended::Duplicate => Delivery::Duplicate,
-            Attended::Seated | Attended::Removed => Delivery::Applied,
-        })
-    }
-
-    /// A connection ended: its seat frees, and when it held the seat its record ends.
-    async fn left(
-        &self,
-        claim: Option<Claim<'_>>,
-        room: &str,
-        who: &Connection,
-        at: UnixTime,
-    ) -> Result<Delivery> {
-        let Some((r, member, user)) = self.ours(room, who).await? else {
-            return self.once(claim, async { Ok(()) }).await;
+        let (a, member) = (&self.attendance, member.as_ref());
+        let applied = if joined {
+            a.connected(claim, &r, member, &user, who, at).await? != Attended::Duplicate
+        } else {
+            a.left(claim, &r, member, &user, who, at).await?
         };
-        let applied = self
-            .attendance
-            .left(claim, &r, member.as_ref(), &user, who, at)
-            .await?;
         Ok(if applied {
             Delivery::Applied
         } else {
