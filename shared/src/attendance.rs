@@ -57,12 +57,7 @@ impl Attendance {
         at: UnixTime,
     ) -> Result<Attended> {
         if self.may_stay(room, member, user).await? {
-            let joined = if conn.joined_at > 0 {
-                conn.joined_at
-            } else {
-                at
-            };
-            let visit = visit(room, member, user, conn, joined, None);
+            let visit = visit(room, member, user, conn, at, None);
             let seen = Seen::Joined {
                 session: &conn.session,
             };
@@ -107,14 +102,7 @@ impl Attendance {
     ) -> Result<bool> {
         let visit = member
             .filter(|m| m.session.as_deref() == Some(conn.session.as_str()))
-            .map(|m| {
-                let joined = if conn.joined_at > 0 {
-                    conn.joined_at
-                } else {
-                    m.joined_at
-                };
-                visit(room, Some(m), &m.user_id, conn, joined, Some(at))
-            });
+            .map(|m| ended_record(room, m, conn, at));
         let seen = Seen::Left {
             session: &conn.session,
         };
@@ -134,13 +122,9 @@ impl Attendance {
         conn: &Connection,
         at: UnixTime,
     ) -> Result<()> {
-        let joined = if conn.joined_at > 0 {
-            conn.joined_at
-        } else {
-            member.joined_at
-        };
-        let v = visit(room, Some(member), &member.user_id, conn, joined, Some(at));
-        self.activity.attend(&v).await?;
+        self.activity
+            .attend(&ended_record(room, member, conn, at))
+            .await?;
         Ok(())
     }
 
@@ -181,15 +165,20 @@ impl Attendance {
 }
 
 /// The admin console's record of one connection, under the name they joined with (LiveKit's
-/// when we hold no record).
+/// when we hold no record), from when LiveKit says it began (`since` when it does not say).
 fn visit(
     room: &Room,
     member: Option<&Member>,
     user: &UserId,
     conn: &Connection,
-    joined_at: UnixTime,
+    since: UnixTime,
     left_at: Option<UnixTime>,
 ) -> Visit {
+    let joined_at = if conn.joined_at > 0 {
+        conn.joined_at
+    } else {
+        since
+    };
     let user_name = member
         .map(|m| m.name.to_string())
         .filter(|n| !n.is_empty())
@@ -203,4 +192,16 @@ fn visit(
         joined_at,
         left_at,
     }
+}
+
+/// The record of `member`'s connection `conn`, ended at `at`.
+fn ended_record(room: &Room, member: &Member, conn: &Connection, at: UnixTime) -> Visit {
+    visit(
+        room,
+        Some(member),
+        &member.user_id,
+        conn,
+        member.joined_at,
+        Some(at),
+    )
 }
