@@ -41,7 +41,7 @@ pub use settings::{
 };
 pub use standing::{MemberChange, Standing};
 pub use tally::{Metric, Scope, Tallies, Tally, day, day_start};
-pub use user::{Access, AdminCount, Provider, User, UserChange, is_active_admin};
+pub use user::{Access, AdminCount, Provider, ProviderAccount, User, UserChange, is_active_admin};
 
 /// Seconds since the Unix epoch: what tokens, TTL attributes and both stores speak.
 pub type UnixTime = i64;

@@ -36,6 +36,21 @@ impl Provider {
     }
 }
 
+/// An account at a sign-in provider: Google's `sub`, GitHub's or X's user id. OAuth sign-ins
+/// are matched by it, never by the address, which the provider lets its user change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderAccount {
+    pub provider: Provider,
+    pub subject: String,
+}
+
+impl ProviderAccount {
+    /// The one string both stores key the link by.
+    pub fn key(&self) -> String {
+        format!("{}#{}", self.provider.as_str(), self.subject)
+    }
+}
+
 /// Platform-wide roles, carried in the `accesses` array clients read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {

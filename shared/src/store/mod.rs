@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use crate::domain::policy::SeatRefusal;
 use crate::domain::{
     Access, AccountToken, Attendance, DisplayName, Email, EventQuery, InviteRefusal, InviteToken,
-    Member, Recording, RecordingId, RecordingMove, Room, RoomEvent, RoomId, RoomName, RoomPatch,
-    RoomQuery, Scope, Session, SessionId, Standing, StoredSettings, Tallies, Tally, UnixTime, User,
-    UserId, UserQuery,
+    Member, ProviderAccount, Recording, RecordingId, RecordingMove, Room, RoomEvent, RoomId,
+    RoomName, RoomPatch, RoomQuery, Scope, Session, SessionId, Standing, StoredSettings, Tallies,
+    Tally, UnixTime, User, UserId, UserQuery,
 };
 pub use crate::domain::{MemberChange, UserChange};
 pub use crate::error::{StoreError, StoreResult};
@@ -51,7 +51,23 @@ pub trait UserStore: Send + Sync {
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool>;
     async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>>;
     async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()>;
+    /// The account a provider's identity is linked to, if any.
+    async fn user_by_link(&self, link: &ProviderAccount) -> StoreResult<Option<User>>;
+    /// Links the identity to an existing account: `false` if there is no such account,
+    /// `Conflict("identity already linked")` if the identity is linked (to anyone).
+    async fn link_account(
+        &self,
+        link: &ProviderAccount,
+        user: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Creates the account and its link in one write; the conflicts of `insert_user`, or
+    /// `Conflict("identity already linked")`, leave nothing written.
+    async fn insert_linked_user(&self, user: &User, link: &ProviderAccount) -> StoreResult<()>;
 }
+
+/// The conflict a link to an identity that is linked already answers with.
+pub const LINKED: &str = "identity already linked";
 
 /// One-time account links (verification, reset) and what they do, each one conditional
 /// write: a link works once, only unexpired, only while the account still has the address

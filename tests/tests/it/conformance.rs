@@ -67,6 +67,7 @@ macro_rules! all_cases {
             settings_are_compare_and_set,
             invites_are_used_once,
             account_links_act_once,
+            provider_identities_link_once,
             pending_signups_are_swept_only_while_pending,
             imported_hashes_upgrade_once,
             archived_rooms_by_owner,

@@ -9,6 +9,7 @@ mod counters;
 mod invites;
 mod item;
 mod keys;
+mod links;
 mod pages;
 mod recordings;
 pub(crate) mod rooms;

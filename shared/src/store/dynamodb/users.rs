@@ -10,13 +10,15 @@ use super::invites::{INVITE, invite_pk};
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_bool, opt_n, opt_s, s};
 use super::keys::TALLIED;
 use super::keys::{PROFILE, decode_cursor, encode_cursor, token_sk, user_pk};
+use super::links::{LINKS, first_link, links_unchanged};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
-    Access, AdminCount, DisplayName, Email, InviteRefusal, Metric, Provider, Tally, TokenPurpose,
-    UnixTime, User, UserId, UserQuery, is_active_admin,
+    Access, AdminCount, DisplayName, Email, InviteRefusal, Metric, Provider, ProviderAccount,
+    Tally, TokenPurpose, UnixTime, User, UserId, UserQuery, is_active_admin,
 };
 use crate::store::{
-    Counted, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
+    Counted, LINKED, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter,
+    UserStore,
 };
 
 fn email_pk(email: &Email) -> AttributeValue {
@@ -126,9 +128,23 @@ fn insert_failure(
 impl DynamoStore {
     /// The writes that create an account: the user, its email claim, the admin count.
     pub(super) fn user_insert(&self, user: &User) -> Vec<TransactWriteItem> {
+        self.user_insert_linked(user, None)
+    }
+
+    /// `user_insert`, with the account's first provider identity listed on its profile (the
+    /// caller adds the link item).
+    fn user_insert_linked(
+        &self,
+        user: &User,
+        link: Option<&ProviderAccount>,
+    ) -> Vec<TransactWriteItem> {
+        let mut item = to_item(user);
+        if let Some(link) = link {
+            first_link(&mut item, link);
+        }
         let put_user = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(to_item(user)))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .expect("complete put");
@@ -283,6 +299,36 @@ impl UserStore for DynamoStore {
         }
     }
 
+    async fn user_by_link(&self, link: &ProviderAccount) -> StoreResult<Option<User>> {
+        self.linked_user(link).await
+    }
+
+    async fn link_account(
+        &self,
+        link: &ProviderAccount,
+        user: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        self.add_link(link, user, now).await
+    }
+
+    /// The account (its profile listing the link), its claims and the link item, in one
+    /// transaction.
+    async fn insert_linked_user(&self, user: &User, link: &ProviderAccount) -> StoreResult<()> {
+        let mut items = self.user_insert_linked(user, Some(link));
+        let at = items.len();
+        let put = self.link_put(link, &user.id, user.created_at);
+        items.push(TransactWriteItem::builder().put(put).build());
+        items.extend(self.tally_writes(&Tally::user(None, Some(user))));
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(e) if failed_conditions(&e).is_some_and(|f| f.contains(&at)) => {
+                Err(StoreError::Conflict(LINKED))
+            }
+            Err(e) => Err(insert_failure(e)),
+        }
+    }
+
     async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>> {
         self.get_user_item(id)
             .await?
@@ -420,7 +466,10 @@ impl DynamoStore {
     /// What goes with an account's profile item when it is removed (an admin's delete, the
     /// sweep of unconfirmed sign-ups): its email claim, its pending-sign-up listing, its
     /// one-time links, and its counts in the totals.
-    pub(super) fn account_leftovers(&self, before: &User, tallied: bool) -> Vec<TransactWriteItem> {
+    /// What goes with a deleted account: its claims, links, one-time links and tallies.
+    /// `item` is its profile as read (the delete's condition holds it unchanged).
+    pub(super) fn account_leftovers(&self, before: &User, item: &Item) -> Vec<TransactWriteItem> {
+        let tallied = item.contains_key(TALLIED);
         let delete = |pk: AttributeValue, sk: AttributeValue| {
             Delete::builder()
                 .table_name(&self.table)
@@ -448,6 +497,7 @@ impl DynamoStore {
                     .build()
             })
             .collect();
+        items.extend(self.link_deletes(item));
         if tallied {
             items.extend(self.tally_writes(&Tally::user(Some(before), None)));
         }
@@ -539,18 +589,23 @@ impl DynamoStore {
             };
             let accesses =
                 AttributeValue::L(before.accesses.iter().map(|a| s(a.as_str())).collect());
+            let (links, listed) = links_unchanged(&item);
             let profile = Delete::builder()
                 .table_name(&self.table)
                 .key("pk", user_pk(id))
                 .key("sk", s(PROFILE))
                 .condition_expression(format!(
-                    "isActive = :was_act AND accesses = :was_acc AND {tallied}"
+                    "isActive = :was_act AND accesses = :was_acc AND {tallied} AND {links}"
                 ))
                 .expression_attribute_names("#t", TALLIED)
+                .expression_attribute_names("#links", LINKS)
                 .expression_attribute_values(":was_act", AttributeValue::Bool(before.is_active))
-                .expression_attribute_values(":was_acc", accesses)
-                .build()
-                .expect("complete delete");
+                .expression_attribute_values(":was_acc", accesses);
+            let profile = match listed {
+                Some(v) => profile.expression_attribute_values(":links", v),
+                None => profile,
+            };
+            let profile = profile.build().expect("complete delete");
             let mut tx = vec![TransactWriteItem::builder().delete(profile).build()];
             let admin = is_active_admin(before.is_active, &before.accesses);
             if admin {
@@ -565,7 +620,7 @@ impl DynamoStore {
                     .expect("complete update");
                 tx.push(TransactWriteItem::builder().update(count).build());
             }
-            tx.extend(self.account_leftovers(&before, item.contains_key(TALLIED)));
+            tx.extend(self.account_leftovers(&before, &item));
             match self.transact(tx).await {
                 Ok(()) => return Ok(UserChangeOutcome::Done(before)),
                 Err(e) => match failed_conditions(&e) {

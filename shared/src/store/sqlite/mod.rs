@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_archived_by_owner.sql"),
     include_str!("migrations/0011_activity.sql"),
     include_str!("migrations/0012_accounts.sql"),
+    include_str!("migrations/0013_links.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 /// Most writes committed together.
@@ -314,6 +315,8 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
                     StoreError::Conflict("email already registered")
                 } else if m.contains("users.id") {
                     StoreError::Conflict("user id taken")
+                } else if m.contains("account_links.link") {
+                    StoreError::Conflict(super::LINKED)
                 } else {
                     StoreError::Conflict("conflicting write")
                 }

@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 use super::activity::bump;
 use super::{SqliteStore, counted, exec, immediate, map_err, one};
 use crate::domain::{
-    Access, AdminCount, DisplayName, Email, InviteRefusal, Provider, Tally, UnixTime, User, UserId,
-    UserQuery, UserSort, is_active_admin,
+    Access, AdminCount, DisplayName, Email, InviteRefusal, Provider, ProviderAccount, Tally,
+    UnixTime, User, UserId, UserQuery, UserSort, is_active_admin,
 };
 use crate::store::{
     Counted, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
@@ -74,6 +74,19 @@ fn insert(c: &rusqlite::Connection, u: &User) -> StoreResult<()> {
     .map_err(map_err)
 }
 
+/// Links an identity to an account (inside the caller's transaction); false if there is no
+/// such account.
+fn link(c: &Connection, link: &ProviderAccount, user: &UserId, now: UnixTime) -> StoreResult<bool> {
+    exec(
+        c,
+        "INSERT INTO account_links (link, user_id, created_at) \
+         SELECT ?1, id, ?3 FROM users WHERE id = ?2",
+        params![link.key(), user.as_str(), now],
+    )
+    .map(|n| n == 1)
+    .map_err(map_err)
+}
+
 fn accesses_json(user: &User) -> String {
     serde_json::to_string(&user.accesses.iter().map(|a| a.as_str()).collect::<Vec<_>>())
         .expect("strings serialize")
@@ -118,6 +131,45 @@ impl UserStore for SqliteStore {
             .map_err(map_err)?;
             tx.commit().map_err(map_err)?;
             Ok(Ok(()))
+        })
+        .await
+    }
+
+    async fn user_by_link(&self, link: &ProviderAccount) -> StoreResult<Option<User>> {
+        let key = link.key();
+        self.read(move |c| {
+            one(
+                c,
+                &format!(
+                    "SELECT {COLUMNS} FROM users WHERE id = \
+                     (SELECT user_id FROM account_links WHERE link = ?1)"
+                ),
+                [key],
+                row_to_user,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn link_account(
+        &self,
+        account: &ProviderAccount,
+        user: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let (account, user) = (account.clone(), user.clone());
+        self.write(move |c| link(c, &account, &user, now)).await
+    }
+
+    async fn insert_linked_user(&self, user: &User, account: &ProviderAccount) -> StoreResult<()> {
+        let (u, account) = (user.clone(), account.clone());
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            insert(&tx, &u)?;
+            link(&tx, &account, &u.id, u.created_at)?;
+            tx.commit().map_err(map_err)
         })
         .await
     }

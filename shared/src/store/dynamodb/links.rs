@@ -1,0 +1,120 @@
+//! Sign-in providers' identities on DynamoDB. A `LINK#provider#subject` item names the account,
+//! and the account's profile lists its links (`links`, a string set), so deleting the account
+//! deletes them in the same transaction.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+
+use super::item::{Item, n, s};
+use super::keys::{PROFILE, user_pk};
+use super::{DynamoStore, failed_conditions, map_sdk};
+use crate::domain::{ProviderAccount, UnixTime, User, UserId};
+use crate::store::{LINKED, StoreError, StoreResult};
+
+/// The profile's set of `provider#subject` keys.
+pub(super) const LINKS: &str = "links";
+const LINK: &str = "LINK";
+
+fn link_pk(key: &str) -> AttributeValue {
+    s(format!("LINK#{key}"))
+}
+
+/// The keys a profile item lists.
+fn links_of(item: &Item) -> Vec<String> {
+    item.get(LINKS)
+        .and_then(|v| v.as_ss().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The condition (and its value) that a profile still has exactly the links `item` had, for a
+/// delete that removes them: a link added since would otherwise be left behind.
+pub(super) fn links_unchanged(item: &Item) -> (&'static str, Option<AttributeValue>) {
+    match item.get(LINKS) {
+        Some(v) => ("#links = :links", Some(v.clone())),
+        None => ("attribute_not_exists(#links)", None),
+    }
+}
+
+impl DynamoStore {
+    /// The link item, written only if the identity is not linked yet.
+    pub(super) fn link_put(&self, link: &ProviderAccount, user: &UserId, now: UnixTime) -> Put {
+        Put::builder()
+            .table_name(&self.table)
+            .item("pk", link_pk(&link.key()))
+            .item("sk", s(LINK))
+            .item("userId", s(user.as_str()))
+            .item("createdAt", n(now))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("complete put")
+    }
+
+    /// Deletes of every link the profile `item` lists.
+    pub(super) fn link_deletes(&self, item: &Item) -> Vec<TransactWriteItem> {
+        links_of(item)
+            .iter()
+            .map(|key| {
+                let d = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", link_pk(key))
+                    .key("sk", s(LINK))
+                    .build()
+                    .expect("complete delete");
+                TransactWriteItem::builder().delete(d).build()
+            })
+            .collect()
+    }
+
+    pub(super) async fn linked_user(&self, link: &ProviderAccount) -> StoreResult<Option<User>> {
+        let Some(item) = self.get(link_pk(&link.key()), s(LINK)).await? else {
+            return Ok(None);
+        };
+        let id = UserId::parse(&super::item::get_s(&item, "userId")?)
+            .map_err(|_| StoreError::Other("stored link has a bad userId".into()))?;
+        Ok(self
+            .get_user_item(&id)
+            .await?
+            .filter(|profile| links_of(profile).contains(&link.key()))
+            .as_ref()
+            .map(super::users::from_item)
+            .transpose()?)
+    }
+
+    /// The link item and its entry in the profile, in one transaction.
+    pub(super) async fn add_link(
+        &self,
+        link: &ProviderAccount,
+        user: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let listed = Update::builder()
+            .table_name(&self.table)
+            .key("pk", user_pk(user))
+            .key("sk", s(PROFILE))
+            .update_expression("ADD #links :key")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#links", LINKS)
+            .expression_attribute_values(":key", AttributeValue::Ss(vec![link.key()]))
+            .build()
+            .expect("complete update");
+        let items = vec![
+            TransactWriteItem::builder()
+                .put(self.link_put(link, user, now))
+                .build(),
+            TransactWriteItem::builder().update(listed).build(),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) => match failed_conditions(&e) {
+                Some(f) if f.contains(&0) => Err(StoreError::Conflict(LINKED)),
+                Some(_) => Ok(false),
+                None => Err(map_sdk(e)),
+            },
+        }
+    }
+}
+
+/// The profile attribute of a new account's first link.
+pub(super) fn first_link(item: &mut Item, link: &ProviderAccount) {
+    item.insert(LINKS.into(), AttributeValue::Ss(vec![link.key()]));
+}
