@@ -85,6 +85,7 @@ impl Init {
                 config,
                 stores,
                 livekit: None,
+                oauth: None,
                 media: Media::default(),
                 mail: Mail::default(),
                 limiter,
@@ -141,6 +142,16 @@ impl Init {
         Ok(std::sync::Arc::new(crate::accounts::Accounts::new(
             &stores, mail, limiter, settings, hasher, &config,
         )))
+    }
+
+    /// Sign-in with Google, GitHub and X (the `auth` function), after `secrets`: the client
+    /// secrets may come from there.
+    pub fn oauth(mut self) -> Result<Self, StartError> {
+        let oauth = crate::oauth::OAuth::new(&self.0.config)?;
+        self.0.oauth = Some(std::sync::Arc::new(oauth));
+        let links: std::sync::Arc<dyn crate::store::LinkStore> = self.1.clone();
+        self.0.stores.links = Some(links);
+        Ok(self)
     }
 
     /// The admin console's store port (tables, totals, histories): the admin function.

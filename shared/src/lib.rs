@@ -7,7 +7,8 @@
 //! 1. `domain`: validated types and the pure rules (policy, standing, presence, sessions).
 //! 2. `config`, `telemetry`, `metrics`.
 //! 3. Ports and adapters: `store` (SQLite, DynamoDB), `queue`, `blobs`, `livekit` (server API,
-//!    tokens, webhook verification), `mail`, `ratelimit`, `aws`, `secrets`.
+//!    tokens, webhook verification), `mail`, `ratelimit`, `aws`, `secrets`, `outbound` (the
+//!    HTTPS client), `oauth` (sign-in providers).
 //! 4. Services, one per capability: `settings`, `auth`, `accounts`, `rooms`, `moderation`, `attendance`,
 //!    `webhooks`, `reconciler`, `recordings`, `participants`, `admin`, `admin_actions`,
 //!    `dashboard`.
@@ -35,6 +36,8 @@ pub mod livekit;
 pub mod mail;
 pub mod metrics;
 pub mod moderation;
+pub mod oauth;
+pub mod outbound;
 pub mod participants;
 pub mod queue;
 pub mod ratelimit;

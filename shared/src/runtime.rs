@@ -35,10 +35,12 @@ pub async fn build(config: Config, counting: Counting) -> Result<AppState, Start
     let livekit = crate::livekit::from_config(&config)?;
     let limiter = limiter(counting, &stores);
     let mail = mail(&config, &media)?;
+    let oauth = Some(Arc::new(crate::oauth::OAuth::new(&config)?));
     Ok(AppState::from_parts(Parts {
         config,
         stores,
         livekit,
+        oauth,
         media,
         mail,
         limiter,

@@ -1,8 +1,9 @@
 //! A Lambda's secrets from AWS Secrets Manager, read once at init: the JWT secret and
 //! LiveKit's key pair stay out of the function's environment (which anyone allowed to read
 //! its configuration sees) and rotate without a redeploy. The secret is a JSON object with
-//! any of `jwtSecret`, `livekitApiKey`, `livekitApiSecret`; what it holds wins over the
-//! environment.
+//! any of `jwtSecret`, `livekitApiKey`, `livekitApiSecret` and the sign-in providers' client
+//! secrets (`googleClientSecret`, `githubClientSecret`, `twitterClientSecret`); what it holds
+//! wins over the environment.
 
 use aws_sdk_secretsmanager::Client;
 use serde::Deserialize;
@@ -17,6 +18,9 @@ pub struct Secrets {
     jwt_secret: Option<Secret>,
     livekit_api_key: Option<String>,
     livekit_api_secret: Option<Secret>,
+    google_client_secret: Option<Secret>,
+    github_client_secret: Option<Secret>,
+    twitter_client_secret: Option<Secret>,
 }
 
 impl Secrets {
@@ -40,6 +44,16 @@ impl Secrets {
         }
         if let Some(v) = self.livekit_api_secret.filter(|v| !blank(v)) {
             config.livekit.api_secret = Some(v);
+        }
+        let a = &mut config.auth;
+        for (slot, value) in [
+            (&mut a.google.client_secret, self.google_client_secret),
+            (&mut a.github.client_secret, self.github_client_secret),
+            (&mut a.twitter.client_secret, self.twitter_client_secret),
+        ] {
+            if let Some(v) = value.filter(|v| !blank(v)) {
+                *slot = Some(v);
+            }
         }
     }
 }

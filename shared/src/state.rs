@@ -13,6 +13,7 @@ use crate::config::{Config, ConfigError};
 use crate::dashboard::Dashboard;
 use crate::livekit::{self, LiveKit};
 use crate::moderation::Moderation;
+use crate::oauth::OAuth;
 use crate::participants::Participants;
 use crate::ratelimit::RateLimiter;
 use crate::recordings::{Media, Recordings};
@@ -32,6 +33,9 @@ pub struct Parts {
     pub config: Config,
     pub stores: Stores,
     pub livekit: Option<Arc<dyn LiveKit>>,
+    /// Sign-in providers: only where their routes are served (the `auth` function, `bedrud
+    /// run`), so the others do not link them.
+    pub oauth: Option<Arc<OAuth>>,
     pub media: Media,
     pub mail: Mail,
     pub limiter: Arc<dyn RateLimiter>,
@@ -42,6 +46,8 @@ pub struct Inner {
     pub stores: Stores,
     pub settings: Arc<Settings>,
     pub auth: Auth,
+    /// Sign-in with Google, GitHub and X; `None` where those routes are not served.
+    pub oauth: Option<Arc<OAuth>>,
     pub accounts: Accounts,
     pub rooms: Rooms,
     pub moderation: Moderation,
@@ -67,10 +73,12 @@ impl AppState {
         limiter: Arc<dyn RateLimiter>,
     ) -> Result<Self, ConfigError> {
         let livekit = livekit::from_config(&config)?;
+        let oauth = Some(Arc::new(OAuth::new(&config)?));
         Self::from_parts(Parts {
             config,
             stores,
             livekit,
+            oauth,
             media: Media::default(),
             mail: Mail::default(),
             limiter,
@@ -82,19 +90,14 @@ impl AppState {
             config,
             stores,
             livekit,
+            oauth,
             media,
             mail,
             limiter,
         } = parts;
         let secret = config.require_jwt_secret()?;
         let settings = Arc::new(Settings::new(stores.settings.clone(), &config));
-        let auth = Auth::new(
-            stores.users.clone(),
-            stores.sessions.clone(),
-            settings.clone(),
-            &config.auth,
-            secret,
-        );
+        let auth = Auth::new(&stores, settings.clone(), &config.auth, secret);
         let accounts = Accounts::new(
             &stores,
             mail,
@@ -139,6 +142,7 @@ impl AppState {
             stores,
             settings,
             auth,
+            oauth,
             accounts,
             rooms,
             moderation,

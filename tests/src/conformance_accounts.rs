@@ -255,6 +255,7 @@ pub async fn provider_identities_link_once(s: &Stores) {
     use bedrud_shared::store::LINKED;
     use futures_util::future::join_all;
 
+    let links = s.links().unwrap();
     let identity = |provider, tag: &str| ProviderAccount {
         provider,
         subject: unique(tag),
@@ -265,15 +266,15 @@ pub async fn provider_identities_link_once(s: &Stores) {
         password_hash: None,
         ..account(&address())
     };
-    s.users.insert_linked_user(&ann, &google).await.unwrap();
-    let found = s.users.user_by_link(&google).await.unwrap().unwrap();
+    links.insert_linked_user(&ann, &google).await.unwrap();
+    let found = links.user_by_link(&google).await.unwrap().unwrap();
     assert_eq!(found.id, ann.id);
     assert!(found.password_hash.is_none());
 
     // The identity taken: nothing of the second account is written.
     let bob = account(&address());
     assert!(matches!(
-        s.users.insert_linked_user(&bob, &google).await,
+        links.insert_linked_user(&bob, &google).await,
         Err(StoreError::Conflict(LINKED))
     ));
     assert!(s.users.user_by_id(&bob.id).await.unwrap().is_none());
@@ -288,14 +289,14 @@ pub async fn provider_identities_link_once(s: &Stores) {
     let github = identity(Provider::Github, "gh");
     let twin = account(ann.email.as_ref().unwrap().as_str());
     assert!(matches!(
-        s.users.insert_linked_user(&twin, &github).await,
+        links.insert_linked_user(&twin, &github).await,
         Err(StoreError::Conflict(_))
     ));
-    assert!(s.users.user_by_link(&github).await.unwrap().is_none());
+    assert!(links.user_by_link(&github).await.unwrap().is_none());
 
     // Linking to an existing account, raced: one wins; a second account cannot take it.
     s.users.insert_user(&bob).await.unwrap();
-    let raced = join_all((0..6).map(|_| s.users.link_account(&github, &ann.id, now()))).await;
+    let raced = join_all((0..6).map(|_| links.link_account(&github, &ann.id, now()))).await;
     let won = raced.iter().filter(|r| matches!(r, Ok(true))).count();
     let lost = raced
         .iter()
@@ -303,32 +304,27 @@ pub async fn provider_identities_link_once(s: &Stores) {
         .count();
     assert_eq!((won, lost), (1, 5), "{raced:?}");
     assert!(matches!(
-        s.users.link_account(&github, &bob.id, now()).await,
+        links.link_account(&github, &bob.id, now()).await,
         Err(StoreError::Conflict(LINKED))
     ));
     assert_eq!(
-        s.users.user_by_link(&github).await.unwrap().unwrap().id,
+        links.user_by_link(&github).await.unwrap().unwrap().id,
         ann.id
     );
     // No such account: not linked.
     let twitter = identity(Provider::Twitter, "x");
     let nobody = UserId::new_account();
-    assert!(
-        !s.users
-            .link_account(&twitter, &nobody, now())
-            .await
-            .unwrap()
-    );
-    assert!(s.users.user_by_link(&twitter).await.unwrap().is_none());
+    assert!(!links.link_account(&twitter, &nobody, now()).await.unwrap());
+    assert!(links.user_by_link(&twitter).await.unwrap().is_none());
 
     // Deleting the account frees both of its identities for another.
     s.admin().unwrap().delete_user(&ann.id).await.unwrap();
-    assert!(s.users.user_by_link(&google).await.unwrap().is_none());
-    assert!(s.users.user_by_link(&github).await.unwrap().is_none());
-    assert!(s.users.link_account(&google, &bob.id, now()).await.unwrap());
-    assert!(s.users.link_account(&github, &bob.id, now()).await.unwrap());
+    assert!(links.user_by_link(&google).await.unwrap().is_none());
+    assert!(links.user_by_link(&github).await.unwrap().is_none());
+    assert!(links.link_account(&google, &bob.id, now()).await.unwrap());
+    assert!(links.link_account(&github, &bob.id, now()).await.unwrap());
     assert_eq!(
-        s.users.user_by_link(&google).await.unwrap().unwrap().id,
+        links.user_by_link(&google).await.unwrap().unwrap().id,
         bob.id
     );
 }

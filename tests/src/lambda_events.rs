@@ -41,14 +41,14 @@ pub async fn invoke(app: &axum::Router, event: &Value) -> (u16, Value, Vec<Strin
 /// The router each HTTP function's `main.rs` serves, by binary name.
 pub fn router_of(binary: &str) -> Option<axum::Router<bedrud_shared::AppState>> {
     use bedrud_shared::http::{
-        accounts, admin, auth, health, join, moderation, openapi, recordings, rooms, webhook,
+        accounts, admin, auth, health, join, moderation, oauth, openapi, recordings, rooms, webhook,
     };
     Some(match binary {
         "auth" => auth::routes()
+            .merge(oauth::routes())
             .merge(accounts::routes())
-            .merge(health::routes())
-            .merge(openapi::routes()),
-        "rooms" => rooms::routes(),
+            .merge(health::routes()),
+        "rooms" => rooms::routes().merge(openapi::routes()),
         "join" => join::routes(),
         "moderation" => moderation::routes(),
         "webhook" => webhook::routes(),

@@ -8,6 +8,7 @@ pub mod conformance_admin;
 pub mod conformance_rooms;
 pub mod lambda_events;
 pub mod livekit_double;
+pub mod oauth_provider;
 pub mod people;
 pub mod postgres;
 pub mod reconcile;

@@ -1,9 +1,9 @@
-//! Lambda `auth`: `/api/auth/*` (verification and reset links included; their mail is queued
-//! for the `mailer`), the admin's verify and resend, `/api/health`, `/api/ready`, and the
-//! API's description (`/api/openapi.json`, `/api/docs`) behind API Gateway HTTP API. Wiring
-//! only; everything else lives in `bedrud-shared`.
+//! Lambda `auth`: `/api/auth/*` (sign-in with Google, GitHub and X, verification and reset
+//! links included; their mail is queued for the `mailer`), the admin's verify and resend,
+//! `/api/health` and `/api/ready` behind API Gateway HTTP API. Wiring only; everything else
+//! lives in `bedrud-shared`.
 
-use bedrud_shared::http::{accounts, auth, health, openapi};
+use bedrud_shared::http::{accounts, auth, health, oauth};
 use bedrud_shared::lambda;
 
 #[tokio::main]
@@ -13,8 +13,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         .mail_queue()?
         .secrets()
         .await?
+        .oauth()?
         .build()?;
-    let routes = auth::routes().merge(accounts::routes());
-    let meta = health::routes().merge(openapi::routes());
-    lambda::serve(routes.merge(meta), state).await
+    let routes = auth::routes()
+        .merge(oauth::routes())
+        .merge(accounts::routes());
+    lambda::serve(routes.merge(health::routes()), state).await
 }

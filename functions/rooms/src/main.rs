@@ -1,7 +1,8 @@
-//! Lambda `rooms`: `/api/room/*` room management behind API Gateway HTTP API.
-//! Wiring only; everything else lives in `bedrud-shared`.
+//! Lambda `rooms`: `/api/room/*` room management, and the API's description
+//! (`/api/openapi.json`, `/api/docs`), behind API Gateway HTTP API. Wiring only; everything
+//! else lives in `bedrud-shared`.
 
-use bedrud_shared::http::rooms;
+use bedrud_shared::http::{openapi, rooms};
 use bedrud_shared::lambda;
 
 #[tokio::main]
@@ -12,5 +13,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         .await?
         .livekit()?
         .build()?;
-    lambda::serve(rooms::routes(), state).await
+    lambda::serve(rooms::routes().merge(openapi::routes()), state).await
 }

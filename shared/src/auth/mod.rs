@@ -1,6 +1,7 @@
 //! Accounts and sessions: password hashing, typed API tokens, and the flows behind the auth
 //! routes. HTTP shapes live in `http::auth`; this module speaks domain types only.
 
+mod external;
 mod jwt_hmac;
 mod password;
 mod service;

@@ -15,7 +15,9 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::settings::Settings;
-use crate::store::{DEACTIVATED, HashUpgrade, Rotation, SessionStore, StoreError, UserStore};
+use crate::store::{
+    DEACTIVATED, HashUpgrade, LinkStore, Rotation, SessionStore, StoreError, Stores, UserStore,
+};
 
 /// Largest preferences blob, as Bedrud (4 KiB).
 pub const MAX_PREFERENCES: usize = 4096;
@@ -44,25 +46,27 @@ pub struct IssuedTokens {
 /// compare-and-swap on rotation.
 #[derive(Clone)]
 pub struct Auth {
-    users: Arc<dyn UserStore>,
+    pub(super) users: Arc<dyn UserStore>,
+    /// Provider identities: where providers sign people in (`Stores::links`).
+    pub(super) links: Option<Arc<dyn LinkStore>>,
     sessions: Arc<dyn SessionStore>,
     hasher: PasswordHasher,
     keys: Arc<TokenKeys>,
-    settings: Arc<Settings>,
+    pub(super) settings: Arc<Settings>,
     verification_required: bool,
 }
 
 impl Auth {
     pub fn new(
-        users: Arc<dyn UserStore>,
-        sessions: Arc<dyn SessionStore>,
+        stores: &Stores,
         settings: Arc<Settings>,
         config: &AuthConfig,
         secret: &str,
     ) -> Self {
         Self {
-            users,
-            sessions,
+            users: stores.users.clone(),
+            links: stores.links.clone(),
+            sessions: stores.sessions.clone(),
             hasher: PasswordHasher::new(),
             keys: Arc::new(TokenKeys::new(
                 secret,

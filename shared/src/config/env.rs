@@ -196,6 +196,16 @@ pub(super) fn apply(
     )?;
 
     set_opt(&mut c.auth.frontend_url, get("AUTH_FRONTEND_URL"));
+    for (client, env) in [
+        (&mut c.auth.google, "AUTH_GOOGLE"),
+        (&mut c.auth.github, "AUTH_GITHUB"),
+        (&mut c.auth.twitter, "AUTH_TWITTER"),
+    ] {
+        let var = |name: &str| get(&format!("{env}_{name}"));
+        set_opt(&mut client.client_id, var("CLIENT_ID"));
+        set_secret(&mut client.client_secret, var("CLIENT_SECRET"));
+        set_opt(&mut client.redirect_url, var("REDIRECT_URL"));
+    }
     parse_bool(
         &mut c.auth.require_email_verification,
         "AUTH_REQUIRE_EMAIL_VERIFICATION",

@@ -6,6 +6,7 @@ mod cors;
 mod dev_secrets;
 mod email;
 mod env;
+mod oauth;
 mod secret;
 mod ttl;
 
@@ -18,6 +19,7 @@ use serde::Deserialize;
 pub use cors::CorsConfig;
 pub use dev_secrets::{DevSecrets, fill_dev_secrets};
 pub use email::{EmailConfig, MailProvider, SmtpTls};
+pub use oauth::OAuthClient;
 pub use secret::Secret;
 pub use ttl::Ttl;
 
@@ -521,6 +523,10 @@ pub struct AuthConfig {
     pub unverified_account_ttl_hours: u64,
     #[serde(rename = "resetTokenTTLHours")]
     pub reset_token_ttl_hours: u64,
+    /// Sign-in with Google (OpenID Connect), GitHub and X.
+    pub google: OAuthClient,
+    pub github: OAuthClient,
+    pub twitter: OAuthClient,
 }
 
 impl Default for AuthConfig {
@@ -539,6 +545,9 @@ impl Default for AuthConfig {
             verification_token_ttl_hours: 24,
             unverified_account_ttl_hours: 48,
             reset_token_ttl_hours: 1,
+            google: OAuthClient::default(),
+            github: OAuthClient::default(),
+            twitter: OAuthClient::default(),
         }
     }
 }
@@ -834,6 +843,11 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let a = &self.auth;
+        let domain = self.server.domain.as_deref();
+        a.google.validate("auth.google", domain)?;
+        a.github.validate("auth.github", domain)?;
+        a.twitter.validate("auth.twitter", domain)?;
         let lk = &self.livekit;
         if let Some(secret) = lk.api_secret.as_ref().map(Secret::expose)
             && secret.len() < MIN_LIVEKIT_SECRET

@@ -400,7 +400,7 @@ async fn settings(State(s): State<AppState>) -> Json<AuthSettings> {
         token_registration_only: current.token_registration_only,
         guest_login_enabled: current.guest_login_enabled,
         passkeys_enabled: false,
-        oauth_providers: Vec::new(),
+        oauth_providers: s.oauth.as_ref().map(|o| o.providers()).unwrap_or_default(),
         require_email_verification: s.accounts.verification_required(),
         recordings_enabled: recordings,
         chat_message_ttl_hours: current.chat_message_ttl_hours,

@@ -17,6 +17,7 @@ pub mod health;
 pub mod join;
 mod json;
 pub mod moderation;
+pub mod oauth;
 pub mod openapi;
 mod paging;
 mod participants;
@@ -44,6 +45,7 @@ use crate::state::AppState;
 /// Every route this build has, for the all-in-one server.
 pub fn all_routes() -> Router<AppState> {
     auth::routes()
+        .merge(oauth::routes())
         .merge(accounts::routes())
         .merge(health::routes())
         .merge(openapi::routes())

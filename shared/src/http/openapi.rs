@@ -88,6 +88,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for part in [
         super::health::Api::openapi(),
         super::auth::Api::openapi(),
+        super::oauth::Api::openapi(),
         super::accounts::Api::openapi(),
         super::rooms::Api::openapi(),
         super::join::Api::openapi(),

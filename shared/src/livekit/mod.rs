@@ -5,7 +5,6 @@
 mod metadata;
 mod port;
 mod token;
-mod transport;
 pub mod twirp;
 mod webhook;
 

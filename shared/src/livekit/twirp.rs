@@ -15,8 +15,8 @@ use livekit_protocol as proto;
 use prost::Message;
 
 use super::port::*;
-use super::transport::Http;
 use crate::domain::Source;
+use crate::outbound::Http;
 
 /// LiveKit's server SDKs give a call ten seconds; moderation wants an answer sooner.
 const CALL_TIMEOUT: Duration = Duration::from_secs(8);

@@ -51,6 +51,12 @@ pub trait UserStore: Send + Sync {
     async fn set_password_hash(&self, id: &UserId, hash: &str, now: UnixTime) -> StoreResult<bool>;
     async fn preferences(&self, id: &UserId) -> StoreResult<Option<String>>;
     async fn set_preferences(&self, id: &UserId, json: &str, now: UnixTime) -> StoreResult<()>;
+}
+
+/// Sign-in providers' identities linked to accounts, at most one account each. Its own port
+/// so only the functions that sign in with providers link it.
+#[async_trait]
+pub trait LinkStore: Send + Sync {
     /// The account a provider's identity is linked to, if any.
     async fn user_by_link(&self, link: &ProviderAccount) -> StoreResult<Option<User>>;
     /// Links the identity to an existing account: `false` if there is no such account,
@@ -694,21 +700,27 @@ pub struct Stores {
     pub admin: Option<Arc<dyn AdminStore>>,
     /// One-time account links: `None` in the functions that neither send nor use them.
     pub accounts: Option<Arc<dyn AccountStore>>,
+    /// Provider identities: `None` in the functions that do not sign in with providers.
+    pub links: Option<Arc<dyn LinkStore>>,
 }
 
 impl Stores {
     /// All ports from one adapter that implements them all.
-    pub fn from_adapter<S: ServingStore + AdminStore + AccountStore>(adapter: S) -> Self {
+    pub fn from_adapter<S: ServingStore + AdminStore + AccountStore + LinkStore>(
+        adapter: S,
+    ) -> Self {
         Self::from_shared(Arc::new(adapter))
     }
 
     /// The same, from an adapter the caller keeps a handle to (the sidecar's job worker).
-    pub fn from_shared<S: ServingStore + AdminStore + AccountStore>(a: Arc<S>) -> Self {
+    pub fn from_shared<S: ServingStore + AdminStore + AccountStore + LinkStore>(a: Arc<S>) -> Self {
         let admin: Arc<dyn AdminStore> = a.clone();
         let accounts: Arc<dyn AccountStore> = a.clone();
+        let links: Arc<dyn LinkStore> = a.clone();
         Self {
             admin: Some(admin),
             accounts: Some(accounts),
+            links: Some(links),
             ..Self::serving(a)
         }
     }
@@ -727,6 +739,7 @@ impl Stores {
             health: a,
             admin: None,
             accounts: None,
+            links: None,
         }
     }
 
@@ -735,6 +748,13 @@ impl Stores {
         self.accounts
             .as_ref()
             .ok_or_else(|| StoreError::Other("this function does not handle account links".into()))
+    }
+
+    /// The provider-identity port, or why this process has none.
+    pub fn links(&self) -> StoreResult<&Arc<dyn LinkStore>> {
+        self.links.as_ref().ok_or_else(|| {
+            StoreError::Other("this function does not sign in with providers".into())
+        })
     }
 
     /// The admin console's port, or why this process has none.

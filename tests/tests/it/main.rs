@@ -27,6 +27,7 @@ mod meeting_extras;
 mod metrics_emf;
 mod moderation_api;
 mod module_graph;
+mod oauth_api;
 mod oldest_shapes;
 mod openapi;
 mod queue;

@@ -194,7 +194,8 @@ fn layer(module: &str) -> usize {
         "error" => 0,
         "domain" => 1,
         "config" | "telemetry" | "metrics" => 2,
-        "aws" | "livekit" | "queue" | "blobs" | "store" | "secrets" | "ratelimit" | "mail" => 3,
+        "aws" | "livekit" | "queue" | "blobs" | "store" | "secrets" | "ratelimit" | "mail"
+        | "outbound" | "oauth" => 3,
         "settings" | "auth" | "accounts" | "rooms" | "moderation" | "attendance" | "recordings"
         | "webhooks" | "reconciler" | "participants" | "admin" | "admin_actions" | "dashboard" => 4,
         "state" => 5,

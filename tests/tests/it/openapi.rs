@@ -328,9 +328,9 @@ async fn both_shapes_serve_it() {
         !page.raw.contains("https://"),
         "the page loads nothing from elsewhere"
     );
-    // The auth function serves it on AWS (the template routes it there: template_routes).
-    let auth = bedrud_tests::lambda_events::router_of("auth").expect("auth is an HTTP function");
-    let lambda = app(auth, s.state.clone());
+    // The rooms function serves it on AWS (the template routes it there: template_routes).
+    let rooms = bedrud_tests::lambda_events::router_of("rooms").expect("rooms is an HTTP function");
+    let lambda = app(rooms, s.state.clone());
     assert!(serves(&lambda, "GET", "/api/openapi.json").await);
     assert!(serves(&lambda, "GET", "/api/docs").await);
 }

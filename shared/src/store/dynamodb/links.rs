@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use super::item::{Item, n, s};
 use super::keys::{PROFILE, user_pk};
 use super::{DynamoStore, failed_conditions, map_sdk};
-use crate::domain::{ProviderAccount, UnixTime, User, UserId};
+use crate::domain::{ProviderAccount, UnixTime, UserId};
 use crate::store::{LINKED, StoreError, StoreResult};
 
 /// The profile's set of `provider#subject` keys.
@@ -65,7 +65,8 @@ impl DynamoStore {
             .collect()
     }
 
-    pub(super) async fn linked_user(&self, link: &ProviderAccount) -> StoreResult<Option<User>> {
+    /// The profile of the account the identity is linked to.
+    pub(super) async fn linked_profile(&self, link: &ProviderAccount) -> StoreResult<Option<Item>> {
         let Some(item) = self.get(link_pk(&link.key()), s(LINK)).await? else {
             return Ok(None);
         };
@@ -74,10 +75,7 @@ impl DynamoStore {
         Ok(self
             .get_user_item(&id)
             .await?
-            .filter(|profile| links_of(profile).contains(&link.key()))
-            .as_ref()
-            .map(super::users::from_item)
-            .transpose()?)
+            .filter(|profile| links_of(profile).contains(&link.key())))
     }
 
     /// The link item and its entry in the profile, in one transaction.

@@ -17,8 +17,8 @@ use crate::domain::{
     Tally, TokenPurpose, UnixTime, User, UserId, UserQuery, is_active_admin,
 };
 use crate::store::{
-    Counted, LINKED, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter,
-    UserStore,
+    Counted, LINKED, LinkStore, Page, StoreError, StoreResult, UserChange, UserChangeOutcome,
+    UserFilter, UserStore,
 };
 
 fn email_pk(email: &Email) -> AttributeValue {
@@ -294,36 +294,6 @@ impl UserStore for DynamoStore {
                     Some(i) if i.used_at.is_some() => InviteRefusal::Used,
                     _ => InviteRefusal::Invalid,
                 }))
-            }
-            Err(e) => Err(insert_failure(e)),
-        }
-    }
-
-    async fn user_by_link(&self, link: &ProviderAccount) -> StoreResult<Option<User>> {
-        self.linked_user(link).await
-    }
-
-    async fn link_account(
-        &self,
-        link: &ProviderAccount,
-        user: &UserId,
-        now: UnixTime,
-    ) -> StoreResult<bool> {
-        self.add_link(link, user, now).await
-    }
-
-    /// The account (its profile listing the link), its claims and the link item, in one
-    /// transaction.
-    async fn insert_linked_user(&self, user: &User, link: &ProviderAccount) -> StoreResult<()> {
-        let mut items = self.user_insert_linked(user, Some(link));
-        let at = items.len();
-        let put = self.link_put(link, &user.id, user.created_at);
-        items.push(TransactWriteItem::builder().put(put).build());
-        items.extend(self.tally_writes(&Tally::user(None, Some(user))));
-        match self.transact(items).await {
-            Ok(()) => Ok(()),
-            Err(e) if failed_conditions(&e).is_some_and(|f| f.contains(&at)) => {
-                Err(StoreError::Conflict(LINKED))
             }
             Err(e) => Err(insert_failure(e)),
         }
@@ -685,5 +655,42 @@ impl DynamoStore {
     pub(super) async fn user_table(&self, q: &UserQuery) -> StoreResult<Counted<User>> {
         self.admin_table(USERS, q, &[Metric::Users, Metric::Guests], from_item)
             .await
+    }
+}
+
+#[async_trait]
+impl LinkStore for DynamoStore {
+    async fn user_by_link(&self, link: &ProviderAccount) -> StoreResult<Option<User>> {
+        self.linked_profile(link)
+            .await?
+            .as_ref()
+            .map(from_item)
+            .transpose()
+    }
+
+    async fn link_account(
+        &self,
+        link: &ProviderAccount,
+        user: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        self.add_link(link, user, now).await
+    }
+
+    /// The account (its profile listing the link), its claims and the link item, in one
+    /// transaction.
+    async fn insert_linked_user(&self, user: &User, link: &ProviderAccount) -> StoreResult<()> {
+        let mut items = self.user_insert_linked(user, Some(link));
+        let at = items.len();
+        let put = self.link_put(link, &user.id, user.created_at);
+        items.push(TransactWriteItem::builder().put(put).build());
+        items.extend(self.tally_writes(&Tally::user(None, Some(user))));
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(e) if failed_conditions(&e).is_some_and(|f| f.contains(&at)) => {
+                Err(StoreError::Conflict(LINKED))
+            }
+            Err(e) => Err(insert_failure(e)),
+        }
     }
 }

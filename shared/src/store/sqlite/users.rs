@@ -10,7 +10,8 @@ use crate::domain::{
     UnixTime, User, UserId, UserQuery, UserSort, is_active_admin,
 };
 use crate::store::{
-    Counted, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter, UserStore,
+    Counted, LinkStore, Page, StoreError, StoreResult, UserChange, UserChangeOutcome, UserFilter,
+    UserStore,
 };
 
 pub(super) const COLUMNS: &str = "id, email, name, provider, accesses, avatar_url, is_active, password_hash, created_at, updated_at, email_verified_at, signup_pending";
@@ -131,45 +132,6 @@ impl UserStore for SqliteStore {
             .map_err(map_err)?;
             tx.commit().map_err(map_err)?;
             Ok(Ok(()))
-        })
-        .await
-    }
-
-    async fn user_by_link(&self, link: &ProviderAccount) -> StoreResult<Option<User>> {
-        let key = link.key();
-        self.read(move |c| {
-            one(
-                c,
-                &format!(
-                    "SELECT {COLUMNS} FROM users WHERE id = \
-                     (SELECT user_id FROM account_links WHERE link = ?1)"
-                ),
-                [key],
-                row_to_user,
-            )
-            .optional()
-            .map_err(map_err)
-        })
-        .await
-    }
-
-    async fn link_account(
-        &self,
-        account: &ProviderAccount,
-        user: &UserId,
-        now: UnixTime,
-    ) -> StoreResult<bool> {
-        let (account, user) = (account.clone(), user.clone());
-        self.write(move |c| link(c, &account, &user, now)).await
-    }
-
-    async fn insert_linked_user(&self, user: &User, account: &ProviderAccount) -> StoreResult<()> {
-        let (u, account) = (user.clone(), account.clone());
-        self.write(move |c| {
-            let tx = immediate(c)?;
-            insert(&tx, &u)?;
-            link(&tx, &account, &u.id, u.created_at)?;
-            tx.commit().map_err(map_err)
         })
         .await
     }
@@ -439,4 +401,47 @@ fn other_active_admins(c: &Connection, id: &str) -> StoreResult<i64> {
         |r| r.get(0),
     )
     .map_err(map_err)
+}
+
+/// Provider identities: a table keyed by `provider#subject`, deleted with the account.
+#[async_trait]
+impl LinkStore for SqliteStore {
+    async fn user_by_link(&self, link: &ProviderAccount) -> StoreResult<Option<User>> {
+        let key = link.key();
+        self.read(move |c| {
+            one(
+                c,
+                &format!(
+                    "SELECT {COLUMNS} FROM users WHERE id = \
+                     (SELECT user_id FROM account_links WHERE link = ?1)"
+                ),
+                [key],
+                row_to_user,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn link_account(
+        &self,
+        account: &ProviderAccount,
+        user: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let (account, user) = (account.clone(), user.clone());
+        self.write(move |c| link(c, &account, &user, now)).await
+    }
+
+    async fn insert_linked_user(&self, user: &User, account: &ProviderAccount) -> StoreResult<()> {
+        let (u, account) = (user.clone(), account.clone());
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            insert(&tx, &u)?;
+            link(&tx, &account, &u.id, u.created_at)?;
+            tx.commit().map_err(map_err)
+        })
+        .await
+    }
 }

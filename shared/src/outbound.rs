@@ -1,6 +1,6 @@
-//! HTTP to LiveKit's server API on the hyper stack the AWS SDK's client already links (hyper,
-//! rustls on ring, the system's roots): a second HTTP client library would cost every
-//! function that calls LiveKit about half a megabyte.
+//! Outbound HTTP (LiveKit's server API, sign-in providers) on the hyper stack the AWS SDK's
+//! client already links (hyper, rustls on ring, the system's roots): a second HTTP client
+//! library would cost every function about half a megabyte.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +19,9 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
 type Pooled = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// A pooled client for one LiveKit server's `http(s)://` base. Built on its first request, not
-/// at a function's init: reading the system's root certificates costs milliseconds that a
-/// cold start spends before it can answer anything, and many invocations never call LiveKit.
+/// A pooled client. Built on its first request, not at a function's init: reading the
+/// system's root certificates costs milliseconds that a cold start spends before it can
+/// answer anything, and many invocations never call out.
 #[derive(Clone)]
 pub(crate) struct Http {
     client: Arc<std::sync::OnceLock<Result<Pooled, String>>>,
