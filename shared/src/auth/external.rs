@@ -58,10 +58,11 @@ impl Auth {
             // An unconfirmed account may be someone else's claim on the address (pre-hijacking):
             // linking would let its creator's password into the provider user's account.
             if !existing.email_verified() {
-                return Err(Error::conflict(
-                    "an account uses this address and has not confirmed it; \
-                     confirm it from the mail we sent, then sign in",
-                ));
+                return Err(Error::conflict(format!(
+                    "an account uses this address and has not confirmed it yet; confirm it \
+                     with the link we mail (ask for one when signing in), then sign in with \
+                     {provider} again"
+                )));
             }
             if !existing.is_active {
                 return Err(Error::forbidden("Account is deactivated"));

@@ -158,8 +158,7 @@ impl OAuth {
         // Our own randomness (`rand` 0.9): `oauth2`'s helpers would link a second `rand`.
         let verifier = PkceCodeVerifier::new(random_token());
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
-        let nonce = CsrfToken::new(random_token());
-        let state = random_token();
+        let (nonce, state) = (random_token(), random_token());
         let mut request = client
             .code
             .authorize_url(|| CsrfToken::new(state))
@@ -170,14 +169,14 @@ impl OAuth {
             )
             .set_pkce_challenge(challenge);
         if client.provider == Provider::Google {
-            request = request.add_extra_param("nonce", nonce.secret());
+            request = request.add_extra_param("nonce", nonce.clone());
         }
         let (url, state) = request.url();
         let cookie = self.sealer.seal(&Pending {
             provider: client.provider.as_str().into(),
             state: state.secret().clone(),
             verifier: verifier.secret().clone(),
-            nonce: nonce.secret().clone(),
+            nonce,
             expires_at: now + PENDING_TTL_SECS,
         });
         Ok(Started {

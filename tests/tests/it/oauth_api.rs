@@ -481,3 +481,26 @@ async fn on_dynamodb_through_the_auth_routes() {
     let found = state.stores.users.user_by_email(&stray).await.unwrap();
     assert!(found.is_none());
 }
+
+/// The provider routes count against the auth routes' per-client budget.
+#[tokio::test]
+async fn provider_routes_are_rate_limited_like_the_other_auth_routes() {
+    let idp = Provider::start().await;
+    let server = TestServer::with_config(|c| {
+        configure(c, &idp);
+        c.rate_limit.auth_max_requests = 2;
+        c.rate_limit.auth_window_secs = 3600;
+    })
+    .await;
+    let (base, browser) = (&server.api.base, Browser::new());
+    let status = |path: &'static str| {
+        let req = browser.http.get(format!("{base}{path}")).send();
+        async move { req.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status("/api/auth/google/login").await, 307);
+    assert_eq!(
+        status("/api/auth/google/callback?code=x&state=y").await,
+        400
+    );
+    assert_eq!(status("/api/auth/github/login").await, 429);
+}
