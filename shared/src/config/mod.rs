@@ -843,11 +843,6 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let a = &self.auth;
-        let domain = self.server.domain.as_deref();
-        a.google.validate("auth.google", domain)?;
-        a.github.validate("auth.github", domain)?;
-        a.twitter.validate("auth.twitter", domain)?;
         let lk = &self.livekit;
         if let Some(secret) = lk.api_secret.as_ref().map(Secret::expose)
             && secret.len() < MIN_LIVEKIT_SECRET

@@ -40,8 +40,9 @@ impl OAuthClient {
         self.client_id.is_some() && self.client_secret.is_some()
     }
 
-    /// A half-configured provider, or one with no callback URL, is refused at start.
-    pub(super) fn validate(&self, key: &str, domain: Option<&str>) -> Result<(), ConfigError> {
+    /// A half-configured provider, or one with no callback URL, is refused at start (by
+    /// `oauth::OAuth::new`: only the processes that serve sign-in read these keys).
+    pub fn validate(&self, key: &str, domain: Option<&str>) -> Result<(), ConfigError> {
         let env = key.replace('.', "_").to_uppercase();
         if self.client_id.is_some() != self.client_secret.is_some() {
             let missing = if self.client_id.is_none() {
@@ -77,16 +78,21 @@ mod tests {
     #[test]
     fn providers_read_from_yaml_and_half_set_ones_are_refused() {
         let yaml = "server:\n  domain: meet.example.com\nauth:\n  github:\n    clientId: abc\n    clientSecret: shh\n  google:\n    clientId: ''\n    clientSecret: ''\n    redirectUrl: ''\n";
+        let check = |c: &Config| {
+            c.auth
+                .github
+                .validate("auth.github", c.server.domain.as_deref())
+        };
         let (c, _) = Config::from_yaml(yaml).unwrap();
         assert!(c.auth.github.enabled() && !c.auth.google.enabled());
-        c.validate().unwrap();
+        check(&c).unwrap();
 
         let half = yaml.replace("    clientSecret: shh\n", "");
         let (c, _) = Config::from_yaml(&half).unwrap();
-        assert_eq!(c.validate().unwrap_err().key, "auth.github.clientSecret");
+        assert_eq!(check(&c).unwrap_err().key, "auth.github.clientSecret");
         // Nowhere to come back to: no redirect URL and no domain to derive it from.
         let (c, _) = Config::from_yaml(&yaml.replace("  domain: meet.example.com\n", "")).unwrap();
-        assert_eq!(c.validate().unwrap_err().key, "auth.github.redirectUrl");
+        assert_eq!(check(&c).unwrap_err().key, "auth.github.redirectUrl");
         let typo = yaml.replace("clientId: abc", "clientID: abc");
         assert!(
             Config::from_yaml(&typo).is_err(),

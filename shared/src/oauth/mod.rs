@@ -115,12 +115,14 @@ impl OAuth {
         let secret = config.require_jwt_secret()?;
         let a = &config.auth;
         let mut clients = Vec::new();
+        let domain = config.server.domain.as_deref();
         for (provider, c) in PROVIDERS
             .into_iter()
             .zip([&a.google, &a.github, &a.twitter])
         {
+            c.validate(&format!("auth.{}", provider.as_str()), domain)?;
             if c.enabled() {
-                clients.push(client(provider, c, config.server.domain.as_deref())?);
+                clients.push(client(provider, c, domain)?);
             }
         }
         Ok(Self {
