@@ -5,12 +5,16 @@ use std::sync::OnceLock;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_http_client::tls;
-use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use std::time::Duration;
+
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
 };
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 // Every service crate re-exports these same smithy types.
 use aws_sdk_dynamodb::config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -145,35 +149,84 @@ impl Env {
     }
 }
 
-/// A new HTTPS client (rustls on ring). The SDK has a client load the system's root
-/// certificates when the service client is constructed, that is at a Lambda's init (~5 ms per
-/// service client, every cold start); [`OnFirstUse`] moves that to the first request, which a
-/// function whose route never calls the service never pays.
+/// The SDK's HTTP client: ours (`crate::outbound`: HTTP/1.1, rustls on ring), built by the
+/// first request, not when a service client is built at a Lambda's init (the system's root
+/// certificates cost ~5 ms to load, which a function whose route never calls the service
+/// should not pay). The SDK's own client would link HTTP/2 (`h2`), about 300 KB a function,
+/// for single requests that gain nothing from it.
 fn http_client() -> SharedHttpClient {
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    SharedHttpClient::new(OnFirstUse(https))
+    SharedHttpClient::new(SdkHttp::default())
 }
 
-/// An HTTP client whose connector (and so its certificate store) is made by the first request
-/// that needs it, not when an SDK client is built.
-#[derive(Debug)]
-struct OnFirstUse(SharedHttpClient);
+type Pooled = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    SdkBody,
+>;
 
-impl HttpClient for OnFirstUse {
+#[derive(Debug, Default, Clone)]
+struct SdkHttp(std::sync::Arc<OnceLock<Result<Pooled, String>>>);
+
+impl HttpClient for SdkHttp {
     fn http_connector(
         &self,
         settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
+        _: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        self.0.http_connector(settings, components)
+        SharedHttpConnector::new(SdkConnector {
+            client: self.clone(),
+            connect_timeout: settings.connect_timeout(),
+            read_timeout: settings.read_timeout(),
+        })
     }
+}
 
-    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
-        self.0.connector_metadata()
+#[derive(Debug)]
+struct SdkConnector {
+    client: SdkHttp,
+    connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+}
+
+impl HttpConnector for SdkConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let request = match request.try_into_http1x() {
+            Ok(r) => r,
+            Err(e) => return HttpConnectorFuture::ready(Err(ConnectorError::user(e.into()))),
+        };
+        let connect = self.connect_timeout.unwrap_or(Duration::from_secs(5));
+        let pooled = self
+            .client
+            .0
+            .get_or_init(|| crate::outbound::build(false, connect))
+            .clone();
+        let read_timeout = self.read_timeout;
+        HttpConnectorFuture::new(async move {
+            let client = pooled.map_err(|e| ConnectorError::other(e.into(), None))?;
+            let sent = client.request(request);
+            let answer = match read_timeout {
+                Some(t) => tokio::time::timeout(t, sent)
+                    .await
+                    .map_err(|e| ConnectorError::timeout(e.into()))?,
+                None => sent.await,
+            };
+            let response = answer.map_err(classify)?.map(SdkBody::from_body_1_x);
+            HttpResponse::try_from(response).map_err(|e| ConnectorError::other(e.into(), None))
+        })
+    }
+}
+
+/// Transport failures the SDK's retry strategy should retry are I/O or timeouts.
+fn classify(e: hyper_util::client::legacy::Error) -> ConnectorError {
+    use std::error::Error as _;
+    let hyper = e.source().and_then(|s| s.downcast_ref::<hyper::Error>());
+    match hyper {
+        _ if e.is_connect() => ConnectorError::io(e.into()),
+        Some(h) if h.is_timeout() => ConnectorError::timeout(e.into()),
+        Some(h) if h.is_user() => ConnectorError::user(e.into()),
+        Some(h) if h.is_closed() || h.is_canceled() || h.is_incomplete_message() => {
+            ConnectorError::io(e.into())
+        }
+        _ => ConnectorError::other(e.into(), None),
     }
 }
 

@@ -90,9 +90,18 @@ impl Http {
     }
 }
 
-/// The pooled client: rustls on ring with the system's roots, or any certificate when
-/// `skip_tls_verify`.
-fn build(skip_tls_verify: bool, connect_timeout: Duration) -> Result<Pooled, String> {
+/// A pooled HTTP/1.1 client with request bodies of type `B`: rustls on ring with the system's
+/// roots, or any certificate when `skip_tls_verify`. The AWS SDK's connector uses it too
+/// (`crate::aws`), so every function has one HTTPS stack and no HTTP/2.
+pub(crate) fn build<B>(
+    skip_tls_verify: bool,
+    connect_timeout: Duration,
+) -> Result<Client<HttpsConnector<HttpConnector>, B>, String>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
