@@ -49,7 +49,7 @@ async fn login(
     Path(provider): Path<String>,
 ) -> Result<Response> {
     limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
-    let started = providers(&s)?.start(&provider, now())?;
+    let started = sign_in(&s)?.start(&provider, now())?;
     let cookie = http_only_cookie(
         &s,
         PENDING_COOKIE,
@@ -86,7 +86,7 @@ async fn callback(
     limit(&s, ip, "auth", auth_rule(&s), TOO_MANY).await?;
     let pending = cookie_value(&headers, PENDING_COOKIE);
     let outcome = async {
-        let profile = providers(&s)?
+        let profile = sign_in(&s)?
             .finish(&provider, answer, pending.as_deref(), now())
             .await?;
         s.auth.sign_in_with(&profile).await
@@ -103,7 +103,8 @@ async fn callback(
     Ok(res)
 }
 
-fn providers(s: &AppState) -> Result<&OAuth> {
+/// The providers, where this process serves sign-in with them.
+fn sign_in(s: &AppState) -> Result<&OAuth> {
     s.oauth
         .as_deref()
         .ok_or_else(|| Error::NotSetUp("sign-in with a provider is not served here".into()))
