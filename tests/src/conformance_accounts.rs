@@ -328,3 +328,171 @@ pub async fn provider_identities_link_once(s: &Stores) {
         bob.id
     );
 }
+
+/// Passkeys: a credential id registers once (also inside a sign-up), only to an existing
+/// account; the counter moves by compare-and-set; only the owner removes one; a ceremony is
+/// taken once and never after it expired.
+pub async fn passkeys_and_ceremonies_are_store_enforced(s: &Stores) {
+    use bedrud_shared::domain::{Ceremony, Passkey, PendingCeremony, UserId};
+    use bedrud_shared::store::PASSKEY_TAKEN;
+    use futures_util::future::join_all;
+
+    let store = s.passkeys().unwrap();
+    let t = now();
+    let key = |user: &User, tag: &str, at: i64| Passkey {
+        id: unique(tag),
+        user_id: user.id.clone(),
+        credential_id: unique(tag).into_bytes(),
+        public_key: vec![0x30, 0x59, 1, 2, 3],
+        algorithm: -7,
+        sign_count: 0,
+        name: "Passkey".into(),
+        created_at: at,
+        last_used_at: None,
+    };
+    let ann = account(&address());
+    let bob = account(&address());
+    s.users.insert_user(&ann).await.unwrap();
+    s.users.insert_user(&bob).await.unwrap();
+    let first = key(&ann, "cred", t);
+    let second = key(&ann, "cred", t + 1);
+    assert!(store.insert_passkey(&first).await.unwrap());
+    assert!(store.insert_passkey(&second).await.unwrap());
+    let stolen = Passkey {
+        id: unique("other"),
+        user_id: bob.id.clone(),
+        ..first.clone()
+    };
+    assert!(matches!(
+        store.insert_passkey(&stolen).await,
+        Err(StoreError::Conflict(PASSKEY_TAKEN))
+    ));
+    let orphan = Passkey {
+        user_id: UserId::new_account(),
+        ..key(&ann, "orphan", t)
+    };
+    assert!(!store.insert_passkey(&orphan).await.unwrap());
+    assert!(
+        store
+            .passkey_by_credential(&orphan.credential_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .passkey_by_credential(&first.credential_id)
+            .await
+            .unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.user_passkeys(&ann.id).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+
+    // The counter: compare-and-set, once under a race, never from a stale value.
+    assert!(
+        store
+            .passkey_used(&first.credential_id, 0, 5, t)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .passkey_used(&first.credential_id, 0, 6, t)
+            .await
+            .unwrap()
+    );
+    let raced =
+        join_all((0..6).map(|_| store.passkey_used(&first.credential_id, 5, 6, t + 2))).await;
+    assert_eq!(
+        raced.iter().filter(|r| matches!(r, Ok(true))).count(),
+        1,
+        "{raced:?}"
+    );
+    let used = store
+        .passkey_by_credential(&first.credential_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((used.sign_count, used.last_used_at), (6, Some(t + 2)));
+
+    // Only the owner removes one.
+    assert!(!store.delete_passkey(&bob.id, &first.id).await.unwrap());
+    assert!(store.delete_passkey(&ann.id, &first.id).await.unwrap());
+    assert!(!store.delete_passkey(&ann.id, &first.id).await.unwrap());
+    assert!(
+        store
+            .passkey_by_credential(&first.credential_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.user_passkeys(&ann.id).await.unwrap(),
+        vec![second.clone()]
+    );
+
+    // A sign-up with a passkey is one write: either conflict leaves nothing.
+    let carol = User {
+        password_hash: None,
+        ..account(&address())
+    };
+    let carols = key(&carol, "signup", t);
+    store
+        .insert_user_with_passkey(&carol, &carols)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_passkeys(&carol.id).await.unwrap(),
+        vec![carols.clone()]
+    );
+    let twin = account(carol.email.as_ref().unwrap().as_str());
+    let twins = key(&twin, "twin", t);
+    assert!(matches!(
+        store.insert_user_with_passkey(&twin, &twins).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        store
+            .passkey_by_credential(&twins.credential_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let dave = account(&address());
+    let taken = Passkey {
+        credential_id: second.credential_id.clone(),
+        ..key(&dave, "dup", t)
+    };
+    assert!(matches!(
+        store.insert_user_with_passkey(&dave, &taken).await,
+        Err(StoreError::Conflict(PASSKEY_TAKEN))
+    ));
+    assert!(s.users.user_by_id(&dave.id).await.unwrap().is_none());
+
+    // Ceremonies: taken once, never once expired.
+    let ceremony = |expires_at| PendingCeremony {
+        id: unique("ceremony"),
+        ceremony: Ceremony::Register,
+        user_id: Some(ann.id.clone()),
+        state: r#"{"challenge":"abc"}"#.into(),
+        expires_at,
+    };
+    let live = ceremony(t + 300);
+    store.put_ceremony(&live).await.unwrap();
+    assert_eq!(
+        store.take_ceremony(&live.id, t).await.unwrap(),
+        Some(live.clone())
+    );
+    assert_eq!(store.take_ceremony(&live.id, t).await.unwrap(), None);
+    let late = ceremony(t + 10);
+    store.put_ceremony(&late).await.unwrap();
+    assert_eq!(store.take_ceremony(&late.id, t + 10).await.unwrap(), None);
+    let raced = ceremony(t + 300);
+    store.put_ceremony(&raced).await.unwrap();
+    let takes = join_all((0..6).map(|_| store.take_ceremony(&raced.id, t))).await;
+    let won = takes.iter().filter(|r| matches!(r, Ok(Some(_)))).count();
+    assert_eq!(won, 1, "{takes:?}");
+}

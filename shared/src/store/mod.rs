@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use crate::domain::policy::SeatRefusal;
 use crate::domain::{
     Access, AccountToken, Attendance, DisplayName, Email, EventQuery, InviteRefusal, InviteToken,
-    Member, ProviderAccount, Recording, RecordingId, RecordingMove, Room, RoomEvent, RoomId,
-    RoomName, RoomPatch, RoomQuery, Scope, Session, SessionId, Standing, StoredSettings, Tallies,
-    Tally, UnixTime, User, UserId, UserQuery,
+    Member, Passkey, PendingCeremony, ProviderAccount, Recording, RecordingId, RecordingMove, Room,
+    RoomEvent, RoomId, RoomName, RoomPatch, RoomQuery, Scope, Session, SessionId, Standing,
+    StoredSettings, Tallies, Tally, UnixTime, User, UserId, UserQuery,
 };
 pub use crate::domain::{MemberChange, UserChange};
 pub use crate::error::{StoreError, StoreResult};
@@ -74,6 +74,38 @@ pub trait LinkStore: Send + Sync {
 
 /// The conflict a link to an identity that is linked already answers with.
 pub const LINKED: &str = "identity already linked";
+
+/// Passkeys and the ceremonies in progress. Its own port so only the functions that sign in
+/// with passkeys link it.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// Adds a credential to an existing account: `false` if there is no such account,
+    /// `Conflict("passkey already registered")` if the credential id is taken.
+    async fn insert_passkey(&self, passkey: &Passkey) -> StoreResult<bool>;
+    /// Creates the account and its first passkey in one write; the conflicts of
+    /// `insert_user` or `insert_passkey` leave nothing written.
+    async fn insert_user_with_passkey(&self, user: &User, passkey: &Passkey) -> StoreResult<()>;
+    async fn passkey_by_credential(&self, credential_id: &[u8]) -> StoreResult<Option<Passkey>>;
+    /// The account's passkeys, oldest first.
+    async fn user_passkeys(&self, user: &UserId) -> StoreResult<Vec<Passkey>>;
+    /// Removes one of the account's passkeys; `false` if it has no such passkey.
+    async fn delete_passkey(&self, user: &UserId, id: &str) -> StoreResult<bool>;
+    /// Records a use: the counter moves from `from` to `to` (compare-and-set, so two uses of
+    /// one assertion, or a cloned authenticator racing the real one, advance it once).
+    async fn passkey_used(
+        &self,
+        credential_id: &[u8],
+        from: u32,
+        to: u32,
+        at: UnixTime,
+    ) -> StoreResult<bool>;
+    async fn put_ceremony(&self, pending: &PendingCeremony) -> StoreResult<()>;
+    /// Takes the ceremony out: once, and only before it expires.
+    async fn take_ceremony(&self, id: &str, now: UnixTime) -> StoreResult<Option<PendingCeremony>>;
+}
+
+/// The conflict a credential id that is registered already answers with.
+pub const PASSKEY_TAKEN: &str = "passkey already registered";
 
 /// One-time account links (verification, reset) and what they do, each one conditional
 /// write: a link works once, only unexpired, only while the account still has the address
@@ -702,25 +734,33 @@ pub struct Stores {
     pub accounts: Option<Arc<dyn AccountStore>>,
     /// Provider identities: `None` in the functions that do not sign in with providers.
     pub links: Option<Arc<dyn LinkStore>>,
+    /// Passkeys: `None` in the functions that do not sign in with passkeys.
+    pub passkeys: Option<Arc<dyn PasskeyStore>>,
 }
 
 impl Stores {
     /// All ports from one adapter that implements them all.
-    pub fn from_adapter<S: ServingStore + AdminStore + AccountStore + LinkStore>(
-        adapter: S,
-    ) -> Self {
+    pub fn from_adapter<S>(adapter: S) -> Self
+    where
+        S: ServingStore + AdminStore + AccountStore + LinkStore + PasskeyStore,
+    {
         Self::from_shared(Arc::new(adapter))
     }
 
     /// The same, from an adapter the caller keeps a handle to (the sidecar's job worker).
-    pub fn from_shared<S: ServingStore + AdminStore + AccountStore + LinkStore>(a: Arc<S>) -> Self {
+    pub fn from_shared<S>(a: Arc<S>) -> Self
+    where
+        S: ServingStore + AdminStore + AccountStore + LinkStore + PasskeyStore,
+    {
         let admin: Arc<dyn AdminStore> = a.clone();
         let accounts: Arc<dyn AccountStore> = a.clone();
         let links: Arc<dyn LinkStore> = a.clone();
+        let passkeys: Arc<dyn PasskeyStore> = a.clone();
         Self {
             admin: Some(admin),
             accounts: Some(accounts),
             links: Some(links),
+            passkeys: Some(passkeys),
             ..Self::serving(a)
         }
     }
@@ -740,6 +780,7 @@ impl Stores {
             admin: None,
             accounts: None,
             links: None,
+            passkeys: None,
         }
     }
 
@@ -755,6 +796,13 @@ impl Stores {
         self.links.as_ref().ok_or_else(|| {
             StoreError::Other("this function does not sign in with providers".into())
         })
+    }
+
+    /// The passkey port, or why this process has none.
+    pub fn passkeys(&self) -> StoreResult<&Arc<dyn PasskeyStore>> {
+        self.passkeys
+            .as_ref()
+            .ok_or_else(|| StoreError::Other("this function does not sign in with passkeys".into()))
     }
 
     /// The admin console's port, or why this process has none.

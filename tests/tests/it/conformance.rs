@@ -68,6 +68,7 @@ macro_rules! all_cases {
             invites_are_used_once,
             account_links_act_once,
             provider_identities_link_once,
+            passkeys_and_ceremonies_are_store_enforced,
             pending_signups_are_swept_only_while_pending,
             imported_hashes_upgrade_once,
             archived_rooms_by_owner,

@@ -11,6 +11,7 @@ mod item;
 mod keys;
 mod links;
 mod pages;
+mod passkeys;
 mod recordings;
 pub(crate) mod rooms;
 pub(crate) mod sessions;

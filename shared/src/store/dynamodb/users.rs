@@ -112,7 +112,7 @@ pub(super) fn from_item(item: &Item) -> StoreResult<User> {
 }
 
 /// A failed account insert: which condition (the id, the email claim) says why.
-fn insert_failure(
+pub(super) fn insert_failure(
     e: aws_sdk_dynamodb::error::SdkError<
         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
     >,

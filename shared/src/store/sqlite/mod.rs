@@ -14,6 +14,7 @@ mod admin;
 mod counters;
 mod invites;
 pub mod jobs;
+mod passkeys;
 mod recordings;
 mod rooms;
 mod sessions;
@@ -43,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_activity.sql"),
     include_str!("migrations/0012_accounts.sql"),
     include_str!("migrations/0013_links.sql"),
+    include_str!("migrations/0014_passkeys.sql"),
 ];
 const MAX_IDLE_READERS: usize = 8;
 /// Most writes committed together.
@@ -317,6 +319,8 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
                     StoreError::Conflict("user id taken")
                 } else if m.contains("account_links.link") {
                     StoreError::Conflict(super::LINKED)
+                } else if m.contains("passkeys.credential_id") {
+                    StoreError::Conflict(super::PASSKEY_TAKEN)
                 } else {
                     StoreError::Conflict("conflicting write")
                 }

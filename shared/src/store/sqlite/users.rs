@@ -52,7 +52,7 @@ pub(super) fn row_to_user(r: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 /// Inserts the account and counts it (inside the caller's transaction).
-fn insert(c: &rusqlite::Connection, u: &User) -> StoreResult<()> {
+pub(super) fn insert(c: &rusqlite::Connection, u: &User) -> StoreResult<()> {
     bump(c, &Tally::user(None, Some(u)))?;
     exec(c,
         &format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
