@@ -291,7 +291,10 @@ impl JobHandler for Accounts {
                 self.send_link(&user, &email, TokenPurpose::VerifyEmail)
                     .await
             }
-            SEND_RESET if user.password_hash.is_some() || user.provider == Provider::Local => {
+            SEND_RESET
+                if user.password_hash.is_some()
+                    || matches!(user.provider, Provider::Local | Provider::Passkey) =>
+            {
                 self.send_link(&user, &email, TokenPurpose::ResetPassword)
                     .await
             }

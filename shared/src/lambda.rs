@@ -86,6 +86,7 @@ impl Init {
                 stores,
                 livekit: None,
                 oauth: None,
+                passkeys: None,
                 media: Media::default(),
                 mail: Mail::default(),
                 limiter,
@@ -151,6 +152,16 @@ impl Init {
         self.0.oauth = Some(std::sync::Arc::new(oauth));
         let links: std::sync::Arc<dyn crate::store::LinkStore> = self.1.clone();
         self.0.stores.links = Some(links);
+        Ok(self)
+    }
+
+    /// Passkeys (the `auth` function): their store port, and the service when a relying
+    /// party is configured.
+    pub fn passkeys(mut self) -> Result<Self, StartError> {
+        let store: std::sync::Arc<dyn crate::store::PasskeyStore> = self.1.clone();
+        self.0.stores.passkeys = Some(store);
+        let passkeys = crate::passkeys::Passkeys::new(&self.0.config, &self.0.stores)?;
+        self.0.passkeys = passkeys.map(std::sync::Arc::new);
         Ok(self)
     }
 

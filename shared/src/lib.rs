@@ -8,8 +8,8 @@
 //! 2. `config`, `telemetry`, `metrics`.
 //! 3. Ports and adapters: `store` (SQLite, DynamoDB), `queue`, `blobs`, `livekit` (server API,
 //!    tokens, webhook verification), `mail`, `ratelimit`, `aws`, `secrets`, `outbound` (the
-//!    HTTPS client), `oauth` (sign-in providers).
-//! 4. Services, one per capability: `settings`, `auth`, `accounts`, `rooms`, `moderation`, `attendance`,
+//!    HTTPS client), `oauth` (sign-in providers), `webauthn` (passkey ceremonies).
+//! 4. Services, one per capability: `settings`, `auth`, `passkeys`, `accounts`, `rooms`, `moderation`, `attendance`,
 //!    `webhooks`, `reconciler`, `recordings`, `participants`, `admin`, `admin_actions`,
 //!    `dashboard`.
 //! 5. `state`: the services assembled once per process.
@@ -39,6 +39,7 @@ pub mod moderation;
 pub mod oauth;
 pub mod outbound;
 pub mod participants;
+pub mod passkeys;
 pub mod queue;
 pub mod ratelimit;
 pub mod reconciler;
@@ -51,6 +52,7 @@ pub mod settings;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod webauthn;
 pub mod webhooks;
 pub mod worker;
 

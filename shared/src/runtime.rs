@@ -36,11 +36,13 @@ pub async fn build(config: Config, counting: Counting) -> Result<AppState, Start
     let limiter = limiter(counting, &stores);
     let mail = mail(&config, &media)?;
     let oauth = Some(Arc::new(crate::oauth::OAuth::new(&config)?));
+    let passkeys = crate::passkeys::Passkeys::new(&config, &stores)?.map(Arc::new);
     Ok(AppState::from_parts(Parts {
         config,
         stores,
         livekit,
         oauth,
+        passkeys,
         media,
         mail,
         limiter,

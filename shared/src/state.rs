@@ -15,6 +15,7 @@ use crate::livekit::{self, LiveKit};
 use crate::moderation::Moderation;
 use crate::oauth::OAuth;
 use crate::participants::Participants;
+use crate::passkeys::Passkeys;
 use crate::ratelimit::RateLimiter;
 use crate::recordings::{Media, Recordings};
 use crate::rooms::Rooms;
@@ -36,6 +37,8 @@ pub struct Parts {
     /// Sign-in providers: only where their routes are served (the `auth` function, `bedrud
     /// run`), so the others do not link them.
     pub oauth: Option<Arc<OAuth>>,
+    /// Passkeys: likewise, and only with a relying party configured.
+    pub passkeys: Option<Arc<Passkeys>>,
     pub media: Media,
     pub mail: Mail,
     pub limiter: Arc<dyn RateLimiter>,
@@ -48,6 +51,8 @@ pub struct Inner {
     pub auth: Auth,
     /// Sign-in with Google, GitHub and X; `None` where those routes are not served.
     pub oauth: Option<Arc<OAuth>>,
+    /// Passkeys; `None` where they are not served or no relying party is configured.
+    pub passkeys: Option<Arc<Passkeys>>,
     pub accounts: Accounts,
     pub rooms: Rooms,
     pub moderation: Moderation,
@@ -74,11 +79,13 @@ impl AppState {
     ) -> Result<Self, ConfigError> {
         let livekit = livekit::from_config(&config)?;
         let oauth = Some(Arc::new(OAuth::new(&config)?));
+        let passkeys = Passkeys::new(&config, &stores)?.map(Arc::new);
         Self::from_parts(Parts {
             config,
             stores,
             livekit,
             oauth,
+            passkeys,
             media: Media::default(),
             mail: Mail::default(),
             limiter,
@@ -91,6 +98,7 @@ impl AppState {
             stores,
             livekit,
             oauth,
+            passkeys,
             media,
             mail,
             limiter,
@@ -143,6 +151,7 @@ impl AppState {
             settings,
             auth,
             oauth,
+            passkeys,
             accounts,
             rooms,
             moderation,

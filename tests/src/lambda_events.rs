@@ -41,11 +41,13 @@ pub async fn invoke(app: &axum::Router, event: &Value) -> (u16, Value, Vec<Strin
 /// The router each HTTP function's `main.rs` serves, by binary name.
 pub fn router_of(binary: &str) -> Option<axum::Router<bedrud_shared::AppState>> {
     use bedrud_shared::http::{
-        accounts, admin, auth, health, join, moderation, oauth, openapi, recordings, rooms, webhook,
+        accounts, admin, auth, health, join, moderation, oauth, openapi, passkeys, recordings,
+        rooms, webhook,
     };
     Some(match binary {
         "auth" => auth::routes()
             .merge(oauth::routes())
+            .merge(passkeys::routes())
             .merge(accounts::routes())
             .merge(health::routes()),
         "rooms" => rooms::routes().merge(openapi::routes()),

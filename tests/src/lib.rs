@@ -15,6 +15,7 @@ pub mod reconcile;
 pub mod request_log;
 pub mod scenarios;
 pub mod smtp;
+pub mod soft_passkey;
 pub mod template;
 
 use std::time::Duration;

@@ -70,7 +70,6 @@ const BEDRUD_ONLY: &[&str] = &[
     "database.dsn",
     "livekit.hostLocal",
     "auth.sessionSecret",
-    "auth.passkeyChallengeTTL",
     "logger.outputPath",
     "cors.exposeHeaders",
     "chat",

@@ -196,6 +196,11 @@ pub(super) fn apply(
     )?;
 
     set_opt(&mut c.auth.frontend_url, get("AUTH_FRONTEND_URL"));
+    set_opt(&mut c.auth.passkey.rp_id, get("AUTH_PASSKEY_RP_ID"));
+    if let Some(v) = get("AUTH_PASSKEY_RP_ORIGINS") {
+        c.auth.passkey.rp_origins = v.split(',').map(|o| o.trim().to_string()).collect();
+    }
+
     for (client, env) in [
         (&mut c.auth.google, "AUTH_GOOGLE"),
         (&mut c.auth.github, "AUTH_GITHUB"),
@@ -227,6 +232,10 @@ pub(super) fn apply(
         (
             &mut c.auth.reset_token_ttl_hours,
             "AUTH_RESET_TOKEN_TTL_HOURS",
+        ),
+        (
+            &mut c.auth.passkey_challenge_ttl,
+            "AUTH_PASSKEY_CHALLENGE_TTL",
         ),
     ] {
         parse_into(slot, var, get(var))?;

@@ -523,6 +523,11 @@ pub struct AuthConfig {
     pub unverified_account_ttl_hours: u64,
     #[serde(rename = "resetTokenTTLHours")]
     pub reset_token_ttl_hours: u64,
+    /// Passkeys' relying party (`auth.passkey.rpId`, `rpOrigins`).
+    pub passkey: PasskeyConfig,
+    /// Minutes a passkey ceremony may take between begin and finish.
+    #[serde(rename = "passkeyChallengeTTL")]
+    pub passkey_challenge_ttl: u64,
     /// Sign-in with Google (OpenID Connect), GitHub and X.
     pub google: OAuthClient,
     pub github: OAuthClient,
@@ -545,6 +550,8 @@ impl Default for AuthConfig {
             verification_token_ttl_hours: 24,
             unverified_account_ttl_hours: 48,
             reset_token_ttl_hours: 1,
+            passkey: PasskeyConfig::default(),
+            passkey_challenge_ttl: 5,
             google: OAuthClient::default(),
             github: OAuthClient::default(),
             twitter: OAuthClient::default(),
@@ -552,7 +559,28 @@ impl Default for AuthConfig {
     }
 }
 
+/// The relying party passkeys are bound to. Unset, the id is the host of `server.domain`, else
+/// of `auth.frontendURL`, and the origin is `auth.frontendURL`, else `https://<server.domain>`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PasskeyConfig {
+    #[serde(deserialize_with = "blank_is_none")]
+    pub rp_id: Option<String>,
+    pub rp_origins: Vec<String>,
+}
+
 impl AuthConfig {
+    /// `scheme://host[:port]` of `frontendURL`: where the web app's pages are (a provider
+    /// sign-in lands on its `/auth/callback`) and the origin passkeys are made on.
+    pub fn frontend_origin(&self) -> Option<&str> {
+        let url = self.frontend_url.as_deref()?;
+        let host_at = url.find("://").map_or(0, |i| i + 3);
+        Some(match url[host_at..].find(['/', '?', '#']) {
+            Some(end) => &url[..host_at + end],
+            None => url,
+        })
+    }
+
     /// Access tokens are short-lived: 15 minutes unless configured.
     pub fn access_ttl(&self) -> Ttl {
         self.access_token_ttl
@@ -1021,6 +1049,26 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_front_ends_origin_drops_path_query_and_fragment() {
+        for (front, origin) in [
+            ("https://meet.example.com", "https://meet.example.com"),
+            ("https://meet.example.com/", "https://meet.example.com"),
+            (
+                "https://meet.example.com:8443/app?x=1",
+                "https://meet.example.com:8443",
+            ),
+            ("http://127.0.0.1:5173#top", "http://127.0.0.1:5173"),
+        ] {
+            let a = AuthConfig {
+                frontend_url: Some(front.into()),
+                ..AuthConfig::default()
+            };
+            assert_eq!(a.frontend_origin(), Some(origin));
+        }
+        assert_eq!(AuthConfig::default().frontend_origin(), None);
+    }
 
     fn no_env(_: &str) -> Option<String> {
         None

@@ -8,6 +8,8 @@ use super::{DisplayName, Email, UnixTime, UserId};
 pub enum Provider {
     Local,
     Guest,
+    /// Signed up with a passkey (no password until one is set through the reset mail).
+    Passkey,
     Google,
     Github,
     Twitter,
@@ -18,6 +20,7 @@ impl Provider {
         match self {
             Provider::Local => "local",
             Provider::Guest => "guest",
+            Provider::Passkey => "passkey",
             Provider::Google => "google",
             Provider::Github => "github",
             Provider::Twitter => "twitter",
@@ -28,6 +31,7 @@ impl Provider {
         match s {
             "local" => Some(Provider::Local),
             "guest" => Some(Provider::Guest),
+            "passkey" => Some(Provider::Passkey),
             "google" => Some(Provider::Google),
             "github" => Some(Provider::Github),
             "twitter" => Some(Provider::Twitter),

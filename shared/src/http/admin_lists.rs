@@ -27,9 +27,6 @@ use crate::store::Counted;
 pub const LIST_CAP: u32 = 1000;
 /// Rows per page when the client names no limit.
 const LIST_DEFAULT: u32 = 50;
-/// Providers Bedrud knows that no account here has yet: a filter on one matches nobody.
-const OTHER_PROVIDERS: [&str; 1] = ["passkey"];
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/users/recent", get(recent))
@@ -105,17 +102,14 @@ fn descending(order: &Option<String>) -> Result<bool> {
     }
 }
 
-/// `None`: a provider Bedrud knows but nobody here has (the page is empty).
-fn provider(raw: &str) -> Result<Option<Provider>> {
-    match Provider::parse(raw) {
-        Some(p) => Ok(Some(p)),
-        None if OTHER_PROVIDERS.contains(&raw) => Ok(None),
-        None => Err(bad(
+fn provider(raw: &str) -> Result<Provider> {
+    Provider::parse(raw).ok_or_else(|| {
+        bad(
             "provider",
-            "local, guest, google, github, twitter or passkey",
+            "local, guest, passkey, google, github or twitter",
             raw,
-        )),
-    }
+        )
+    })
 }
 
 /// The tables' paging: default `LIST_DEFAULT` rows, at most `LIST_CAP`.
@@ -162,10 +156,7 @@ impl UserListQuery {
             ..Default::default()
         };
         if let Some(p) = given(&self.provider) {
-            match provider(p)? {
-                Some(p) => q.provider = Some(p),
-                None => return Ok(None),
-            }
+            q.provider = Some(provider(p)?);
         }
         if let Some(r) = given(&self.role) {
             q.access =
@@ -404,19 +395,11 @@ async fn recent(
         limit: paging.limit,
         ..Default::default()
     };
-    let mut empty = false;
     if let Some(p) = given(&raw.provider) {
         q.guests = true;
-        match provider(p)? {
-            Some(p) => q.provider = Some(p),
-            None => empty = true,
-        }
+        q.provider = Some(provider(p)?);
     }
-    let found = if empty {
-        nothing()
-    } else {
-        s.admin.user_table(&q).await?
-    };
+    let found = s.admin.user_table(&q).await?;
     Ok(Json(RecentPage {
         users: found.items.iter().map(SignupView::from).collect(),
         page: PageInfo::new(found.total, paging),

@@ -399,7 +399,7 @@ async fn settings(State(s): State<AppState>) -> Json<AuthSettings> {
         registration_enabled: current.registration_enabled,
         token_registration_only: current.token_registration_only,
         guest_login_enabled: current.guest_login_enabled,
-        passkeys_enabled: false,
+        passkeys_enabled: s.passkeys.is_some(),
         oauth_providers: s.oauth.as_ref().map(|o| o.providers()).unwrap_or_default(),
         require_email_verification: s.accounts.verification_required(),
         recordings_enabled: recordings,

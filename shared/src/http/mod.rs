@@ -21,6 +21,7 @@ pub mod oauth;
 pub mod openapi;
 mod paging;
 mod participants;
+pub mod passkeys;
 pub mod recordings;
 mod reply;
 pub mod request_id;
@@ -46,6 +47,7 @@ use crate::state::AppState;
 pub fn all_routes() -> Router<AppState> {
     auth::routes()
         .merge(oauth::routes())
+        .merge(passkeys::routes())
         .merge(accounts::routes())
         .merge(health::routes())
         .merge(openapi::routes())

@@ -89,6 +89,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::health::Api::openapi(),
         super::auth::Api::openapi(),
         super::oauth::Api::openapi(),
+        super::passkeys::Api::openapi(),
         super::accounts::Api::openapi(),
         super::rooms::Api::openapi(),
         super::join::Api::openapi(),

@@ -30,6 +30,7 @@ mod module_graph;
 mod oauth_api;
 mod oldest_shapes;
 mod openapi;
+mod passkeys_api;
 mod queue;
 mod recordings_api;
 mod request_ids;

@@ -195,9 +195,10 @@ fn layer(module: &str) -> usize {
         "domain" => 1,
         "config" | "telemetry" | "metrics" => 2,
         "aws" | "livekit" | "queue" | "blobs" | "store" | "secrets" | "ratelimit" | "mail"
-        | "outbound" | "oauth" => 3,
-        "settings" | "auth" | "accounts" | "rooms" | "moderation" | "attendance" | "recordings"
-        | "webhooks" | "reconciler" | "participants" | "admin" | "admin_actions" | "dashboard" => 4,
+        | "outbound" | "oauth" | "webauthn" => 3,
+        "settings" | "auth" | "passkeys" | "accounts" | "rooms" | "moderation" | "attendance"
+        | "recordings" | "webhooks" | "reconciler" | "participants" | "admin" | "admin_actions"
+        | "dashboard" => 4,
         "state" => 5,
         "http" | "worker" | "runtime" => 6,
         "lambda" => 7,
