@@ -6,6 +6,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use lambda_http::request::RequestContext;
 
+use aws_lambda_events::event::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
@@ -271,7 +272,74 @@ pub fn service(routes: Router<AppState>, state: AppState) -> Router {
 
 /// Runs `routes` until the Lambda runtime stops.
 pub async fn serve(routes: Router<AppState>, state: AppState) -> Result<(), lambda_http::Error> {
-    lambda_http::run(service(routes, state)).await
+    let app = service(routes, state);
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(move |event| {
+        handle(app.clone(), event)
+    }))
+    .await
+}
+
+/// One API Gateway HTTP API (v2) invocation through the router: the request as `lambda_http`
+/// decodes it, the answer in the v2 shape (Set-Cookie headers in `cookies`, text as text,
+/// anything else base64). Done here rather than by `lambda_http::run`, whose conversion links
+/// every character set of `encoding_rs` (about 150 KB a function) to decode bodies this API
+/// only ever sends as UTF-8.
+pub async fn handle(
+    app: Router,
+    event: lambda_http::LambdaEvent<lambda_http::request::LambdaRequest>,
+) -> Result<ApiGatewayV2httpResponse, lambda_http::Error> {
+    use lambda_http::RequestExt;
+    use tower::ServiceExt;
+    let lambda_http::LambdaEvent { payload, context } = event;
+    let request = lambda_http::Request::from(payload).with_lambda_context(context);
+    let response = app.oneshot(request).await?;
+    Ok(v2_response(response).await)
+}
+
+async fn v2_response(response: Response) -> ApiGatewayV2httpResponse {
+    use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE, SET_COOKIE};
+    use http_body_util::BodyExt;
+    use lambda_http::Body;
+    let (parts, body) = response.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(e) => {
+            tracing::error!(error = %e, "response body failed");
+            Vec::new()
+        }
+    };
+    let mut headers = parts.headers;
+    let cookies = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(String::from))
+        .collect();
+    headers.remove(SET_COOKIE);
+    let text = !headers.contains_key(CONTENT_ENCODING)
+        && headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|t| {
+                let t = t.to_ascii_lowercase();
+                t.starts_with("text/")
+                    || ["json", "xml", "javascript"].iter().any(|k| t.contains(k))
+            });
+    let (body, is_base64_encoded) = match bytes {
+        b if b.is_empty() => (None, false),
+        b if text => match String::from_utf8(b) {
+            Ok(s) => (Some(Body::Text(s)), false),
+            Err(e) => (Some(Body::Binary(e.into_bytes())), true),
+        },
+        b => (Some(Body::Binary(b)), true),
+    };
+    let mut v2 = ApiGatewayV2httpResponse::default();
+    v2.status_code = i64::from(parts.status.as_u16());
+    // v2 has no multi-value headers: API Gateway joins repeated ones with commas.
+    v2.headers = headers;
+    v2.cookies = cookies;
+    v2.body = body;
+    v2.is_base64_encoded = is_base64_encoded;
+    v2
 }
 
 /// The caller's address and the request id, from API Gateway's request context.

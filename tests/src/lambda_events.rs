@@ -2,7 +2,6 @@
 //! `lambda_http` exactly as the runtime delivers them.
 
 use serde_json::Value;
-use tower::ServiceExt;
 
 /// A fixture from `events/`.
 pub fn event(name: &str) -> Value {
@@ -17,25 +16,25 @@ pub fn event_as(name: &str, token: &str) -> Value {
     e
 }
 
-/// Invokes the service with one event: status, JSON body, Set-Cookie headers.
+/// Invokes the service with one event, as the runtime does (`lambda::handle`: the v2 request
+/// decoded by `lambda_http`, the v2 response): status, JSON body, the `cookies` it sets.
 pub async fn invoke(app: &axum::Router, event: &Value) -> (u16, Value, Vec<String>) {
-    let req = lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event");
-    let res = app.clone().oneshot(req).await.expect("infallible");
-    let status = res.status().as_u16();
-    let cookies = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+    let payload: lambda_http::request::LambdaRequest =
+        serde_json::from_value(event.clone()).expect("API Gateway v2 event");
+    let event = lambda_http::LambdaEvent::new(payload, lambda_http::Context::default());
+    let res = bedrud_shared::lambda::handle(app.clone(), event)
         .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        cookies,
-    )
+        .expect("answered");
+    let body = match &res.body {
+        Some(lambda_http::Body::Text(t)) => serde_json::from_str(t).unwrap_or(Value::Null),
+        Some(lambda_http::Body::Binary(b)) => serde_json::from_slice(b).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    assert!(
+        res.headers.get("set-cookie").is_none(),
+        "cookies travel in `cookies`"
+    );
+    (res.status_code as u16, body, res.cookies)
 }
 
 /// The router each HTTP function's `main.rs` serves, by binary name.
