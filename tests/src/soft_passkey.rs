@@ -51,6 +51,16 @@ impl SoftPasskey {
         }
     }
 
+    /// The public key as Bedrud stores it: SubjectPublicKeyInfo DER (P-256, uncompressed).
+    pub fn spki(&self) -> Vec<u8> {
+        const P256_SPKI_PREFIX: [u8; 26] = [
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        ];
+        let point = self.key.verifying_key().to_encoded_point(false);
+        [&P256_SPKI_PREFIX[..], point.as_bytes()].concat()
+    }
+
     fn client_data(&self, kind: &str, options: &Value) -> Vec<u8> {
         let challenge = options["challenge"]
             .as_str()

@@ -10,7 +10,9 @@ use std::path::Path;
 use bedrud_shared::admin_actions::Actions;
 use bedrud_shared::blobs::{BlobKey, BlobStore};
 use bedrud_shared::domain::policy::Caller;
-use bedrud_shared::domain::{Access, MemberChange, MemberRole, Recording, Room, RoomId, User};
+use bedrud_shared::domain::{
+    Access, MemberChange, MemberRole, Passkey, Recording, Room, RoomId, User,
+};
 use bedrud_shared::store::{CreateRoom, RoomWrite, StoreError, Stores};
 
 use super::plan::{Kind, Membership, Plan, Skip};
@@ -85,6 +87,11 @@ impl Writer<'_> {
             report.record(Kind::User, user.id.as_str(), outcome);
             progress.tick();
         }
+        for key in &plan.passkeys {
+            let outcome = self.passkey(key).await?;
+            report.record(Kind::Passkey, &key.id, outcome);
+            progress.tick();
+        }
         for (id, json) in &plan.preferences {
             let outcome = match self.stores.users.preferences(id).await.map_err(store)? {
                 Some(have) if have == *json => Outcome::Unchanged,
@@ -129,6 +136,32 @@ impl Writer<'_> {
             progress.tick();
         }
         Ok(report)
+    }
+
+    /// A passkey: left alone when its credential is here for the same account.
+    async fn passkey(&self, key: &Passkey) -> Result<Outcome> {
+        let passkeys = self.stores.passkeys().map_err(store)?;
+        match passkeys
+            .passkey_by_credential(&key.credential_id)
+            .await
+            .map_err(store)?
+        {
+            Some(have) if have.user_id == key.user_id => return Ok(Outcome::Unchanged),
+            Some(have) => {
+                return Ok(Outcome::Conflict(format!(
+                    "this credential belongs to account {} here",
+                    have.user_id
+                )));
+            }
+            None if self.dry_run => return Ok(Outcome::Written),
+            None => {}
+        }
+        match passkeys.insert_passkey(key).await {
+            Ok(true) => Ok(Outcome::Written),
+            Ok(false) => Ok(Outcome::Conflict("its account is not here".into())),
+            Err(StoreError::Conflict(what)) => Ok(Outcome::Conflict(what.to_string())),
+            Err(e) => Err(store(e)),
+        }
     }
 
     async fn user(&self, user: &User) -> Result<Outcome> {

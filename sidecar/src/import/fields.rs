@@ -64,6 +64,24 @@ impl Field<'_> {
         }
     }
 
+    /// Bytes from PostgreSQL's JSON spelling of `bytea` (`\\x` + hex), which SQLite blobs are
+    /// read as too; `None` for NULL or empty.
+    pub fn bytes(&self) -> Result<Option<Vec<u8>>, String> {
+        let Some(text) = self.text() else {
+            return Ok(None);
+        };
+        let bad = || format!("{}: not bytes: {text:?}", self.name);
+        let hex = text.strip_prefix("\\x").ok_or_else(bad)?;
+        if hex.len() % 2 != 0 {
+            return Err(bad());
+        }
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|b| (!b.is_empty()).then_some(b))
+    }
+
     /// Seconds since the epoch; `None` for NULL, empty or Go's zero time.
     pub fn time(&self) -> Result<Option<i64>, String> {
         match self.text() {

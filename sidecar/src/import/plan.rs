@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bedrud_shared::domain::name::MAX_USER_NAME;
 use bedrud_shared::domain::{
-    Access, DisplayName, Email, Incoming, InviteToken, Provider, Recording, RecordingId,
+    Access, DisplayName, Email, Incoming, InviteToken, Passkey, Provider, Recording, RecordingId,
     RecordingStatus, Room, RoomId, RoomMode, RoomName, RoomSettings, RuntimeSettings, SettingKind,
     SettingValue, StoredSettings, UnixTime, User, UserId,
 };
@@ -71,6 +71,8 @@ pub struct Plan {
     pub settings: Vec<(String, SettingValue)>,
     /// Finished recordings of imported rooms, and where Bedrud's file is (completed ones).
     pub recordings: Vec<(Recording, Option<PathBuf>)>,
+    /// Passkeys of imported accounts, keys as Bedrud stored them (SubjectPublicKeyInfo).
+    pub passkeys: Vec<Passkey>,
     pub skipped: Vec<Skip>,
     /// What is deliberately not carried, counted (transient data, guests, config-file keys).
     pub left_behind: Vec<String>,
@@ -85,6 +87,7 @@ impl Plan {
             + self.invites.len()
             + self.settings.len()
             + self.recordings.len()
+            + self.passkeys.len()
     }
 
     fn skip(&mut self, kind: Kind, id: impl Into<String>, reason: impl Into<String>) {
@@ -113,15 +116,7 @@ pub async fn plan(
     map_invites(&mut p, source.rows("invite_tokens").await?, now);
     map_settings(&mut p, source.rows("system_settings").await?);
     map_recordings(&mut p, source.rows("recordings").await?, recordings_dir);
-    for row in source.rows("passkeys").await? {
-        let id = field(&row, "id").text().unwrap_or_default();
-        p.skip(
-            Kind::Passkey,
-            id,
-            "passkeys are not supported here yet (sign-in with passkeys, issue #21): the \
-             user signs in with their password, or sets one with \"forgot password\"",
-        );
-    }
+    map_passkeys(&mut p, source.rows("passkeys").await?, &accounts, now);
     for (table, what) in [
         (
             "blocked_refresh_tokens",
@@ -243,6 +238,59 @@ fn map_user(row: &Row, raw_id: &str, provider: &str, raw_email: &str) -> Result<
         signup_pending: false,
         created_at,
         updated_at,
+    })
+}
+
+/// Bedrud's passkeys as they are: the same credential ids, keys and counters, so they keep
+/// signing in as long as the relying party id stays the same.
+fn map_passkeys(p: &mut Plan, rows: Vec<Row>, accounts: &HashSet<UserId>, now: UnixTime) {
+    for row in rows {
+        let id = field(&row, "id").text().unwrap_or_default();
+        match map_passkey(&row, &id, accounts, now) {
+            Ok(key) => p.passkeys.push(key),
+            Err(why) => p.skip(Kind::Passkey, id, why),
+        }
+    }
+}
+
+fn map_passkey(
+    row: &Row,
+    id: &str,
+    accounts: &HashSet<UserId>,
+    now: UnixTime,
+) -> Result<Passkey, String> {
+    if id.is_empty() {
+        return Err("no id".into());
+    }
+    let owner = field(row, "user_id").text().unwrap_or_default();
+    let user_id = UserId::parse(&owner)
+        .ok()
+        .filter(|u| accounts.contains(u))
+        .ok_or_else(|| format!("its account {owner} is not imported"))?;
+    let credential_id = field(row, "credential_id")
+        .bytes()?
+        .ok_or("no credential id")?;
+    let public_key = field(row, "public_key").bytes()?.ok_or("no public key")?;
+    let algorithm = field(row, "algorithm").int()?.unwrap_or(-7);
+    if ![-7, -257].contains(&algorithm) {
+        return Err(format!(
+            "algorithm {algorithm} is not ES256 (-7) or RS256 (-257)"
+        ));
+    }
+    let sign_count = u32::try_from(field(row, "counter").int()?.unwrap_or(0))
+        .map_err(|_| "counter: not a 32-bit count".to_string())?;
+    Ok(Passkey {
+        id: id.to_string(),
+        user_id,
+        credential_id,
+        public_key,
+        algorithm,
+        sign_count,
+        name: field(row, "name")
+            .text()
+            .unwrap_or_else(|| "Passkey".into()),
+        created_at: field(row, "created_at").time()?.unwrap_or(now),
+        last_used_at: None,
     })
 }
 

@@ -408,3 +408,46 @@ async fn on_dynamodb_begin_and_finish_on_different_instances() {
         .await
         .expect(401);
 }
+
+/// A passkey stored the way Bedrud stores it (and `bedrud import` carries it): key as
+/// SubjectPublicKeyInfo, its counter where Bedrud left it. It signs in, and its counter
+/// keeps moving forward.
+#[tokio::test]
+async fn a_passkey_stored_as_bedrud_stores_it_signs_in() {
+    use bedrud_shared::domain::{Passkey, UserId};
+    let server = TestServer::with_config(configure).await;
+    let api = &server.api;
+    let email = format!("{}@example.com", unique("bedrud-pk"));
+    let body = json!({"email": email, "password": scenarios::PASSWORD, "name": "Old Timer"});
+    let user = api
+        .post("/api/auth/register", None, &body)
+        .await
+        .expect(200)
+        .body;
+    let user_id = UserId::parse(user["user"]["id"].as_str().unwrap()).unwrap();
+    let mut key = SoftPasskey::new(RP, ORIGIN);
+    key.counter = 8;
+    let imported = Passkey {
+        id: unique("bedrud"),
+        user_id: user_id.clone(),
+        credential_id: key.credential_id.clone(),
+        public_key: key.spki(),
+        algorithm: -7,
+        sign_count: 7,
+        name: "Passkey".into(),
+        created_at: 1_700_000_000,
+        last_used_at: None,
+    };
+    let store = server.state.stores.passkeys().unwrap();
+    assert!(store.insert_passkey(&imported).await.unwrap());
+    let r = log_in(api, &mut key, Some(&email)).await.expect(200);
+    assert_eq!(r.body["user"]["id"], user_id.as_str());
+    let used = store
+        .passkey_by_credential(&key.credential_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.sign_count, 8);
+    key.counter = 7;
+    log_in(api, &mut key, None).await.expect(401);
+}
