@@ -451,3 +451,31 @@ async fn a_passkey_stored_as_bedrud_stores_it_signs_in() {
     key.counter = 7;
     log_in(api, &mut key, None).await.expect(401);
 }
+
+/// A ceremony finished after its time is refused, even with a valid answer.
+#[tokio::test]
+async fn an_expired_ceremony_is_refused() {
+    use bedrud_shared::domain::{PendingCeremony, now};
+    let server = TestServer::with_config(configure).await;
+    let api = &server.api;
+    let (_, mut key) = sign_up(api, &format!("{}@example.com", unique("late"))).await;
+    let (options, cookie) = begin(api, "login", None, &json!({})).await;
+    // Age the stored ceremony: take it out, put it back already expired.
+    let id = cookie.split_once('=').unwrap().1;
+    let store = server.state.stores.passkeys().unwrap();
+    let taken = store
+        .take_ceremony(id, now())
+        .await
+        .unwrap()
+        .expect("stored");
+    let late = PendingCeremony {
+        expires_at: now() - 1,
+        ..taken
+    };
+    store.put_ceremony(&late).await.unwrap();
+    let answer = key.get(&options);
+    let r = finish(api, "login", None, &cookie, &answer)
+        .await
+        .expect(400);
+    assert!(r.error().contains("expired"), "{}", r.raw);
+}
