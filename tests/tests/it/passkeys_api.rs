@@ -176,6 +176,13 @@ async fn sign_up_sign_in_add_list_and_remove() {
     api.post("/api/auth/login", None, &password)
         .await
         .expect(401);
+    let change =
+        json!({"currentPassword": scenarios::PASSWORD, "newPassword": scenarios::PASSWORD});
+    let r = api
+        .put("/api/auth/password", Some(&access), &change)
+        .await
+        .expect(403);
+    assert_eq!(r.error(), "This account has no password");
 
     // A second passkey through the signed-in register ceremony (iOS).
     let (options, cookie) = begin(api, "register", Some(&access), &json!({})).await;
