@@ -12,7 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::item::{Item, get_n, get_s, n, opt_n, opt_s, s};
 use super::keys::{PROFILE, user_pk};
-use super::{DynamoStore, failed_conditions, is_condition_failed, map_sdk};
+use super::pages::Range;
+use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{Ceremony, Passkey, PendingCeremony, Tally, UnixTime, User, UserId};
 use crate::store::{PASSKEY_TAKEN, PasskeyStore, StoreError, StoreResult};
 
@@ -23,8 +24,9 @@ fn cred_pk(credential_id: &[u8]) -> AttributeValue {
     s(format!("CRED#{}", URL_SAFE_NO_PAD.encode(credential_id)))
 }
 
-fn owner_pk(user: &UserId) -> AttributeValue {
-    s(format!("PASSKEYS#{user}"))
+/// The owner's list: `gsi1` (`PASSKEYS#<user>`, by creation).
+fn owner_pk(user: &UserId) -> String {
+    format!("PASSKEYS#{user}")
 }
 
 fn bytes(item: &Item, name: &str) -> StoreResult<Vec<u8>> {
@@ -52,7 +54,7 @@ fn to_item(p: &Passkey) -> Item {
         ("signCount".to_string(), n(i64::from(p.sign_count))),
         ("name".to_string(), s(&p.name)),
         ("createdAt".to_string(), n(p.created_at)),
-        ("gsi1pk".to_string(), owner_pk(&p.user_id)),
+        ("gsi1pk".to_string(), s(owner_pk(&p.user_id))),
         (
             "gsi1sk".to_string(),
             s(format!("{:020}#{}", p.created_at.max(0), p.id)),
@@ -142,28 +144,13 @@ impl PasskeyStore for DynamoStore {
     }
 
     async fn user_passkeys(&self, user: &UserId) -> StoreResult<Vec<Passkey>> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi1")
-                .key_condition_expression("gsi1pk = :pk")
-                .expression_attribute_values(":pk", owner_pk(user))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(map_sdk)?;
-            for item in page.items() {
-                all.push(from_item(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(all),
-            }
-        }
+        let pk = owner_pk(user);
+        let oldest_first = Range {
+            newest_first: false,
+            ..Range::index("gsi1", "gsi1pk", "gsi1sk", &pk)
+        };
+        let items = self.all_in_range(&oldest_first).await?;
+        items.iter().map(from_item).collect()
     }
 
     async fn delete_passkey(&self, user: &UserId, id: &str) -> StoreResult<bool> {
@@ -175,22 +162,18 @@ impl PasskeyStore for DynamoStore {
         else {
             return Ok(false);
         };
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", cred_pk(&p.credential_id))
-            .key("sk", s(CRED))
-            .condition_expression("userId = :uid AND id = :id")
-            .expression_attribute_values(":uid", s(user.as_str()))
-            .expression_attribute_values(":id", s(id))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(map_sdk(e)),
-        }
+        applied(
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", cred_pk(&p.credential_id))
+                .key("sk", s(CRED))
+                .condition_expression("userId = :uid AND id = :id")
+                .expression_attribute_values(":uid", s(user.as_str()))
+                .expression_attribute_values(":id", s(id))
+                .send()
+                .await,
+        )
     }
 
     async fn passkey_used(
@@ -200,24 +183,20 @@ impl PasskeyStore for DynamoStore {
         to: u32,
         at: UnixTime,
     ) -> StoreResult<bool> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", cred_pk(credential_id))
-            .key("sk", s(CRED))
-            .update_expression("SET signCount = :to, lastUsedAt = :at")
-            .condition_expression("signCount = :from")
-            .expression_attribute_values(":from", n(i64::from(from)))
-            .expression_attribute_values(":to", n(i64::from(to)))
-            .expression_attribute_values(":at", n(at))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(map_sdk(e)),
-        }
+        applied(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", cred_pk(credential_id))
+                .key("sk", s(CRED))
+                .update_expression("SET signCount = :to, lastUsedAt = :at")
+                .condition_expression("signCount = :from")
+                .expression_attribute_values(":from", n(i64::from(from)))
+                .expression_attribute_values(":to", n(i64::from(to)))
+                .expression_attribute_values(":at", n(at))
+                .send()
+                .await,
+        )
     }
 
     async fn put_ceremony(&self, p: &PendingCeremony) -> StoreResult<()> {
