@@ -78,6 +78,36 @@ pub async fn fresh_dynamo_table() -> bedrud_shared::store::dynamodb::DynamoStore
     store
 }
 
+/// A DynamoDB configuration over `table` with the test secret and rate limits off.
+pub fn dynamo_config(table: &str) -> Config {
+    let mut config = Config::default();
+    config.database.kind = bedrud_shared::config::DatabaseKind::DynamoDb;
+    config.database.table = Some(table.into());
+    config.auth.jwt_secret = Some(TEST_JWT_SECRET.into());
+    config.rate_limit.auth_max_requests = 0;
+    config.rate_limit.guest_max_requests = 0;
+    config
+}
+
+/// Serves `routes` over `config` on 127.0.0.1:0 (shared rate-limit counts, as a Lambda
+/// counts) until the test's runtime ends: a function's routes over a real store.
+pub async fn serve_routes(routes: axum::Router<AppState>, config: Config) -> (Api, AppState) {
+    let state = build(config, Counting::Shared).await.expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let api = Api::new(&format!("http://{}", listener.local_addr().expect("addr")));
+    let limits = socket::Limits::from_config(&state.config.server);
+    let app = socket::socket_app(routes, state.clone());
+    tokio::spawn(socket::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending::<()>(),
+    ));
+    (api, state)
+}
+
 /// A running in-process server. Dropping it stops the server and removes its data.
 pub struct TestServer {
     pub api: Api,

@@ -4,10 +4,11 @@
 
 use bedrud_shared::config::Config;
 use bedrud_shared::domain::{Email, now};
-use bedrud_shared::http::{auth, health, oauth, socket};
-use bedrud_shared::runtime::{Counting, build};
+use bedrud_shared::http::{auth, health, oauth};
 use bedrud_tests::oauth_provider::{Person, Provider};
-use bedrud_tests::{Api, TEST_JWT_SECRET, TestServer, fresh_dynamo_table, scenarios, unique};
+use bedrud_tests::{
+    Api, TestServer, dynamo_config, fresh_dynamo_table, scenarios, serve_routes, unique,
+};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
@@ -424,26 +425,12 @@ async fn start_and_callback_on_different_instances() {
 async fn on_dynamodb_through_the_auth_routes() {
     let idp = Provider::start().await;
     let table = fresh_dynamo_table().await;
-    let mut config = Config::default();
-    config.database.kind = bedrud_shared::config::DatabaseKind::DynamoDb;
-    config.database.table = Some(table.table().to_string());
-    config.auth.jwt_secret = Some(TEST_JWT_SECRET.into());
-    config.rate_limit.auth_max_requests = 0;
+    let mut config = dynamo_config(table.table());
     configure(&mut config, &idp);
-    let state = build(config, Counting::Shared).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = Api::new(&format!("http://{}", listener.local_addr().unwrap()));
-    let limits = socket::Limits::from_config(&state.config.server);
     let routes = auth::routes()
         .merge(oauth::routes())
         .merge(health::routes());
-    let app = socket::socket_app(routes, state.clone());
-    tokio::spawn(socket::serve(
-        listener,
-        app,
-        limits,
-        std::future::pending::<()>(),
-    ));
+    let (api, state) = serve_routes(routes, config).await;
     let browser = Browser::new();
 
     let who = person(Some(&address("ddb")), true);

@@ -4,11 +4,10 @@
 //! begin and finish on two instances sharing one DynamoDB table.
 
 use bedrud_shared::config::Config;
-use bedrud_shared::http::{auth, health, passkeys, socket};
-use bedrud_shared::runtime::{Counting, build};
+use bedrud_shared::http::{auth, health, passkeys};
 use bedrud_tests::soft_passkey::SoftPasskey;
 use bedrud_tests::{
-    Api, Reply, TEST_JWT_SECRET, TestServer, fresh_dynamo_table, scenarios, unique,
+    Api, Reply, TestServer, dynamo_config, fresh_dynamo_table, scenarios, serve_routes, unique,
 };
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -357,31 +356,14 @@ async fn registration_rules_apply_to_passkey_sign_up() {
 #[tokio::test]
 async fn on_dynamodb_begin_and_finish_on_different_instances() {
     let table = fresh_dynamo_table().await;
-    let mut config = Config::default();
-    config.database.kind = bedrud_shared::config::DatabaseKind::DynamoDb;
-    config.database.table = Some(table.table().to_string());
-    config.auth.jwt_secret = Some(TEST_JWT_SECRET.into());
-    config.rate_limit.auth_max_requests = 0;
+    let mut config = dynamo_config(table.table());
     configure(&mut config);
     let mut apis = Vec::new();
     for _ in 0..2 {
-        let state = build(config.clone(), Counting::Shared).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        apis.push(Api::new(&format!(
-            "http://{}",
-            listener.local_addr().unwrap()
-        )));
-        let limits = socket::Limits::from_config(&state.config.server);
         let routes = auth::routes()
             .merge(passkeys::routes())
             .merge(health::routes());
-        let app = socket::socket_app(routes, state);
-        tokio::spawn(socket::serve(
-            listener,
-            app,
-            limits,
-            std::future::pending::<()>(),
-        ));
+        apis.push(serve_routes(routes, config.clone()).await.0);
     }
     let (one, two) = (&apis[0], &apis[1]);
     let email = format!("{}@example.com", unique("ddb-pk"));
