@@ -468,3 +468,47 @@ async fn an_expired_ceremony_is_refused() {
         .expect(400);
     assert!(r.error().contains("expired"), "{}", r.raw);
 }
+
+/// A passkey-only account sets a password through the reset mail; then the password routes
+/// work for it too.
+#[tokio::test]
+async fn a_passkey_account_sets_a_password_through_the_reset_mail() {
+    use bedrud_shared::config::{MailProvider, SmtpTls};
+    use bedrud_tests::smtp::SmtpSink;
+    let smtp = SmtpSink::start();
+    let port = smtp.port;
+    let server = TestServer::with_config(move |c| {
+        configure(c);
+        c.email.provider = Some(MailProvider::Smtp);
+        c.email.smtp_host = Some("127.0.0.1".into());
+        c.email.smtp_port = port;
+        c.email.tls_mode = Some(SmtpTls::None);
+        c.email.from_address = Some("no-reply@bedrud.test".into());
+        c.auth.frontend_url = Some(ORIGIN.into());
+    })
+    .await;
+    let api = &server.api;
+    let email = format!("{}@example.com", unique("pk-reset"));
+    sign_up(api, &email).await;
+    api.post(
+        "/api/auth/forgot-password",
+        None,
+        &json!({ "email": email }),
+    )
+    .await
+    .expect(200);
+    let jobs = server.state.media.jobs.clone().expect("embedded queue");
+    while bedrud_shared::worker::run_one(&server.state, &*jobs)
+        .await
+        .unwrap()
+    {}
+    let mail = smtp.wait_for(&email, 1).await;
+    let token = mail.token("/auth/reset-password").expect("a reset link");
+    let reset = json!({"token": token, "newPassword": scenarios::PASSWORD});
+    api.post("/api/auth/reset-password", None, &reset)
+        .await
+        .expect(200);
+    let login = json!({"email": email, "password": scenarios::PASSWORD});
+    let r = api.post("/api/auth/login", None, &login).await.expect(200);
+    assert_eq!(r.body["user"]["provider"], "passkey");
+}
