@@ -15,6 +15,7 @@ use crate::config::{Config, ConfigError};
 use crate::domain::name::MAX_USER_NAME;
 use crate::domain::{
     Access, Ceremony, DisplayName, Email, Passkey, PendingCeremony, Provider, User, UserId, now,
+    random_token,
 };
 use crate::error::{Error, Result};
 use crate::store::{PASSKEY_TAKEN, PasskeyStore, StoreError, Stores, UserStore};
@@ -306,7 +307,7 @@ impl Passkeys {
         kept: Kept,
         options: Value,
     ) -> Result<Begun> {
-        let id = random_id();
+        let id = random_token();
         let pending = PendingCeremony {
             id: id.clone(),
             ceremony,
@@ -360,10 +361,4 @@ fn refused(r: Refused) -> Error {
             Error::bad_request(format!("passkey verification failed: {e}"))
         }
     }
-}
-
-/// 32 random bytes, base64url: a ceremony's id.
-fn random_id() -> String {
-    let bytes: [u8; 32] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -40,7 +40,23 @@ impl Delivered {
     }
 }
 
+/// Plain SMTP to `port` on loopback (a sink's, or one nothing listens on).
+pub fn mail_to_port(c: &mut bedrud_shared::config::Config, port: u16) {
+    use bedrud_shared::config::{MailProvider, SmtpTls};
+    c.email.provider = Some(MailProvider::Smtp);
+    c.email.smtp_host = Some("127.0.0.1".into());
+    c.email.smtp_port = port;
+    c.email.tls_mode = Some(SmtpTls::None);
+    c.email.from_address = Some("no-reply@bedrud.test".into());
+    c.email.from_name = Some("Bedrud".into());
+}
+
 impl SmtpSink {
+    /// Points a configuration's mail at this sink.
+    pub fn configure(&self, c: &mut bedrud_shared::config::Config) {
+        mail_to_port(c, self.port);
+    }
+
     pub fn start() -> Self {
         let python = std::env::var("BEDRUD_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
         let dir = tempfile::tempdir().expect("maildir");

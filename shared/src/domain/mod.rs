@@ -51,3 +51,11 @@ pub type UnixTime = i64;
 pub fn now() -> UnixTime {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
+
+/// 256 random bits, base64url without padding (43 characters): an OAuth state, nonce or PKCE
+/// verifier, a passkey ceremony's id.
+pub fn random_token() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

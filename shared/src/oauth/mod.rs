@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, ConfigError, OAuthClient};
-use crate::domain::{Provider, ProviderAccount, UnixTime};
+use crate::domain::{Provider, ProviderAccount, UnixTime, random_token};
 use crate::error::{Error, Result};
 use crate::outbound::Http;
 use id_token::{Expect, KeyCache};
@@ -434,14 +434,6 @@ fn client(
         code,
         endpoints,
     })
-}
-
-/// 32 random bytes, base64url: a state, nonce or PKCE verifier (43 characters, as RFC 7636
-/// asks of a verifier).
-fn random_token() -> String {
-    use base64::Engine;
-    let bytes: [u8; 32] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The provider's name as people know it.

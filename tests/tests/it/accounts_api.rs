@@ -1,12 +1,12 @@
 //! E-mail verification and password reset over HTTP, with the mail going through a real SMTP
 //! server (aiosmtpd) and the embedded job queue worked as the sidecar's worker works it.
 
-use bedrud_shared::config::{Config, MailProvider, SmtpTls};
+use bedrud_shared::config::Config;
 use bedrud_shared::domain::{AccountToken, Email, TokenPurpose, UserId, now};
 use bedrud_shared::worker;
 use bedrud_tests::scenarios::sign_in as login;
 use bedrud_tests::scenarios::{PASSWORD, unique_email};
-use bedrud_tests::smtp::{Delivered, SmtpSink};
+use bedrud_tests::smtp::{Delivered, SmtpSink, mail_to_port};
 use bedrud_tests::{Api, TestServer, jwt_claims};
 use serde_json::{Value, json};
 
@@ -14,12 +14,7 @@ const FRONTEND: &str = "https://meet.example.com";
 
 fn mail_to(port: u16, required: bool) -> impl FnOnce(&mut Config) {
     move |c| {
-        c.email.provider = Some(MailProvider::Smtp);
-        c.email.smtp_host = Some("127.0.0.1".into());
-        c.email.smtp_port = port;
-        c.email.tls_mode = Some(SmtpTls::None);
-        c.email.from_address = Some("no-reply@bedrud.test".into());
-        c.email.from_name = Some("Bedrud".into());
+        mail_to_port(c, port);
         c.auth.require_email_verification = required;
         c.auth.frontend_url = Some(format!("{FRONTEND}/"));
         c.auth.verification_email_cooldown_mins = 0;

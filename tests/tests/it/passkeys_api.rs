@@ -473,17 +473,11 @@ async fn an_expired_ceremony_is_refused() {
 /// work for it too.
 #[tokio::test]
 async fn a_passkey_account_sets_a_password_through_the_reset_mail() {
-    use bedrud_shared::config::{MailProvider, SmtpTls};
     use bedrud_tests::smtp::SmtpSink;
     let smtp = SmtpSink::start();
-    let port = smtp.port;
-    let server = TestServer::with_config(move |c| {
+    let server = TestServer::with_config(|c| {
         configure(c);
-        c.email.provider = Some(MailProvider::Smtp);
-        c.email.smtp_host = Some("127.0.0.1".into());
-        c.email.smtp_port = port;
-        c.email.tls_mode = Some(SmtpTls::None);
-        c.email.from_address = Some("no-reply@bedrud.test".into());
+        smtp.configure(c);
         c.auth.frontend_url = Some(ORIGIN.into());
     })
     .await;
