@@ -10,6 +10,8 @@ async fn serve(max_auth: u32) -> Api {
     let table = fresh_dynamo_table().await;
     let mut config = dynamo_config(table.table());
     config.rate_limit.auth_max_requests = max_auth;
+    // Counts are per fixed window: an hour keeps a test's few requests inside one.
+    config.rate_limit.auth_window_secs = 3600;
     serve_routes(auth::routes().merge(health::routes()), config)
         .await
         .0
