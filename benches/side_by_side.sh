@@ -2,7 +2,8 @@
 # `bedrud run` (appliance build) beside the Node reference services of ../shared/bench-ref
 # (LiveKit's official server SDK, everything in memory), same machine, same run: wrk -t1
 # against each in turn, RUNS times, for join and webhook; prints every run, the ratio of the
-# medians, and bedrud's resident set idle and after its webhook runs.
+# medians, and bedrud's resident set idle and after its webhook runs. Each run also shows the
+# CPU time per request of the server and of wrk itself (both share the machine's cores).
 # The references are copied to .tools/bench-ref and `npm install`ed there (the npm registry is
 # reachable); the webhook deliveries are made by LiveKit's Python SDK (`source .ci/tools.sh`
 # first installs it). Every webhook run sends deliveries neither server has seen.
@@ -31,20 +32,21 @@ user_and_room
 bedrud_pid=$pid
 refs=()
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start_ref() { # script port → prints its first line
+# Not in a command substitution: `refs` must be this shell's, for the trap below.
+start_ref() { # script port
   node ".tools/bench-ref/$1" "$2" >"$dir/$1.log" 2>&1 &
   refs+=($!)
   for _ in $(seq 1 500); do
     grep -q listening "$dir/$1.log" 2>/dev/null && break
     sleep 0.01
   done
-  head -1 "$dir/$1.log"
 }
 trap 'kill -TERM "${refs[@]}" "$bedrud_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
 join_port=$(free_port)
-NODE_TOKEN=$(start_ref join-ref.mjs "$join_port" | sed -n 's/.*token=//p')
+start_ref join-ref.mjs "$join_port"
+NODE_TOKEN=$(sed -n 's/.*token=//p' "$dir/join-ref.mjs.log" | head -1)
 hook_port=$(free_port)
-start_ref webhook-ref.mjs "$hook_port" >/dev/null
+start_ref webhook-ref.mjs "$hook_port"
 
 rss() { awk '/VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$bedrud_pid/status"; }
 echo "bedrud resident set, idle: $(rss)"
@@ -53,25 +55,33 @@ DELIVERIES="$dir/deliveries.txt"
 .tools/venv/bin/python benches/webhook_events.py "$KEY" "$SECRET" "$LIVE_ROOM" $((PER_RUN * RUNS * 2)) > "$DELIVERIES"
 export DELIVERIES
 
-# One wrk run; prints requests/s and p99 as "<rps> <p99 ms>".
-measure() { # url script [env...]
-  local url=$1 script=$2
-  shift 2
-  env "$@" wrk -t1 -c"$CONNS" -d"$DURATION" -s "$script" "$url" \
-    | awk '/Requests\/sec/ {rps=$2} /^p99:/ {p99=$2} /non-200/ {bad=$3} END {print rps, p99, bad}'
+# CPU time (user + system, in clock ticks) a process has used so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+# One wrk run against the server with pid $1; prints "<rps> <p99 ms> <non-200> <server CPU
+# µs per request> <wrk CPU µs per request>".
+measure() { # pid url script [env...]
+  local server=$1 url=$2 script=$3 before out
+  shift 3
+  before=$(ticks "$server")
+  out=$(env "$@" /usr/bin/time -f "wrk-cpu %U %S" wrk -t1 -c"$CONNS" -d"$DURATION" -s "$script" "$url" 2>&1)
+  echo "$out" | awk -v used=$(($(ticks "$server") - before)) -v tick="$TICK" '
+    /requests in/ {n=$1} /Requests\/sec/ {rps=$2} /^p99:/ {p99=$2} /non-200/ {bad=$3}
+    /^wrk-cpu/ {wrk=$2 + $3}
+    END {printf "%s %s %s %.0f %.0f\n", rps, p99, bad, used / tick / n * 1e6, wrk / n * 1e6}'
 }
 
 declare -a nj bj nw bw
 start=0
 for run in $(seq 1 "$RUNS"); do
-  read -r r p b < <(measure "http://127.0.0.1:$join_port/api/room/join" benches/join.lua TOKEN="$NODE_TOKEN" ROOM=bench-room)
-  nj+=("$r"); echo "run $run  join     node   $r req/s  p99 $p ms  non-200 $b"
-  read -r r p b < <(measure "$url/api/room/join" benches/join.lua TOKEN="$TOKEN" ROOM="$ROOM")
-  bj+=("$r"); echo "run $run  join     bedrud $r req/s  p99 $p ms  non-200 $b"
-  read -r r p b < <(measure "http://127.0.0.1:$hook_port/" benches/webhook.lua START=$((start)))
-  nw+=("$r"); echo "run $run  webhook  node   $r ev/s   p99 $p ms  non-200 $b"
-  read -r r p b < <(measure "$url/api/livekit/webhook" benches/webhook.lua START=$((start + PER_RUN)))
-  bw+=("$r"); echo "run $run  webhook  bedrud $r ev/s   p99 $p ms  non-200 $b"
+  read -r r p b c w < <(measure "${refs[0]}" "http://127.0.0.1:$join_port/api/room/join" benches/join.lua TOKEN="$NODE_TOKEN" ROOM=bench-room)
+  nj+=("$r"); echo "run $run  join     node   $r req/s  p99 $p ms  non-200 $b  CPU/req ${c} µs (wrk ${w} µs)"
+  read -r r p b c w < <(measure "$bedrud_pid" "$url/api/room/join" benches/join.lua TOKEN="$TOKEN" ROOM="$ROOM")
+  bj+=("$r"); echo "run $run  join     bedrud $r req/s  p99 $p ms  non-200 $b  CPU/req ${c} µs (wrk ${w} µs)"
+  read -r r p b c w < <(measure "${refs[1]}" "http://127.0.0.1:$hook_port/" benches/webhook.lua START=$((start)) COUNT="$PER_RUN")
+  nw+=("$r"); echo "run $run  webhook  node   $r ev/s   p99 $p ms  non-200 $b  CPU/req ${c} µs (wrk ${w} µs)"
+  read -r r p b c w < <(measure "$bedrud_pid" "$url/api/livekit/webhook" benches/webhook.lua START=$((start + PER_RUN)) COUNT="$PER_RUN")
+  bw+=("$r"); echo "run $run  webhook  bedrud $r ev/s   p99 $p ms  non-200 $b  CPU/req ${c} µs (wrk ${w} µs)"
   start=$((start + 2 * PER_RUN))
 done
 echo "bedrud resident set, after the webhook runs: $(rss)"

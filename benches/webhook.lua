@@ -1,21 +1,30 @@
 -- wrk script: POST pre-signed LiveKit webhook deliveries, each line of $DELIVERIES once per
 -- thread in turn (`<jwt>\t<body>`; benches/webhook_events.py writes them), from line
--- $START (0 by default) on, so successive runs can send deliveries not seen before.
-local lines = {}
+-- $START (0 by default) on, so successive runs can send deliveries not seen before; at most
+-- $COUNT of them (all by default) before starting over.
+-- Every request is formatted once, before the run: formatting each in `request()` cost wrk
+-- more CPU per request than the server under test spent on it (docs/benchmarks.md).
+local start = tonumber(os.getenv("START") or "0")
+local count = tonumber(os.getenv("COUNT") or "0")
+local requests = {}
+local n = 0
 for line in io.lines(os.getenv("DELIVERIES")) do
-  local jwt, body = line:match("^([^\t]+)\t(.*)$")
-  lines[#lines + 1] = { jwt, body }
+  n = n + 1
+  if n > start then
+    local jwt, body = line:match("^([^\t]+)\t(.*)$")
+    requests[#requests + 1] = wrk.format("POST", nil, {
+      ["Content-Type"] = "application/webhook+json",
+      ["Authorization"] = jwt,
+    }, body)
+    if #requests == count then break end
+  end
 end
-local i = tonumber(os.getenv("START") or "0")
+local i = 0
 local bad = 0
 
 request = function()
   i = i + 1
-  local d = lines[(i - 1) % #lines + 1]
-  return wrk.format("POST", nil, {
-    ["Content-Type"] = "application/webhook+json",
-    ["Authorization"] = d[1],
-  }, d[2])
+  return requests[(i - 1) % #requests + 1]
 end
 
 response = function(status, headers, body)

@@ -280,6 +280,11 @@ fn connect(path: &Path, flags: OpenFlags) -> StoreResult<Connection> {
         .map_err(map_err)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(map_err)?;
+    // Savepoint journals in memory: a batch's savepoints outgrow SQLite's 64 KiB in-memory
+    // spill threshold, and each spill made, wrote and unlinked a temporary file (a third of
+    // the writer thread's time under webhook load: `docs/benchmarks.md`).
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(map_err)?;
     Ok(conn)
 }
 
@@ -429,6 +434,22 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    /// Savepoint journals stay in memory: no temporary file made, written and unlinked per
+    /// batch (the load figures in `docs/benchmarks.md` depend on it).
+    #[tokio::test]
+    async fn the_writer_journals_savepoints_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("p.db")).unwrap();
+        let temp_store = s
+            .write(|c| {
+                c.pragma_query_value(None, "temp_store", |r| r.get::<_, i64>(0))
+                    .map_err(map_err)
+            })
+            .await
+            .unwrap();
+        assert_eq!(temp_store, 2, "temp_store = MEMORY");
     }
 
     /// Writes that wait together commit together, and one that fails in the batch leaves
