@@ -331,7 +331,7 @@ pub async fn provider_identities_link_once(s: &Stores) {
 
 /// Passkeys: a credential id registers once (also inside a sign-up), only to an existing
 /// account; the counter moves by compare-and-set; only the owner removes one; a ceremony is
-/// taken once and never after it expired.
+/// taken once and never after it expired; an account's passkeys go with it.
 pub async fn passkeys_and_ceremonies_are_store_enforced(s: &Stores) {
     use bedrud_shared::domain::{Ceremony, Passkey, PendingCeremony, UserId};
     use bedrud_shared::store::PASSKEY_TAKEN;
@@ -495,4 +495,29 @@ pub async fn passkeys_and_ceremonies_are_store_enforced(s: &Stores) {
     let takes = join_all((0..6).map(|_| store.take_ceremony(&raced.id, t))).await;
     let won = takes.iter().filter(|r| matches!(r, Ok(Some(_)))).count();
     assert_eq!(won, 1, "{takes:?}");
+
+    // Deleting an account deletes its passkeys, the one it signed up with and one added
+    // since (their credential ids are free again); another account's stay.
+    let carols_second = key(&carol, "added", t + 1);
+    assert!(store.insert_passkey(&carols_second).await.unwrap());
+    s.admin().unwrap().delete_user(&carol.id).await.unwrap();
+    for gone in [&carols, &carols_second] {
+        assert!(
+            store
+                .passkey_by_credential(&gone.credential_id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    assert!(store.user_passkeys(&carol.id).await.unwrap().is_empty());
+    let reused = Passkey {
+        credential_id: carols.credential_id.clone(),
+        ..key(&bob, "reused", t)
+    };
+    assert!(store.insert_passkey(&reused).await.unwrap());
+    assert_eq!(
+        store.user_passkeys(&ann.id).await.unwrap(),
+        vec![second.clone()]
+    );
 }

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 
 use super::item::{Item, get_s, n, s};
 use super::keys::{PROFILE, TALLIED, token_sk, user_pk};
-use super::links::{LINKS, links_unchanged};
+use super::links::listed_unchanged;
 use super::users::{PENDING, SIGNUPS, VERIFIED_AT, from_item, signup_sk};
 use super::{DynamoStore, failed_conditions, map_sdk};
 use crate::domain::{AccountToken, TokenPurpose, UnixTime, User, UserId, is_active_admin};
@@ -237,31 +237,27 @@ impl DynamoStore {
     /// that holds only while it is still unconfirmed as read.
     async fn remove_signup(&self, item: &Item, before: &User) -> StoreResult<bool> {
         let tallied = item.contains_key(TALLIED);
-        let (links, listed) = links_unchanged(item);
+        let listed = listed_unchanged(item);
         let profile = Delete::builder()
             .table_name(&self.table)
             .key("pk", user_pk(&before.id))
             .key("sk", s(PROFILE))
             .condition_expression(format!(
-                "#pending = :t AND #ev = :zero AND isActive = :act AND {} AND {links}",
+                "#pending = :t AND #ev = :zero AND isActive = :act AND {} AND {}",
                 if tallied {
                     "attribute_exists(#tl)"
                 } else {
                     "attribute_not_exists(#tl)"
-                }
+                },
+                listed.condition()
             ))
             .expression_attribute_names("#pending", PENDING)
             .expression_attribute_names("#ev", VERIFIED_AT)
             .expression_attribute_names("#tl", TALLIED)
-            .expression_attribute_names("#links", LINKS)
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":act", AttributeValue::Bool(before.is_active));
-        let profile = match listed {
-            Some(v) => profile.expression_attribute_values(":links", v),
-            None => profile,
-        };
-        let mut tx = vec![tx_delete(profile)];
+        let mut tx = vec![tx_delete(listed.bind(profile))];
         tx.extend(self.account_leftovers(before, item));
         match self.transact(tx).await {
             Ok(()) => Ok(true),

@@ -1,7 +1,9 @@
 //! Sign-in providers' identities on DynamoDB. A `LINK#provider#subject` item names the account,
 //! and the account's profile lists its links (`links`, a string set), so deleting the account
-//! deletes them in the same transaction.
+//! deletes them in the same transaction. Its passkeys are listed the same way (`passkeys`):
+//! [`listed_unchanged`] holds both lists for such a delete.
 
+use aws_sdk_dynamodb::types::builders::DeleteBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::item::{Item, n, s};
@@ -12,26 +14,64 @@ use crate::store::{LINKED, StoreError, StoreResult};
 
 /// The profile's set of `provider#subject` keys.
 pub(super) const LINKS: &str = "links";
+/// The profile's set of its passkeys' credential ids (base64url).
+pub(super) const PASSKEYS: &str = "passkeys";
 const LINK: &str = "LINK";
 
 fn link_pk(key: &str) -> AttributeValue {
     s(format!("LINK#{key}"))
 }
 
-/// The keys a profile item lists.
-fn links_of(item: &Item) -> Vec<String> {
-    item.get(LINKS)
+/// The keys a profile item lists in its set `set` ([`LINKS`], [`PASSKEYS`]).
+pub(super) fn listed(item: &Item, set: &str) -> Vec<String> {
+    item.get(set)
         .and_then(|v| v.as_ss().ok())
         .cloned()
         .unwrap_or_default()
 }
 
-/// The condition (and its value) that a profile still has exactly the links `item` had, for a
-/// delete that removes them: a link added since would otherwise be left behind.
-pub(super) fn links_unchanged(item: &Item) -> (&'static str, Option<AttributeValue>) {
-    match item.get(LINKS) {
-        Some(v) => ("#links = :links", Some(v.clone())),
-        None => ("attribute_not_exists(#links)", None),
+fn links_of(item: &Item) -> Vec<String> {
+    listed(item, LINKS)
+}
+
+/// Each list a profile holds: its name and value placeholders, and its attribute.
+const LISTS: [(&str, &str, &str); 2] = [
+    ("#links", ":links", LINKS),
+    ("#passkeys", ":passkeys", PASSKEYS),
+];
+
+/// A condition that a profile still lists exactly the links and passkeys `item` listed, for
+/// a delete that removes them: one added since would otherwise be left behind.
+pub(super) struct ListedUnchanged<'a> {
+    item: &'a Item,
+}
+
+pub(super) fn listed_unchanged(item: &Item) -> ListedUnchanged<'_> {
+    ListedUnchanged { item }
+}
+
+impl ListedUnchanged<'_> {
+    /// The condition, to be joined to the delete's own with `AND`.
+    pub fn condition(&self) -> String {
+        LISTS
+            .iter()
+            .map(|(name, value, set)| match self.item.contains_key(*set) {
+                true => format!("{name} = {value}"),
+                false => format!("attribute_not_exists({name})"),
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// `delete` with the condition's names and values.
+    pub fn bind(&self, mut delete: DeleteBuilder) -> DeleteBuilder {
+        for (name, value, set) in LISTS {
+            delete = delete.expression_attribute_names(name, set);
+            if let Some(v) = self.item.get(set) {
+                delete = delete.expression_attribute_values(value, v.clone());
+            }
+        }
+        delete
     }
 }
 
@@ -110,9 +150,4 @@ impl DynamoStore {
             },
         }
     }
-}
-
-/// The profile attribute of a new account's first link.
-pub(super) fn first_link(item: &mut Item, link: &ProviderAccount) {
-    item.insert(LINKS.into(), AttributeValue::Ss(vec![link.key()]));
 }

@@ -1,17 +1,20 @@
 //! Passkeys on DynamoDB: one item per credential (`CRED#<credential id, base64url>`), so the
 //! id is unique by key and the counter moves by compare-and-set on it; the owner's list is
-//! `gsi1` (`PASSKEYS#<user>`). Ceremonies are single items deleted as they are read, with TTL.
+//! `gsi1` (`PASSKEYS#<user>`). The profile lists its credentials (`passkeys`), so deleting the
+//! account deletes them in the same transaction, as with its provider links. Ceremonies are
+//! single items deleted as they are read, with TTL.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem,
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::item::{Item, get_n, get_s, n, opt_n, opt_s, s};
 use super::keys::{PROFILE, user_pk};
+use super::links::{PASSKEYS, listed};
 use super::pages::Range;
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{Ceremony, Passkey, PendingCeremony, Tally, UnixTime, User, UserId};
@@ -20,8 +23,13 @@ use crate::store::{PASSKEY_TAKEN, PasskeyStore, StoreError, StoreResult};
 const CRED: &str = "CRED";
 const CEREMONY: &str = "CEREMONY";
 
+/// A credential id as the profile lists it, and in its item's key.
+fn cred_key(credential_id: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(credential_id)
+}
+
 fn cred_pk(credential_id: &[u8]) -> AttributeValue {
-    s(format!("CRED#{}", URL_SAFE_NO_PAD.encode(credential_id)))
+    s(format!("CRED#{}", cred_key(credential_id)))
 }
 
 /// The owner's list: `gsi1` (`PASSKEYS#<user>`, by creation).
@@ -92,24 +100,48 @@ impl DynamoStore {
             .expect("complete put");
         TransactWriteItem::builder().put(put).build()
     }
+
+    /// The profile's list with the credential added (or, `add` false, removed), if the
+    /// profile exists.
+    fn passkey_listing(&self, user: &UserId, credential_id: &[u8], add: bool) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", user_pk(user))
+            .key("sk", s(PROFILE))
+            .update_expression(if add { "ADD #p :key" } else { "DELETE #p :key" })
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#p", PASSKEYS)
+            .expression_attribute_values(":key", AttributeValue::Ss(vec![cred_key(credential_id)]))
+            .build()
+            .expect("complete update");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Deletes of every passkey the profile `item` lists.
+    pub(super) fn passkey_deletes(&self, item: &Item) -> Vec<TransactWriteItem> {
+        listed(item, PASSKEYS)
+            .iter()
+            .map(|key| {
+                let d = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(format!("CRED#{key}")))
+                    .key("sk", s(CRED))
+                    .build()
+                    .expect("complete delete");
+                TransactWriteItem::builder().delete(d).build()
+            })
+            .collect()
+    }
 }
 
 #[async_trait]
 impl PasskeyStore for DynamoStore {
-    /// The credential, if the account's profile exists, in one transaction.
+    /// The credential and its entry in the profile's list, if the profile exists, in one
+    /// transaction.
     async fn insert_passkey(&self, passkey: &Passkey) -> StoreResult<bool> {
-        let account = ConditionCheck::builder()
-            .table_name(&self.table)
-            .key("pk", user_pk(&passkey.user_id))
-            .key("sk", s(PROFILE))
-            .condition_expression("attribute_exists(pk)")
-            .build()
-            .expect("complete check");
         let items = vec![
             self.passkey_put(passkey),
-            TransactWriteItem::builder()
-                .condition_check(account)
-                .build(),
+            self.passkey_listing(&passkey.user_id, &passkey.credential_id, true),
         ];
         match self.transact(items).await {
             Ok(()) => Ok(true),
@@ -122,7 +154,8 @@ impl PasskeyStore for DynamoStore {
     }
 
     async fn insert_user_with_passkey(&self, user: &User, passkey: &Passkey) -> StoreResult<()> {
-        let mut items = self.user_insert(user);
+        let first = (PASSKEYS, cred_key(&passkey.credential_id));
+        let mut items = self.user_insert_listing(user, Some(first));
         let at = items.len();
         items.push(self.passkey_put(passkey));
         items.extend(self.tally_writes(&Tally::user(None, Some(user))));
@@ -162,18 +195,24 @@ impl PasskeyStore for DynamoStore {
         else {
             return Ok(false);
         };
-        applied(
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .key("pk", cred_pk(&p.credential_id))
-                .key("sk", s(CRED))
-                .condition_expression("userId = :uid AND id = :id")
-                .expression_attribute_values(":uid", s(user.as_str()))
-                .expression_attribute_values(":id", s(id))
-                .send()
-                .await,
-        )
+        let credential = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", cred_pk(&p.credential_id))
+            .key("sk", s(CRED))
+            .condition_expression("userId = :uid AND id = :id")
+            .expression_attribute_values(":uid", s(user.as_str()))
+            .expression_attribute_values(":id", s(id))
+            .build()
+            .expect("complete delete");
+        let items = vec![
+            TransactWriteItem::builder().delete(credential).build(),
+            self.passkey_listing(user, &p.credential_id, false),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) if failed_conditions(&e).is_some() => Ok(false),
+            Err(e) => Err(map_sdk(e)),
+        }
     }
 
     async fn passkey_used(

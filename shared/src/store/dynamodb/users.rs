@@ -10,7 +10,7 @@ use super::invites::{INVITE, invite_pk};
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_bool, opt_n, opt_s, s};
 use super::keys::TALLIED;
 use super::keys::{PROFILE, decode_cursor, encode_cursor, token_sk, user_pk};
-use super::links::{LINKS, first_link, links_unchanged};
+use super::links::{LINKS, listed_unchanged};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
     Access, AdminCount, DisplayName, Email, InviteRefusal, Metric, Provider, ProviderAccount,
@@ -128,19 +128,20 @@ pub(super) fn insert_failure(
 impl DynamoStore {
     /// The writes that create an account: the user, its email claim, the admin count.
     pub(super) fn user_insert(&self, user: &User) -> Vec<TransactWriteItem> {
-        self.user_insert_linked(user, None)
+        self.user_insert_listing(user, None)
     }
 
-    /// `user_insert`, with the account's first provider identity listed on its profile (the
-    /// caller adds the link item).
-    fn user_insert_linked(
+    /// `user_insert`, with the account's first provider identity or passkey listed on its
+    /// profile: `(list, key)`, the list [`LINKS`] or [`super::links::PASSKEYS`] (the caller
+    /// adds the listed item).
+    pub(super) fn user_insert_listing(
         &self,
         user: &User,
-        link: Option<&ProviderAccount>,
+        first: Option<(&str, String)>,
     ) -> Vec<TransactWriteItem> {
         let mut item = to_item(user);
-        if let Some(link) = link {
-            first_link(&mut item, link);
+        if let Some((list, key)) = first {
+            item.insert(list.into(), AttributeValue::Ss(vec![key]));
         }
         let put_user = Put::builder()
             .table_name(&self.table)
@@ -435,8 +436,7 @@ impl UserStore for DynamoStore {
 impl DynamoStore {
     /// What goes with an account's profile item when it is removed (an admin's delete, the
     /// sweep of unconfirmed sign-ups): its email claim, its pending-sign-up listing, its
-    /// one-time links, and its counts in the totals.
-    /// What goes with a deleted account: its claims, links, one-time links and tallies.
+    /// one-time links, its provider links and passkeys, and its counts in the totals.
     /// `item` is its profile as read (the delete's condition holds it unchanged).
     pub(super) fn account_leftovers(&self, before: &User, item: &Item) -> Vec<TransactWriteItem> {
         let tallied = item.contains_key(TALLIED);
@@ -468,6 +468,7 @@ impl DynamoStore {
             })
             .collect();
         items.extend(self.link_deletes(item));
+        items.extend(self.passkey_deletes(item));
         if tallied {
             items.extend(self.tally_writes(&Tally::user(Some(before), None)));
         }
@@ -559,23 +560,19 @@ impl DynamoStore {
             };
             let accesses =
                 AttributeValue::L(before.accesses.iter().map(|a| s(a.as_str())).collect());
-            let (links, listed) = links_unchanged(&item);
+            let listed = listed_unchanged(&item);
             let profile = Delete::builder()
                 .table_name(&self.table)
                 .key("pk", user_pk(id))
                 .key("sk", s(PROFILE))
                 .condition_expression(format!(
-                    "isActive = :was_act AND accesses = :was_acc AND {tallied} AND {links}"
+                    "isActive = :was_act AND accesses = :was_acc AND {tallied} AND {}",
+                    listed.condition()
                 ))
                 .expression_attribute_names("#t", TALLIED)
-                .expression_attribute_names("#links", LINKS)
                 .expression_attribute_values(":was_act", AttributeValue::Bool(before.is_active))
                 .expression_attribute_values(":was_acc", accesses);
-            let profile = match listed {
-                Some(v) => profile.expression_attribute_values(":links", v),
-                None => profile,
-            };
-            let profile = profile.build().expect("complete delete");
+            let profile = listed.bind(profile).build().expect("complete delete");
             let mut tx = vec![TransactWriteItem::builder().delete(profile).build()];
             let admin = is_active_admin(before.is_active, &before.accesses);
             if admin {
@@ -680,7 +677,7 @@ impl LinkStore for DynamoStore {
     /// The account (its profile listing the link), its claims and the link item, in one
     /// transaction.
     async fn insert_linked_user(&self, user: &User, link: &ProviderAccount) -> StoreResult<()> {
-        let mut items = self.user_insert_linked(user, Some(link));
+        let mut items = self.user_insert_listing(user, Some((LINKS, link.key())));
         let at = items.len();
         let put = self.link_put(link, &user.id, user.created_at);
         items.push(TransactWriteItem::builder().put(put).build());
