@@ -17,6 +17,8 @@ pub(super) const LINKS: &str = "links";
 /// The profile's set of its passkeys' credential ids (base64url).
 pub(super) const PASSKEYS: &str = "passkeys";
 const LINK: &str = "LINK";
+/// A passkey's sort key (and its partition key's prefix).
+pub(super) const CRED: &str = "CRED";
 
 fn link_pk(key: &str) -> AttributeValue {
     s(format!("LINK#{key}"))
@@ -89,15 +91,20 @@ impl DynamoStore {
             .expect("complete put")
     }
 
-    /// Deletes of every link the profile `item` lists.
-    pub(super) fn link_deletes(&self, item: &Item) -> Vec<TransactWriteItem> {
-        links_of(item)
-            .iter()
-            .map(|key| {
+    /// Deletes of every item the profile `item` lists: its links ([`LINKS`]) and its
+    /// passkeys ([`PASSKEYS`], `CRED#<key>` / `CRED`).
+    pub(super) fn listed_deletes(&self, item: &Item) -> Vec<TransactWriteItem> {
+        let links = links_of(item).into_iter().map(|key| (link_pk(&key), LINK));
+        let passkeys = listed(item, PASSKEYS)
+            .into_iter()
+            .map(|key| (s(format!("{CRED}#{key}")), CRED));
+        links
+            .chain(passkeys)
+            .map(|(pk, sk)| {
                 let d = Delete::builder()
                     .table_name(&self.table)
-                    .key("pk", link_pk(key))
-                    .key("sk", s(LINK))
+                    .key("pk", pk)
+                    .key("sk", s(sk))
                     .build()
                     .expect("complete delete");
                 TransactWriteItem::builder().delete(d).build()

@@ -14,13 +14,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::item::{Item, get_n, get_s, n, opt_n, opt_s, s};
 use super::keys::{PROFILE, user_pk};
-use super::links::{PASSKEYS, listed};
+use super::links::{CRED, PASSKEYS};
 use super::pages::Range;
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{Ceremony, Passkey, PendingCeremony, Tally, UnixTime, User, UserId};
 use crate::store::{PASSKEY_TAKEN, PasskeyStore, StoreError, StoreResult};
 
-const CRED: &str = "CRED";
 const CEREMONY: &str = "CEREMONY";
 
 /// A credential id as the profile lists it, and in its item's key.
@@ -29,7 +28,7 @@ fn cred_key(credential_id: &[u8]) -> String {
 }
 
 fn cred_pk(credential_id: &[u8]) -> AttributeValue {
-    s(format!("CRED#{}", cred_key(credential_id)))
+    s(format!("{CRED}#{}", cred_key(credential_id)))
 }
 
 /// The owner's list: `gsi1` (`PASSKEYS#<user>`, by creation).
@@ -115,22 +114,6 @@ impl DynamoStore {
             .build()
             .expect("complete update");
         TransactWriteItem::builder().update(update).build()
-    }
-
-    /// Deletes of every passkey the profile `item` lists.
-    pub(super) fn passkey_deletes(&self, item: &Item) -> Vec<TransactWriteItem> {
-        listed(item, PASSKEYS)
-            .iter()
-            .map(|key| {
-                let d = Delete::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(format!("CRED#{key}")))
-                    .key("sk", s(CRED))
-                    .build()
-                    .expect("complete delete");
-                TransactWriteItem::builder().delete(d).build()
-            })
-            .collect()
     }
 }
 

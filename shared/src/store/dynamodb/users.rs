@@ -467,8 +467,7 @@ impl DynamoStore {
                     .build()
             })
             .collect();
-        items.extend(self.link_deletes(item));
-        items.extend(self.passkey_deletes(item));
+        items.extend(self.listed_deletes(item));
         if tallied {
             items.extend(self.tally_writes(&Tally::user(Some(before), None)));
         }
