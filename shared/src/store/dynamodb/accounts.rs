@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 
 use super::item::{Item, get_s, n, s};
 use super::keys::{PROFILE, TALLIED, token_sk, user_pk};
-use super::links::listed_unchanged;
+use super::links::ListedUnchanged;
 use super::users::{PENDING, SIGNUPS, VERIFIED_AT, from_item, signup_sk};
 use super::{DynamoStore, failed_conditions, map_sdk};
 use crate::domain::{AccountToken, TokenPurpose, UnixTime, User, UserId, is_active_admin};
@@ -237,7 +237,7 @@ impl DynamoStore {
     /// that holds only while it is still unconfirmed as read.
     async fn remove_signup(&self, item: &Item, before: &User) -> StoreResult<bool> {
         let tallied = item.contains_key(TALLIED);
-        let listed = listed_unchanged(item);
+        let listed = ListedUnchanged(item);
         let profile = Delete::builder()
             .table_name(&self.table)
             .key("pk", user_pk(&before.id))

@@ -1,7 +1,7 @@
 //! Sign-in providers' identities on DynamoDB. A `LINK#provider#subject` item names the account,
 //! and the account's profile lists its links (`links`, a string set), so deleting the account
 //! deletes them in the same transaction. Its passkeys are listed the same way (`passkeys`):
-//! [`listed_unchanged`] holds both lists for such a delete.
+//! [`ListedUnchanged`] holds both lists for such a delete.
 
 use aws_sdk_dynamodb::types::builders::DeleteBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
@@ -24,16 +24,17 @@ fn link_pk(key: &str) -> AttributeValue {
     s(format!("LINK#{key}"))
 }
 
+/// A passkey item's partition key, from the credential id as the profile lists it.
+pub(super) fn cred_pk(key: &str) -> AttributeValue {
+    s(format!("{CRED}#{key}"))
+}
+
 /// The keys a profile item lists in its set `set` ([`LINKS`], [`PASSKEYS`]).
 pub(super) fn listed(item: &Item, set: &str) -> Vec<String> {
     item.get(set)
         .and_then(|v| v.as_ss().ok())
         .cloned()
         .unwrap_or_default()
-}
-
-fn links_of(item: &Item) -> Vec<String> {
-    listed(item, LINKS)
 }
 
 /// Each list a profile holds: its name and value placeholders, and its attribute.
@@ -44,20 +45,14 @@ const LISTS: [(&str, &str, &str); 2] = [
 
 /// A condition that a profile still lists exactly the links and passkeys `item` listed, for
 /// a delete that removes them: one added since would otherwise be left behind.
-pub(super) struct ListedUnchanged<'a> {
-    item: &'a Item,
-}
-
-pub(super) fn listed_unchanged(item: &Item) -> ListedUnchanged<'_> {
-    ListedUnchanged { item }
-}
+pub(super) struct ListedUnchanged<'a>(pub &'a Item);
 
 impl ListedUnchanged<'_> {
     /// The condition, to be joined to the delete's own with `AND`.
     pub fn condition(&self) -> String {
         LISTS
             .iter()
-            .map(|(name, value, set)| match self.item.contains_key(*set) {
+            .map(|(name, value, set)| match self.0.contains_key(*set) {
                 true => format!("{name} = {value}"),
                 false => format!("attribute_not_exists({name})"),
             })
@@ -69,7 +64,7 @@ impl ListedUnchanged<'_> {
     pub fn bind(&self, mut delete: DeleteBuilder) -> DeleteBuilder {
         for (name, value, set) in LISTS {
             delete = delete.expression_attribute_names(name, set);
-            if let Some(v) = self.item.get(set) {
+            if let Some(v) = self.0.get(set) {
                 delete = delete.expression_attribute_values(value, v.clone());
             }
         }
@@ -94,10 +89,12 @@ impl DynamoStore {
     /// Deletes of every item the profile `item` lists: its links ([`LINKS`]) and its
     /// passkeys ([`PASSKEYS`], `CRED#<key>` / `CRED`).
     pub(super) fn listed_deletes(&self, item: &Item) -> Vec<TransactWriteItem> {
-        let links = links_of(item).into_iter().map(|key| (link_pk(&key), LINK));
+        let links = listed(item, LINKS)
+            .into_iter()
+            .map(|key| (link_pk(&key), LINK));
         let passkeys = listed(item, PASSKEYS)
             .into_iter()
-            .map(|key| (s(format!("{CRED}#{key}")), CRED));
+            .map(|key| (cred_pk(&key), CRED));
         links
             .chain(passkeys)
             .map(|(pk, sk)| {
@@ -122,7 +119,7 @@ impl DynamoStore {
         Ok(self
             .get_user_item(&id)
             .await?
-            .filter(|profile| links_of(profile).contains(&link.key())))
+            .filter(|profile| listed(profile, LINKS).contains(&link.key())))
     }
 
     /// The link item and its entry in the profile, in one transaction.

@@ -28,7 +28,7 @@ fn cred_key(credential_id: &[u8]) -> String {
 }
 
 fn cred_pk(credential_id: &[u8]) -> AttributeValue {
-    s(format!("{CRED}#{}", cred_key(credential_id)))
+    super::links::cred_pk(&cred_key(credential_id))
 }
 
 /// The owner's list: `gsi1` (`PASSKEYS#<user>`, by creation).

@@ -10,7 +10,7 @@ use super::invites::{INVITE, invite_pk};
 use super::item::{Item, get_bool, get_list_s, get_n, get_s, n, opt_bool, opt_n, opt_s, s};
 use super::keys::TALLIED;
 use super::keys::{PROFILE, decode_cursor, encode_cursor, token_sk, user_pk};
-use super::links::{LINKS, listed_unchanged};
+use super::links::{LINKS, ListedUnchanged};
 use super::{DynamoStore, applied, failed_conditions, is_condition_failed, map_sdk};
 use crate::domain::{
     Access, AdminCount, DisplayName, Email, InviteRefusal, Metric, Provider, ProviderAccount,
@@ -559,7 +559,7 @@ impl DynamoStore {
             };
             let accesses =
                 AttributeValue::L(before.accesses.iter().map(|a| s(a.as_str())).collect());
-            let listed = listed_unchanged(&item);
+            let listed = ListedUnchanged(&item);
             let profile = Delete::builder()
                 .table_name(&self.table)
                 .key("pk", user_pk(id))
