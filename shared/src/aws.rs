@@ -139,14 +139,30 @@ impl Env {
     }
 
     fn config(&self, service: Service) -> SdkConfig {
-        let mut builder = SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .http_client(http_client())
-            .region(Region::new(self.region.clone()))
-            .credentials_provider(SharedCredentialsProvider::new(self.credentials.clone()));
-        builder.set_endpoint_url(self.endpoint(service).map(str::to_string));
-        builder.build()
+        build(
+            &self.region,
+            self.credentials.clone(),
+            self.endpoint(service).map(str::to_string),
+        )
     }
+}
+
+/// The SDK configuration for a service named outright rather than by the environment (the
+/// importer reads Bedrud's own S3-compatible storage with Bedrud's key pair), on the same
+/// HTTP stack as every other client.
+pub fn config_for(region: &str, key_id: &str, secret: &str, endpoint: Option<String>) -> SdkConfig {
+    let credentials = Credentials::new(key_id, secret, None, None, "configured");
+    build(region, credentials, endpoint)
+}
+
+fn build(region: &str, credentials: Credentials, endpoint: Option<String>) -> SdkConfig {
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http_client())
+        .region(Region::new(region.to_string()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials));
+    builder.set_endpoint_url(endpoint);
+    builder.build()
 }
 
 /// The SDK's HTTP client: ours (`crate::outbound`: HTTP/1.1, rustls on ring), built by the

@@ -90,7 +90,7 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError>
             let media = Media {
                 queue: Some(store.clone()),
                 watch: Some(store.clone()),
-                blobs: Some(blobs(config)?),
+                blobs: Some(recording_blobs(config)?),
                 links: None,
                 jobs: Some(store.clone()),
             };
@@ -111,7 +111,7 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError>
                     Media {
                         queue: Some(sqs.clone()),
                         watch: Some(sqs),
-                        blobs: Some(blobs(config)?),
+                        blobs: Some(recording_blobs(config)?),
                         links: Some(Arc::new(links)),
                         jobs: None,
                     }
@@ -130,7 +130,7 @@ pub async fn open_stores(config: &Config) -> Result<(Stores, Media), StartError>
 }
 
 /// S3 when a recordings bucket is named (and this build links AWS), else the directory.
-fn blobs(config: &Config) -> Result<Arc<dyn BlobStore>, ConfigError> {
+pub fn recording_blobs(config: &Config) -> Result<Arc<dyn BlobStore>, ConfigError> {
     let rec = &config.recordings;
     #[cfg(feature = "aws")]
     if let Some(bucket) = &rec.bucket {

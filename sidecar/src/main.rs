@@ -62,10 +62,15 @@ enum Command {
         /// wins: the account here is deleted, the room here archived.
         #[arg(long)]
         overwrite: bool,
-        /// Bedrud's recordings directory: completed recordings' files are copied from it into
-        /// this server's recordings store (without it, they are listed and not carried).
-        #[arg(long)]
+        /// Bedrud's recordings directory (`recording.storageDir`): completed recordings'
+        /// files are copied from it into this server's recordings store (without it or
+        /// --recordings-bucket, they are listed and not carried).
+        #[arg(long, conflicts_with = "recordings_bucket")]
         recordings_dir: Option<PathBuf>,
+        /// Bedrud's recordings bucket, read with Bedrud's own S3 settings when they name it,
+        /// else with the standard AWS environment.
+        #[arg(long)]
+        recordings_bucket: Option<String>,
     },
     /// Create the DynamoDB table (and, if named, the recordings queue and bucket) the SAM
     /// template declares, for emulators and first deploys. Region, credentials and
@@ -115,12 +120,14 @@ fn main() -> ExitCode {
             dry_run,
             overwrite,
             recordings_dir,
+            recordings_bucket,
         } => bedrud_sidecar::import::main(bedrud_sidecar::import::Options {
             from,
             config: config.as_deref(),
             dry_run,
             overwrite,
             recordings_dir: recordings_dir.as_deref(),
+            recordings_bucket: recordings_bucket.as_deref(),
         }),
         Command::AwsInit {
             table,

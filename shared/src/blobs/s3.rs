@@ -63,12 +63,19 @@ impl S3BlobStore {
     /// A client on its own connections, configured from the environment (see `crate::aws`);
     /// path-style addressing when an emulator's endpoint is set (no virtual-host DNS there).
     pub fn client_from_env() -> Result<Client, ConfigError> {
-        let conf = crate::aws::sdk_config(crate::aws::Service::S3)?;
-        Ok(Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
+        Ok(Self::client(&crate::aws::sdk_config(
+            crate::aws::Service::S3,
+        )?))
+    }
+
+    /// A client for `conf` (from `crate::aws`); path-style addressing when it names an
+    /// endpoint (emulators and S3-compatible services need no virtual-host DNS then).
+    pub fn client(conf: &aws_types::SdkConfig) -> Client {
+        Client::from_conf(
+            aws_sdk_s3::config::Builder::from(conf)
                 .force_path_style(conf.endpoint_url().is_some())
                 .build(),
-        ))
+        )
     }
 
     async fn multipart(

@@ -5,16 +5,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use std::path::Path;
-
 use bedrud_shared::admin_actions::Actions;
 use bedrud_shared::blobs::{BlobKey, BlobStore};
 use bedrud_shared::domain::policy::Caller;
 use bedrud_shared::domain::{
-    Access, MemberChange, MemberRole, Passkey, Recording, Room, RoomId, User,
+    Access, MemberChange, MemberRole, Passkey, ProviderAccount, Recording, Room, RoomId, User,
+    UserId,
 };
-use bedrud_shared::store::{CreateRoom, RoomWrite, StoreError, Stores};
+use bedrud_shared::store::{CreateRoom, LINKED, RoomWrite, StoreError, Stores};
 
+use super::files::Files;
 use super::plan::{Kind, Membership, Plan, Skip};
 use super::progress::Progress;
 
@@ -69,6 +69,8 @@ pub struct Writer<'a> {
     pub stores: &'a Stores,
     /// Where recording files go (the recordings bucket or directory).
     pub blobs: Option<&'a dyn BlobStore>,
+    /// Where Bedrud's recording files are read from.
+    pub files: Option<&'a Files>,
     pub dry_run: bool,
     pub overwrite: bool,
 }
@@ -90,6 +92,11 @@ impl Writer<'_> {
         for key in &plan.passkeys {
             let outcome = self.passkey(key).await?;
             report.record(Kind::Passkey, &key.id, outcome);
+            progress.tick();
+        }
+        for (user, link) in &plan.links {
+            let outcome = self.link(user, link).await?;
+            report.record(Kind::Link, &link.key(), outcome);
             progress.tick();
         }
         for (id, json) in &plan.preferences {
@@ -131,7 +138,7 @@ impl Writer<'_> {
         self.invites(plan, &mut report, progress).await?;
         self.settings(plan, &mut report).await?;
         for (rec, file) in &plan.recordings {
-            let outcome = self.recording(rec, file.as_deref()).await?;
+            let outcome = self.recording(rec, file.as_ref()).await?;
             report.record(Kind::Recording, rec.id.as_str(), outcome);
             progress.tick();
         }
@@ -159,6 +166,32 @@ impl Writer<'_> {
         match passkeys.insert_passkey(key).await {
             Ok(true) => Ok(Outcome::Written),
             Ok(false) => Ok(Outcome::Conflict("its account is not here".into())),
+            Err(StoreError::Conflict(what)) => Ok(Outcome::Conflict(what.to_string())),
+            Err(e) => Err(store(e)),
+        }
+    }
+
+    /// A provider identity: left alone when it is linked to the same account here.
+    async fn link(&self, user: &UserId, link: &ProviderAccount) -> Result<Outcome> {
+        let links = self.stores.links().map_err(store)?;
+        match links.user_by_link(link).await.map_err(store)? {
+            Some(have) if have.id == *user => return Ok(Outcome::Unchanged),
+            Some(have) => {
+                return Ok(Outcome::Conflict(format!(
+                    "this identity signs in to account {} here",
+                    have.id
+                )));
+            }
+            None if self.dry_run => return Ok(Outcome::Written),
+            None => {}
+        }
+        let now = bedrud_shared::domain::now();
+        match links.link_account(link, user, now).await {
+            Ok(true) => Ok(Outcome::Written),
+            Ok(false) => Ok(Outcome::Conflict("its account is not here".into())),
+            Err(StoreError::Conflict(LINKED)) => Ok(Outcome::Conflict(
+                "the identity was linked meanwhile".into(),
+            )),
             Err(StoreError::Conflict(what)) => Ok(Outcome::Conflict(what.to_string())),
             Err(e) => Err(store(e)),
         }
@@ -341,7 +374,7 @@ impl Writer<'_> {
 
     /// A finished recording: its file copied into the recordings store first (a retry copies
     /// again, replacing it), then the record, so a listed recording always has its file.
-    async fn recording(&self, rec: &Recording, file: Option<&Path>) -> Result<Outcome> {
+    async fn recording(&self, rec: &Recording, file: Option<&BlobKey>) -> Result<Outcome> {
         let recordings = &self.stores.recordings;
         if recordings
             .recording(&rec.room_id, &rec.id)
@@ -366,23 +399,22 @@ impl Writer<'_> {
             return Ok(Outcome::Written);
         }
         let mut rec = rec.clone();
-        if let Some(path) = file {
+        if let (Some(from), Some(files)) = (file, self.files) {
             let blobs = self.blobs.ok_or(
                 "recordings need somewhere to go: set recordings.dir, or recordings.bucket",
             )?;
-            let ext = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .filter(|e| e.bytes().all(|b| b.is_ascii_alphanumeric()))
+            let ext = from
+                .as_str()
+                .rsplit_once('.')
+                .map(|(_, e)| e)
+                .filter(|e| !e.contains('/') && e.bytes().all(|b| b.is_ascii_alphanumeric()))
                 .unwrap_or("mp4")
                 .to_ascii_lowercase();
             let key = BlobKey::parse(&format!("recordings/{}/{}.{ext}", rec.room_id, rec.id))
                 .map_err(|e| e.to_string())?;
-            let f = tokio::fs::File::open(path)
-                .await
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let body = files.open(from).await?;
             let size = blobs
-                .put(&key, Box::pin(f), content_type(&ext))
+                .put(&key, body, content_type(&ext))
                 .await
                 .map_err(store)?;
             rec.key = Some(key.as_str().to_string());

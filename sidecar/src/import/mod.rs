@@ -1,13 +1,15 @@
 //! `bedrud import --from sqlite:PATH | postgres://…`: carries a Bedrud installation's accounts
-//! (ids, e-mails, bcrypt hashes, roles, preferences), rooms (active and archived, settings,
-//! bans and moderators), unused invites, runtime settings and finished recordings into the configured store (the
-//! embedded database, or DynamoDB with `TABLE_NAME`). The Bedrud database is only read. A
+//! (ids, e-mails, bcrypt hashes, roles, preferences, passkeys, provider ids), rooms (active and
+//! archived, settings, bans and moderators), unused invites, runtime settings and finished
+//! recordings (files from its directory or bucket) into the configured store (the embedded
+//! database, or DynamoDB with `TABLE_NAME`). The Bedrud database is only read. A
 //! second run writes nothing; `--dry-run` writes nothing at all. Exit status: 0 when every
 //! row was carried or deliberately left behind, 1 when some rows were skipped or conflicted
 //! (each listed with its reason), 2 when the import could not run.
 
 mod apply;
 mod fields;
+mod files;
 mod plan;
 mod progress;
 mod source;
@@ -16,7 +18,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bedrud_shared::config::Config;
-use bedrud_shared::runtime::open_stores;
+use bedrud_shared::runtime::{open_stores, recording_blobs};
 
 pub use source::From;
 
@@ -27,6 +29,8 @@ pub struct Options<'a> {
     pub overwrite: bool,
     /// Bedrud's recordings directory: completed recordings' files are copied from it.
     pub recordings_dir: Option<&'a Path>,
+    /// Or Bedrud's recordings bucket.
+    pub recordings_bucket: Option<&'a str>,
 }
 
 pub fn main(opts: Options<'_>) -> ExitCode {
@@ -46,12 +50,29 @@ pub fn main(opts: Options<'_>) -> ExitCode {
 async fn run(opts: &Options<'_>) -> Result<bool, String> {
     let config = Config::load(opts.config).map_err(|e| e.to_string())?.config;
     let source = source::Source::open(&opts.from).await?;
-    let plan = plan::plan(&source, bedrud_shared::domain::now(), opts.recordings_dir).await?;
+    let settings = source.rows("system_settings").await?;
+    let settings = plan::settings_row(&settings);
+    let files = match (opts.recordings_dir, opts.recordings_bucket) {
+        (Some(dir), _) => Some(files::Files::dir(dir)),
+        (None, Some(bucket)) => Some(files::Files::bucket(bucket, settings)?),
+        (None, None) => None,
+    };
+    let now = bedrud_shared::domain::now();
+    let plan = plan::plan(&source, settings, now, files.as_ref()).await?;
     let (stores, media) = open_stores(&config).await.map_err(|e| e.to_string())?;
+    // On DynamoDB the recordings bucket is the target even without the processing queue.
+    let blobs = match media.blobs {
+        Some(b) => Some(b),
+        None if config.recordings.bucket.is_some() => {
+            Some(recording_blobs(&config).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
     let mut progress = progress::Progress::new(plan.total());
     let writer = apply::Writer {
         stores: &stores,
-        blobs: media.blobs.as_deref(),
+        blobs: blobs.as_deref(),
+        files: files.as_ref(),
         dry_run: opts.dry_run,
         overwrite: opts.overwrite,
     };
@@ -114,5 +135,6 @@ fn singular(kind: plan::Kind) -> &'static str {
         plan::Kind::Setting => "setting",
         plan::Kind::Recording => "recording",
         plan::Kind::Passkey => "passkey",
+        plan::Kind::Link => "provider id",
     }
 }

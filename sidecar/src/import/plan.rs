@@ -3,16 +3,17 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::path::{Path, PathBuf};
 
+use bedrud_shared::blobs::BlobKey;
 use bedrud_shared::domain::name::MAX_USER_NAME;
 use bedrud_shared::domain::{
-    Access, DisplayName, Email, Incoming, InviteToken, Passkey, Provider, Recording, RecordingId,
-    RecordingStatus, Room, RoomId, RoomMode, RoomName, RoomSettings, RuntimeSettings, SettingKind,
-    SettingValue, StoredSettings, UnixTime, User, UserId,
+    Access, DisplayName, Email, Incoming, InviteToken, Passkey, Provider, ProviderAccount,
+    Recording, RecordingId, RecordingStatus, Room, RoomId, RoomMode, RoomName, RoomSettings,
+    RuntimeSettings, SettingKind, SettingValue, StoredSettings, UnixTime, User, UserId,
 };
 
 use super::fields::field;
+use super::files::Files;
 use super::source::{Row, Source};
 
 /// What kind of record a line of the report is about.
@@ -26,6 +27,7 @@ pub enum Kind {
     Setting,
     Recording,
     Passkey,
+    Link,
 }
 
 impl fmt::Display for Kind {
@@ -39,6 +41,7 @@ impl fmt::Display for Kind {
             Kind::Setting => "settings",
             Kind::Recording => "recordings",
             Kind::Passkey => "passkeys",
+            Kind::Link => "provider ids",
         })
     }
 }
@@ -69,10 +72,14 @@ pub struct Plan {
     pub members: Vec<Membership>,
     pub invites: Vec<InviteToken>,
     pub settings: Vec<(String, SettingValue)>,
-    /// Finished recordings of imported rooms, and where Bedrud's file is (completed ones).
-    pub recordings: Vec<(Recording, Option<PathBuf>)>,
+    /// Finished recordings of imported rooms, and the key of Bedrud's file among its
+    /// recording files (completed ones).
+    pub recordings: Vec<(Recording, Option<BlobKey>)>,
     /// Passkeys of imported accounts, keys as Bedrud stored them (SubjectPublicKeyInfo).
     pub passkeys: Vec<Passkey>,
+    /// Provider identities of accounts whose id is the provider's (older Bedrud made the
+    /// provider's user id the account's id; newer Bedrud kept no identity at all).
+    pub links: Vec<(UserId, ProviderAccount)>,
     pub skipped: Vec<Skip>,
     /// What is deliberately not carried, counted (transient data, guests, config-file keys).
     pub left_behind: Vec<String>,
@@ -88,6 +95,7 @@ impl Plan {
             + self.settings.len()
             + self.recordings.len()
             + self.passkeys.len()
+            + self.links.len()
     }
 
     fn skip(&mut self, kind: Kind, id: impl Into<String>, reason: impl Into<String>) {
@@ -99,23 +107,27 @@ impl Plan {
     }
 }
 
-/// Reads every table the import carries and maps it; `recordings_dir` is where Bedrud's
-/// recording files are (without it, completed recordings are listed, not carried).
+/// Reads every table the import carries and maps it; `files` is where Bedrud's recording
+/// files are (without it, completed recordings are listed, not carried).
 pub async fn plan(
     source: &Source,
+    settings: Option<&Row>,
     now: UnixTime,
-    recordings_dir: Option<&Path>,
+    files: Option<&Files>,
 ) -> Result<Plan, String> {
     let mut p = Plan::default();
     let users = source.rows("users").await?;
     map_users(&mut p, users);
+    map_links(&mut p);
     map_preferences(&mut p, source.rows("user_preferences").await?);
     let accounts: HashSet<UserId> = p.users.iter().map(|u| u.id.clone()).collect();
     map_rooms(&mut p, source.rows("rooms").await?, &accounts);
     map_members(&mut p, source.rows("room_participants").await?, &accounts);
     map_invites(&mut p, source.rows("invite_tokens").await?, now);
-    map_settings(&mut p, source.rows("system_settings").await?);
-    map_recordings(&mut p, source.rows("recordings").await?, recordings_dir);
+    if let Some(row) = settings {
+        map_settings(&mut p, row);
+    }
+    map_recordings(&mut p, source.rows("recordings").await?, files).await?;
     map_passkeys(&mut p, source.rows("passkeys").await?, &accounts, now);
     for (table, what) in [
         (
@@ -180,6 +192,27 @@ fn map_users(p: &mut Plan, mut rows: Vec<Row>) {
         p.left_behind.push(format!(
             "{guests} guest accounts (guests sign in again; their room bans are kept)"
         ));
+    }
+}
+
+/// Older Bedrud gave an account that signed up with a provider the provider's own user id
+/// (Google's `sub`, GitHub's or X's numeric id), the subject sign-in here looks up: it is
+/// linked, so the account is found even where the provider's address has changed or is not
+/// shared (X). Newer Bedrud's UUID accounts have no such id; they link by verified address at
+/// their first sign-in.
+fn map_links(p: &mut Plan) {
+    for user in &p.users {
+        let oauth = matches!(
+            user.provider,
+            Provider::Google | Provider::Github | Provider::Twitter
+        );
+        if oauth && user.id.as_str().bytes().all(|b| b.is_ascii_digit()) {
+            let link = ProviderAccount {
+                provider: user.provider,
+                subject: user.id.as_str().to_string(),
+            };
+            p.links.push((user.id.clone(), link));
+        }
     }
 }
 
@@ -540,14 +573,14 @@ const CONFIG_COLUMNS: [(&str, &str); 14] = [
     ("jwt_secret", "auth.jwtSecret (sessions restart anyway)"),
 ];
 
-fn map_settings(p: &mut Plan, rows: Vec<Row>) {
-    let Some(row) = rows
-        .iter()
+/// Bedrud's runtime settings: row 1 of `system_settings` (else its first row).
+pub fn settings_row(rows: &[Row]) -> Option<&Row> {
+    rows.iter()
         .find(|r| field(r, "id").int().ok().flatten() == Some(1))
         .or(rows.first())
-    else {
-        return;
-    };
+}
+
+fn map_settings(p: &mut Plan, row: &Row) {
     let mut change = Vec::new();
     for (theirs, ours) in SETTINGS {
         let Some(kind) = RuntimeSettings::KEYS
@@ -597,7 +630,9 @@ fn map_settings(p: &mut Plan, rows: Vec<Row>) {
 /// Bedrud's finished recordings in imported rooms: completed ones with their file (found
 /// under `dir` by the egress filename Bedrud kept), failed ones as history. Recordings still
 /// in progress there are not carried: their egress belongs to Bedrud's LiveKit.
-fn map_recordings(p: &mut Plan, rows: Vec<Row>, dir: Option<&Path>) {
+/// Finished recordings of imported rooms; a completed one only with its file, found among
+/// `files`.
+async fn map_recordings(p: &mut Plan, rows: Vec<Row>, files: Option<&Files>) -> Result<(), String> {
     let rooms: HashSet<&RoomId> = p.rooms.iter().map(|r| &r.id).collect();
     let sorted = sort_rows(Kind::Recording, rows, |row, raw_id| {
         let status = match field(row, "status").text().as_deref() {
@@ -615,18 +650,15 @@ fn map_recordings(p: &mut Plan, rows: Vec<Row>, dir: Option<&Path>) {
         let started_by =
             UserId::parse(&by).map_err(|_| format!("started by {by:?}, not a user id"))?;
         let file_url = field(row, "file_url").text();
-        let file = match (status, &file_url, dir) {
+        let file = match (status, &file_url, files) {
             (RecordingStatus::Failed, ..) => None,
             (_, None, _) => return Err("completed, but Bedrud kept no file name".into()),
             (_, Some(_), None) => {
-                return Err("its file is not copied without --recordings-dir (Bedrud's \
-                                recordings directory)"
+                return Err("its file is not copied without --recordings-dir or \
+                            --recordings-bucket (where Bedrud kept its recordings)"
                     .into());
             }
-            (_, Some(name), Some(dir)) => Some(
-                find_file(dir, name)
-                    .ok_or_else(|| format!("file {name:?} not found under {}", dir.display()))?,
-            ),
+            (_, Some(name), Some(_)) => Some(name.clone()),
         };
         let created_at = field(row, "created_at").time()?.unwrap_or(0);
         let ended_at = field(row, "completed_at").time()?;
@@ -652,13 +684,27 @@ fn map_recordings(p: &mut Plan, rows: Vec<Row>, dir: Option<&Path>) {
         )))
     });
     let unfinished = sorted.dropped;
-    p.recordings = sorted.kept;
     p.skipped.extend(sorted.skipped);
     if unfinished > 0 {
         p.left_behind.push(format!(
             "{unfinished} recordings still in progress or being deleted in Bedrud"
         ));
     }
+    for (rec, file_url) in sorted.kept {
+        let (Some(files), Some(url)) = (files, file_url) else {
+            p.recordings.push((rec, None));
+            continue;
+        };
+        match files.find(&url).await? {
+            Some(key) => p.recordings.push((rec, Some(key))),
+            None => p.skip(
+                Kind::Recording,
+                rec.id.as_str(),
+                format!("file {url:?} not found in {}", files.place),
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// Rows mapped one by one: kept, deliberately left (counted), or skipped with the reason.
@@ -689,18 +735,4 @@ fn sort_rows<T>(
         }
     }
     out
-}
-
-/// Bedrud's file name for a recording: a path, or a name under its recordings directory.
-fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
-    let given = Path::new(name);
-    let base = given.file_name().map(|b| dir.join(b));
-    [
-        Some(given.to_path_buf()).filter(|_| given.is_absolute()),
-        Some(dir.join(given)),
-        base,
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.is_file())
 }

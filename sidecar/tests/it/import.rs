@@ -50,7 +50,7 @@ fn sqlite_bedrud(dir: &Path) -> PathBuf {
            '2026-05-08 00:00:00+00:00','2026-05-01 00:00:00+00:00');
          INSERT INTO recordings VALUES
           ('9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d','baa24ef7-71a9-465a-93fe-86a8e74c0ab0','abc-defg-hij',
-           'EG_done','abc-defg-hij-1714557600.mp4',11,'composite',61000,'completed','',
+           'EG_done','DISK_URL',11,'composite',61000,'completed','',
            '88e260bd-9d8c-459c-83c8-13a3f368bf2b','2026-05-01 10:00:00+00:00','2026-05-01 10:01:01+00:00',
            '2026-05-01 09:59:59+00:00','2026-05-01 10:01:01+00:00'),
           ('ab0c1d2e-3f4a-4b5c-8d6e-7f8a9b0c1d2e','baa24ef7-71a9-465a-93fe-86a8e74c0ab0','abc-defg-hij',
@@ -60,18 +60,26 @@ fn sqlite_bedrud(dir: &Path) -> PathBuf {
           ('bc0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f','baa24ef7-71a9-465a-93fe-86a8e74c0ab0','abc-defg-hij',
            'EG_live','',0,'composite',0,'started','',
            '88e260bd-9d8c-459c-83c8-13a3f368bf2b','2026-05-01 12:00:00+00:00',NULL,
-           '2026-05-01 11:59:59+00:00','2026-05-01 12:00:00+00:00');",
+           '2026-05-01 11:59:59+00:00','2026-05-01 12:00:00+00:00');"
+            .replace("DISK_URL", &format!("/recordings/{RECORDED_KEY}"))
+            .as_str(),
     )
     .unwrap();
-    let files = dir.join("bedrud-recordings");
-    std::fs::create_dir_all(&files).unwrap();
-    std::fs::write(files.join("abc-defg-hij-1714557600.mp4"), RECORDED).unwrap();
+    // Bedrud's `recording.storageDir`, the file where Bedrud's processing job put it.
+    let file = dir.join("bedrud-recordings").join(RECORDED_KEY);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, RECORDED).unwrap();
     path
 }
 
 /// The bytes of the fixture's completed recording.
 const RECORDED: &[u8] = b"not-a-video";
 const RECORDING: &str = "9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+/// Its key in Bedrud's recording store (`recordings/<createdBy>/<roomId>/<id>-<start>-<end>.mp4`);
+/// its `file_url` is this key behind `/recordings/` (disk) or the bucket's URL (S3).
+const RECORDED_KEY: &str = "recordings/88e260bd-9d8c-459c-83c8-13a3f368bf2b/baa24ef7-71a9-465a-93fe-86a8e74c0ab0/9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d-20260501T100000Z-20260501T100101Z.mp4";
+/// Dave signed up with GitHub in the older Bedrud: his account id is GitHub's user id.
+const DAVE: &str = "583231";
 
 struct Imported {
     code: Option<i32>,
@@ -210,6 +218,7 @@ async fn sqlite_bedrud_into_the_embedded_store_then_used_over_http() {
     assert_eq!(first.counts("room members"), [3, 0, 0, 0]);
     assert_eq!(first.counts("invite tokens"), [2, 0, 0, 0]);
     assert_eq!(first.counts("passkeys"), [1, 0, 0, 0]);
+    assert_eq!(first.counts("provider ids"), [1, 0, 0, 0]);
     for why in [
         "skipped user a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d: e-mail bob@example.com (google) is also account f9f158f2",
         "skipped user b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e: invalid e-mail \"not-an-email\"",
@@ -241,6 +250,7 @@ async fn sqlite_bedrud_into_the_embedded_store_then_used_over_http() {
         "settings",
         "recordings",
         "passkeys",
+        "provider ids",
     ] {
         assert_eq!(again.counts(kind)[0], 0, "{kind}: {}", again.out);
         assert_eq!(again.counts(kind)[2], 0, "{kind}: {}", again.out);
@@ -307,7 +317,16 @@ async fn sqlite_bedrud_into_the_embedded_store_then_used_over_http() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!(provider, ("583231".into(), "github".into()));
+    assert_eq!(provider, (DAVE.into(), "github".into()));
+    // His GitHub identity is linked: signing in with GitHub finds his account by its id.
+    let linked: String = db
+        .query_row(
+            "SELECT user_id FROM account_links WHERE link = 'github#583231'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(linked, DAVE);
 }
 
 #[tokio::test]
@@ -336,11 +355,23 @@ async fn dry_run_conflicts_overwrite_and_refusals() {
     let dry = import(dir.path(), &from, &["--dry-run"], &[]);
     assert!(dry.says("dry run: nothing was written"), "{}", dry.out);
     assert!(
-        dry.says("skipped recording 9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d: its file is not copied without --recordings-dir"),
+        dry.says("skipped recording 9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d: its file is not copied without --recordings-dir or --recordings-bucket"),
         "{}",
         dry.out
     );
     assert_eq!(dry.counts("users"), [4, 0, 0, 2]);
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let elsewhere = ["--dry-run", "--recordings-dir", empty.to_str().unwrap()];
+    let r = import(dir.path(), &from, &elsewhere, &[]);
+    assert!(
+        r.says(&format!(
+            "skipped recording {RECORDING}: file \"/recordings/{RECORDED_KEY}\" not found in {}",
+            empty.display()
+        )),
+        "{}",
+        r.out
+    );
     let db = dir.path().join("data/bedrud.db");
     let users: i64 = rusqlite::Connection::open(&db)
         .unwrap()
@@ -471,4 +502,102 @@ async fn postgres_bedrud_into_dynamodb_then_used_over_http() {
         let hash = user.password_hash.unwrap();
         assert!(hash.starts_with("$argon2id$"), "{id}: {hash}");
     }
+}
+
+/// A newer Bedrud that kept its recordings in S3 (its chat-upload S3 settings), moving to the
+/// AWS shape: accounts and rooms into DynamoDB, the recording's file from Bedrud's bucket into
+/// the recordings bucket, read with the endpoint and key pair Bedrud's settings name.
+#[tokio::test]
+async fn recordings_from_bedruds_bucket_into_the_recordings_bucket() {
+    use bedrud_shared::blobs::BlobStore;
+    use bedrud_shared::blobs::s3::S3BlobStore;
+    use bedrud_shared::domain::{Provider, ProviderAccount, RecordingId, RoomId};
+    use bedrud_shared::store::dynamodb::DynamoStore;
+    use bedrud_shared::store::{LinkStore, RecordingStore};
+    use tokio::io::AsyncReadExt;
+
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .expect("needs the emulator the test command starts (bash .ci/test)");
+    let s3 = S3BlobStore::client_from_env().unwrap();
+    let theirs = bedrud_tests::unique("bedrud-old");
+    let ours = bedrud_tests::unique("bedrud-recordings");
+    S3BlobStore::create_bucket(&s3, &theirs).await.unwrap();
+    let key = bedrud_shared::blobs::BlobKey::parse(RECORDED_KEY).unwrap();
+    S3BlobStore::new(s3.clone(), &theirs)
+        .put(&key, Box::pin(RECORDED), "video/mp4")
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let src = sqlite_bedrud(dir.path());
+    rusqlite::Connection::open(&src)
+        .unwrap()
+        .execute(
+            "UPDATE recordings SET file_url = ?1 WHERE id = ?2;",
+            [
+                format!("{endpoint}/{theirs}/{RECORDED_KEY}"),
+                RECORDING.into(),
+            ],
+        )
+        .unwrap();
+    rusqlite::Connection::open(&src)
+        .unwrap()
+        .execute(
+            "UPDATE system_settings SET chat_upload_s3_endpoint = ?1, chat_upload_s3_bucket = ?2,
+               chat_upload_s3_region = 'us-east-1', chat_upload_s3_access_key = 'bedrud-key',
+               chat_upload_s3_secret_key = 'bedrud-secret'",
+            [endpoint.as_str(), theirs.as_str()],
+        )
+        .unwrap();
+    let table = bedrud_tests::unique("bedrud-import");
+    let init = Command::new(env!("CARGO_BIN_EXE_bedrud"))
+        .args(["aws-init", "--table", &table, "--bucket", &ours])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+
+    let env = [
+        ("TABLE_NAME", table.as_str()),
+        ("BUCKET_NAME", ours.as_str()),
+    ];
+    let from = format!("sqlite:{}", src.display());
+    let args = ["--recordings-bucket", theirs.as_str()];
+    let first = import(dir.path(), &from, &args, &env);
+    assert_eq!(first.code, Some(1), "{}{}", first.out, first.err);
+    assert_eq!(first.counts("recordings"), [2, 0, 0, 0], "{}", first.out);
+    assert_eq!(first.counts("provider ids"), [1, 0, 0, 0], "{}", first.out);
+    let again = import(dir.path(), &from, &args, &env);
+    assert!(again.says("nothing to write"), "{}", again.out);
+
+    let store = DynamoStore::new(DynamoStore::client_from_env().unwrap(), &table);
+    let rec = store
+        .recording(
+            &RoomId::parse(ROOM).unwrap(),
+            &RecordingId::parse(RECORDING).unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("the completed recording");
+    let copied = rec.key.expect("its file is in the recordings bucket");
+    assert_eq!(copied, format!("recordings/{ROOM}/{RECORDING}.mp4"));
+    let mut body = S3BlobStore::new(s3, &ours)
+        .get(&bedrud_shared::blobs::BlobKey::parse(&copied).unwrap())
+        .await
+        .unwrap()
+        .expect("the copy");
+    let mut bytes = Vec::new();
+    body.read_to_end(&mut bytes).await.unwrap();
+    assert_eq!(bytes, RECORDED);
+    assert_eq!(rec.size, Some(RECORDED.len() as i64));
+
+    let github = ProviderAccount {
+        provider: Provider::Github,
+        subject: DAVE.into(),
+    };
+    let dave = store.user_by_link(&github).await.unwrap().expect("linked");
+    assert_eq!(dave.id.as_str(), DAVE);
 }
