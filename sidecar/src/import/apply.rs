@@ -9,8 +9,8 @@ use bedrud_shared::admin_actions::Actions;
 use bedrud_shared::blobs::{BlobKey, BlobStore};
 use bedrud_shared::domain::policy::Caller;
 use bedrud_shared::domain::{
-    Access, MemberChange, MemberRole, Passkey, ProviderAccount, Recording, Room, RoomId, User,
-    UserId,
+    Access, MemberChange, MemberRole, Passkey, ProviderAccount, Recording, Room, RoomId, Standing,
+    User, UserId,
 };
 use bedrud_shared::store::{CreateRoom, LINKED, RoomWrite, StoreError, Stores};
 
@@ -313,32 +313,24 @@ impl Writer<'_> {
             return Ok(Outcome::Conflict("its room is archived here".into()));
         }
         let have = rooms.member(room, &m.user).await.map_err(store)?;
-        let change = if m.banned {
-            if have.as_ref().is_some_and(|h| h.banned) {
-                return Ok(Outcome::Unchanged);
-            }
-            MemberChange::Ban
-        } else {
-            if have
-                .as_ref()
-                .is_some_and(|h| h.role == MemberRole::Moderator)
-            {
-                return Ok(Outcome::Unchanged);
-            }
-            MemberChange::Role(MemberRole::Moderator)
-        };
+        let changes = member_changes(m, &have.map(|h| h.standing()).unwrap_or_default());
+        if changes.is_empty() {
+            return Ok(Outcome::Unchanged);
+        }
         if self.dry_run {
             return Ok(Outcome::Written);
         }
         let now = bedrud_shared::domain::now();
-        match rooms
-            .change_member(room, &m.user, &change, now)
-            .await
-            .map_err(store)?
-        {
-            Some(_) => Ok(Outcome::Written),
-            None => Ok(Outcome::Conflict("its room was archived meanwhile".into())),
+        for change in &changes {
+            let done = rooms
+                .change_member(room, &m.user, change, now)
+                .await
+                .map_err(store)?;
+            if done.is_none() {
+                return Ok(Outcome::Conflict("its room was archived meanwhile".into()));
+            }
         }
+        Ok(Outcome::Written)
     }
 
     async fn invites(
@@ -466,6 +458,36 @@ impl Writer<'_> {
         }
         Err("settings: another writer kept changing them; run again".into())
     }
+}
+
+/// The moderation changes that give `have` what Bedrud recorded; none when it has it. Each
+/// only adds (a ban, the role, a denial), so what happened here since the last run stays.
+fn member_changes(m: &Membership, have: &Standing) -> Vec<MemberChange> {
+    if m.banned {
+        return if have.banned {
+            Vec::new()
+        } else {
+            vec![MemberChange::Ban]
+        };
+    }
+    let mut out = Vec::new();
+    if m.moderator && have.role != MemberRole::Moderator {
+        out.push(MemberChange::Role(MemberRole::Moderator));
+    }
+    let denied: Vec<_> = m
+        .restrictions
+        .denied
+        .iter()
+        .copied()
+        .filter(|s| !have.restrictions.denies(*s))
+        .collect();
+    if !denied.is_empty() {
+        out.push(MemberChange::Deny(denied));
+    }
+    if m.restrictions.chat_blocked && !have.restrictions.chat_blocked {
+        out.push(MemberChange::ChatBlock(true));
+    }
+    out
 }
 
 fn content_type(ext: &str) -> &'static str {

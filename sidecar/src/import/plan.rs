@@ -8,8 +8,9 @@ use bedrud_shared::blobs::BlobKey;
 use bedrud_shared::domain::name::MAX_USER_NAME;
 use bedrud_shared::domain::{
     Access, DisplayName, Email, Incoming, InviteToken, Passkey, Provider, ProviderAccount,
-    Recording, RecordingId, RecordingStatus, Room, RoomId, RoomMode, RoomName, RoomSettings,
-    RuntimeSettings, SettingKind, SettingValue, StoredSettings, UnixTime, User, UserId,
+    Recording, RecordingId, RecordingStatus, Restrictions, Room, RoomId, RoomMode, RoomName,
+    RoomSettings, RuntimeSettings, SettingKind, SettingValue, Source as Media, StoredSettings,
+    UnixTime, User, UserId,
 };
 
 use super::fields::field;
@@ -54,12 +55,15 @@ pub struct Skip {
     pub reason: String,
 }
 
-/// A room ban, or else a moderator role, to carry.
+/// A room ban (which supersedes the rest), a moderator role and restrictions, to carry.
 #[derive(Debug, Clone)]
 pub struct Membership {
     pub room: RoomId,
     pub user: UserId,
     pub banned: bool,
+    pub moderator: bool,
+    /// Muted (microphone), video off (camera), chat blocked.
+    pub restrictions: Restrictions,
 }
 
 #[derive(Default)]
@@ -445,16 +449,30 @@ fn map_members(p: &mut Plan, rows: Vec<Row>, accounts: &HashSet<UserId>) {
     let mut skipped = Vec::new();
     for row in rows {
         let raw_id = field(&row, "id").text().unwrap_or_default();
-        let banned = field(&row, "is_banned").flag(false);
-        let moderator = field(&row, "is_moderator").flag(false);
-        let (banned, moderator) = match (banned, moderator) {
-            (Ok(b), Ok(m)) => (b, m),
-            (Err(e), _) | (_, Err(e)) => {
+        let flags = [
+            "is_banned",
+            "is_moderator",
+            "is_muted",
+            "is_video_off",
+            "is_chat_blocked",
+        ]
+        .map(|name| field(&row, name).flag(false));
+        let [banned, moderator, muted, video_off, chat_blocked] = match flags {
+            [Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)] => [a, b, c, d, e],
+            _ => {
+                let e = flags.into_iter().find_map(Result::err).unwrap_or_default();
                 skipped.push((raw_id, e));
                 continue;
             }
         };
-        if !banned && !moderator {
+        let mut restrictions = Restrictions {
+            chat_blocked,
+            ..Restrictions::default()
+        };
+        restrictions.set(Media::Microphone, muted);
+        restrictions.set(Media::Camera, video_off);
+        let restricted = restrictions != Restrictions::default();
+        if !banned && !moderator && !restricted {
             plain += 1; // presence history: recreated at the next join
             continue;
         }
@@ -471,9 +489,15 @@ fn map_members(p: &mut Plan, rows: Vec<Row>, accounts: &HashSet<UserId>) {
         let raw_user = field(&row, "user_id").text().unwrap_or_default();
         let user = UserId::parse(&raw_user)
             .ok()
-            .filter(|u| accounts.contains(u) || (banned && u.is_guest()));
+            .filter(|u| accounts.contains(u) || (u.is_guest() && !moderator));
         match user {
-            Some(user) => out.push(Membership { room, user, banned }),
+            Some(user) => out.push(Membership {
+                room,
+                user,
+                banned,
+                moderator,
+                restrictions,
+            }),
             None => skipped.push((
                 raw_id,
                 format!("member {raw_user:?} is not an imported account"),

@@ -215,7 +215,7 @@ async fn sqlite_bedrud_into_the_embedded_store_then_used_over_http() {
     assert_eq!(first.counts("users"), [4, 0, 0, 2], "{}", first.out);
     assert_eq!(first.counts("preferences"), [1, 0, 0, 0]);
     assert_eq!(first.counts("rooms"), [2, 0, 0, 2]);
-    assert_eq!(first.counts("room members"), [3, 0, 0, 0]);
+    assert_eq!(first.counts("room members"), [4, 0, 0, 0]);
     assert_eq!(first.counts("invite tokens"), [2, 0, 0, 0]);
     assert_eq!(first.counts("passkeys"), [1, 0, 0, 0]);
     assert_eq!(first.counts("provider ids"), [1, 0, 0, 0]);
@@ -327,6 +327,32 @@ async fn sqlite_bedrud_into_the_embedded_store_then_used_over_http() {
         )
         .unwrap();
     assert_eq!(linked, DAVE);
+    drop(db);
+    let store = bedrud_shared::store::sqlite::SqliteStore::open(&dir.path().join("data/bedrud.db"))
+        .unwrap();
+    dave_keeps_his_restrictions(&store).await;
+}
+
+/// Dave was muted and his chat blocked in the room: he rejoins that way.
+async fn dave_keeps_his_restrictions(rooms: &dyn bedrud_shared::store::RoomStore) {
+    use bedrud_shared::domain::{MemberRole, RoomId, Source, UserId};
+    let room = rooms
+        .room(&RoomId::parse(ROOM).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let dave = rooms
+        .member(&room, &UserId::parse(DAVE).unwrap())
+        .await
+        .unwrap()
+        .expect("Dave's record in the room");
+    let r = &dave.restrictions;
+    assert!(r.chat_blocked && r.denies(Source::Microphone), "{r:?}");
+    assert!(!r.denies(Source::Camera), "{r:?}");
+    assert!(
+        !dave.banned && dave.role != MemberRole::Moderator,
+        "{dave:?}"
+    );
 }
 
 #[tokio::test]
@@ -473,7 +499,7 @@ async fn postgres_bedrud_into_dynamodb_then_used_over_http() {
     assert_eq!(first.code, Some(1), "{}{}", first.out, first.err);
     assert_eq!(first.counts("users"), [4, 0, 0, 2], "{}", first.out);
     assert_eq!(first.counts("rooms"), [2, 0, 0, 2], "{}", first.out);
-    assert_eq!(first.counts("room members"), [3, 0, 0, 0], "{}", first.out);
+    assert_eq!(first.counts("room members"), [4, 0, 0, 0], "{}", first.out);
     assert_eq!(first.counts("invite tokens"), [2, 0, 0, 0], "{}", first.out);
     assert!(
         first.says("settings that are configuration here"),
@@ -502,6 +528,7 @@ async fn postgres_bedrud_into_dynamodb_then_used_over_http() {
         let hash = user.password_hash.unwrap();
         assert!(hash.starts_with("$argon2id$"), "{id}: {hash}");
     }
+    dave_keeps_his_restrictions(&store).await;
 }
 
 /// A newer Bedrud that kept its recordings in S3 (its chat-upload S3 settings), moving to the

@@ -42,7 +42,11 @@ INSERT INTO room_participants (id,room_id,user_id,joined_at,left_at,is_active,is
  ('7f2e4c0a-5d9b-4b2a-9c73-2e3f4a5b6c7d','baa24ef7-71a9-465a-93fe-86a8e74c0ab0',
   'guest-ab12cd34','2026-05-01 10:03:00+00:00','2026-05-01 10:04:00+00:00',FALSE,TRUE,FALSE),
  ('8a3f5d1b-6e0c-4c3b-8d84-3f4a5b6c7d8e','baa24ef7-71a9-465a-93fe-86a8e74c0ab0',
-  '583231','2026-05-01 10:03:30+00:00',NULL,TRUE,FALSE,FALSE);
+  '583231','2026-05-01 10:03:30+00:00',NULL,TRUE,FALSE,FALSE),
+ ('9b4a6e2c-7f1d-4d4c-9e95-4a5b6c7d8e9f','baa24ef7-71a9-465a-93fe-86a8e74c0ab0',
+  '88e260bd-9d8c-459c-83c8-13a3f368bf2b','2026-05-01 10:02:40+00:00',NULL,TRUE,FALSE,FALSE);
+-- Dave was muted and his chat blocked (columns no handler of Bedrud's wrote; carried all the same).
+UPDATE room_participants SET is_muted = TRUE, is_chat_blocked = TRUE WHERE user_id = '583231';
 INSERT INTO passkeys (id,user_id,credential_id,public_key,algorithm,counter,name,created_at) VALUES
  ('0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e','88e260bd-9d8c-459c-83c8-13a3f368bf2b','PASSKEY_ID','PASSKEY_KEY',
   -7,0,'Passkey','2026-05-01 09:35:00+00:00');
