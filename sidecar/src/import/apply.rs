@@ -392,9 +392,9 @@ impl Writer<'_> {
         }
         let mut rec = rec.clone();
         if let (Some(from), Some(files)) = (file, self.files) {
-            let blobs = self.blobs.ok_or(
-                "recordings need somewhere to go: set recordings.dir, or recordings.bucket",
-            )?;
+            let blobs = self
+                .blobs
+                .ok_or("recording files need somewhere to go here")?;
             let ext = from
                 .as_str()
                 .rsplit_once('.')

@@ -22,6 +22,14 @@ pub fn field<'a>(row: &'a Row, name: &'static str) -> Field<'a> {
 }
 
 impl Field<'_> {
+    /// Why a value Bedrud's own code would never have written is refused, and the fix.
+    fn corrupt(&self, what: String) -> String {
+        format!(
+            "{}: {what} (correct the row in Bedrud, then run again)",
+            self.name
+        )
+    }
+
     /// Text, `None` for NULL or empty.
     pub fn text(&self) -> Option<String> {
         match self.value? {
@@ -41,9 +49,9 @@ impl Field<'_> {
             Some(Value::String(s)) => match s.as_str() {
                 "1" | "t" | "true" | "TRUE" => Ok(true),
                 "0" | "f" | "false" | "FALSE" | "" => Ok(false),
-                other => Err(format!("{}: not a boolean: {other:?}", self.name)),
+                other => Err(self.corrupt(format!("not a boolean: {other:?}"))),
             },
-            Some(other) => Err(format!("{}: not a boolean: {other}", self.name)),
+            Some(other) => Err(self.corrupt(format!("not a boolean: {other}"))),
         }
     }
 
@@ -53,14 +61,14 @@ impl Field<'_> {
             Some(Value::Number(n)) => n
                 .as_i64()
                 .map(Some)
-                .ok_or_else(|| format!("{}: not a whole number: {n}", self.name)),
+                .ok_or_else(|| self.corrupt(format!("not a whole number: {n}"))),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(Value::String(s)) => s
                 .trim()
                 .parse()
                 .map(Some)
-                .map_err(|_| format!("{}: not a whole number: {s:?}", self.name)),
-            Some(other) => Err(format!("{}: not a whole number: {other}", self.name)),
+                .map_err(|_| self.corrupt(format!("not a whole number: {s:?}"))),
+            Some(other) => Err(self.corrupt(format!("not a whole number: {other}"))),
         }
     }
 
@@ -70,7 +78,7 @@ impl Field<'_> {
         let Some(text) = self.text() else {
             return Ok(None);
         };
-        let bad = || format!("{}: not bytes: {text:?}", self.name);
+        let bad = || self.corrupt(format!("not bytes: {text:?}"));
         let hex = text.strip_prefix("\\x").ok_or_else(bad)?;
         if hex.len() % 2 != 0 {
             return Err(bad());
@@ -86,9 +94,7 @@ impl Field<'_> {
     pub fn time(&self) -> Result<Option<i64>, String> {
         match self.text() {
             None => Ok(None),
-            Some(s) => {
-                parse_time(&s).map_err(|()| format!("{}: not a timestamp: {s:?}", self.name))
-            }
+            Some(s) => parse_time(&s).map_err(|()| self.corrupt(format!("not a timestamp: {s:?}"))),
         }
     }
 

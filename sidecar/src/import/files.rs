@@ -20,11 +20,17 @@ pub struct Files {
 }
 
 impl Files {
-    pub fn dir(dir: &Path) -> Self {
-        Self {
+    pub fn dir(dir: &Path) -> Result<Self, String> {
+        if !dir.is_dir() {
+            return Err(format!(
+                "--recordings-dir {}: no such directory",
+                dir.display()
+            ));
+        }
+        Ok(Self {
             store: Box::new(FsBlobStore::new(dir)),
             place: dir.display().to_string(),
-        }
+        })
     }
 
     /// Bedrud's bucket, read with Bedrud's own S3 settings when they name this bucket (the

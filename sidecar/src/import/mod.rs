@@ -53,7 +53,7 @@ async fn run(opts: &Options<'_>) -> Result<bool, String> {
     let settings = source.rows("system_settings").await?;
     let settings = plan::settings_row(&settings);
     let files = match (opts.recordings_dir, opts.recordings_bucket) {
-        (Some(dir), _) => Some(files::Files::dir(dir)),
+        (Some(dir), _) => Some(files::Files::dir(dir)?),
         (None, Some(bucket)) => Some(files::Files::bucket(bucket, settings)?),
         (None, None) => None,
     };
@@ -68,6 +68,13 @@ async fn run(opts: &Options<'_>) -> Result<bool, String> {
         }
         None => None,
     };
+    if files.is_some() && blobs.is_none() {
+        return Err(
+            "recording files need somewhere to go here: name the recordings bucket \
+                    (recordings.bucket, BUCKET_NAME)"
+                .into(),
+        );
+    }
     let mut progress = progress::Progress::new(plan.total());
     let writer = apply::Writer {
         stores: &stores,

@@ -48,6 +48,9 @@ fn sqlite_bedrud(dir: &Path) -> PathBuf {
          UPDATE users SET email_verified_at = '2026-05-01 09:31:02.5+00:00' WHERE email = 'alice@example.com';
          INSERT INTO blocked_refresh_tokens VALUES ('r1','x','f9f158f2-caaa-4e6d-8da8-99f3b62637b1',
            '2026-05-08 00:00:00+00:00','2026-05-01 00:00:00+00:00');
+         INSERT INTO invite_tokens (id,token,email,created_by,expires_at,used_at,used_by,created_at)
+           VALUES ('44444444-5555-4666-8777-888888888888','00112233445566778899aabbccddeeff',NULL,
+           '88e260bd-9d8c-459c-83c8-13a3f368bf2b','next tuesday',NULL,'','2026-05-01 11:00:00+00:00');
          INSERT INTO recordings VALUES
           ('9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d','baa24ef7-71a9-465a-93fe-86a8e74c0ab0','abc-defg-hij',
            'EG_done','DISK_URL',11,'composite',61000,'completed','',
@@ -216,7 +219,7 @@ async fn sqlite_bedrud_into_the_embedded_store_then_used_over_http() {
     assert_eq!(first.counts("preferences"), [1, 0, 0, 0]);
     assert_eq!(first.counts("rooms"), [2, 0, 0, 2]);
     assert_eq!(first.counts("room members"), [4, 0, 0, 0]);
-    assert_eq!(first.counts("invite tokens"), [2, 0, 0, 0]);
+    assert_eq!(first.counts("invite tokens"), [2, 0, 0, 1]);
     assert_eq!(first.counts("passkeys"), [1, 0, 0, 0]);
     assert_eq!(first.counts("provider ids"), [1, 0, 0, 0]);
     for why in [
@@ -224,6 +227,7 @@ async fn sqlite_bedrud_into_the_embedded_store_then_used_over_http() {
         "skipped user b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e: invalid e-mail \"not-an-email\"",
         "skipped room d1d2d3d4-1111-4222-8333-444455556666: name \"Bad_Room!\" is refused here",
         "skipped room e1e2e3e4-1111-4222-8333-444455556666: its owner",
+        "skipped invite 44444444-5555-4666-8777-888888888888: expires_at: not a timestamp: \"next tuesday\" (correct the row in Bedrud, then run again)",
         "not carried: 1 revoked sessions",
         "not carried: 1 plain room memberships",
         "not carried: 1 used or expired invite tokens",
@@ -494,6 +498,21 @@ async fn postgres_bedrud_into_dynamodb_then_used_over_http() {
         String::from_utf8_lossy(&init.stderr)
     );
     let env = [("TABLE_NAME", table.as_str()), ("RATELIMIT_AUTH_MAX", "0")];
+
+    // Recording files with no recordings bucket to put them in: refused before anything is
+    // written (the run below still writes every account).
+    let here = ["--recordings-dir", dir.path().to_str().unwrap()];
+    let r = import(dir.path(), &pg.url("bedrud"), &here, &env);
+    assert_eq!(r.code, Some(2), "{}{}", r.out, r.err);
+    assert!(r.err.contains("name the recordings bucket"), "{}", r.err);
+    let nowhere = ["--recordings-dir", "/nonexistent"];
+    let r = import(dir.path(), &pg.url("bedrud"), &nowhere, &env);
+    assert_eq!(r.code, Some(2), "{}{}", r.out, r.err);
+    assert!(
+        r.err.contains("/nonexistent: no such directory"),
+        "{}",
+        r.err
+    );
 
     let first = import(dir.path(), &pg.url("bedrud"), &[], &env);
     assert_eq!(first.code, Some(1), "{}{}", first.out, first.err);
