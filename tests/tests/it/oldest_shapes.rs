@@ -330,3 +330,58 @@ async fn dynamodb_items_before_tallies_are_adopted_once() {
         (3, 1)
     );
 }
+
+/// Passkeys made before profiles listed them (the profile has no `passkeys` set): deleting
+/// the account deletes them too, found by the owner index, and another account's stay.
+#[tokio::test]
+async fn dynamodb_passkeys_from_before_profiles_listed_them_go_with_the_account() {
+    use bedrud_shared::domain::Passkey;
+    use bedrud_tests::conformance::account;
+    let store = fresh_dynamo_table().await;
+    let client = bedrud_shared::store::dynamodb::DynamoStore::client_from_env().unwrap();
+    let table = store.table().to_string();
+    let stores = Stores::from_adapter(store);
+    let passkeys = stores.passkeys().unwrap();
+    let key = |user: &UserId, tag: &str| Passkey {
+        id: unique(tag),
+        user_id: user.clone(),
+        credential_id: unique(tag).into_bytes(),
+        public_key: vec![0x30, 0x59, 1, 2, 3],
+        algorithm: -7,
+        sign_count: 0,
+        name: "Passkey".into(),
+        created_at: now(),
+        last_used_at: None,
+    };
+    let ann = account(&format!("{}@example.com", unique("ann")));
+    let bob = account(&format!("{}@example.com", unique("bob")));
+    for u in [&ann, &bob] {
+        stores.users.insert_user(u).await.unwrap();
+    }
+    let (old, older, bobs) = (
+        key(&ann.id, "old"),
+        key(&ann.id, "older"),
+        key(&bob.id, "b"),
+    );
+    for k in [&old, &older, &bobs] {
+        assert!(passkeys.insert_passkey(k).await.unwrap());
+    }
+    // As the release before the listing left Ann's profile: no list at all.
+    client
+        .update_item()
+        .table_name(&table)
+        .key("pk", s(&format!("USER#{}", ann.id)))
+        .key("sk", s("PROFILE"))
+        .update_expression("REMOVE passkeys")
+        .send()
+        .await
+        .unwrap();
+
+    stores.admin().unwrap().delete_user(&ann.id).await.unwrap();
+    for gone in [&old, &older] {
+        let left = passkeys.passkey_by_credential(&gone.credential_id).await;
+        assert!(left.unwrap().is_none(), "{} outlived its account", gone.id);
+    }
+    assert!(passkeys.user_passkeys(&ann.id).await.unwrap().is_empty());
+    assert_eq!(passkeys.user_passkeys(&bob.id).await.unwrap(), vec![bobs]);
+}

@@ -258,7 +258,8 @@ impl DynamoStore {
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":act", AttributeValue::Bool(before.is_active));
         let mut tx = vec![tx_delete(listed.bind(profile))];
-        tx.extend(self.account_leftovers(before, item));
+        let unlisted = self.unlisted_passkeys(&before.id, item).await?;
+        tx.extend(self.account_leftovers(before, item, &unlisted));
         match self.transact(tx).await {
             Ok(()) => Ok(true),
             Err(e) if failed_conditions(&e).is_some() => Ok(false),

@@ -88,12 +88,18 @@ impl DynamoStore {
 
     /// Deletes of every item the profile `item` lists: its links ([`LINKS`]) and its
     /// passkeys ([`PASSKEYS`], `CRED#<key>` / `CRED`).
-    pub(super) fn listed_deletes(&self, item: &Item) -> Vec<TransactWriteItem> {
+    /// `unlisted` adds passkeys the profile does not list (made before profiles listed them).
+    pub(super) fn listed_deletes(
+        &self,
+        item: &Item,
+        unlisted: &[String],
+    ) -> Vec<TransactWriteItem> {
         let links = listed(item, LINKS)
             .into_iter()
             .map(|key| (link_pk(&key), LINK));
         let passkeys = listed(item, PASSKEYS)
             .into_iter()
+            .chain(unlisted.iter().cloned())
             .map(|key| (cred_pk(&key), CRED));
         links
             .chain(passkeys)

@@ -1,8 +1,9 @@
 //! Passkeys on DynamoDB: one item per credential (`CRED#<credential id, base64url>`), so the
 //! id is unique by key and the counter moves by compare-and-set on it; the owner's list is
 //! `gsi1` (`PASSKEYS#<user>`). The profile lists its credentials (`passkeys`), so deleting the
-//! account deletes them in the same transaction, as with its provider links. Ceremonies are
-//! single items deleted as they are read, with TTL.
+//! account deletes them in the same transaction, as with its provider links (and those made
+//! before profiles listed them, found by `gsi1`). Ceremonies are single items deleted as they
+//! are read, with TTL.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -114,6 +115,26 @@ impl DynamoStore {
             .build()
             .expect("complete update");
         TransactWriteItem::builder().update(update).build()
+    }
+}
+
+impl DynamoStore {
+    /// The credentials of `user`'s passkeys that its profile `item` does not list: made
+    /// before profiles listed them (found by the owner index), deleted with the account all
+    /// the same.
+    pub(super) async fn unlisted_passkeys(
+        &self,
+        user: &UserId,
+        item: &Item,
+    ) -> StoreResult<Vec<String>> {
+        let listed = super::links::listed(item, PASSKEYS);
+        Ok(self
+            .user_passkeys(user)
+            .await?
+            .iter()
+            .map(|p| cred_key(&p.credential_id))
+            .filter(|key| !listed.contains(key))
+            .collect())
     }
 }
 

@@ -437,8 +437,14 @@ impl DynamoStore {
     /// What goes with an account's profile item when it is removed (an admin's delete, the
     /// sweep of unconfirmed sign-ups): its email claim, its pending-sign-up listing, its
     /// one-time links, its provider links and passkeys, and its counts in the totals.
-    /// `item` is its profile as read (the delete's condition holds it unchanged).
-    pub(super) fn account_leftovers(&self, before: &User, item: &Item) -> Vec<TransactWriteItem> {
+    /// `item` is its profile as read (the delete's condition holds it unchanged);
+    /// `unlisted` are passkeys it does not list ([`DynamoStore::unlisted_passkeys`]).
+    pub(super) fn account_leftovers(
+        &self,
+        before: &User,
+        item: &Item,
+        unlisted: &[String],
+    ) -> Vec<TransactWriteItem> {
         let tallied = item.contains_key(TALLIED);
         let delete = |pk: AttributeValue, sk: AttributeValue| {
             Delete::builder()
@@ -467,7 +473,7 @@ impl DynamoStore {
                     .build()
             })
             .collect();
-        items.extend(self.listed_deletes(item));
+        items.extend(self.listed_deletes(item, unlisted));
         if tallied {
             items.extend(self.tally_writes(&Tally::user(Some(before), None)));
         }
@@ -586,7 +592,8 @@ impl DynamoStore {
                     .expect("complete update");
                 tx.push(TransactWriteItem::builder().update(count).build());
             }
-            tx.extend(self.account_leftovers(&before, &item));
+            let unlisted = self.unlisted_passkeys(id, &item).await?;
+            tx.extend(self.account_leftovers(&before, &item, &unlisted));
             match self.transact(tx).await {
                 Ok(()) => return Ok(UserChangeOutcome::Done(before)),
                 Err(e) => match failed_conditions(&e) {
