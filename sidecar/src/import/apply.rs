@@ -71,6 +71,8 @@ pub struct Writer<'a> {
     pub blobs: Option<&'a dyn BlobStore>,
     /// Where Bedrud's recording files are read from.
     pub files: Option<&'a Files>,
+    /// The files are in this server's recordings bucket already: referred to, not copied.
+    pub in_place: bool,
     pub dry_run: bool,
     pub overwrite: bool,
 }
@@ -365,7 +367,8 @@ impl Writer<'_> {
     }
 
     /// A finished recording: its file copied into the recordings store first (a retry copies
-    /// again, replacing it), then the record, so a listed recording always has its file.
+    /// again, replacing it), then the record, so a listed recording always has its file. A
+    /// file in the recordings bucket already is referred to where it is.
     async fn recording(&self, rec: &Recording, file: Option<&BlobKey>) -> Result<Outcome> {
         let recordings = &self.stores.recordings;
         if recordings
@@ -391,7 +394,9 @@ impl Writer<'_> {
             return Ok(Outcome::Written);
         }
         let mut rec = rec.clone();
-        if let (Some(from), Some(files)) = (file, self.files) {
+        if let Some(from) = file.filter(|_| self.in_place) {
+            rec.key = Some(from.as_str().to_string());
+        } else if let (Some(from), Some(files)) = (file, self.files) {
             let blobs = self
                 .blobs
                 .ok_or("recording files need somewhere to go here")?;

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use bedrud_shared::aws::Service;
 use bedrud_shared::blobs::fs::FsBlobStore;
 use bedrud_shared::blobs::s3::S3BlobStore;
 use bedrud_shared::blobs::{BlobKey, BlobReader, BlobStore};
@@ -17,6 +18,8 @@ pub struct Files {
     store: Box<dyn BlobStore>,
     /// The place, for messages: the directory, or `s3://bucket`.
     pub place: String,
+    /// The bucket, and the S3 service it is on (`None`: AWS itself), when it is one.
+    bucket: Option<(String, Option<String>)>,
 }
 
 impl Files {
@@ -30,6 +33,7 @@ impl Files {
         Ok(Self {
             store: Box::new(FsBlobStore::new(dir)),
             place: dir.display().to_string(),
+            bucket: None,
         })
     }
 
@@ -41,7 +45,8 @@ impl Files {
             field(row, "chat_upload_s3_bucket").text().as_deref() == Some(bucket)
                 && field(row, "chat_upload_s3_access_key").text().is_some()
         });
-        let client = match theirs {
+        let ours = bedrud_shared::aws::endpoint(Service::S3).map_err(|e| e.to_string())?;
+        let (client, service) = match theirs {
             Some(row) => {
                 let text = |name| field(row, name).text().unwrap_or_default();
                 let endpoint = field(row, "chat_upload_s3_endpoint").text().map(|e| {
@@ -54,19 +59,34 @@ impl Files {
                 let region = field(row, "chat_upload_s3_region")
                     .text()
                     .unwrap_or_else(|| "us-east-1".into());
-                S3BlobStore::client(&bedrud_shared::aws::config_for(
+                let client = S3BlobStore::client(&bedrud_shared::aws::config_for(
                     &region,
                     &text("chat_upload_s3_access_key"),
                     &text("chat_upload_s3_secret_key"),
-                    endpoint,
-                ))
+                    endpoint.clone(),
+                ));
+                (client, endpoint)
             }
-            None => S3BlobStore::client_from_env().map_err(|e| e.to_string())?,
+            None => (
+                S3BlobStore::client_from_env().map_err(|e| e.to_string())?,
+                ours,
+            ),
         };
         Ok(Self {
             store: Box::new(S3BlobStore::new(client, bucket)),
             place: format!("s3://{bucket}"),
+            bucket: Some((bucket.to_string(), service)),
         })
+    }
+
+    /// Whether the files are in `target` already, the recordings bucket here on the S3 this
+    /// server uses: then each recording refers to its object where it is, not to a copy.
+    pub fn in_bucket(&self, target: &str) -> Result<bool, String> {
+        let Some((bucket, service)) = &self.bucket else {
+            return Ok(false);
+        };
+        let ours = bedrud_shared::aws::endpoint(Service::S3).map_err(|e| e.to_string())?;
+        Ok(bucket == target && same_service(service.as_deref(), ours.as_deref()))
     }
 
     /// The key under which `file_url`'s object is here, if it is.
@@ -96,6 +116,24 @@ impl Files {
     fn fail(&self, e: impl std::fmt::Display) -> String {
         format!("{}: {e}", self.place)
     }
+}
+
+/// Whether two S3 endpoints (`None`: AWS's own) are one service: both AWS (a bucket name is
+/// global there), or the same URL.
+fn same_service(a: Option<&str>, b: Option<&str>) -> bool {
+    let host = |e: &str| {
+        let rest = e.split_once("://").map_or(e, |(_, r)| r);
+        rest.split(['/', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let aws = |e: Option<&str>| e.is_none_or(|e| host(e).ends_with(".amazonaws.com"));
+    let same = |a: &str, b: &str| {
+        a.trim_end_matches('/')
+            .eq_ignore_ascii_case(b.trim_end_matches('/'))
+    };
+    (aws(a) && aws(b)) || a.zip(b).is_some_and(|(a, b)| same(a, b))
 }
 
 /// The keys `file_url` may be stored under, longest first: its path (without scheme, host
@@ -142,6 +180,22 @@ mod tests {
             ["media/recordings/u1/x.mp4", "recordings/u1/x.mp4"]
         );
         assert_eq!(keys("room-1714557600.mp4"), ["room-1714557600.mp4"]);
+    }
+
+    #[test]
+    fn one_service_whatever_its_endpoint_is_called() {
+        let aws = "https://s3.eu-west-1.amazonaws.com";
+        assert!(same_service(None, None));
+        assert!(same_service(Some(aws), None));
+        assert!(same_service(
+            Some("http://127.0.0.1:5000/"),
+            Some("http://127.0.0.1:5000")
+        ));
+        assert!(!same_service(Some("https://minio.example.com"), None));
+        assert!(!same_service(
+            Some("http://127.0.0.1:5000"),
+            Some("http://127.0.0.1:5001")
+        ));
     }
 
     #[test]

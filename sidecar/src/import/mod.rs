@@ -75,17 +75,28 @@ async fn run(opts: &Options<'_>) -> Result<bool, String> {
                 .into(),
         );
     }
+    let in_place = match (&files, &config.recordings.bucket) {
+        (Some(f), Some(target)) => f.in_bucket(target)?,
+        _ => false,
+    };
     let mut progress = progress::Progress::new(plan.total());
     let writer = apply::Writer {
         stores: &stores,
         blobs: blobs.as_deref(),
         files: files.as_ref(),
+        in_place,
         dry_run: opts.dry_run,
         overwrite: opts.overwrite,
     };
     let report = writer.apply(&plan, &mut progress).await?;
     progress.finish();
     print(&plan, &report, opts.dry_run);
+    if let Some(f) = files.as_ref().filter(|_| in_place) {
+        println!(
+            "recording files stay where Bedrud put them in {}, this server's recordings bucket",
+            f.place
+        );
+    }
     Ok(plan.skipped.is_empty() && report.conflicts.is_empty())
 }
 

@@ -630,7 +630,7 @@ async fn recordings_from_bedruds_bucket_into_the_recordings_bucket() {
         .expect("the completed recording");
     let copied = rec.key.expect("its file is in the recordings bucket");
     assert_eq!(copied, format!("recordings/{ROOM}/{RECORDING}.mp4"));
-    let mut body = S3BlobStore::new(s3, &ours)
+    let mut body = S3BlobStore::new(s3.clone(), &ours)
         .get(&bedrud_shared::blobs::BlobKey::parse(&copied).unwrap())
         .await
         .unwrap()
@@ -646,4 +646,62 @@ async fn recordings_from_bedruds_bucket_into_the_recordings_bucket() {
     };
     let dave = store.user_by_link(&github).await.unwrap().expect("linked");
     assert_eq!(dave.id.as_str(), DAVE);
+
+    // The same Bedrud moving onto the bucket it already used: the recording refers to its
+    // file where it is, no copy is made.
+    let shared = bedrud_tests::unique("bedrud-shared");
+    S3BlobStore::create_bucket(&s3, &shared).await.unwrap();
+    let in_shared = S3BlobStore::new(s3.clone(), &shared);
+    in_shared
+        .put(&key, Box::pin(RECORDED), "video/mp4")
+        .await
+        .unwrap();
+    let db = rusqlite::Connection::open(&src).unwrap();
+    db.execute(
+        "UPDATE recordings SET file_url = ?1 WHERE id = ?2",
+        [
+            format!("{endpoint}/{shared}/{RECORDED_KEY}"),
+            RECORDING.into(),
+        ],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE system_settings SET chat_upload_s3_bucket = ?1",
+        [shared.as_str()],
+    )
+    .unwrap();
+    let table = bedrud_tests::unique("bedrud-import");
+    let init = Command::new(env!("CARGO_BIN_EXE_bedrud"))
+        .args(["aws-init", "--table", &table])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let env = [
+        ("TABLE_NAME", table.as_str()),
+        ("BUCKET_NAME", shared.as_str()),
+    ];
+    let args = ["--recordings-bucket", shared.as_str()];
+    let r = import(dir.path(), &from, &args, &env);
+    assert_eq!(r.counts("recordings"), [2, 0, 0, 0], "{}", r.out);
+    assert!(
+        r.says("recording files stay where Bedrud put them"),
+        "{}",
+        r.out
+    );
+    let store = DynamoStore::new(DynamoStore::client_from_env().unwrap(), &table);
+    let rec = store
+        .recording(
+            &RoomId::parse(ROOM).unwrap(),
+            &RecordingId::parse(RECORDING).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.key.as_deref(), Some(RECORDED_KEY));
+    let copy = bedrud_shared::blobs::BlobKey::parse(&copied).unwrap();
+    assert!(in_shared.get(&copy).await.unwrap().is_none(), "no copy");
 }
