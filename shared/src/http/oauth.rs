@@ -1,7 +1,11 @@
 //! `GET /api/auth/{provider}/login` and `/callback`: sign-in with Google, GitHub and X the way
-//! the web client expects it. The session travels in cookies, never in the URL: the callback
+//! the web client expects it. The session travels in cookies, never in a web URL: the callback
 //! sets the refresh cookie and sends the browser to `<auth.frontendURL>/auth/callback`, whose
 //! page refreshes with that cookie. Without a front end URL it answers the session as JSON.
+//! A front end URL in an app's own scheme (the iOS app's `bedrud://oauth`) is where the
+//! system's sign-in sheet hands the session to that app: no cookie reaches it, so the access
+//! token rides in the query as `token`, which is all the app reads (no refresh token: it
+//! signs in again when that token expires, after `auth.accessTokenTTL`).
 
 use axum::Json;
 use axum::Router;
@@ -70,7 +74,7 @@ async fn login(
     params(("provider" = String, Path, description = "`google`, `github` or `twitter`"),
         ("code" = Option<String>, Query), ("state" = Option<String>, Query),
         ("error" = Option<String>, Query), ("error_description" = Option<String>, Query)),
-    responses((status = 302, description = "To `<auth.frontendURL>/auth/callback`"),
+    responses((status = 302, description = "To `<auth.frontendURL>/auth/callback` (with `?token=<access token>` when that URL is an app's own scheme, such as iOS's `bedrud://oauth`)"),
         (status = 200, description = "Signed in (no front end URL is configured)", body = SessionView),
         (status = 400, description = "Expired or foreign sign-in, a refused code, or the provider's error"),
         (status = 403, description = "Registration is closed, the account is deactivated, or the provider shared no verified address"),
@@ -110,10 +114,20 @@ fn sign_in(s: &AppState) -> Result<&OAuth> {
         .ok_or_else(|| Error::NotSetUp("sign-in with a provider is not served here".into()))
 }
 
+/// Whether the front end is a web page (else an app's own URL scheme).
+fn is_web(origin: &str) -> bool {
+    let scheme = origin.split_once("://").map_or("", |(s, _)| s);
+    scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")
+}
+
 /// The web's landing page (`/auth/callback` on the front end's origin) with the refresh
 /// cookie, or the session itself when no front end is configured.
 fn landing(s: &AppState, user: &User, tokens: &IssuedTokens) -> Response {
     match s.config.auth.frontend_origin() {
+        Some(app) if !is_web(app) => {
+            let to = format!("{app}/auth/callback?token={}", tokens.access);
+            (StatusCode::FOUND, [(LOCATION, to)]).into_response()
+        }
         Some(front) => {
             let to = format!("{front}/auth/callback");
             with_refresh_cookie(s, (StatusCode::FOUND, [(LOCATION, to)]), tokens)

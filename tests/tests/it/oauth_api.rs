@@ -491,3 +491,28 @@ async fn provider_routes_are_rate_limited_like_the_other_auth_routes() {
     );
     assert_eq!(status("/api/auth/github/login").await, 429);
 }
+
+/// The iOS app's sign-in sheet: a front end URL in the app's own scheme gets the access token
+/// in the callback's query (the only thing the app reads), and no cookie; a web front end
+/// never gets a token in its URL (above).
+#[tokio::test]
+async fn an_apps_own_scheme_receives_the_token_in_the_callback() {
+    let idp = Provider::start().await;
+    let server = TestServer::with_config(|c| {
+        configure(c, &idp);
+        c.auth.frontend_url = Some("bedrud://oauth".into());
+    })
+    .await;
+    let (api, browser) = (&server.api, Browser::new());
+    let who = person(Some(&address("ios")), true);
+    idp.next(who.clone());
+    let landing = browser.sign_in(api, "github").await;
+    assert_eq!(landing.status, 302, "{landing:?}");
+    let to = landing.location.clone().unwrap();
+    let token = to
+        .strip_prefix("bedrud://oauth/auth/callback?token=")
+        .unwrap_or_else(|| panic!("{to}"));
+    assert!(landing.cookie("refresh_token").is_none(), "{landing:?}");
+    let me = api.get("/api/auth/me", Some(token)).await.expect(200).body;
+    assert_eq!(me["email"], who.email.unwrap());
+}
