@@ -89,7 +89,7 @@ impl Accounts {
         config: &Config,
     ) -> Self {
         let a = &config.auth;
-        let base_url = match (&a.frontend_url, &config.server.domain) {
+        let base_url = match (a.web_frontend_url(), &config.server.domain) {
             (Some(url), _) => url.trim_end_matches('/').to_string(),
             (None, Some(domain)) => format!("https://{}", domain.trim_end_matches('/')),
             (None, None) => String::new(),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{info, warn};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, is_web_url};
 use crate::domain::name::MAX_USER_NAME;
 use crate::domain::{
     Access, Ceremony, DisplayName, Email, Passkey, PendingCeremony, Provider, User, UserId, now,
@@ -69,12 +69,12 @@ impl Passkeys {
             .rp_id
             .clone()
             .or_else(|| domain.map(host))
-            .or_else(|| a.frontend_url.as_deref().map(host))
+            .or_else(|| a.web_frontend_url().map(host))
         else {
             return Ok(None);
         };
         let origins = if a.passkey.rp_origins.is_empty() {
-            match (a.frontend_origin(), domain) {
+            match (a.frontend_origin().filter(|o| is_web_url(o)), domain) {
                 (Some(f), _) => vec![f.to_string()],
                 (None, Some(d)) => vec![format!("https://{d}")],
                 (None, None) => vec![format!("https://{rp_id}")],

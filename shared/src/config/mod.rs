@@ -569,7 +569,19 @@ pub struct PasskeyConfig {
     pub rp_origins: Vec<String>,
 }
 
+/// Whether a URL is a web page's (`http`/`https`), not an app's own scheme.
+pub fn is_web_url(url: &str) -> bool {
+    let scheme = url.split_once("://").map_or("", |(s, _)| s);
+    scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")
+}
+
 impl AuthConfig {
+    /// `frontendURL` when it is a web page: mailed links and passkeys need one. An app's own
+    /// scheme (iOS's `bedrud://oauth`) only ends provider sign-in.
+    pub fn web_frontend_url(&self) -> Option<&str> {
+        self.frontend_url.as_deref().filter(|u| is_web_url(u))
+    }
+
     /// `scheme://host[:port]` of `frontendURL`: where the web app's pages are (a provider
     /// sign-in lands on its `/auth/callback`) and the origin passkeys are made on.
     pub fn frontend_origin(&self) -> Option<&str> {

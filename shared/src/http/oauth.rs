@@ -21,6 +21,7 @@ use super::auth::{
 };
 use super::client_ip::ClientIp;
 use crate::auth::{IssuedTokens, SignIn};
+use crate::config::is_web_url;
 use crate::domain::{User, now};
 use crate::error::{Error, Result};
 use crate::oauth::{Callback, OAuth, PENDING_TTL_SECS};
@@ -114,17 +115,11 @@ fn sign_in(s: &AppState) -> Result<&OAuth> {
         .ok_or_else(|| Error::NotSetUp("sign-in with a provider is not served here".into()))
 }
 
-/// Whether the front end is a web page (else an app's own URL scheme).
-fn is_web(origin: &str) -> bool {
-    let scheme = origin.split_once("://").map_or("", |(s, _)| s);
-    scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")
-}
-
 /// The web's landing page (`/auth/callback` on the front end's origin) with the refresh
 /// cookie, or the session itself when no front end is configured.
 fn landing(s: &AppState, user: &User, tokens: &IssuedTokens) -> Response {
     match s.config.auth.frontend_origin() {
-        Some(app) if !is_web(app) => {
+        Some(app) if !is_web_url(app) => {
             let to = format!("{app}/auth/callback?token={}", tokens.access);
             (StatusCode::FOUND, [(LOCATION, to)]).into_response()
         }

@@ -504,6 +504,9 @@ async fn an_apps_own_scheme_receives_the_token_in_the_callback() {
     })
     .await;
     let (api, browser) = (&server.api, Browser::new());
+    // An app's scheme is no web address: passkeys are not bound to it (nor mailed links).
+    let settings = api.get("/api/auth/settings", None).await.expect(200).body;
+    assert_eq!(settings["passkeysEnabled"], false, "{settings}");
     let who = person(Some(&address("ios")), true);
     idp.next(who.clone());
     let landing = browser.sign_in(api, "github").await;
