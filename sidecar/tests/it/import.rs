@@ -11,6 +11,10 @@ use bedrud_tests::scenarios::sign_in as login;
 use bedrud_tests::{Api, jwt_claims};
 use serde_json::json;
 
+use bedrud_shared::blobs::s3::S3BlobStore;
+use bedrud_shared::blobs::{BlobKey, BlobStore};
+use bedrud_shared::store::dynamodb::DynamoStore;
+
 use crate::run_binary::start;
 
 const PASSWORD: &str = "correct horse battery";
@@ -487,16 +491,7 @@ async fn postgres_bedrud_into_dynamodb_then_used_over_http() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let table = bedrud_tests::unique("bedrud-import");
-    let init = Command::new(env!("CARGO_BIN_EXE_bedrud"))
-        .args(["aws-init", "--table", &table])
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    let table = aws_init(&[]);
     let env = [("TABLE_NAME", table.as_str()), ("RATELIMIT_AUTH_MAX", "0")];
 
     // Recording files with no recordings bucket to put them in: refused before anything is
@@ -536,7 +531,6 @@ async fn postgres_bedrud_into_dynamodb_then_used_over_http() {
     // The sign-ins replaced Bedrud's bcrypt hashes with argon2id in the table too.
     use bedrud_shared::domain::UserId;
     use bedrud_shared::store::UserStore;
-    use bedrud_shared::store::dynamodb::DynamoStore;
     let store = DynamoStore::new(DynamoStore::client_from_env().unwrap(), &table);
     for id in [ALICE, BOB] {
         let user = store
@@ -550,67 +544,95 @@ async fn postgres_bedrud_into_dynamodb_then_used_over_http() {
     dave_keeps_his_restrictions(&store).await;
 }
 
-/// A newer Bedrud that kept its recordings in S3 (its chat-upload S3 settings), moving to the
-/// AWS shape: accounts and rooms into DynamoDB, the recording's file from Bedrud's bucket into
-/// the recordings bucket, read with the endpoint and key pair Bedrud's settings name.
-#[tokio::test]
-async fn recordings_from_bedruds_bucket_into_the_recordings_bucket() {
-    use bedrud_shared::blobs::BlobStore;
-    use bedrud_shared::blobs::s3::S3BlobStore;
-    use bedrud_shared::domain::{Provider, ProviderAccount, RecordingId, RoomId};
-    use bedrud_shared::store::dynamodb::DynamoStore;
-    use bedrud_shared::store::{LinkStore, RecordingStore};
-    use tokio::io::AsyncReadExt;
+/// A fresh table made by `bedrud aws-init` (with `extra`, e.g. a bucket), named.
+fn aws_init(extra: &[&str]) -> String {
+    let table = bedrud_tests::unique("bedrud-import");
+    let init = Command::new(env!("CARGO_BIN_EXE_bedrud"))
+        .args(["aws-init", "--table", &table])
+        .args(extra)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&init.stderr);
+    assert!(init.status.success(), "{err}");
+    table
+}
 
+/// A bucket of Bedrud's holding the fixture's recording at Bedrud's key, and the Bedrud
+/// database at `src` pointing at it: the recording's S3 URL, and Bedrud's S3 settings with its
+/// own key pair.
+async fn bedrud_bucket(src: &Path, tag: &str) -> (String, S3BlobStore) {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .expect("needs the emulator the test command starts (bash .ci/test)");
-    let s3 = S3BlobStore::client_from_env().unwrap();
-    let theirs = bedrud_tests::unique("bedrud-old");
-    let ours = bedrud_tests::unique("bedrud-recordings");
-    S3BlobStore::create_bucket(&s3, &theirs).await.unwrap();
-    let key = bedrud_shared::blobs::BlobKey::parse(RECORDED_KEY).unwrap();
-    S3BlobStore::new(s3.clone(), &theirs)
+    let client = S3BlobStore::client_from_env().unwrap();
+    let bucket = bedrud_tests::unique(tag);
+    S3BlobStore::create_bucket(&client, &bucket).await.unwrap();
+    let files = S3BlobStore::new(client, &bucket);
+    let key = BlobKey::parse(RECORDED_KEY).unwrap();
+    files
         .put(&key, Box::pin(RECORDED), "video/mp4")
         .await
         .unwrap();
+    let db = rusqlite::Connection::open(src).unwrap();
+    db.execute(
+        "UPDATE recordings SET file_url = ?1 WHERE id = ?2",
+        [
+            format!("{endpoint}/{bucket}/{RECORDED_KEY}"),
+            RECORDING.into(),
+        ],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE system_settings SET chat_upload_s3_endpoint = ?1, chat_upload_s3_bucket = ?2,
+           chat_upload_s3_region = 'us-east-1', chat_upload_s3_access_key = 'bedrud-key',
+           chat_upload_s3_secret_key = 'bedrud-secret'",
+        [endpoint.as_str(), bucket.as_str()],
+    )
+    .unwrap();
+    (bucket, files)
+}
+
+/// The fixture's completed recording as the import left it in `table`.
+async fn imported_recording(table: &str) -> bedrud_shared::domain::Recording {
+    use bedrud_shared::domain::{RecordingId, RoomId};
+    use bedrud_shared::store::RecordingStore;
+    let store = DynamoStore::new(DynamoStore::client_from_env().unwrap(), table);
+    store
+        .recording(
+            &RoomId::parse(ROOM).unwrap(),
+            &RecordingId::parse(RECORDING).unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("the completed recording")
+}
+
+async fn bytes_at(files: &S3BlobStore, key: &str) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut body = files.get(&BlobKey::parse(key).unwrap()).await.unwrap()?;
+    let mut bytes = Vec::new();
+    body.read_to_end(&mut bytes).await.unwrap();
+    Some(bytes)
+}
+
+/// A newer Bedrud that kept its recordings in S3 (its chat-upload S3 settings), moving to the
+/// AWS shape: accounts and rooms into DynamoDB, the recording's file from Bedrud's bucket into
+/// the recordings bucket, read with the endpoint and key pair Bedrud's settings name. Then one
+/// moving onto the bucket it already used: the recording refers to its file where it is.
+#[tokio::test]
+async fn recordings_from_bedruds_bucket_into_the_recordings_bucket() {
+    use bedrud_shared::domain::{Provider, ProviderAccount};
+    use bedrud_shared::store::LinkStore;
 
     let dir = tempfile::tempdir().unwrap();
     let src = sqlite_bedrud(dir.path());
-    rusqlite::Connection::open(&src)
-        .unwrap()
-        .execute(
-            "UPDATE recordings SET file_url = ?1 WHERE id = ?2;",
-            [
-                format!("{endpoint}/{theirs}/{RECORDED_KEY}"),
-                RECORDING.into(),
-            ],
-        )
-        .unwrap();
-    rusqlite::Connection::open(&src)
-        .unwrap()
-        .execute(
-            "UPDATE system_settings SET chat_upload_s3_endpoint = ?1, chat_upload_s3_bucket = ?2,
-               chat_upload_s3_region = 'us-east-1', chat_upload_s3_access_key = 'bedrud-key',
-               chat_upload_s3_secret_key = 'bedrud-secret'",
-            [endpoint.as_str(), theirs.as_str()],
-        )
-        .unwrap();
-    let table = bedrud_tests::unique("bedrud-import");
-    let init = Command::new(env!("CARGO_BIN_EXE_bedrud"))
-        .args(["aws-init", "--table", &table, "--bucket", &ours])
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
-
+    let from = format!("sqlite:{}", src.display());
+    let (theirs, _) = bedrud_bucket(&src, "bedrud-old").await;
+    let ours = bedrud_tests::unique("bedrud-recordings");
+    let table = aws_init(&["--bucket", &ours]);
     let env = [
         ("TABLE_NAME", table.as_str()),
         ("BUCKET_NAME", ours.as_str()),
     ];
-    let from = format!("sqlite:{}", src.display());
     let args = ["--recordings-bucket", theirs.as_str()];
     let first = import(dir.path(), &from, &args, &env);
     assert_eq!(first.code, Some(1), "{}{}", first.out, first.err);
@@ -619,67 +641,23 @@ async fn recordings_from_bedruds_bucket_into_the_recordings_bucket() {
     let again = import(dir.path(), &from, &args, &env);
     assert!(again.says("nothing to write"), "{}", again.out);
 
-    let store = DynamoStore::new(DynamoStore::client_from_env().unwrap(), &table);
-    let rec = store
-        .recording(
-            &RoomId::parse(ROOM).unwrap(),
-            &RecordingId::parse(RECORDING).unwrap(),
-        )
-        .await
-        .unwrap()
-        .expect("the completed recording");
+    let rec = imported_recording(&table).await;
     let copied = rec.key.expect("its file is in the recordings bucket");
     assert_eq!(copied, format!("recordings/{ROOM}/{RECORDING}.mp4"));
-    let mut body = S3BlobStore::new(s3.clone(), &ours)
-        .get(&bedrud_shared::blobs::BlobKey::parse(&copied).unwrap())
-        .await
-        .unwrap()
-        .expect("the copy");
-    let mut bytes = Vec::new();
-    body.read_to_end(&mut bytes).await.unwrap();
-    assert_eq!(bytes, RECORDED);
+    let target = S3BlobStore::new(S3BlobStore::client_from_env().unwrap(), &ours);
+    assert_eq!(bytes_at(&target, &copied).await.as_deref(), Some(RECORDED));
     assert_eq!(rec.size, Some(RECORDED.len() as i64));
-
     let github = ProviderAccount {
         provider: Provider::Github,
         subject: DAVE.into(),
     };
+    let store = DynamoStore::new(DynamoStore::client_from_env().unwrap(), &table);
     let dave = store.user_by_link(&github).await.unwrap().expect("linked");
     assert_eq!(dave.id.as_str(), DAVE);
 
-    // The same Bedrud moving onto the bucket it already used: the recording refers to its
-    // file where it is, no copy is made.
-    let shared = bedrud_tests::unique("bedrud-shared");
-    S3BlobStore::create_bucket(&s3, &shared).await.unwrap();
-    let in_shared = S3BlobStore::new(s3.clone(), &shared);
-    in_shared
-        .put(&key, Box::pin(RECORDED), "video/mp4")
-        .await
-        .unwrap();
-    let db = rusqlite::Connection::open(&src).unwrap();
-    db.execute(
-        "UPDATE recordings SET file_url = ?1 WHERE id = ?2",
-        [
-            format!("{endpoint}/{shared}/{RECORDED_KEY}"),
-            RECORDING.into(),
-        ],
-    )
-    .unwrap();
-    db.execute(
-        "UPDATE system_settings SET chat_upload_s3_bucket = ?1",
-        [shared.as_str()],
-    )
-    .unwrap();
-    let table = bedrud_tests::unique("bedrud-import");
-    let init = Command::new(env!("CARGO_BIN_EXE_bedrud"))
-        .args(["aws-init", "--table", &table])
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    // Bedrud's bucket is the recordings bucket here: referred to, no copy made.
+    let (shared, files) = bedrud_bucket(&src, "bedrud-shared").await;
+    let table = aws_init(&[]);
     let env = [
         ("TABLE_NAME", table.as_str()),
         ("BUCKET_NAME", shared.as_str()),
@@ -687,21 +665,9 @@ async fn recordings_from_bedruds_bucket_into_the_recordings_bucket() {
     let args = ["--recordings-bucket", shared.as_str()];
     let r = import(dir.path(), &from, &args, &env);
     assert_eq!(r.counts("recordings"), [2, 0, 0, 0], "{}", r.out);
-    assert!(
-        r.says("recording files stay where Bedrud put them"),
-        "{}",
-        r.out
-    );
-    let store = DynamoStore::new(DynamoStore::client_from_env().unwrap(), &table);
-    let rec = store
-        .recording(
-            &RoomId::parse(ROOM).unwrap(),
-            &RecordingId::parse(RECORDING).unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let stays = "recording files stay where Bedrud put them";
+    assert!(r.says(stays), "{}", r.out);
+    let rec = imported_recording(&table).await;
     assert_eq!(rec.key.as_deref(), Some(RECORDED_KEY));
-    let copy = bedrud_shared::blobs::BlobKey::parse(&copied).unwrap();
-    assert!(in_shared.get(&copy).await.unwrap().is_none(), "no copy");
+    assert_eq!(bytes_at(&files, &copied).await, None, "no copy");
 }
