@@ -1082,6 +1082,20 @@ mod tests {
         assert_eq!(AuthConfig::default().frontend_origin(), None);
     }
 
+    #[test]
+    fn an_apps_scheme_is_no_web_front_end() {
+        let app = AuthConfig {
+            frontend_url: Some("bedrud://oauth".into()),
+            ..AuthConfig::default()
+        };
+        assert_eq!(app.frontend_origin(), Some("bedrud://oauth"));
+        assert_eq!(app.web_frontend_url(), None);
+        for web in ["https://meet.example.com/app", "HTTP://127.0.0.1:5173"] {
+            assert!(is_web_url(web), "{web}");
+        }
+        assert!(!is_web_url("bedrud://oauth") && !is_web_url("meet.example.com"));
+    }
+
     fn no_env(_: &str) -> Option<String> {
         None
     }
