@@ -174,21 +174,32 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The `refresh_token` Set-Cookie header, if any, whole.
-    pub fn refresh_cookie(&self) -> Option<String> {
+    /// The Set-Cookie header for cookie `name`, if any, whole.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
         self.headers
             .get_all("set-cookie")
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("refresh_token="))
+            .find(|c| c.starts_with(&prefix))
             .map(str::to_string)
+    }
+
+    /// The value cookie `name` is being set to (`None` when absent or cleared).
+    pub fn set_cookie_value(&self, name: &str) -> Option<String> {
+        let c = self.set_cookie(name)?;
+        let v = c.split(';').next()?.strip_prefix(&format!("{name}="))?;
+        (!v.is_empty()).then(|| v.to_string())
+    }
+
+    /// The `refresh_token` Set-Cookie header, if any, whole.
+    pub fn refresh_cookie(&self) -> Option<String> {
+        self.set_cookie("refresh_token")
     }
 
     /// The value of the `refresh_token` cookie being set.
     pub fn refresh_cookie_value(&self) -> Option<String> {
-        let c = self.refresh_cookie()?;
-        let v = c.split(';').next()?.strip_prefix("refresh_token=")?;
-        (!v.is_empty()).then(|| v.to_string())
+        self.set_cookie_value("refresh_token")
     }
 
     /// `body["error"]`, asserting the envelope is there.

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{
-    SessionView, SnakeTokens, TOO_MANY, auth_rule, limit, verify_first, with_refresh_cookie,
+    SessionView, SnakeTokens, TOO_MANY, auth_rule, limit, verify_first, with_session_cookies,
 };
 use super::bearer::{AdminCaller, Bearer};
 use super::client_ip::ClientIp;
@@ -142,7 +142,7 @@ async fn verify(
                 pair: SnakeTokens::from(&tokens),
                 verified: true,
             };
-            Ok(with_refresh_cookie(&s, Json(body), &tokens))
+            Ok(with_session_cookies(&s, Json(body), &tokens))
         }
         SignIn::VerifyFirst(user) => Ok(verify_first(&user, StatusCode::FORBIDDEN)),
     }

@@ -4,14 +4,15 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 
-use super::bearer::{Bearer, LenientBearer};
+pub(crate) use super::bearer::cookie_value;
+use super::bearer::{ACCESS_COOKIE, Bearer, LenientBearer};
 use super::client_ip::ClientIp;
 use super::json::JsonBody;
 use super::reply::Message;
@@ -235,7 +236,7 @@ async fn register(
     };
     // iOS decodes top-level tokens; web and desktop read `user` and `tokens`.
     let body = SessionView::new(&user, &tokens).with_top_level();
-    Ok(with_refresh_cookie(&s, Json(body), &tokens))
+    Ok(with_session_cookies(&s, Json(body), &tokens))
 }
 
 #[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/login", tag = "auth",
@@ -257,7 +258,7 @@ async fn login(
         SignIn::VerifyFirst(user) => return Ok(verify_first(&user, StatusCode::FORBIDDEN)),
     };
     let body = SessionView::new(&user, &tokens);
-    Ok(with_refresh_cookie(&s, Json(body), &tokens))
+    Ok(with_session_cookies(&s, Json(body), &tokens))
 }
 
 #[cfg_attr(feature = "openapi", utoipa::path(post, path = "/api/auth/guest-login", tag = "auth",
@@ -272,7 +273,7 @@ async fn guest_login(
     limit(&s, ip, "guest", rule, "too many guest login attempts").await?;
     let (user, tokens) = s.auth.guest_login(&b.name).await?;
     let body = SessionView::new(&user, &tokens);
-    Ok(with_refresh_cookie(&s, Json(body), &tokens))
+    Ok(with_session_cookies(&s, Json(body), &tokens))
 }
 
 /// The body names the token (mobile); otherwise the cookie does (web, R4).
@@ -295,7 +296,7 @@ async fn refresh(
         }
     };
     let (_, tokens) = s.auth.refresh(&token).await?;
-    Ok(with_refresh_cookie(
+    Ok(with_session_cookies(
         &s,
         Json(SnakeTokens::from(&tokens)),
         &tokens,
@@ -327,6 +328,8 @@ async fn logout(
     }
     let mut res = Message::json("Successfully logged out").into_response();
     let cleared = refresh_cookie(&s, String::new(), 0);
+    res.headers_mut().append(SET_COOKIE, cleared);
+    let cleared = http_only_cookie(&s, ACCESS_COOKIE, String::new(), "/", 0);
     res.headers_mut().append(SET_COOKIE, cleared);
     Ok(res)
 }
@@ -574,7 +577,7 @@ struct AuthSettings {
     krisp_enabled: bool,
 }
 
-pub(crate) fn with_refresh_cookie(
+pub(crate) fn with_session_cookies(
     s: &AppState,
     body: impl IntoResponse,
     tokens: &IssuedTokens,
@@ -582,6 +585,9 @@ pub(crate) fn with_refresh_cookie(
     let mut res = body.into_response();
     let cookie = refresh_cookie(s, tokens.refresh.clone(), tokens.refresh_ttl);
     res.headers_mut().append(SET_COOKIE, cookie);
+    let ttl = i64::try_from(s.config.auth.access_ttl().as_secs()).unwrap_or(i64::MAX);
+    let access = http_only_cookie(s, ACCESS_COOKIE, tokens.access.clone(), "/", ttl);
+    res.headers_mut().append(SET_COOKIE, access);
     res
 }
 
@@ -611,15 +617,4 @@ pub(crate) fn http_only_cookie(
         .max_age(time::Duration::seconds(max_age_secs))
         .build();
     HeaderValue::from_str(&cookie.to_string()).expect("cookie is a valid header")
-}
-
-pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(|c| c.ok())
-        .find(|c| c.name() == name && !c.value().is_empty())
-        .map(|c| c.value().to_string())
 }

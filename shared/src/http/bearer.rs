@@ -1,9 +1,14 @@
 //! Who is calling: the access-token extractors (required, optional, verified only, lenient
-//! for logout) and the admin gate.
+//! for logout) and the admin gate. The token is the `Authorization` header's; a GET or HEAD
+//! without that header may carry it in the `access_token` cookie instead (Bedrud's, which
+//! the web's `<img>` tags rely on). A request that changes anything never authenticates by
+//! cookie, so no other site can make a browser change something in its user's name.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+use cookie::Cookie;
 
 use crate::auth::AccessClaims;
 use crate::domain::policy::Caller;
@@ -30,14 +35,41 @@ pub struct MaybeBearer(pub Option<AccessClaims>);
 /// refresh token (body or cookie) may still name the session to end.
 pub struct LenientBearer(pub Option<AccessClaims>);
 
-fn token(parts: &Parts) -> Option<&str> {
+fn token(parts: &Parts) -> Option<String> {
+    if !parts.headers.contains_key(AUTHORIZATION) {
+        return cookie_token(parts);
+    }
     let raw = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
     let token = match raw.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         Some(_) => return None,
         None => raw,
     };
-    (!token.is_empty()).then_some(token)
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+/// The access token as a cookie (Bedrud's), which GET requests without an `Authorization`
+/// header are authenticated by: the web's `<img>` tags and its provider sign-in landing.
+pub(crate) const ACCESS_COOKIE: &str = "access_token";
+
+/// A cookie's value, if the request carries it non-empty.
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(|c| c.ok())
+        .find(|c| c.name() == name && !c.value().is_empty())
+        .map(|c| c.value().to_string())
+}
+
+/// The `access_token` cookie, on a request that only reads.
+fn cookie_token(parts: &Parts) -> Option<String> {
+    (parts.method == Method::GET || parts.method == Method::HEAD)
+        .then(|| cookie_value(&parts.headers, ACCESS_COOKIE))
+        .flatten()
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequestParts<AppState> for Bearer {
@@ -45,7 +77,7 @@ impl FromRequestParts<AppState> for Bearer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = token(parts).ok_or_else(|| Error::unauthorized("Missing authorization"))?;
-        state.auth.authenticate(token).await.map(Bearer)
+        state.auth.authenticate(&token).await.map(Bearer)
     }
 }
 
@@ -54,12 +86,16 @@ impl FromRequestParts<AppState> for MaybeBearer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         if !parts.headers.contains_key(AUTHORIZATION) {
-            return Ok(MaybeBearer(None));
+            // A stale cookie leaves a page anyone may read open to its reader, as anonymous.
+            let Some(t) = cookie_token(parts) else {
+                return Ok(MaybeBearer(None));
+            };
+            return Ok(MaybeBearer(state.auth.authenticate(&t).await.ok()));
         }
         let t = token(parts).ok_or_else(|| Error::unauthorized("Invalid authorization"))?;
         state
             .auth
-            .authenticate(t)
+            .authenticate(&t)
             .await
             .map(|c| MaybeBearer(Some(c)))
     }
@@ -72,7 +108,7 @@ impl FromRequestParts<AppState> for LenientBearer {
         let Some(t) = token(parts) else {
             return Ok(LenientBearer(None));
         };
-        Ok(LenientBearer(state.auth.authenticate(t).await.ok()))
+        Ok(LenientBearer(state.auth.authenticate(&t).await.ok()))
     }
 }
 
@@ -81,7 +117,7 @@ impl FromRequestParts<AppState> for VerifiedToken {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = token(parts).ok_or_else(|| Error::unauthorized("Missing authorization"))?;
-        state.auth.keys().verify_access(token).map(VerifiedToken)
+        state.auth.keys().verify_access(&token).map(VerifiedToken)
     }
 }
 

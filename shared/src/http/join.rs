@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{
     SessionView, cookie_value, guest_rule, http_only_cookie, limit, require_json_for_cookie,
-    with_refresh_cookie,
+    with_session_cookies,
 };
 use super::bearer::VerifiedToken;
 use super::client_ip::ClientIp;
@@ -211,7 +211,7 @@ async fn guest_join(
         entry: EntryView::new(&entry, &s.config.livekit.host),
         session: SessionView::new(&user, &tokens).with_top_level(),
     };
-    let mut res = with_refresh_cookie(&s, Json(body), &tokens);
+    let mut res = with_session_cookies(&s, Json(body), &tokens);
     let marker = s.auth.keys().issue_guest_marker(&user.id, now())?;
     res.headers_mut().append(
         SET_COOKIE,

@@ -17,7 +17,7 @@ use axum::routing::get;
 
 use super::auth::{
     SessionView, TOO_MANY, auth_rule, cookie_value, http_only_cookie, limit, verify_first,
-    with_refresh_cookie,
+    with_session_cookies,
 };
 use super::client_ip::ClientIp;
 use crate::auth::{IssuedTokens, SignIn};
@@ -125,11 +125,11 @@ fn landing(s: &AppState, user: &User, tokens: &IssuedTokens) -> Response {
         }
         Some(front) => {
             let to = format!("{front}/auth/callback");
-            with_refresh_cookie(s, (StatusCode::FOUND, [(LOCATION, to)]), tokens)
+            with_session_cookies(s, (StatusCode::FOUND, [(LOCATION, to)]), tokens)
         }
         None => {
             let body = SessionView::new(user, tokens).with_top_level();
-            with_refresh_cookie(s, Json(body), tokens)
+            with_session_cookies(s, Json(body), tokens)
         }
     }
 }

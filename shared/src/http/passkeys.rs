@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{
     SessionView, TOO_MANY, auth_rule, cookie_value, http_only_cookie, limit, send_verification,
-    verify_first, with_refresh_cookie,
+    verify_first, with_session_cookies,
 };
 use super::bearer::Bearer;
 use super::client_ip::ClientIp;
@@ -118,7 +118,7 @@ async fn session(s: &AppState, user: User, unconfirmed: StatusCode) -> Result<Re
     Ok(match s.auth.sign_in(user).await? {
         SignIn::Session(user, tokens) => {
             let body = SessionView::new(&user, &tokens);
-            with_refresh_cookie(s, Json(body), &tokens)
+            with_session_cookies(s, Json(body), &tokens)
         }
         SignIn::VerifyFirst(user) => verify_first(&user, unconfirmed),
     })

@@ -738,3 +738,67 @@ async fn graceful_stop_reports_clean_exit() {
     register(&s.api, &unique_email("stop")).await;
     s.stop().await.expect("server stops cleanly");
 }
+
+/// Bedrud's `access_token` cookie (A5): set with the session, accepted on reads that carry no
+/// `Authorization` header, never on a change, cleared at logout. A stale one leaves public
+/// pages anonymous instead of refusing them.
+#[tokio::test]
+async fn the_access_cookie_authenticates_reads_only() {
+    let s = TestServer::start().await;
+    let email = unique_email("cookie");
+    let body = json!({"email": email, "password": PASSWORD, "name": "Cookie Reader"});
+    let reg = s
+        .api
+        .post("/api/auth/register", None, &body)
+        .await
+        .expect(200);
+    let set = reg.set_cookie("access_token").expect("the access cookie");
+    assert!(set.contains("HttpOnly") && set.contains("Path=/"), "{set}");
+    let access = reg.set_cookie_value("access_token").unwrap();
+    assert_eq!(
+        Some(access.as_str()),
+        reg.body["tokens"]["accessToken"].as_str()
+    );
+    let with_cookie = |v: &str| {
+        let mut h = json_headers();
+        let cookie = format!("theme=dark; access_token={v}");
+        h.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
+        h
+    };
+    let api = &s.api;
+    let read = |v: &str, path: &'static str| {
+        let h = with_cookie(v);
+        async move { api.raw(Method::GET, path, None, h, Vec::new()).await }
+    };
+
+    let me = read(&access, "/api/auth/me").await.expect(200);
+    assert_eq!(me.body["email"], email);
+    let create = json!({"name": "cookie-made"}).to_string().into_bytes();
+    let h = with_cookie(&access);
+    let r = s
+        .api
+        .raw(Method::POST, "/api/room/create", None, h, create)
+        .await;
+    assert_eq!(r.expect(401).error(), "Missing authorization");
+
+    read("not-a-token", "/api/auth/me").await.expect(401);
+    // Anyone may ask whether a room exists: a stale cookie asks as nobody.
+    read("not-a-token", "/api/room/check/no-such-room")
+        .await
+        .expect(404);
+
+    let out = s
+        .api
+        .raw(
+            Method::POST,
+            "/api/auth/logout",
+            Some(&access),
+            json_headers(),
+            b"{}".to_vec(),
+        )
+        .await
+        .expect(200);
+    let cleared = out.set_cookie("access_token").expect("cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    read(&access, "/api/auth/me").await.expect(401);
+}
