@@ -4,6 +4,8 @@
 //! the web's `<img>` tags rely on). A request that changes anything never authenticates by
 //! cookie, so no other site can make a browser change something in its user's name.
 
+use std::borrow::Cow;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
@@ -35,17 +37,19 @@ pub struct MaybeBearer(pub Option<AccessClaims>);
 /// refresh token (body or cookie) may still name the session to end.
 pub struct LenientBearer(pub Option<AccessClaims>);
 
-fn token(parts: &Parts) -> Option<String> {
-    if !parts.headers.contains_key(AUTHORIZATION) {
-        return cookie_token(parts);
-    }
-    let raw = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+/// The header's token, borrowed (every API client's way, so no copy per request), else the
+/// cookie's.
+fn token(parts: &Parts) -> Option<Cow<'_, str>> {
+    let Some(header) = parts.headers.get(AUTHORIZATION) else {
+        return cookie_token(parts).map(Cow::Owned);
+    };
+    let raw = header.to_str().ok()?.trim();
     let token = match raw.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         Some(_) => return None,
         None => raw,
     };
-    (!token.is_empty()).then(|| token.to_string())
+    (!token.is_empty()).then_some(Cow::Borrowed(token))
 }
 
 /// The access token as a cookie (Bedrud's), which GET requests without an `Authorization`
@@ -69,7 +73,6 @@ fn cookie_token(parts: &Parts) -> Option<String> {
     (parts.method == Method::GET || parts.method == Method::HEAD)
         .then(|| cookie_value(&parts.headers, ACCESS_COOKIE))
         .flatten()
-        .filter(|t| !t.is_empty())
 }
 
 impl FromRequestParts<AppState> for Bearer {

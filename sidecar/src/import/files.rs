@@ -18,8 +18,8 @@ pub struct Files {
     store: Box<dyn BlobStore>,
     /// The place, for messages: the directory, or `s3://bucket`.
     pub place: String,
-    /// The bucket, and the S3 service it is on (`None`: AWS itself), when it is one.
-    bucket: Option<(String, Option<String>)>,
+    /// The bucket, when it is one, and whether it is on the S3 this server uses.
+    bucket: Option<(String, bool)>,
 }
 
 impl Files {
@@ -69,24 +69,25 @@ impl Files {
             }
             None => (
                 S3BlobStore::client_from_env().map_err(|e| e.to_string())?,
-                ours,
+                ours.clone(),
             ),
         };
         Ok(Self {
             store: Box::new(S3BlobStore::new(client, bucket)),
             place: format!("s3://{bucket}"),
-            bucket: Some((bucket.to_string(), service)),
+            bucket: Some((
+                bucket.to_string(),
+                same_service(service.as_deref(), ours.as_deref()),
+            )),
         })
     }
 
     /// Whether the files are in `target` already, the recordings bucket here on the S3 this
     /// server uses: then each recording refers to its object where it is, not to a copy.
-    pub fn in_bucket(&self, target: &str) -> Result<bool, String> {
-        let Some((bucket, service)) = &self.bucket else {
-            return Ok(false);
-        };
-        let ours = bedrud_shared::aws::endpoint(Service::S3).map_err(|e| e.to_string())?;
-        Ok(bucket == target && same_service(service.as_deref(), ours.as_deref()))
+    pub fn in_bucket(&self, target: &str) -> bool {
+        self.bucket
+            .as_ref()
+            .is_some_and(|(bucket, ours)| *ours && bucket == target)
     }
 
     /// The key under which `file_url`'s object is here, if it is.

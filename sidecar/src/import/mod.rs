@@ -76,7 +76,7 @@ async fn run(opts: &Options<'_>) -> Result<bool, String> {
         );
     }
     let in_place = match (&files, &config.recordings.bucket) {
-        (Some(f), Some(target)) => f.in_bucket(target)?,
+        (Some(f), Some(target)) => f.in_bucket(target),
         _ => false,
     };
     let mut progress = progress::Progress::new(plan.total());
